@@ -1,0 +1,23 @@
+"""Process definitions: declarative states and transitions, validated when built."""
+
+from servicewf.definition.builder import DefinitionBuilder
+from servicewf.definition.data import DEFINITION_SCHEMA
+from servicewf.definition.machine import CompiledMachine
+from servicewf.definition.model import ANY_STATE, STAY, Guard, Labels, State, Transition, guard
+from servicewf.definition.process import ProcessDefinition
+from servicewf.definition.registry import Registry
+
+__all__ = [
+    "ANY_STATE",
+    "DEFINITION_SCHEMA",
+    "STAY",
+    "CompiledMachine",
+    "DefinitionBuilder",
+    "Guard",
+    "Labels",
+    "ProcessDefinition",
+    "Registry",
+    "State",
+    "Transition",
+    "guard",
+]

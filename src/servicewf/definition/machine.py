@@ -1,0 +1,60 @@
+"""The compiled form of a definition: one ``transitions`` machine, shared by every case.
+
+Why not bind cases to the machine as ``transitions`` models? Its binding sets attributes on the
+model (frozen and slotted classes refuse that), ``add_model`` costs O(n) per case and about
+3 KB each, and restoring a stored state through it fires callbacks. So the engine keeps one
+model-less ``transitions.Machine`` per definition as the structural source of truth (its
+states, events and per-source transition lists) and compiles from it a lookup table that the
+engine evaluates itself against immutable cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from transitions import Machine
+
+from servicewf.definition.model import State, Transition
+from servicewf.definition.validation import expand_sources
+
+__all__ = ["CompiledMachine"]
+
+
+class CompiledMachine:
+    """Per-definition lookup: ``options(trigger, state)`` → candidate transitions in order."""
+
+    __slots__ = ("_table", "machine", "triggers_by_state")
+
+    def __init__(self, states: Sequence[State], transitions: Sequence[Transition]) -> None:
+        initial = next(s.id for s in states if s.initial)
+        # model=None: the machine holds the graph, never a case.
+        self.machine = Machine(
+            model=None,
+            states=[s.id for s in states],
+            initial=initial,
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+        )
+        table: dict[str, dict[str, list[Transition]]] = {}
+        for t in transitions:
+            for src in expand_sources(t, states):
+                self.machine.add_transition(t.trigger, src, t.target(src))
+                table.setdefault(t.trigger, {}).setdefault(src, []).append(t)
+        self._table: Mapping[str, Mapping[str, tuple[Transition, ...]]] = {
+            trig: {src: tuple(ts) for src, ts in per.items()} for trig, per in table.items()
+        }
+        # The machine answers which triggers leave each state.
+        self.triggers_by_state: Mapping[str, tuple[str, ...]] = {
+            s.id: tuple(self.machine.get_triggers(s.id)) for s in states
+        }
+
+    def has_trigger(self, trigger: str) -> bool:
+        """True when some transition of the definition uses ``trigger``."""
+        return trigger in self._table
+
+    def options(self, trigger: str, state: str) -> tuple[Transition, ...]:
+        """The transitions ``trigger`` may take from ``state``, in declaration order."""
+        per_source = self._table.get(trigger)
+        if per_source is None:
+            return ()
+        return per_source.get(state, ())

@@ -1,0 +1,158 @@
+"""The declarative parts of a process definition: labels, states, transitions and guards.
+
+These are plain, frozen ``attrs`` values. A :class:`~servicewf.definition.ProcessDefinition`
+assembles them and validates the whole when it is built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
+
+import attrs
+
+if TYPE_CHECKING:
+    from servicewf.context import CommandContext
+
+__all__ = ["ANY_STATE", "STAY", "Guard", "Labels", "State", "Transition", "guard", "is_identifier"]
+
+ANY_STATE = "*"
+"""A transition source meaning "every non-final state"."""
+
+STAY = "="
+"""A transition destination meaning "stay in the source state" (an internal transition: the
+event is recorded, the state does not change)."""
+
+_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def is_identifier(text: str) -> bool:
+    """True when ``text`` is a stable snake_case identifier (``[a-z][a-z0-9_]*``)."""
+    return bool(_IDENTIFIER.match(text))
+
+
+def _tuple_of_str(value: str | Iterable[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)
+
+
+@attrs.frozen
+class Labels:
+    """Human labels of a state or transition: English, 繁體 (traditional) and 简体 (simplified).
+
+    A missing Chinese label falls back to the other Chinese script, then to English, so a
+    definition written by an integrator in English alone still renders everywhere.
+    """
+
+    en: str
+    zh_hant: str = ""
+    zh_hans: str = ""
+
+    def get(self, lang: str) -> str:
+        """The label for ``lang``: ``"en"``, ``"zh_hant"`` or ``"zh_hans"`` (dashes and case
+        are ignored; ``"zh"`` means traditional, as in the guideline documents)."""
+        key = lang.replace("-", "_").lower()
+        if key in ("zh", "zh_hant", "zh_tw", "zh_hk"):
+            return self.zh_hant or self.zh_hans or self.en
+        if key in ("zh_hans", "zh_cn"):
+            return self.zh_hans or self.zh_hant or self.en
+        if key == "en":
+            return self.en
+        raise ValueError(f"unknown label language {lang!r}; use 'en', 'zh_hant' or 'zh_hans'")
+
+
+def _labels(value: Labels | str | None) -> Labels | None:
+    if value is None or isinstance(value, Labels):
+        return value
+    return Labels(en=value)
+
+
+@attrs.frozen
+class State:
+    """A state of a process: a stable snake_case ``id``, its labels, and whether it is final
+    or the initial state."""
+
+    id: str
+    labels: Labels | None = attrs.field(default=None, converter=_labels)
+    final: bool = False
+    initial: bool = False
+    description: str = ""
+
+    def label(self, lang: str = "en") -> str:
+        """The label in ``lang``, or the id when the state has no labels."""
+        return self.labels.get(lang) if self.labels else self.id
+
+
+@attrs.frozen
+class Transition:
+    """A transition: ``trigger`` fired in one of ``sources`` moves the case to ``dest``.
+
+    - ``sources``: state ids, or ``"*"`` for every non-final state.
+    - ``dest``: a state id, or ``"="`` to stay in the source state (recorded, no state change).
+    - ``conditions`` / ``unless``: names of guards that must pass / must fail.
+    - ``required``: data fields the command must supply (non-empty).
+    - ``roles``: roles that may fire it; empty means any role.
+
+    When several transitions share a trigger and a source, the first (in declaration order)
+    whose guards pass is taken; the validator refuses pairs that no guard tells apart.
+    """
+
+    trigger: str
+    sources: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
+    dest: str
+    conditions: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    unless: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    required: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    roles: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    labels: Labels | None = attrs.field(default=None, converter=_labels)
+    description: str = ""
+
+    @property
+    def internal(self) -> bool:
+        """True for a transition that stays in its source state."""
+        return self.dest == STAY
+
+    def target(self, source: str) -> str:
+        """The state a case in ``source`` ends in."""
+        return source if self.dest == STAY else self.dest
+
+    def label(self, lang: str = "en") -> str:
+        """The label in ``lang``, or the trigger name when the transition has no labels."""
+        return self.labels.get(lang) if self.labels else self.trigger
+
+
+GuardCheck = Callable[["CommandContext"], bool]
+
+
+@attrs.frozen
+class Guard:
+    """A named condition on a transition.
+
+    ``check`` receives the :class:`~servicewf.context.CommandContext` (the case, the actor, the
+    data supplied, the instant) and returns whether the transition may go ahead. ``rule`` cites
+    the compliance rule it enforces (e.g. ``"C3 (000 §2.4)"``) and ``explain`` says, to the
+    person refused, what has to happen first.
+    """
+
+    name: str
+    check: GuardCheck = attrs.field(eq=False)
+    explain: str = ""
+    rule: str | None = None
+
+    def __call__(self, context: CommandContext) -> bool:
+        return bool(self.check(context))
+
+
+def guard(
+    name: str | None = None, *, explain: str = "", rule: str | None = None
+) -> Callable[[GuardCheck], Guard]:
+    """Decorator turning a function into a :class:`Guard` named after it (or ``name``)."""
+
+    def wrap(check: GuardCheck) -> Guard:
+        return Guard(name or check.__name__, check, explain=explain, rule=rule)
+
+    return wrap
+
+

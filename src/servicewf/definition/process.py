@@ -1,0 +1,140 @@
+"""ProcessDefinition: a named, versioned, validated state machine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from servicewf.definition.machine import CompiledMachine
+from servicewf.definition.model import Guard, Labels, State, Transition
+from servicewf.definition.validation import definition_problems
+from servicewf.errors import InvalidDefinition
+
+if TYPE_CHECKING:
+    from servicewf.definition.builder import DefinitionBuilder
+
+__all__ = ["ProcessDefinition"]
+
+
+def _guard_map(value: Mapping[str, Guard] | Iterable[Guard]) -> Mapping[str, Guard]:
+    if isinstance(value, Mapping):
+        return dict(value)
+    return {g.name: g for g in value}
+
+
+def _states(value: Iterable[State]) -> tuple[State, ...]:
+    return tuple(value)
+
+
+def _transitions(value: Iterable[Transition]) -> tuple[Transition, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(eq=False)
+class ProcessDefinition:
+    """A process: named, versioned, with states, transitions and the guards they name.
+
+    Building one validates it: every problem is reported at once in one
+    :class:`~servicewf.errors.InvalidDefinition`. A definition is immutable; use
+    :meth:`derive` to make a changed copy and :meth:`to_dict` / :meth:`from_dict` for plain
+    data. It compiles to one shared ``transitions`` machine, whatever the number of cases.
+    """
+
+    name: str
+    version: int
+    states: tuple[State, ...] = attrs.field(converter=_states)
+    transitions: tuple[Transition, ...] = attrs.field(converter=_transitions)
+    guards: Mapping[str, Guard] = attrs.field(factory=dict, converter=_guard_map)
+    labels: Labels | None = None
+    description: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        problems = definition_problems(self.name, self.states, self.transitions, self.guards)
+        if not isinstance(self.version, int) or self.version < 1:
+            problems.insert(0, f"version must be a positive integer, got {self.version!r}")
+        if problems:
+            raise InvalidDefinition(self.name, problems)
+
+    # --- lookups --------------------------------------------------------------------------
+
+    @cached_property
+    def compiled(self) -> CompiledMachine:
+        """The shared machine (built once, on first use)."""
+        return CompiledMachine(self.states, self.transitions)
+
+    @cached_property
+    def _states_by_id(self) -> Mapping[str, State]:
+        return {s.id: s for s in self.states}
+
+    @property
+    def initial(self) -> State:
+        """The initial state."""
+        return next(s for s in self.states if s.initial)
+
+    def state(self, state_id: str) -> State:
+        """The state with id ``state_id`` (``KeyError`` naming the known ids otherwise)."""
+        try:
+            return self._states_by_id[state_id]
+        except KeyError:
+            known = ", ".join(self._states_by_id)
+            raise KeyError(
+                f"process {self.name!r} has no state {state_id!r}; known: {known}"
+            ) from None
+
+    def has_state(self, state_id: str) -> bool:
+        """True when ``state_id`` is a state of this definition."""
+        return state_id in self._states_by_id
+
+    def is_final(self, state_id: str) -> bool:
+        """True when ``state_id`` is a final state."""
+        return self.state(state_id).final
+
+    @cached_property
+    def triggers(self) -> tuple[str, ...]:
+        """Every trigger, in declaration order."""
+        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
+
+    @property
+    def key(self) -> tuple[str, int]:
+        """``(name, version)``: how stores and registries refer to this definition."""
+        return (self.name, self.version)
+
+    # --- plain data and derivation --------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON/TOML/YAML-able); guards appear by name only."""
+        from servicewf.definition.data import definition_to_dict
+
+        return definition_to_dict(self)
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], guards: Mapping[str, Guard] | Iterable[Guard] = ()
+    ) -> ProcessDefinition:
+        """Load plain data (validated against :data:`DEFINITION_SCHEMA`); ``guards`` supplies
+        the callables the data names."""
+        from servicewf.definition.data import definition_from_dict
+
+        return definition_from_dict(data, guards)
+
+    def derive(
+        self, *, name: str | None = None, version: int | None = None
+    ) -> DefinitionBuilder:
+        """A builder starting from this definition; ``.build()`` validates the result.
+
+        By default the derived definition keeps the name and gets the next version.
+        """
+        from servicewf.definition.builder import DefinitionBuilder
+
+        return DefinitionBuilder.from_definition(
+            self, name=name, version=self.version + 1 if version is None else version
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<ProcessDefinition {self.name} v{self.version}: {len(self.states)} states, "
+            f"{len(self.transitions)} transitions>"
+        )
