@@ -18,7 +18,7 @@ _converter = cattrs.Converter()
 
 
 def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if isinstance(value, MappingProxyType):
+    if type(value) is MappingProxyType:  # already read-only: share it, don't copy
         return value
     return MappingProxyType(dict(value or {}))
 

@@ -10,6 +10,7 @@ has changed nothing.
 from __future__ import annotations
 
 import uuid
+from types import MappingProxyType
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ import attrs
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import Clock
 from servicewf.context import CommandContext, TransitionContext
-from servicewf.definition import ProcessDefinition, Registry, Transition
+from servicewf.definition import Guard, ProcessDefinition, Registry, Transition
 from servicewf.errors import (
     CommandRefused,
     DataMissing,
@@ -213,14 +214,14 @@ class Engine:
     def _decide(self, command: CommandContext, *, check_data: bool = True) -> Transition:
         definition, case, trigger = command.definition, command.case, command.trigger
         compiled = definition.compiled
-        if not compiled.has_trigger(trigger):
-            raise UnknownTrigger(
-                f"process {definition.name!r} has no trigger {trigger!r}; known triggers: "
-                f"{', '.join(definition.triggers)}",
-                case_id=case.id, trigger=trigger,
-            )
-        candidates = compiled.options(trigger, case.state)
+        candidates = compiled.candidates(trigger, case.state)
         if not candidates:
+            if not compiled.has_trigger(trigger):
+                raise UnknownTrigger(
+                    f"process {definition.name!r} has no trigger {trigger!r}; known triggers: "
+                    f"{', '.join(definition.triggers)}",
+                    case_id=case.id, trigger=trigger,
+                )
             here = compiled.triggers_by_state.get(case.state, ())
             origins = sorted({s for t in definition.transitions if t.trigger == trigger
                               for s in t.sources})
@@ -231,43 +232,47 @@ class Engine:
                 case_id=case.id, trigger=trigger, state=case.state, allowed=here,
             )
         role = command.actor.role
-        permitted = [t for t in candidates if not t.roles or role in t.roles]
-        if not permitted:
-            roles = sorted({r for t in candidates for r in t.roles})
-            raise RoleNotPermitted(
-                f"role {role!r} may not fire {trigger!r} in state {case.state!r}; ask someone "
-                f"with role {' or '.join(repr(r) for r in roles)}",
-                case_id=case.id, trigger=trigger, role=role, allowed=roles,
-            )
         first_refusal: CommandRefused | None = None
-        for t in permitted:
-            refusal = self._check_guards(command, t)
+        permitted = False
+        for c in candidates:
+            if c.roles is not None and role not in c.roles:
+                continue
+            permitted = True
+            refusal = self._check_guards(command, c.checks) if c.checks else None
             if refusal is not None:
                 first_refusal = first_refusal or refusal
                 continue
-            if check_data:
-                missing = [f for f in t.required if not _present(command.data.get(f))]
+            if check_data and c.required:
+                data = command.data
+                missing = [f for f in c.required if not _present(data.get(f))]
                 if missing:
                     raise DataMissing(
                         f"{trigger!r} needs data that was not supplied: {', '.join(missing)}; "
                         "supply them in data={...}",
                         case_id=case.id, trigger=trigger, missing=missing,
                     )
-            return t
+            return c.transition
+        if not permitted:
+            roles = sorted({r for c in candidates for r in c.roles or ()})
+            raise RoleNotPermitted(
+                f"role {role!r} may not fire {trigger!r} in state {case.state!r}; ask someone "
+                f"with role {' or '.join(repr(r) for r in roles)}",
+                case_id=case.id, trigger=trigger, role=role, allowed=roles,
+            )
         assert first_refusal is not None
         raise first_refusal
 
     @staticmethod
-    def _check_guards(command: CommandContext, t: Transition) -> GuardFailed | None:
-        guards = command.definition.guards
-        for name, expected in [(g, True) for g in t.conditions] + [(g, False) for g in t.unless]:
-            g = guards[name]
+    def _check_guards(
+        command: CommandContext, checks: tuple[tuple[Guard, bool], ...]
+    ) -> GuardFailed | None:
+        for g, expected in checks:
             if g(command) is not expected:
                 rule = f" [{g.rule}]" if g.rule else ""
-                what = g.explain or (f"guard {name!r} " + ("failed" if expected else "held"))
+                what = g.explain or (f"guard {g.name!r} " + ("failed" if expected else "held"))
                 return GuardFailed(
                     f"{command.trigger!r} refused on case {command.case.id!r}{rule}: {what}",
-                    case_id=command.case.id, trigger=command.trigger, guard=name, rule=g.rule,
+                    case_id=command.case.id, trigger=command.trigger, guard=g.name, rule=g.rule,
                 )
         return None
 
@@ -276,7 +281,7 @@ class Engine:
         dest = transition.target(before.state)
         now = command.now
         supplied = command.data
-        data = {**before.data, **supplied} if supplied else before.data
+        data = MappingProxyType({**before.data, **supplied}) if supplied else before.data
         seq = before.version + 1
         after = Case(before.id, before.process, before.definition_version, dest, seq,
                      before.opened_at, now, data, before.extensions)
@@ -294,7 +299,9 @@ class Engine:
                         f"{command.trigger!r} was not applied",
                         case_id=before.id, trigger=command.trigger, hook=name,
                     ) from exc
-        after, timers = self._process(command.definition, after, (event,))
+        timers: Sequence[Timer] | None = None
+        if self.processors:
+            after, timers = self._process(command.definition, after, (event,))
         self.store.append(after, (event,), expected_version=before.version, timers=timers)
         return after
 

@@ -2,7 +2,7 @@
 
 from servicewf.definition.builder import DefinitionBuilder
 from servicewf.definition.data import DEFINITION_SCHEMA
-from servicewf.definition.machine import CompiledMachine
+from servicewf.definition.machine import Candidate, CompiledMachine
 from servicewf.definition.model import ANY_STATE, STAY, Guard, Labels, State, Transition, guard
 from servicewf.definition.process import ProcessDefinition
 from servicewf.definition.registry import Registry
@@ -12,6 +12,7 @@ __all__ = [
     "DEFINITION_SCHEMA",
     "STAY",
     "CompiledMachine",
+    "Candidate",
     "DefinitionBuilder",
     "Guard",
     "Labels",

@@ -14,18 +14,37 @@ from collections.abc import Mapping, Sequence
 
 from transitions import Machine
 
-from servicewf.definition.model import State, Transition
+import attrs
+
+from servicewf.definition.model import Guard, State, Transition
 from servicewf.definition.validation import expand_sources
 
-__all__ = ["CompiledMachine"]
+__all__ = ["Candidate", "CompiledMachine"]
+
+
+@attrs.frozen(slots=True)
+class Candidate:
+    """A transition prepared for the engine's hot path: roles as a set (``None`` = any role)
+    and guards resolved to ``(guard, must_pass)`` pairs in evaluation order."""
+
+    transition: Transition
+    dest: str
+    roles: frozenset[str] | None
+    checks: tuple[tuple[Guard, bool], ...]
+    required: tuple[str, ...]
 
 
 class CompiledMachine:
     """Per-definition lookup: ``options(trigger, state)`` → candidate transitions in order."""
 
-    __slots__ = ("_table", "machine", "triggers_by_state")
+    __slots__ = ("_candidates", "_table", "machine", "triggers_by_state")
 
-    def __init__(self, states: Sequence[State], transitions: Sequence[Transition]) -> None:
+    def __init__(
+        self,
+        states: Sequence[State],
+        transitions: Sequence[Transition],
+        guards: Mapping[str, Guard] | None = None,
+    ) -> None:
         initial = next(s.id for s in states if s.initial)
         # model=None: the machine holds the graph, never a case.
         self.machine = Machine(
@@ -43,6 +62,22 @@ class CompiledMachine:
         self._table: Mapping[str, Mapping[str, tuple[Transition, ...]]] = {
             trig: {src: tuple(ts) for src, ts in per.items()} for trig, per in table.items()
         }
+        known = guards or {}
+        self._candidates: Mapping[str, Mapping[str, tuple[Candidate, ...]]] = {
+            trig: {
+                src: tuple(
+                    Candidate(
+                        t, t.target(src), frozenset(t.roles) if t.roles else None,
+                        tuple((known[g], True) for g in t.conditions if g in known)
+                        + tuple((known[g], False) for g in t.unless if g in known),
+                        t.required,
+                    )
+                    for t in ts
+                )
+                for src, ts in per.items()
+            }
+            for trig, per in table.items()
+        }
         # The machine answers which triggers leave each state.
         self.triggers_by_state: Mapping[str, tuple[str, ...]] = {
             s.id: tuple(self.machine.get_triggers(s.id)) for s in states
@@ -51,6 +86,13 @@ class CompiledMachine:
     def has_trigger(self, trigger: str) -> bool:
         """True when some transition of the definition uses ``trigger``."""
         return trigger in self._table
+
+    def candidates(self, trigger: str, state: str) -> tuple[Candidate, ...]:
+        """Like :meth:`options`, prepared for evaluation (``()`` when none)."""
+        per_source = self._candidates.get(trigger)
+        if per_source is None:
+            return ()
+        return per_source.get(state, ())
 
     def options(self, trigger: str, state: str) -> tuple[Transition, ...]:
         """The transitions ``trigger`` may take from ``state``, in declaration order."""

@@ -63,7 +63,7 @@ class ProcessDefinition:
     @cached_property
     def compiled(self) -> CompiledMachine:
         """The shared machine (built once, on first use)."""
-        return CompiledMachine(self.states, self.transitions)
+        return CompiledMachine(self.states, self.transitions, self.guards)
 
     @cached_property
     def _states_by_id(self) -> Mapping[str, State]:

@@ -1,0 +1,240 @@
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from servicewf import (
+    Actor,
+    Case,
+    DataMissing,
+    Engine,
+    EventKind,
+    FrozenClock,
+    GuardFailed,
+    HookFailed,
+    MemoryStore,
+    RoleNotPermitted,
+    StaleVersion,
+    TriggerNotAllowed,
+    UnknownTrigger,
+    replay,
+)
+from servicewf.errors import CaseNotFound
+from tests.helpers import START, ticket_definition
+
+AGENT = Actor("a1", "agent")
+BOSS = Actor("b1", "supervisor")
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def engine(clock):
+    return Engine(MemoryStore(), clock, [ticket_definition()], id_factory=iter(
+        f"c{i}" for i in range(1000)).__next__)
+
+
+def snapshot(engine, case_id):
+    return engine.get(case_id), engine.history(case_id), engine.store.timers(case_id)
+
+
+def to_in_progress(engine, clock):
+    case = engine.open("ticket", actor=AGENT, data={"channel": "phone"})
+    clock.advance(minutes=5)
+    case = engine.fire(case, "register", actor=AGENT, data={"request_type": "repair"})
+    case = engine.fire(case, "plan", actor=AGENT, data={"plan": "replace part"})
+    return engine.fire(case, "start", actor=AGENT, data={"approved": True})
+
+
+def test_happy_path_audit_log(engine, clock):
+    case = to_in_progress(engine, clock)
+    clock.advance(hours=1)
+    case = engine.fire(case, "finish", actor=BOSS, comment="all good")
+    assert case.state == "done" and case.version == 5
+    events = engine.history(case.id)
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert [e.kind for e in events] == [EventKind.OPENED] + [EventKind.TRANSITION] * 4
+    assert [(e.source, e.dest) for e in events] == [
+        (None, "received"), ("received", "registered"), ("registered", "planned"),
+        ("planned", "in_progress"), ("in_progress", "done")]
+    last = events[-1]
+    assert (last.actor_id, last.role, last.trigger, last.comment) == (
+        "b1", "supervisor", "finish", "all good")
+    assert last.at == START.add(minutes=5, hours=1) and last.at.tzinfo is not None
+    assert events[1].data == {"request_type": "repair"}
+    assert case.data == {"channel": "phone", "request_type": "repair", "plan": "replace part",
+                         "approved": True}
+    assert replay(ticket_definition(), events) == case
+
+
+@pytest.mark.parametrize(
+    ("trigger", "actor", "data", "error", "attr", "value"),
+    [
+        ("fly", AGENT, {}, UnknownTrigger, "trigger", "fly"),
+        ("finish", BOSS, {}, TriggerNotAllowed, "state", "planned"),
+        ("start", Actor("x", "guest"), {"approved": True}, RoleNotPermitted, "allowed",
+         ("agent", "supervisor")),
+        ("start", AGENT, {"approved": False}, GuardFailed, "rule", "C3 (000 §2.4)"),
+        ("revise", AGENT, {"plan": ""}, DataMissing, "missing", ("plan",)),
+        ("cancel", AGENT, {}, DataMissing, "missing", ("reason",)),
+    ],
+)
+def test_refusals_change_nothing(engine, clock, trigger, actor, data, error, attr, value):
+    case = engine.open("ticket", actor=AGENT)
+    case = engine.fire(case, "register", actor=AGENT, data={"request_type": "x"})
+    case = engine.fire(case, "plan", actor=AGENT, data={"plan": "p"})
+    before = snapshot(engine, case.id)
+    with pytest.raises(error) as info:
+        engine.fire(case, trigger, actor=actor, data=data)
+    assert getattr(info.value, attr) == value
+    assert info.value.case_id == case.id
+    assert snapshot(engine, case.id) == before
+
+
+def test_guard_refusal_explains_the_rule(engine, clock):
+    case = to_in_progress(engine, clock)
+    case = engine.open("ticket", actor=AGENT)
+    case = engine.fire(case, "register", actor=AGENT, data={"request_type": "x"})
+    case = engine.fire(case, "plan", actor=AGENT, data={"plan": "p"})
+    with pytest.raises(GuardFailed, match=r"\[C3 \(000 §2.4\)\]: the customer must approve"):
+        engine.fire(case, "start", actor=AGENT)
+
+
+def test_stale_version_is_refused_and_changes_nothing(engine, clock):
+    case = engine.open("ticket", actor=AGENT)
+    engine.fire(case, "register", actor=AGENT, data={"request_type": "x"})
+    before = snapshot(engine, case.id)
+    with pytest.raises(StaleVersion) as info:
+        engine.fire(case, "cancel", actor=AGENT, data={"reason": "dup"})
+    assert (info.value.expected, info.value.actual) == (1, 2)
+    assert snapshot(engine, case.id) == before
+    # by id the latest version is used
+    assert engine.fire(case.id, "cancel", actor=AGENT, data={"reason": "dup"}).state == "cancelled"
+
+
+def test_final_state_accepts_nothing(engine, clock):
+    case = engine.open("ticket", actor=AGENT)
+    case = engine.fire(case, "cancel", actor=AGENT, data={"reason": "withdrawn"})
+    with pytest.raises(TriggerNotAllowed, match="nothing \\(final state\\)"):
+        engine.fire(case, "register", actor=AGENT, data={"request_type": "x"})
+
+
+def test_internal_transition_records_without_moving(engine, clock):
+    case = engine.open("ticket", actor=AGENT)
+    case = engine.fire(case, "register", actor=AGENT, data={"request_type": "x"})
+    case = engine.fire(case, "note", actor=AGENT, data={"text": "called back"})
+    assert case.state == "registered" and case.version == 3
+    assert engine.history(case.id)[-1].dest == "registered"
+
+
+def test_available_lists_every_trigger_with_reasons(engine, clock):
+    case = engine.open("ticket", actor=AGENT)
+    case = engine.fire(case, "register", actor=AGENT, data={"request_type": "x"})
+    case = engine.fire(case, "plan", actor=AGENT, data={"plan": "p"})
+    options = {o.trigger: o for o in engine.available(case, AGENT)}
+    assert set(options) == set(ticket_definition().triggers)
+    assert options["revise"].allowed and options["revise"].requires == ("plan",)
+    assert not options["start"].allowed and isinstance(options["start"].refusal, GuardFailed)
+    assert not options["finish"].allowed and "not allowed" in options["finish"].reason
+    assert options["cancel"].allowed and options["cancel"].dest == "cancelled"
+    guest = {o.trigger: o for o in engine.available(case, Actor("g", "guest"))}
+    assert isinstance(guest["start"].refusal, RoleNotPermitted)
+
+
+def test_hooks_run_in_order_and_a_raising_hook_aborts(engine, clock):
+    seen: list[str] = []
+    hooks = engine.hooks
+
+    @hooks.before()
+    def log_before(ctx):
+        seen.append(f"before {ctx.command.trigger} {ctx.source}->{ctx.dest}")
+
+    @hooks.on_enter("planned")
+    def notify(ctx):
+        seen.append(f"enter {ctx.dest}")
+
+    @hooks.after("plan")
+    def log_after(ctx):
+        seen.append(f"after {ctx.event.seq}")
+
+    case = engine.open("ticket", actor=AGENT)
+    case = engine.fire(case, "register", actor=AGENT, data={"request_type": "x"})
+    case = engine.fire(case, "plan", actor=AGENT, data={"plan": "p"})
+    assert seen == ["before register received->registered", "before plan registered->planned",
+                    "enter planned", "after 3"]
+
+    @hooks.before("revise")
+    def boom(ctx):
+        raise RuntimeError("mail server down")
+
+    before = snapshot(engine, case.id)
+    with pytest.raises(HookFailed, match="mail server down") as info:
+        engine.fire(case, "revise", actor=AGENT, data={"plan": "q"})
+    assert isinstance(info.value.__cause__, RuntimeError)
+    assert snapshot(engine, case.id) == before
+
+
+def test_cases_are_frozen_and_slotted(engine):
+    case = engine.open("ticket", actor=AGENT, data={"x": 1})
+    assert attrs.has(Case) and not hasattr(case, "__dict__")
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        case.state = "done"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        case.data["x"] = 2  # type: ignore[index]
+
+
+def test_restoring_a_stored_case_fires_no_hooks(engine, clock):
+    calls = []
+    engine.hooks.before()(lambda ctx: calls.append(ctx))
+    engine.hooks.on_enter()(lambda ctx: calls.append(ctx))
+    case = engine.open("ticket", actor=AGENT)
+    assert calls == []  # opening restores nothing and fires no transition hook
+    case = engine.fire(case, "register", actor=AGENT, data={"request_type": "x"})
+    n = len(calls)
+    restored = engine.get(case.id)
+    rebuilt = replay(ticket_definition(), engine.history(case.id))
+    assert restored == rebuilt == case and len(calls) == n
+
+
+def test_typed_view_of_case_data(engine):
+    @attrs.frozen(slots=True)
+    class TicketData:
+        channel: str
+        request_type: str = ""
+
+    case = engine.open("ticket", actor=AGENT, data={"channel": "email", "other": 1})
+    view = case.data_as(TicketData)
+    assert view == TicketData("email")
+
+
+def test_unknown_case_and_duplicate_id(engine):
+    with pytest.raises(CaseNotFound):
+        engine.fire("nope", "register", actor=AGENT)
+    engine.open("ticket", actor=AGENT, case_id="fixed")
+    from servicewf.errors import CaseAlreadyExists
+
+    with pytest.raises(CaseAlreadyExists):
+        engine.open("ticket", actor=AGENT, case_id="fixed")
+
+
+def test_replay_rejects_histories_that_do_not_fit(engine, clock):
+    case = to_in_progress(engine, clock)
+    events = engine.history(case.id)
+    with pytest.raises(ValueError, match="breaks the sequence"):
+        replay(ticket_definition(), [events[0], events[2]])
+    other = ticket_definition().derive().remove_transition("start").add_transition(
+        "begin", "planned", "in_progress").build()
+    with pytest.raises(ValueError, match="does not fit"):
+        replay(other, events)
+
+
+def test_record_appends_non_moving_events(engine, clock):
+    case = engine.open("ticket", actor=AGENT)
+    case = engine.record(case, EventKind.NOTE, data={"text": "hello"})
+    assert case.version == 2 and case.state == "received"
+    assert engine.history(case.id)[-1].kind is EventKind.NOTE
+    with pytest.raises(ValueError):
+        engine.record(case, EventKind.TRANSITION)
