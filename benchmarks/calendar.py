@@ -1,0 +1,152 @@
+"""Benchmark of servicewf business calendars.
+
+Run: ``.venv/bin/python benchmarks/calendar.py``. Prints ``BENCH`` lines and exits non-zero
+when a target is missed:
+
+* ``calendar_span``: adding 2 years of business time must cost about what adding 1 hour does
+  (ratio <= 3), on the China office calendar;
+* ``calendar_vs_pandas``: servicewf must be at least 10x faster than pandas
+  ``CustomBusinessHour`` on the same inputs (checked to agree on them first).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# This file is named like the stdlib ``calendar`` module; when run as a script its folder
+# comes first on sys.path and would shadow it for every library imported below.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+
+import datetime as dt  # noqa: E402
+import random  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import pendulum  # noqa: E402
+
+from servicewf.calendar import BusinessCalendar, china_office  # noqa: E402
+
+SPAN_TARGET = 3.0
+PANDAS_TARGET = 10.0
+
+
+def _best_per_call(run: Callable[[], int], repeats: int = 5) -> float:
+    """Best-of-``repeats`` microseconds per call (``run`` returns how many calls it made)."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        calls = run()
+        best = min(best, (time.perf_counter() - t0) / calls * 1e6)
+    return best
+
+
+def _starts(rng: random.Random, tz: str, count: int) -> list[pendulum.DateTime]:
+    out = []
+    for _ in range(count):
+        day = dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(365))
+        out.append(
+            pendulum.datetime(day.year, day.month, day.day, rng.randrange(24),
+                              rng.randrange(60), rng.randrange(60), tz=tz)
+        )
+    return out
+
+
+def bench_span() -> tuple[float, float]:
+    """(µs per 1-hour add, µs per 2-year add) on the China office calendar."""
+    cal = china_office()
+    starts = _starts(random.Random(1), "Asia/Shanghai", 2000)
+    hour = dt.timedelta(hours=1)
+    two_years = dt.timedelta(hours=2 * 250 * 8)
+    for s in starts:  # warm up: the lazily built table now covers every result
+        cal.add(s, two_years)
+    add = cal.add
+
+    def run(d: dt.timedelta) -> Callable[[], int]:
+        def go() -> int:
+            for s in starts:
+                add(s, d)
+            return len(starts)
+        return go
+
+    return _best_per_call(run(hour)), _best_per_call(run(two_years))
+
+
+def bench_vs_pandas() -> tuple[float, float, int]:
+    """(µs per call servicewf, µs per call pandas, number of inputs checked to agree)."""
+    import pandas as pd
+
+    cn = china_office()
+    holidays = [
+        d.isoformat()
+        for d in (dt.date(2026, 1, 1) + dt.timedelta(days=i) for i in range(3 * 366))
+        if d.weekday() < 5 and not cn.is_working_day(d)
+    ]
+    cal = BusinessCalendar.from_dict({
+        "timezone": "UTC",
+        "weekly": {d: [["09:00", "18:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
+        "holidays": holidays,
+    })
+    rng = random.Random(2)
+    hours = [rng.choice([1, 2, 4, 8, 16, 40, 100, 500, 2000]) for _ in range(300)]
+    starts = _starts(rng, "UTC", len(hours))
+    offsets = {
+        n: pd.offsets.CustomBusinessHour(
+            n=n, start="09:00", end="18:00", weekmask="Mon Tue Wed Thu Fri", holidays=holidays
+        )
+        for n in set(hours)
+    }
+    stamps = [pd.Timestamp(s.naive()) for s in starts]
+    pairs = list(zip(starts, [dt.timedelta(hours=n) for n in hours], strict=True))
+    pd_pairs = list(zip(stamps, [offsets[n] for n in hours], strict=True))
+
+    for (s, d), (ts, off) in zip(pairs, pd_pairs, strict=True):
+        ours = cal.add(cal.add(s, d), dt.timedelta(0))  # pandas moves closing to next opening
+        theirs = ts + off
+        if ours.naive() != theirs.to_pydatetime():
+            raise AssertionError(f"disagree on {s} + {d}: servicewf {ours}, pandas {theirs}")
+
+    add = cal.add
+
+    def ours_run() -> int:
+        for s, d in pairs:
+            add(s, d)
+        return len(pairs)
+
+    def pandas_run() -> int:
+        for ts, off in pd_pairs:
+            ts + off
+        return len(pd_pairs)
+
+    return _best_per_call(ours_run, 7), _best_per_call(pandas_run, 3), len(pairs)
+
+
+def main() -> int:
+    """Run both benchmarks, print BENCH lines; return 0 when every target is met."""
+    ok = True
+    one_hour, two_years = bench_span()
+    ratio = two_years / one_hour
+    passed = ratio <= SPAN_TARGET
+    ok &= passed
+    print(f"china_office add 1h: {one_hour:.2f} µs/call, add 2y (4000 h): {two_years:.2f} µs/call")
+    print(f"BENCH calendar_span ratio={ratio:.2f} target={SPAN_TARGET:g} "
+          f"{'PASS' if passed else 'FAIL'}")
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        print("BENCH calendar_vs_pandas skipped: pandas is not installed")
+        return 0 if ok else 1
+    ours, theirs, checked = bench_vs_pandas()
+    ratio = theirs / ours
+    passed = ratio >= PANDAS_TARGET
+    ok &= passed
+    print(f"Mon-Fri 09-18 + holidays, {checked} inputs agree: servicewf {ours:.2f} µs/call, "
+          f"pandas CustomBusinessHour {theirs:.2f} µs/call")
+    print(f"BENCH calendar_vs_pandas ratio={ratio:.1f} target={PANDAS_TARGET:g} "
+          f"{'PASS' if passed else 'FAIL'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

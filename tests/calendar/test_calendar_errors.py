@@ -1,0 +1,174 @@
+"""Every bad input gets a clear, typed error naming what is wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pendulum
+import pytest
+
+from servicewf.calendar import BusinessCalendar, china_office
+from servicewf.errors import CalendarError, InvalidCalendar, NoWorkingTime, UnknownTimeZone
+
+OFFICE = {"mon": [["09:00", "17:00"]]}
+
+
+def build(**data: Any) -> BusinessCalendar:
+    return BusinessCalendar.from_dict({"timezone": "UTC", "weekly": OFFICE, **data})
+
+
+def test_unknown_zone() -> None:
+    with pytest.raises(UnknownTimeZone, match="Mars/Olympus"):
+        BusinessCalendar("Mars/Olympus")
+    with pytest.raises(UnknownTimeZone):
+        BusinessCalendar.from_dict({"timezone": "Not/AZone", "weekly": {}})
+    assert issubclass(UnknownTimeZone, CalendarError)
+
+
+@pytest.mark.parametrize(
+    ("weekly", "needle"),
+    [
+        ({"mon": [["09:00", "12:00"], ["11:00", "13:00"]]}, r"weekly\.mon: .*overlap"),
+        ({"tue": [["09:00", "09:00"]]}, r"weekly\.tue\[0\]: start equals end"),
+        ({"wed": [["24:00", "06:00"]]}, r"weekly\.wed\[0\]: 24:00 can only end"),
+        ({"thu": [["22:00", "07:00"]], "fri": [["06:00", "10:00"]]}, r"weekly\.thu: overnight"),
+        ({"sun": [["22:00", "07:00"]], "mon": [["06:00", "10:00"]]}, r"weekly\.sun: overnight"),
+    ],
+)
+def test_bad_intervals(weekly: dict[str, Any], needle: str) -> None:
+    with pytest.raises(InvalidCalendar, match=needle):
+        BusinessCalendar.from_dict({"timezone": "UTC", "weekly": weekly})
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"weekly": {"mon": [["9:00", "17:00"]]}}, r"weekly\.mon\.0\.0"),
+        ({"weekly": {"mon": [["09:00", "25:00"]]}}, r"weekly\.mon\.0\.1"),
+        ({"weekly": {"mon": [["09:00"]]}}, r"weekly\.mon\.0"),
+        ({"weekly": {"monday": []}}, r"weekly"),
+        ({"extra_holidays": ["2026-02-30"]}, r"extra_holidays\[0\]: '2026-02-30' is not a real"),
+        ({"extra_holidays": ["26-1-1"]}, r"extra_holidays\.0"),
+        ({"extra_workdays": ["2026-13-01"]}, r"extra_workdays\[0\]"),
+        ({"overrides": {"2026-02-31": []}}, r"overrides key '2026-02-31'"),
+        ({"overrides": {"tomorrow": []}}, r"overrides"),
+        ({"holidays": {"country": "XX"}}, r"holidays: country 'XX'"),
+        ({"holidays": {"country": "US", "subdiv": "ZZ"}}, r"holidays: .*'ZZ'"),
+        ({"colour": "blue"}, r"calendar: Additional properties"),
+        (
+            {"extra_holidays": [{"date": "2026-12-31", "from": "18:00", "to": "12:00"}]},
+            r"extra_holidays\[0\]: closure 'to'",
+        ),
+        (
+            {"extra_holidays": ["2026-10-10"], "extra_workdays": ["2026-10-10"]},
+            r"extra_workdays: 2026-10-10 is also",
+        ),
+        (
+            {"extra_holidays": ["2026-10-10"], "overrides": {"2026-10-10": []}},
+            r"overrides\.2026-10-10",
+        ),
+        ({"workday_hours": [["10:00", "09:00"], ["08:00", "11:00"]]}, r"workday_hours: "),
+    ],
+)
+def test_bad_fields_are_named(data: dict[str, Any], needle: str) -> None:
+    with pytest.raises(InvalidCalendar, match=needle):
+        build(**data)
+
+
+def test_bad_constructor_arguments() -> None:
+    with pytest.raises(InvalidCalendar, match="unknown weekday"):
+        BusinessCalendar("UTC", {"funday": []})
+    with pytest.raises(InvalidCalendar, match="whole-second"):
+        BusinessCalendar("UTC", {"mon": [(dt.time(9, 0, 0, 5), "10:00")]})
+    with pytest.raises(InvalidCalendar, match="subdivision needs a country"):
+        BusinessCalendar("UTC", subdiv="CA")
+    with pytest.raises(InvalidCalendar, match="expected a date"):
+        BusinessCalendar("UTC", extra_workdays=[dt.datetime(2026, 1, 1)])
+    with pytest.raises(InvalidCalendar, match="calendar: expected a mapping"):
+        BusinessCalendar.from_dict([])  # type: ignore[arg-type]
+
+
+def test_naive_datetimes_are_refused() -> None:
+    cal = china_office()
+    naive = dt.datetime(2026, 9, 30, 10)
+    for call in (
+        lambda: cal.add(naive, dt.timedelta(hours=1)),
+        lambda: cal.is_working(naive),
+        lambda: cal.next_opening(naive),
+        lambda: cal.working_time(naive, naive),
+        lambda: cal.add_working_days(naive, 1),
+        lambda: cal.window(naive, 1, 2),
+        lambda: BusinessCalendar.always_open().add(naive, dt.timedelta(0)),
+    ):
+        with pytest.raises(ValueError, match="naive"):
+            call()
+
+
+def test_wrong_argument_types() -> None:
+    cal = china_office()
+    s = pendulum.datetime(2026, 9, 30, 10, tz="Asia/Shanghai")
+    with pytest.raises(TypeError):
+        cal.add(s, 3600)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        cal.add(dt.date(2026, 9, 30), dt.timedelta(0))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="positive number"):
+        cal.add_working_days(s, 0)
+    with pytest.raises(TypeError):
+        cal.window(s, 1.5, 2)  # type: ignore[arg-type]
+    with pytest.raises(InvalidCalendar):
+        cal.is_working_day(s)  # a datetime, not a date
+
+
+def test_calendar_without_working_time_fails_fast() -> None:
+    closed = BusinessCalendar("UTC", {})
+    s = pendulum.datetime(2026, 1, 1)
+    started = time.perf_counter()
+    with pytest.raises(NoWorkingTime):
+        closed.add(s, dt.timedelta(hours=1))
+    with pytest.raises(NoWorkingTime):
+        closed.subtract(s, dt.timedelta(hours=1))
+    with pytest.raises(NoWorkingTime):
+        closed.next_opening(s)
+    with pytest.raises(NoWorkingTime):
+        closed.add_working_days(s, 1)
+    assert closed.working_time(s, s.add(years=1)) == dt.timedelta(0)
+    assert not closed.is_working(s)
+    assert time.perf_counter() - started < 5
+
+
+def test_working_time_only_on_listed_dates_runs_out() -> None:
+    cal = BusinessCalendar("UTC", {}, overrides={"2026-05-04": [("09:00", "10:00")]})
+    s = pendulum.datetime(2026, 1, 1)
+    assert cal.add(s, dt.timedelta(minutes=30)) == pendulum.datetime(2026, 5, 4, 9, 30)
+    assert cal.add(s, dt.timedelta(hours=1)) == pendulum.datetime(2026, 5, 4, 10)
+    with pytest.raises(NoWorkingTime):
+        cal.add(s, dt.timedelta(hours=2))
+    with pytest.raises(NoWorkingTime):
+        cal.next_opening(pendulum.datetime(2026, 6, 1))
+
+
+def test_holidays_everywhere_still_terminate() -> None:
+    # Only Mondays open, and every Monday of the supported range would need listing: instead
+    # check a calendar whose only weekday is shut by a long holiday list stops searching.
+    mondays = [dt.date(2026, 1, 5) + dt.timedelta(weeks=i) for i in range(60 * 53)]
+    cal = BusinessCalendar("UTC", {"mon": [("09:00", "10:00")]}, holiday_dates=mondays)
+    with pytest.raises(NoWorkingTime):
+        cal.add(pendulum.datetime(2026, 1, 1), dt.timedelta(hours=1))
+
+
+def test_calendar_is_immutable() -> None:
+    cal = china_office()
+    with pytest.raises(AttributeError):
+        cal.timezone = "UTC"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        cal._weekly = ()
+    with pytest.raises(AttributeError):
+        del cal._zi
+
+
+def test_years_outside_the_supported_range() -> None:
+    cal = china_office()
+    with pytest.raises(CalendarError, match="outside the years"):
+        cal.is_working(pendulum.datetime(3500, 1, 1))
