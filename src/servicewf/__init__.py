@@ -1,5 +1,6 @@
 """servicewf: customer-service guidelines as executable, auditable state machines."""
 
+from servicewf.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar, china_office
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import Clock, FrozenClock, SystemClock
 from servicewf.context import CommandContext, TransitionContext
@@ -40,7 +41,9 @@ __all__ = [
     "DEFINITION_SCHEMA",
     "STAY",
     "SYSTEM",
+    "TWENTY_FOUR_SEVEN",
     "Actor",
+    "BusinessCalendar",
     "Case",
     "CaseProcessor",
     "Clock",
@@ -73,6 +76,7 @@ __all__ = [
     "TriggerNotAllowed",
     "TriggerOption",
     "UnknownTrigger",
+    "china_office",
     "guard",
     "replay",
 ]
