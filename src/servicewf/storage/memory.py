@@ -37,6 +37,7 @@ class MemoryStore(Store):
 
     def create(self, case: Case, events: Sequence[Event], timers: Sequence[Timer] = ()) -> None:
         check_append(case, events, 0)
+        self._check_timers(case.id, timers)
         with self._lock:
             if case.id in self._cases:
                 raise CaseAlreadyExists(f"case {case.id!r} exists already; choose another id")
@@ -60,6 +61,8 @@ class MemoryStore(Store):
         timers: Sequence[Timer] | None = None,
     ) -> None:
         check_append(case, events, expected_version)
+        if timers is not None:
+            self._check_timers(case.id, timers)
         with self._lock:
             current = self.load(case.id)
             if current.version != expected_version:
@@ -111,6 +114,7 @@ class MemoryStore(Store):
             return sorted(self._timers.get(case_id, ()), key=lambda t: (t.due, t.name))
 
     def set_timers(self, case_id: str, timers: Sequence[Timer]) -> None:
+        self._check_timers(case_id, timers)
         with self._lock:
             self.load(case_id)
             self._put_timers(case_id, timers)
@@ -148,13 +152,17 @@ class MemoryStore(Store):
                 claimed.append(timer)
         return claimed
 
-    def _put_timers(self, case_id: str, timers: Sequence[Timer]) -> None:
+    @staticmethod
+    def _check_timers(case_id: str, timers: Sequence[Timer]) -> None:
+        # Checked before anything is written, so a bad timer list leaves no partial write.
         names = [t.name for t in timers]
         if len(set(names)) != len(names):
             raise ValueError(f"timer names must be unique per case, got {names}")
         for t in timers:
             if t.case_id != case_id:
                 raise ValueError(f"timer of case {t.case_id!r} given for case {case_id!r}")
+
+    def _put_timers(self, case_id: str, timers: Sequence[Timer]) -> None:
         for old in self._timers.get(case_id, ()):
             self._leases.pop((case_id, old.name), None)
         if timers:

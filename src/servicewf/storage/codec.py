@@ -1,0 +1,187 @@
+"""Encoding of cases, events and timers to row values and back, for the SQL backends.
+
+Instants are stored as integer microseconds since the Unix epoch (UTC) wherever the database
+has no zone-aware timestamp type (SQLite): sortable, exact, and cheap to compare. PostgreSQL
+keeps them as ``timestamptz``. Plain data is JSON text (``json`` on PostgreSQL).
+
+Snapshots carry a ``schema_version``. Rows of an older version are upgraded when read
+(:func:`upgrade_snapshot`); rows that cannot be read raise
+:class:`~servicewf.errors.CorruptRecord` naming their case.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Any
+
+import pendulum
+
+from servicewf.case import Case
+from servicewf.clock import as_utc
+from servicewf.errors import CorruptRecord
+from servicewf.events import Event, EventKind
+from servicewf.storage.base import Timer
+
+__all__ = [
+    "SNAPSHOT_SCHEMA_VERSION",
+    "V0_EXTENSIONS_KEY",
+    "decode_instant",
+    "dumps",
+    "from_micros",
+    "loads",
+    "to_micros",
+    "upgrade_snapshot",
+]
+
+SNAPSHOT_SCHEMA_VERSION = 1
+"""The snapshot row format this version of servicewf writes.
+
+* version 0: no ``extensions`` column; extension state was kept inside ``data`` under the
+  reserved key :data:`V0_EXTENSIONS_KEY`.
+* version 1: ``extensions`` has its own column; ``data`` is only what commands supplied.
+"""
+
+V0_EXTENSIONS_KEY = "__extensions__"
+"""Where schema version 0 kept a snapshot's extension state, inside ``data``."""
+
+_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
+_UTC = pendulum.UTC
+
+
+def to_micros(moment: _dt.datetime) -> int:
+    """An aware instant as integer microseconds since 1970-01-01T00:00:00Z (exact)."""
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ValueError(f"naive datetime {moment.isoformat()} cannot be stored; attach a zone")
+    # Integer arithmetic on the fields: exact, and faster than subtracting pendulum instants.
+    days = moment.toordinal() - _EPOCH_ORDINAL
+    seconds = days * 86400 + moment.hour * 3600 + moment.minute * 60 + moment.second
+    return seconds * 1_000_000 + moment.microsecond - offset // _dt.timedelta(microseconds=1)
+
+
+def from_micros(micros: int) -> pendulum.DateTime:
+    """The inverse of :func:`to_micros`, as a pendulum UTC instant."""
+    seconds, us = divmod(micros, 1_000_000)
+    days, rest = divmod(seconds, 86400)
+    day = _dt.date.fromordinal(days + _EPOCH_ORDINAL)
+    hour, rest = divmod(rest, 3600)
+    minute, second = divmod(rest, 60)
+    return pendulum.DateTime(day.year, day.month, day.day, hour, minute, second, us, tzinfo=_UTC)
+
+
+def decode_instant(value: Any) -> pendulum.DateTime:
+    """A stored instant (integer microseconds or an aware datetime) as a pendulum UTC instant."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return from_micros(value)
+    if isinstance(value, _dt.datetime):
+        return as_utc(value)
+    raise ValueError(f"not a stored instant: {value!r}")
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not plain JSON data: {value!r}")
+
+
+def dumps(value: Mapping[str, Any]) -> str:
+    """Plain data as compact JSON text (non-ASCII kept as is; NaN and infinities refused)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                      default=_plain)
+
+
+def plain(value: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-able deep copy with plain dicts (what a JSON column type can serialize)."""
+    result: dict[str, Any] = json.loads(dumps(value))
+    return result
+
+
+def loads(value: Any) -> dict[str, Any]:
+    """A stored JSON object (text, or already decoded by the driver) as a dict.
+
+    Raises ``ValueError`` when it is not valid JSON or not an object.
+    """
+    decoded = json.loads(value) if isinstance(value, (str, bytes)) else value
+    if not isinstance(decoded, dict):
+        raise ValueError(f"expected a JSON object, got {type(decoded).__name__}")
+    return decoded
+
+
+def _frozen(value: dict[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(value)
+
+
+def upgrade_snapshot(
+    schema_version: int, data: dict[str, Any], extensions: dict[str, Any] | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Bring a snapshot's ``data`` and ``extensions`` from ``schema_version`` to the current one.
+
+    Raises ``ValueError`` for a version this servicewf does not know.
+    """
+    if schema_version == SNAPSHOT_SCHEMA_VERSION:
+        return data, extensions or {}
+    if schema_version == 0:
+        data = dict(data)
+        moved = data.pop(V0_EXTENSIONS_KEY, None) or {}
+        if not isinstance(moved, dict):
+            raise ValueError(f"{V0_EXTENSIONS_KEY} is not a JSON object")
+        return data, {**moved, **(extensions or {})}
+    raise ValueError(
+        f"unknown snapshot schema version {schema_version!r} (this servicewf reads 0 to "
+        f"{SNAPSHOT_SCHEMA_VERSION}); upgrade servicewf or repair the row"
+    )
+
+
+def decode_case(
+    case_id: str, process: Any, definition_version: Any, state: Any, version: Any,
+    opened_at: Any, updated_at: Any, data: Any, extensions: Any, schema_version: Any,
+) -> Case:
+    """A snapshot row as a :class:`Case`; :class:`CorruptRecord` naming the case otherwise."""
+    try:
+        payload, ext = upgrade_snapshot(
+            schema_version, loads(data), None if extensions is None else loads(extensions)
+        )
+        return Case(case_id, process, int(definition_version), state, int(version),
+                    decode_instant(opened_at), decode_instant(updated_at),
+                    _frozen(payload), _frozen(ext))
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CorruptRecord(
+            f"the stored snapshot of case {case_id!r} cannot be read ({exc}); repair or "
+            "delete the row, or skip it with SQLStore.iter_cases()",
+            case_id=case_id,
+        ) from exc
+
+
+def decode_event(
+    case_id: str, seq: Any, at: Any, kind: Any, actor_id: Any, role: Any, trigger: Any,
+    source: Any, dest: Any, data: Any, comment: Any,
+) -> Event:
+    """An event row as an :class:`Event`; :class:`CorruptRecord` naming the case otherwise."""
+    try:
+        return Event(case_id, int(seq), decode_instant(at), EventKind(kind), actor_id, role,
+                     trigger, source, dest, _frozen(loads(data)), comment)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CorruptRecord(
+            f"event {seq!r} of case {case_id!r} cannot be read ({exc}); repair the row",
+            case_id=case_id,
+        ) from exc
+
+
+def decode_timer(
+    case_id: str, name: Any, due: Any, process: Any, payload: Any
+) -> Timer:
+    """A timer row as a :class:`Timer`; :class:`CorruptRecord` naming the case otherwise."""
+    try:
+        return Timer(case_id, name, decode_instant(due), process, _frozen(loads(payload)))
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise CorruptRecord(
+            f"timer {name!r} of case {case_id!r} cannot be read ({exc}); repair the row",
+            case_id=case_id,
+        ) from exc
+
+
+InstantEncoder = Callable[[_dt.datetime], Any]
+JSONEncoder = Callable[[Mapping[str, Any]], Any]

@@ -1,0 +1,750 @@
+"""Durable storage on SQLAlchemy Core: SQLite (WAL) and PostgreSQL (psycopg 3).
+
+>>> store = SQLStore.sqlite("cases.db")
+>>> store = SQLStore("postgresql://app@db/crm", prefix="wf_")
+
+Every write is one transaction: snapshot, events and timers change together or not at all.
+Concurrency is optimistic: ``append`` updates the snapshot row ``WHERE id = ? AND version = ?``
+and, when no row matched, raises :class:`~servicewf.errors.StaleVersion` having written
+nothing. The events' primary key ``(case_id, seq)`` guards the sequence as a second line.
+
+To commit workflow writes together with your own rows, hand the store your connection::
+
+    with store.engine.begin() as conn:
+        conn.execute(crm_tickets.insert().values(...))
+        Engine(store.bind(conn), clock, defs).fire(case, "resolve", actor=agent)
+    # both committed, or both rolled back
+
+See ``docs/storage.md`` for the schema, migrations and measured figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as _dt
+import logging
+import sqlite3
+import threading
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import PoolProxiedConnection
+
+from servicewf.case import Case
+from servicewf.clock import as_utc
+from servicewf.errors import (
+    CaseAlreadyExists,
+    CaseNotFound,
+    CorruptRecord,
+    MigrationRefused,
+    StaleVersion,
+    StorageError,
+)
+from servicewf.events import Event
+from servicewf.storage.base import Store, Timer, check_append
+from servicewf.storage.codec import (
+    SNAPSHOT_SCHEMA_VERSION,
+    decode_case,
+    decode_event,
+    decode_timer,
+    dumps,
+    to_micros,
+    upgrade_snapshot,
+)
+from servicewf.storage.codec import loads as _loads
+from servicewf.storage.schema import DATABASE_SCHEMA_VERSION, Tables, build_tables, schema_sql
+
+__all__ = ["MigrationReport", "SQLStore", "normalize_url", "schema_sql"]
+
+log = logging.getLogger(__name__)
+
+_IMMEDIATE = "servicewf_immediate"
+
+
+def normalize_url(url: str | sa.URL) -> sa.URL:
+    """``url`` as a SQLAlchemy URL; plain ``postgresql://`` / ``postgres://`` DSNs get the
+    psycopg 3 driver (``postgresql+psycopg://``)."""
+    parsed = sa.make_url(url) if isinstance(url, str) else url
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _is_file_sqlite(url: sa.URL) -> bool:
+    db = url.database or ""
+    return (url.get_backend_name() == "sqlite" and db not in ("", ":memory:")
+            and "mode=memory" not in str(url.query))
+
+
+def _sqlite_engine(url: sa.URL, busy_timeout_ms: int, options: Mapping[str, Any]) -> Engine:
+    connect_args = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+    connect_args.update(options.get("connect_args", {}))
+    engine = sa.create_engine(url, **{**options, "connect_args": connect_args})
+    wal = _is_file_sqlite(url)
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # pysqlite's implicit transactions cannot do BEGIN IMMEDIATE or proper savepoints;
+        # take transaction control ourselves (the "begin" listener below).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if wal:
+            cur.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across application crashes in WAL mode (an OS crash may lose the
+        # last commits, never corrupt the file): the usual trade for a 2-3x faster commit.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the write lock up front: a deferred transaction that reads first and
+        # writes later fails with SQLITE_BUSY instead of waiting when another writer commits.
+        immediate = conn.get_execution_options().get(_IMMEDIATE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+@attrs.frozen
+class MigrationReport:
+    """What :meth:`SQLStore.upgrade_rows` did: rows rewritten and rows it could not read."""
+
+    upgraded: int
+    corrupt: tuple[CorruptRecord, ...] = ()
+
+
+class _FastSQLite:
+    """The append/load path on a store-owned SQLite file: one pooled DBAPI connection kept per
+    thread and statements compiled once to SQL text, so a commit costs little more than the
+    two statements themselves."""
+
+    def __init__(self, engine: Engine, tables: Tables) -> None:
+        self._engine = engine
+        self._local = threading.local()
+        self._held: list[PoolProxiedConnection] = []
+        self._lock = threading.Lock()
+        dialect = engine.dialect
+
+        def compiled(stmt: Any, keys: Sequence[str] | None = None) -> tuple[str, tuple[str, ...]]:
+            c = stmt.compile(dialect=dialect, column_keys=keys)
+            return c.string, tuple(c.positiontup or ())
+
+        cases, events, timers = tables.cases, tables.events, tables.timers
+        self.update_case = compiled(_update_case(tables))
+        self.insert_event = compiled(events.insert(), [c.name for c in events.columns])
+        self.delete_timers = compiled(timers.delete().where(
+            timers.c.case_id == sa.bindparam("b_case")))
+        self.insert_timer = compiled(timers.insert(), [c.name for c in timers.columns])
+        self.select_case = compiled(sa.select(*cases.columns).where(
+            cases.c.id == sa.bindparam("b_id")))
+        self.select_version = compiled(sa.select(cases.c.version).where(
+            cases.c.id == sa.bindparam("b_id")))
+
+    def connection(self) -> Any:
+        raw = getattr(self._local, "raw", None)
+        if raw is None:
+            proxy = self._engine.raw_connection()
+            with self._lock:
+                self._held.append(proxy)
+            raw = self._local.raw = proxy.dbapi_connection
+        return raw
+
+    def close(self) -> None:
+        with self._lock:
+            held, self._held = self._held, []
+        for proxy in held:
+            with contextlib.suppress(Exception):
+                proxy.close()
+        self._local = threading.local()
+
+
+def _update_case(tables: Tables) -> sa.Update:
+    c = tables.cases.c
+    return (
+        tables.cases.update()
+        .where(c.id == sa.bindparam("b_id"), c.version == sa.bindparam("b_expected"))
+        .values(
+            process=sa.bindparam("v_process"),
+            definition_version=sa.bindparam("v_definition_version"),
+            state=sa.bindparam("v_state"),
+            version=sa.bindparam("v_version"),
+            updated_at=sa.bindparam("v_updated_at"),
+            data=sa.bindparam("v_data"),
+            extensions=sa.bindparam("v_extensions"),
+            schema_version=sa.bindparam("v_schema_version"),
+        )
+    )
+
+
+def _states(state: str | Iterable[str]) -> list[str]:
+    return [state] if isinstance(state, str) else list(state)
+
+
+def _check_timers(case_id: str, timers: Sequence[Timer]) -> None:
+    names = [t.name for t in timers]
+    if len(set(names)) != len(names):
+        raise ValueError(f"timer names must be unique per case, got {names}")
+    for t in timers:
+        if t.case_id != case_id:
+            raise ValueError(f"timer of case {t.case_id!r} given for case {case_id!r}")
+
+
+class SQLStore(Store):
+    """A :class:`~servicewf.storage.base.Store` in a SQL database (SQLite or PostgreSQL).
+
+    ``url_or_engine`` is a URL (``sqlite:///path.db``, ``postgresql://user@host/db``) or a
+    SQLAlchemy :class:`~sqlalchemy.engine.Engine`. Engines the store creates itself get the
+    recommended settings (SQLite: WAL, ``synchronous=NORMAL``, ``busy_timeout``, explicit
+    ``BEGIN``/``BEGIN IMMEDIATE``; PostgreSQL: psycopg 3); an engine you pass is used as is.
+
+    ``create`` creates missing tables and records the schema version. A database written by
+    an older servicewf is refused with :class:`~servicewf.errors.MigrationRefused` unless
+    ``migrate=True`` (back it up first). ``prefix`` and ``schema`` place the tables beside
+    your own (``prefix="wf_"`` gives ``wf_cases``...; ``schema`` is a PostgreSQL schema).
+    """
+
+    def __init__(
+        self,
+        url_or_engine: str | sa.URL | Engine,
+        *,
+        create: bool = True,
+        migrate: bool = False,
+        prefix: str = "",
+        schema: str | None = None,
+        busy_timeout_ms: int = 5000,
+        engine_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._owns_engine = not isinstance(url_or_engine, Engine)
+        if isinstance(url_or_engine, Engine):
+            engine = url_or_engine
+        else:
+            url = normalize_url(url_or_engine)
+            options = dict(engine_options or {})
+            if url.get_backend_name() == "sqlite":
+                engine = _sqlite_engine(url, busy_timeout_ms, options)
+            else:
+                engine = sa.create_engine(url, **options)
+        self._engine = engine
+        self._tables = build_tables(prefix, schema)
+        self._prefix = prefix
+        self._schema = schema
+        self._bound: Connection | None = None
+        self._pg = engine.dialect.name == "postgresql"
+        self._sqlite_owned = self._owns_engine and engine.dialect.name == "sqlite"
+        self._fast: _FastSQLite | None = None
+        t = self._tables
+        self._q_update_case = _update_case(t)
+        self._q_version = sa.select(t.cases.c.version).where(t.cases.c.id == sa.bindparam("b_id"))
+        self._q_case = sa.select(*t.cases.columns).where(t.cases.c.id == sa.bindparam("b_id"))
+        self._q_delete_timers = t.timers.delete().where(
+            t.timers.c.case_id == sa.bindparam("b_case"))
+        self._q_lease = (
+            t.timers.update()
+            .where(t.timers.c.case_id == sa.bindparam("b_case"),
+                   t.timers.c.name == sa.bindparam("b_name"))
+            .values(lease_owner=sa.bindparam("v_owner"), lease_until=sa.bindparam("v_until"))
+        )
+        self._timer_cols = (t.timers.c.case_id, t.timers.c.name, t.timers.c.due,
+                            t.timers.c.process, t.timers.c.payload)
+        try:
+            self._prepare_schema(create=create, migrate=migrate)
+        except BaseException:
+            if self._owns_engine:
+                engine.dispose()
+            raise
+        if self._sqlite_owned and engine.url.database not in (None, "", ":memory:") \
+                and _is_file_sqlite(engine.url):
+            self._fast = _FastSQLite(engine, t)
+
+    @classmethod
+    def sqlite(cls, path: str | Any, **kwargs: Any) -> SQLStore:
+        """A store in the SQLite file at ``path`` (created if missing), in WAL mode."""
+        return cls(sa.URL.create("sqlite", database=str(path)), **kwargs)
+
+    # --- connections ----------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (use it to open the transaction you pass to :meth:`bind`)."""
+        return self._engine
+
+    @property
+    def tables(self) -> Tables:
+        """The store's SQLAlchemy tables (to query them, join them with yours, or migrate)."""
+        return self._tables
+
+    def bind(self, connection: Connection) -> SQLStore:
+        """A view of this store that works inside ``connection``'s transaction.
+
+        The view neither begins nor commits: its writes commit or roll back with whatever
+        else you do on ``connection``. If a write raises (``StaleVersion``, a database
+        error...), roll your transaction back: on PostgreSQL a failed statement aborts it.
+        """
+        view = copy.copy(self)
+        view._bound = connection
+        view._fast = None
+        view._owns_engine = False
+        view._pg = connection.dialect.name == "postgresql"
+        return view
+
+    @contextlib.contextmanager
+    def _tx(self, *, write: bool) -> Iterator[Connection]:
+        if self._bound is not None:
+            try:
+                yield self._bound
+            except sa.exc.SQLAlchemyError as exc:
+                raise self._storage_error(exc) from exc
+            return
+        try:
+            with self._engine.connect() as conn:
+                if write and self._sqlite_owned:
+                    conn.execution_options(**{_IMMEDIATE: True})
+                with conn.begin():
+                    yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._storage_error(exc) from exc
+
+    @staticmethod
+    def _storage_error(exc: BaseException) -> StorageError:
+        detail = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        return StorageError(
+            f"the database refused the operation ({type(exc).__name__}: {detail}); nothing "
+            "was written — check the database, then retry"
+        )
+
+    def close(self) -> None:
+        """Return the connections this store holds; dispose of the engine if it created it."""
+        if self._fast is not None:
+            self._fast.close()
+        if self._owns_engine and self._bound is None:
+            self._engine.dispose()
+
+    # --- encoding -------------------------------------------------------------------------
+
+    def _instant(self, moment: _dt.datetime) -> Any:
+        if self._pg:
+            utc = as_utc(moment)
+            return _dt.datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
+                                utc.microsecond, tzinfo=_dt.timezone.utc)
+        return to_micros(moment)
+
+    def _json(self, value: Mapping[str, Any]) -> Any:
+        return dumps(value)
+
+    def _case_row(self, case: Case) -> dict[str, Any]:
+        return {
+            "id": case.id, "process": case.process,
+            "definition_version": case.definition_version, "state": case.state,
+            "version": case.version, "opened_at": self._instant(case.opened_at),
+            "updated_at": self._instant(case.updated_at), "data": self._json(case.data),
+            "extensions": self._json(case.extensions),
+            "schema_version": SNAPSHOT_SCHEMA_VERSION,
+        }
+
+    def _update_params(self, case: Case, expected: int) -> dict[str, Any]:
+        return {
+            "b_id": case.id, "b_expected": expected, "v_process": case.process,
+            "v_definition_version": case.definition_version, "v_state": case.state,
+            "v_version": case.version, "v_updated_at": self._instant(case.updated_at),
+            "v_data": self._json(case.data), "v_extensions": self._json(case.extensions),
+            "v_schema_version": SNAPSHOT_SCHEMA_VERSION,
+        }
+
+    def _event_row(self, e: Event) -> dict[str, Any]:
+        return {
+            "case_id": e.case_id, "seq": e.seq, "at": self._instant(e.at), "kind": e.kind.value,
+            "actor_id": e.actor_id, "role": e.role, "trigger": e.trigger, "source": e.source,
+            "dest": e.dest, "data": self._json(e.data), "comment": e.comment,
+        }
+
+    def _timer_row(self, t: Timer) -> dict[str, Any]:
+        return {
+            "case_id": t.case_id, "name": t.name, "due": self._instant(t.due),
+            "process": t.process, "payload": self._json(t.payload),
+            "lease_owner": None, "lease_until": None,
+        }
+
+    @staticmethod
+    def _stale(case: Case, events: Sequence[Event], expected: int, actual: int) -> StaleVersion:
+        return StaleVersion(
+            f"case {case.id!r} is at version {actual}, not {expected}: someone else changed "
+            "it; reload it and retry",
+            case_id=case.id, expected=expected, actual=actual, trigger=events[0].trigger,
+        )
+
+    @staticmethod
+    def _not_found(case_id: str) -> CaseNotFound:
+        return CaseNotFound(f"no case {case_id!r} in this store")
+
+    # --- Store ----------------------------------------------------------------------------
+
+    def create(self, case: Case, events: Sequence[Event], timers: Sequence[Timer] = ()) -> None:
+        check_append(case, events, 0)
+        _check_timers(case.id, timers)
+        t = self._tables
+        with self._tx(write=True) as conn:
+            # Inside someone else's transaction a failed INSERT would abort it (PostgreSQL);
+            # look first, and let the primary key settle a race.
+            if self._bound is not None and conn.execute(
+                    self._q_version, {"b_id": case.id}).first() is not None:
+                raise self._exists(case.id)
+            try:
+                conn.execute(t.cases.insert(), self._case_row(case))
+            except sa.exc.IntegrityError:
+                raise self._exists(case.id) from None
+            conn.execute(t.events.insert(), [self._event_row(e) for e in events])
+            if timers:
+                conn.execute(t.timers.insert(), [self._timer_row(x) for x in timers])
+
+    @staticmethod
+    def _exists(case_id: str) -> CaseAlreadyExists:
+        return CaseAlreadyExists(f"case {case_id!r} exists already; choose another id")
+
+    def load(self, case_id: str) -> Case:
+        if self._fast is not None:
+            sql, _ = self._fast.select_case
+            try:
+                row = self._fast.connection().execute(sql, (case_id,)).fetchone()
+            except sqlite3.Error as exc:
+                raise self._storage_error(exc) from exc
+        else:
+            with self._tx(write=False) as conn:
+                row = conn.execute(self._q_case, {"b_id": case_id}).first()
+        if row is None:
+            raise self._not_found(case_id)
+        return decode_case(*row)
+
+    def append(
+        self,
+        case: Case,
+        events: Sequence[Event],
+        *,
+        expected_version: int,
+        timers: Sequence[Timer] | None = None,
+    ) -> None:
+        check_append(case, events, expected_version)
+        if timers is not None:
+            _check_timers(case.id, timers)
+        if self._fast is not None:
+            self._fast_append(case, events, expected_version, timers)
+            return
+        t = self._tables
+        with self._tx(write=True) as conn:
+            result = conn.execute(self._q_update_case, self._update_params(case, expected_version))
+            if result.rowcount != 1:
+                actual = conn.execute(self._q_version, {"b_id": case.id}).scalar()
+                if actual is None:
+                    raise self._not_found(case.id)
+                raise self._stale(case, events, expected_version, actual)
+            conn.execute(t.events.insert(), [self._event_row(e) for e in events])
+            if timers is not None:
+                conn.execute(self._q_delete_timers, {"b_case": case.id})
+                if timers:
+                    conn.execute(t.timers.insert(), [self._timer_row(x) for x in timers])
+
+    def _fast_append(
+        self, case: Case, events: Sequence[Event], expected: int, timers: Sequence[Timer] | None
+    ) -> None:
+        fast = self._fast
+        assert fast is not None
+        raw = fast.connection()
+        params = self._update_params(case, expected)
+        sql, order = fast.update_case
+        cur = raw.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                cur.execute(sql, [params[k] for k in order])
+                if cur.rowcount != 1:
+                    found = cur.execute(fast.select_version[0], (case.id,)).fetchone()
+                    if found is None:
+                        raise self._not_found(case.id)
+                    raise self._stale(case, events, expected, found[0])
+                sql, order = fast.insert_event
+                if len(events) == 1:
+                    row = self._event_row(events[0])
+                    cur.execute(sql, [row[k] for k in order])
+                else:
+                    cur.executemany(sql, [[r[k] for k in order]
+                                          for r in map(self._event_row, events)])
+                if timers is not None:
+                    cur.execute(fast.delete_timers[0], (case.id,))
+                    if timers:
+                        sql, order = fast.insert_timer
+                        cur.executemany(sql, [[r[k] for k in order]
+                                              for r in map(self._timer_row, timers)])
+                cur.execute("COMMIT")
+            except BaseException:
+                if raw.in_transaction:
+                    raw.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise self._storage_error(exc) from exc
+        finally:
+            cur.close()
+
+    def history(self, case_id: str, *, after: int = 0) -> list[Event]:
+        ev = self._tables.events
+        query = (sa.select(*ev.columns).where(ev.c.case_id == case_id, ev.c.seq > after)
+                 .order_by(ev.c.seq))
+        with self._tx(write=False) as conn:
+            rows = conn.execute(query).all()
+            if not rows and conn.execute(self._q_version, {"b_id": case_id}).first() is None:
+                raise self._not_found(case_id)
+        return [decode_event(*r) for r in rows]
+
+    def _case_filter(self, query: Any, process: str | None,
+                     state: str | Iterable[str] | None) -> Any:
+        c = self._tables.cases.c
+        if process is not None:
+            query = query.where(c.process == process)
+        if state is not None:
+            states = _states(state)
+            query = query.where(c.state == states[0] if len(states) == 1
+                                else c.state.in_(states))
+        return query
+
+    def find(
+        self,
+        *,
+        process: str | None = None,
+        state: str | Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> list[Case]:
+        cases = self._tables.cases
+        query = self._case_filter(sa.select(*cases.columns), process, state).order_by(cases.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._tx(write=False) as conn:
+            rows = conn.execute(query).all()
+        return [decode_case(*r) for r in rows]
+
+    def count(self, *, process: str | None = None, state: str | Iterable[str] | None = None) -> int:
+        query = self._case_filter(
+            sa.select(sa.func.count()).select_from(self._tables.cases), process, state)
+        with self._tx(write=False) as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def timers(self, case_id: str) -> list[Timer]:
+        tm = self._tables.timers
+        query = (sa.select(*self._timer_cols).where(tm.c.case_id == case_id)
+                 .order_by(tm.c.due, tm.c.name))
+        with self._tx(write=False) as conn:
+            rows = conn.execute(query).all()
+        return [decode_timer(*r) for r in rows]
+
+    def set_timers(self, case_id: str, timers: Sequence[Timer]) -> None:
+        _check_timers(case_id, timers)
+        with self._tx(write=True) as conn:
+            if conn.execute(self._q_version, {"b_id": case_id}).first() is None:
+                raise self._not_found(case_id)
+            conn.execute(self._q_delete_timers, {"b_case": case_id})
+            if timers:
+                conn.execute(self._tables.timers.insert(), [self._timer_row(x) for x in timers])
+
+    def _due_query(self, now: _dt.datetime, process: str | None, limit: int | None) -> Any:
+        tm = self._tables.timers
+        query = sa.select(*self._timer_cols).where(tm.c.due <= self._instant(now))
+        if process is not None:
+            query = query.where(tm.c.process == process)
+        query = query.order_by(tm.c.due, tm.c.case_id, tm.c.name)
+        return query if limit is None else query.limit(limit)
+
+    def due_timers(
+        self, now: _dt.datetime, *, limit: int | None = None, process: str | None = None
+    ) -> list[Timer]:
+        with self._tx(write=False) as conn:
+            rows = conn.execute(self._due_query(now, process, limit)).all()
+        return [decode_timer(*r) for r in rows]
+
+    def claim_due_timers(
+        self,
+        now: _dt.datetime,
+        *,
+        owner: str,
+        lease: _dt.timedelta,
+        limit: int,
+        process: str | None = None,
+    ) -> list[Timer]:
+        if limit <= 0:
+            return []
+        tm = self._tables.timers
+        cutoff = self._instant(now)
+        query = self._due_query(now, process, limit).where(
+            sa.or_(tm.c.lease_owner.is_(None), tm.c.lease_owner == owner,
+                   tm.c.lease_until <= cutoff))
+        if self._pg:
+            # Concurrent claimers skip each other's locked rows instead of queueing behind them.
+            query = query.with_for_update(skip_locked=True)
+        until = self._instant(as_utc(now) + lease)
+        with self._tx(write=True) as conn:
+            rows = conn.execute(query).all()
+            if rows:
+                conn.execute(self._q_lease, [
+                    {"b_case": r[0], "b_name": r[1], "v_owner": owner, "v_until": until}
+                    for r in rows
+                ])
+        return [decode_timer(*r) for r in rows]
+
+    # --- scanning and schema --------------------------------------------------------------
+
+    def iter_cases(
+        self,
+        *,
+        process: str | None = None,
+        batch_size: int = 500,
+        on_corrupt: Callable[[CorruptRecord], None] | None = None,
+    ) -> Iterator[Case]:
+        """Every case (of ``process``), in id order, read in batches of ``batch_size``.
+
+        A row that cannot be read is skipped and reported to ``on_corrupt`` (logged as a
+        warning when ``None``) instead of ending the scan.
+        """
+        cases = self._tables.cases
+        last: str | None = None
+        while True:
+            query = self._case_filter(sa.select(*cases.columns), process, None)
+            if last is not None:
+                query = query.where(cases.c.id > last)
+            query = query.order_by(cases.c.id).limit(batch_size)
+            with self._tx(write=False) as conn:
+                rows = conn.execute(query).all()
+            for row in rows:
+                try:
+                    case = decode_case(*row)
+                except CorruptRecord as bad:
+                    if on_corrupt is None:
+                        log.warning("skipping corrupt case row: %s", bad)
+                    else:
+                        on_corrupt(bad)
+                    continue
+                yield case
+            if len(rows) < batch_size:
+                return
+            last = rows[-1][0]
+
+    def schema_sql(self) -> str:
+        """The DDL of this store's tables for its database (see :func:`schema_sql`)."""
+        return schema_sql(self._engine.dialect, prefix=self._prefix, schema=self._schema)
+
+    def drop_tables(self) -> None:
+        """Drop the store's tables and everything in them (tests, teardown). Irreversible."""
+        with self._tx(write=True) as conn:
+            self._tables.metadata.drop_all(conn)
+
+    def database_version(self) -> int:
+        """The table layout version recorded in the database (0 when none is recorded)."""
+        with self._tx(write=False) as conn:
+            return self._read_version(conn)
+
+    def _read_version(self, conn: Connection) -> int:
+        meta = self._tables.meta
+        if not sa.inspect(conn).has_table(meta.name, schema=self._schema):
+            return 0
+        value = conn.execute(sa.select(meta.c.value).where(meta.c.key == "schema_version")
+                             ).scalar()
+        return 0 if value is None else int(value)
+
+    def _prepare_schema(self, *, create: bool, migrate: bool) -> None:
+        t = self._tables
+        with self._tx(write=True) as conn:
+            if self._pg:
+                # Serialize concurrent first starts: DDL is transactional on PostgreSQL, so
+                # the second process sees the first one's tables when it gets the lock.
+                key = zlib.crc32(f"servicewf:{self._schema}.{self._prefix}".encode()) - 2**31
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
+            if not sa.inspect(conn).has_table(t.cases.name, schema=self._schema):
+                if not create:
+                    raise StorageError(
+                        f"table {t.cases.name!r} does not exist; open the store with "
+                        "create=True or apply the DDL from schema_sql()"
+                    )
+                t.metadata.create_all(conn)
+                conn.execute(t.meta.insert(), {"key": "schema_version",
+                                               "value": str(DATABASE_SCHEMA_VERSION)})
+                return
+            version = self._read_version(conn)
+            if version == DATABASE_SCHEMA_VERSION:
+                return
+            if version > DATABASE_SCHEMA_VERSION:
+                raise MigrationRefused(
+                    f"the database has table layout {version}, newer than this servicewf's "
+                    f"{DATABASE_SCHEMA_VERSION}; upgrade servicewf"
+                )
+            if not migrate:
+                raise MigrationRefused(
+                    f"the database has table layout {version}; this servicewf needs "
+                    f"{DATABASE_SCHEMA_VERSION}. Back it up, then open the store once with "
+                    "migrate=True (or apply the migration yourself, see docs/storage.md)"
+                )
+            self._upgrade_layout(conn, version)
+
+    def _upgrade_layout(self, conn: Connection, version: int) -> None:
+        t = self._tables
+        if version == 0:
+            # Layout 0: cases had neither `extensions` nor `schema_version`; extension state
+            # lived inside `data` (snapshot format 0). Add the columns, then rewrite rows.
+            columns = {c["name"] for c in sa.inspect(conn).get_columns(
+                t.cases.name, schema=self._schema)}
+            table = conn.dialect.identifier_preparer.format_table(t.cases)
+            json_type = t.cases.c.extensions.type.compile(dialect=conn.dialect)
+            if "extensions" not in columns:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN extensions {json_type}")
+            if "schema_version" not in columns:
+                conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN schema_version "
+                                     "INTEGER NOT NULL DEFAULT 0")
+            t.metadata.create_all(conn)  # the meta table and anything else missing
+            self._upgrade_rows(conn, batch_size=500)
+        meta = t.meta
+        conn.execute(meta.delete().where(meta.c.key == "schema_version"))
+        conn.execute(meta.insert(), {"key": "schema_version",
+                                     "value": str(DATABASE_SCHEMA_VERSION)})
+
+    def upgrade_rows(self, *, batch_size: int = 500) -> MigrationReport:
+        """Rewrite snapshot rows of an older ``schema_version`` in the current format.
+
+        Old rows are readable anyway (they are upgraded when loaded); this makes the upgrade
+        permanent. Rows that cannot be read are left as they are and reported.
+        """
+        with self._tx(write=True) as conn:
+            return self._upgrade_rows(conn, batch_size=batch_size)
+
+    def _upgrade_rows(self, conn: Connection, *, batch_size: int) -> MigrationReport:
+        c = self._tables.cases.c
+        query = (sa.select(c.id, c.data, c.extensions, c.schema_version)
+                 .where(c.schema_version < SNAPSHOT_SCHEMA_VERSION).order_by(c.id))
+        update = (self._tables.cases.update()
+                  .where(c.id == sa.bindparam("b_id"), c.schema_version == sa.bindparam("b_sv"))
+                  .values(data=sa.bindparam("v_data"), extensions=sa.bindparam("v_ext"),
+                          schema_version=SNAPSHOT_SCHEMA_VERSION))
+        upgraded = 0
+        corrupt: list[CorruptRecord] = []
+        last = ""
+        while True:
+            rows = conn.execute(query.where(c.id > last).limit(batch_size)).all()
+            if not rows:
+                break
+            params = []
+            for case_id, data, ext, sv in rows:
+                try:
+                    new_data, new_ext = upgrade_snapshot(
+                        sv, _loads(data), None if ext is None else _loads(ext))
+                except (ValueError, TypeError) as exc:
+                    corrupt.append(CorruptRecord(
+                        f"the stored snapshot of case {case_id!r} cannot be upgraded ({exc})",
+                        case_id=case_id))
+                    continue
+                params.append({"b_id": case_id, "b_sv": sv, "v_data": self._json(new_data),
+                               "v_ext": self._json(new_ext)})
+            if params:
+                conn.execute(update, params)
+                upgraded += len(params)
+            last = rows[-1][0]
+        return MigrationReport(upgraded, tuple(corrupt))
+

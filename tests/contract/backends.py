@@ -1,0 +1,81 @@
+"""The store backends the contract runs against, and small value builders."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pendulum
+import pytest
+
+from servicewf.case import Case
+from servicewf.events import Event, EventKind
+from servicewf.storage import MemoryStore, Store, Timer
+from servicewf.storage.sql import SQLStore
+
+T0 = pendulum.datetime(2026, 3, 1, 9, 0, 0, 123456, tz="UTC")
+
+_prefixes = itertools.count()
+
+BACKENDS = [
+    pytest.param("memory", id="memory"),
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+def make_store(kind: str, request: pytest.FixtureRequest) -> Iterator[Store]:
+    """Yield a fresh, empty store of ``kind``; cleaned up afterwards."""
+    if kind == "memory":
+        yield MemoryStore()
+        return
+    if kind == "sqlite":
+        tmp = request.getfixturevalue("tmp_path")
+        store = SQLStore.sqlite(tmp / "store.db")
+        try:
+            yield store
+        finally:
+            store.close()
+        return
+    engine = request.getfixturevalue("pg_engine")
+    schema = request.getfixturevalue("pg_schema")[1]
+    # A prefix per test: a test that fails half-way leaves nothing behind for the next one.
+    store = SQLStore(engine, schema=schema, prefix=f"t{next(_prefixes)}_")
+    try:
+        yield store
+    finally:
+        store.drop_tables()
+        store.close()
+
+
+def case(
+    cid: str = "c1", *, state: str = "new", version: int = 1, process: str = "ticket",
+    at: pendulum.DateTime = T0, data: Mapping[str, Any] | None = None,
+    extensions: Mapping[str, Any] | None = None, opened_at: pendulum.DateTime | None = None,
+) -> Case:
+    return Case(cid, process, 1, state, version, opened_at or T0, at, data or {},
+                extensions or {})
+
+
+def opened(cid: str = "c1", *, at: pendulum.DateTime = T0, state: str = "new",
+           data: Mapping[str, Any] | None = None) -> Event:
+    return Event(cid, 1, at, EventKind.OPENED, "u1", "agent", None, None, state, data or {})
+
+
+def moved(cid: str, seq: int, source: str, dest: str, *, at: pendulum.DateTime = T0,
+          data: Mapping[str, Any] | None = None, comment: str | None = None) -> Event:
+    return Event(cid, seq, at, EventKind.TRANSITION, "u1", "agent", f"to_{dest}", source, dest,
+                 data or {}, comment)
+
+
+def timer(cid: str, name: str, due: pendulum.DateTime, *, process: str = "ticket",
+          payload: Mapping[str, Any] | None = None) -> Timer:
+    return Timer(cid, name, due, process, payload or {})
+
+
+def open_case(store: Store, cid: str, *, state: str = "new", process: str = "ticket",
+              timers: tuple[Timer, ...] = ()) -> Case:
+    c = case(cid, state=state, process=process)
+    store.create(c, [opened(cid, state=state)], timers)
+    return c
