@@ -10,8 +10,8 @@ has changed nothing.
 from __future__ import annotations
 
 import uuid
-from types import MappingProxyType
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import attrs
@@ -25,6 +25,7 @@ from servicewf.errors import (
     DataMissing,
     GuardFailed,
     HookFailed,
+    MigrationRefused,
     RoleNotPermitted,
     TriggerNotAllowed,
     UnknownTrigger,
@@ -178,6 +179,49 @@ class Engine:
         self.store.append(after, (event,), expected_version=current.version, timers=timers)
         return after
 
+    def migrate(
+        self,
+        case: Case | str,
+        to_version: int,
+        *,
+        actor: Actor,
+        comment: str | None = None,
+    ) -> Case:
+        """Move an open case to another registered version of its process (audited).
+
+        The case keeps its state, data and history; a ``migrated`` event records the versions.
+        Refused with :class:`~servicewf.errors.MigrationRefused` when the case is final or its
+        state does not exist in the target version, and with ``StaleVersion`` when the case
+        moved on since it was read.
+        """
+        current = self.store.load(case) if isinstance(case, str) else case
+        source = self.registry.get(current.process, current.definition_version)
+        target = self.registry.get(current.process, to_version)
+        if target.version == source.version:
+            raise MigrationRefused(
+                f"case {current.id!r} already runs under {source.name} v{source.version}"
+            )
+        if source.is_final(current.state):
+            raise MigrationRefused(
+                f"case {current.id!r} is closed (final state {current.state!r}); only open "
+                "cases are migrated"
+            )
+        if not target.has_state(current.state):
+            raise MigrationRefused(
+                f"case {current.id!r} is in state {current.state!r}, which {target.name} "
+                f"v{target.version} does not have; move it to a state both versions share "
+                "first, or keep it on its version"
+            )
+        now = self.clock.now()
+        event = Event(current.id, current.version + 1, now, EventKind.MIGRATED, actor.id,
+                      actor.role, None, current.state, current.state,
+                      {"from_version": source.version, "to_version": target.version}, comment)
+        after = attrs.evolve(current, definition_version=target.version, version=event.seq,
+                             updated_at=now)
+        after, timers = self._process(target, after, (event,))
+        self.store.append(after, (event,), expected_version=current.version, timers=timers)
+        return after
+
     def available(self, case: Case | str, actor: Actor) -> list[TriggerOption]:
         """Every trigger of the case's process with whether ``actor`` may fire it now.
 
@@ -316,11 +360,18 @@ class Engine:
         return case, timers
 
 
-def replay(definition: ProcessDefinition, events: Sequence[Event]) -> Case:
-    """Rebuild a case from its history alone, checking every step against ``definition``.
+def replay(
+    definition: ProcessDefinition,
+    events: Sequence[Event],
+    *,
+    registry: Registry | None = None,
+) -> Case:
+    """Rebuild a case from its history alone, checking every step against its definition.
 
-    Fires no hook and no processor. Raises ``ValueError`` when the history does not fit the
-    definition (a gap in sequence numbers, a transition the definition does not have).
+    ``definition`` is the version the case was opened under. A history that crosses
+    ``migrated`` events needs ``registry`` to look the later versions up. Fires no hook and
+    no processor. Raises ``ValueError`` when the history does not fit (a gap in sequence
+    numbers, a transition the definition in force does not have).
     """
     if not events or events[0].kind is not EventKind.OPENED:
         raise ValueError("a history starts with an 'opened' event")
@@ -342,6 +393,15 @@ def replay(definition: ProcessDefinition, events: Sequence[Event]) -> Case:
                 )
             state = event.dest
             data.update(event.data)
+        elif event.kind is EventKind.MIGRATED:
+            if registry is None:
+                raise ValueError(
+                    f"event {event.seq} migrates the case to v{event.data.get('to_version')}; "
+                    "pass registry= holding every version to replay it"
+                )
+            definition = registry.get(definition.name, int(event.data["to_version"]))
+            if not definition.has_state(state):
+                raise ValueError(f"event {event.seq}: v{definition.version} has no {state!r}")
     last = events[-1]
     return Case(first.case_id, definition.name, definition.version, state, last.seq, first.at,
                 last.at, data)

@@ -238,3 +238,36 @@ def test_record_appends_non_moving_events(engine, clock):
     assert engine.history(case.id)[-1].kind is EventKind.NOTE
     with pytest.raises(ValueError):
         engine.record(case, EventKind.TRANSITION)
+
+
+def test_migrating_open_cases_is_explicit_audited_and_refuses_missing_states(clock):
+    from servicewf import Registry
+    from servicewf.errors import MigrationRefused
+
+    v1 = ticket_definition()
+    v2 = v1.derive().remove_state("planned").add_transition("plan", "registered",
+                                                            "in_progress", required="plan").build()
+    engine = Engine(MemoryStore(), clock, Registry([v1, v2]))
+    a = engine.open("ticket", actor=AGENT, version=1)
+    a = engine.fire(a, "register", actor=AGENT, data={"request_type": "x"})
+    b = engine.fire(engine.open("ticket", actor=AGENT, version=1), "register", actor=AGENT,
+                    data={"request_type": "x"})
+    b = engine.fire(b, "plan", actor=AGENT, data={"plan": "p"})
+    before_b = snapshot(engine, b.id)
+    with pytest.raises(MigrationRefused, match="'planned', which ticket v2 does not have"):
+        engine.migrate(b, 2, actor=BOSS)
+    assert snapshot(engine, b.id) == before_b
+    a = engine.migrate(a, 2, actor=BOSS, comment="move to v2")
+    assert a.definition_version == 2 and a.state == "registered"
+    last = engine.history(a.id)[-1]
+    assert last.kind is EventKind.MIGRATED and last.data == {"from_version": 1, "to_version": 2}
+    assert (last.actor_id, last.comment) == ("b1", "move to v2")
+    a = engine.fire(a, "plan", actor=AGENT, data={"plan": "p"})  # the v2 transition
+    assert a.state == "in_progress"
+    with pytest.raises(ValueError, match="pass registry="):
+        replay(v1, engine.history(a.id))
+    assert replay(v1, engine.history(a.id), registry=engine.registry) == a
+    done = engine.fire(engine.open("ticket", actor=AGENT, version=1), "cancel", actor=AGENT,
+                       data={"reason": "x"})
+    with pytest.raises(MigrationRefused, match="only open cases"):
+        engine.migrate(done, 2, actor=BOSS)
