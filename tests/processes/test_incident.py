@@ -1,0 +1,61 @@
+"""P5 incident."""
+
+from __future__ import annotations
+
+import pytest
+
+from servicewf import DataMissing, GuardFailed, TriggerNotAllowed
+from servicewf.processes.incident import IncidentData
+from tests.processes.support import Harness
+
+
+def test_general_incident_path_with_updates() -> None:
+    h = Harness()
+    case = h.run(h.open("incident", description="flood in the hall"),
+                 ("classify", "manager", {"category": "自然災害", "level": "較大"}),
+                 "respond", "update_customers", "update_customers", "recover",
+                 "notify_customers", "review", "close")
+    assert [t for t, _, _ in h.trail(case)][1:] == [
+        "classify", "respond", "update_customers", "update_customers", "recover",
+        "notify_customers", "review", "close"]
+    typed = case.data_as(IncidentData)
+    assert typed.level == "serious" and not typed.information_security
+
+
+def test_information_security_must_report_before_review() -> None:
+    h = Harness()
+    case = h.run(h.open("incident", description="data leak"),
+                 ("classify", "manager", {"category": "信息安全", "level": "重大"}),
+                 "respond", "recover", "notify_customers")
+    with pytest.raises(GuardFailed) as err:
+        h.fire(case, "review")
+    assert err.value.guard == "information_security"
+    with pytest.raises(GuardFailed):
+        h.fire(case, "report", reported_to=["regulator"])
+    case = h.run(case, "report", "review", "close")
+    assert [d for _, _, d in h.trail(case)][-3:] == ["reported", "reviewed", "closed"]
+
+
+def test_report_only_for_information_security() -> None:
+    h = Harness()
+    case = h.run(h.open("incident", description="x"), "classify", "respond", "recover",
+                 "notify_customers")
+    with pytest.raises(GuardFailed):
+        h.fire(case, "report")
+
+
+def test_one_public_wording_and_level_vocabulary() -> None:
+    h = Harness()
+    case = h.open("incident", description="outage")
+    with pytest.raises(GuardFailed):
+        h.fire(case, "classify", level="meh")
+    with pytest.raises(DataMissing):
+        h.fire(case, "classify", category=None)
+    case = h.run(case, "classify", ("issue_statement", "manager",
+                                    {"public_statement": "Service restored by 18:00"}))
+    with pytest.raises(GuardFailed) as err:
+        h.fire(case, "issue_statement", public_statement="All fine, nothing happened")
+    assert err.value.rule == "003 §10.3(2)"
+    case = h.fire(case, "issue_statement", public_statement="Service restored by 18:00")
+    with pytest.raises(TriggerNotAllowed):
+        h.fire(case, "update_customers")

@@ -1,0 +1,25 @@
+"""P8 survey_campaign."""
+
+from __future__ import annotations
+
+import pytest
+
+from servicewf import DataMissing, GuardFailed
+from servicewf.processes.survey_campaign import SurveyCampaignData
+from tests.processes.support import Harness
+
+
+def test_campaign_path() -> None:
+    h = Harness()
+    case = h.open("survey_campaign", service_line="meeting rooms", questionnaire="Q2")
+    with pytest.raises(GuardFailed):
+        h.fire(case, "dispatch", channel="carrier pigeon")
+    case = h.run(case, "dispatch", "collect", ("analyse", "agent", {"responses": 120}),
+                 "report")
+    with pytest.raises(DataMissing):
+        h.fire(case, "raise_actions", actions=[])
+    case = h.fire(case, "raise_actions", actions=["IA-1", "IA-2"])
+    assert [d for _, _, d in h.trail(case)] == [
+        "designed", "dispatched", "collecting", "analysed", "reported", "actions_raised"]
+    typed = case.data_as(SurveyCampaignData)
+    assert typed.actions == ("IA-1", "IA-2") and typed.responses == "120"
