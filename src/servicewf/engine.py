@@ -117,7 +117,9 @@ class Engine:
     ) -> Case:
         """Open a case of ``process`` (latest version unless ``version``) in its initial state.
 
-        The opening is the case's first event (``seq`` 1, ``kind`` ``opened``).
+        The opening is the case's first event (``seq`` 1, ``kind`` ``opened``). The
+        definition's ``intake`` fields must be supplied (``DataMissing``) and its
+        ``intake_guards`` must pass (``GuardFailed``); a refused opening stores nothing.
         """
         definition = self.registry.get(process, version)
         now = self.clock.now()
@@ -125,6 +127,9 @@ class Engine:
         supplied = dict(data or {})
         initial = definition.initial.id
         case = Case(cid, definition.name, definition.version, initial, 1, now, now, supplied)
+        if definition.intake or definition.intake_guards:
+            self._check_intake(CommandContext(case, definition, "open", actor, supplied, now,
+                                              comment))
         event = Event(cid, 1, now, EventKind.OPENED, actor.id, actor.role, None, None, initial,
                       case.data, comment)
         case, timers = self._process(definition, case, (event,))
@@ -305,6 +310,21 @@ class Engine:
             )
         assert first_refusal is not None
         raise first_refusal
+
+    def _check_intake(self, command: CommandContext) -> None:
+        definition = command.definition
+        missing = [f for f in definition.intake if not _present(command.data.get(f))]
+        if missing:
+            raise DataMissing(
+                f"opening a {definition.name} case needs data that was not supplied: "
+                f"{', '.join(missing)}; supply them in data={{...}}",
+                case_id=None, trigger="open", missing=missing,
+            )
+        checks = tuple((definition.guards[g], True) for g in definition.intake_guards)
+        refusal = self._check_guards(command, checks)
+        if refusal is not None:
+            refusal.case_id = None
+            raise refusal
 
     @staticmethod
     def _check_guards(

@@ -271,3 +271,28 @@ def test_migrating_open_cases_is_explicit_audited_and_refuses_missing_states(clo
                        data={"reason": "x"})
     with pytest.raises(MigrationRefused, match="only open cases"):
         engine.migrate(done, 2, actor=BOSS)
+
+
+def test_opening_checks_intake_data_and_guards(clock):
+    from servicewf import Guard
+
+    phone_or_mail = Guard("known_channel", lambda ctx: ctx.value("channel") in ("phone", "email"),
+                          explain="channel must be phone or email", rule="intake (000 §2.1)")
+    definition = (ticket_definition().derive().add_guard(phone_or_mail)
+                  .set_intake(("channel", "customer_ref"), guards=("known_channel",)).build())
+    engine = Engine(MemoryStore(), clock, [definition])
+    with pytest.raises(DataMissing) as info:
+        engine.open("ticket", actor=AGENT, data={"channel": "phone"})
+    assert info.value.missing == ("customer_ref",) and info.value.trigger == "open"
+    with pytest.raises(GuardFailed, match=r"\[intake \(000 §2.1\)\]: channel must be"):
+        engine.open("ticket", actor=AGENT, data={"channel": "fax", "customer_ref": "C1"},
+                    case_id="x")
+    assert engine.store.count() == 0
+    case = engine.open("ticket", actor=AGENT, data={"channel": "phone", "customer_ref": "C1"})
+    assert case.state == "received"
+    data = definition.to_dict()
+    assert data["intake"] == ["channel", "customer_ref"]
+    from servicewf import ProcessDefinition
+
+    again = ProcessDefinition.from_dict(data, guards=definition.guards)
+    assert again.intake == definition.intake and again.intake_guards == ("known_channel",)

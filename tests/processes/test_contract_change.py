@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from servicewf import Actor, DataMissing, GuardFailed
+from servicewf import Actor, DataMissing, Engine, GuardFailed, MemoryStore
 from tests.processes.support import Harness
 
 INTAKE = {"contract_ref": "CT-7", "reason": "new branch", "content": "add Shenzhen site"}
@@ -24,6 +24,13 @@ def test_written_request_needed() -> None:
     h = Harness()
     with pytest.raises(DataMissing):
         h.open("contract_change", contract_ref="CT-7")
+    with pytest.raises(DataMissing):
+        h.engine.open("contract_change", actor=Actor("a", "agent"), data={"reason": "x"})
+    # the written-request guard still holds for a variant opened without intake checks
+    from servicewf.processes.contract_change import definition
+
+    h.engine = Engine(MemoryStore(), h.clock,
+                      [definition().derive(version=1).set_intake(()).build()])
     bare = h.engine.open("contract_change", actor=Actor("a", "agent"), data={"reason": "x"})
     with pytest.raises(GuardFailed) as err:
         h.fire(bare, "negotiate")

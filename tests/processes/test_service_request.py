@@ -8,7 +8,9 @@ from servicewf import (
     Actor,
     CommandContext,
     DataMissing,
+    Engine,
     GuardFailed,
+    MemoryStore,
     TriggerNotAllowed,
 )
 from servicewf.processes.service_request import ServiceRequestData, definition
@@ -58,6 +60,12 @@ def test_intake_is_checked_on_open(h: Harness) -> None:
 
 
 def test_register_refused_without_intake_c1(h: Harness) -> None:
+    # The engine refuses an opening without intake; C1 is the second line of defence for a
+    # case opened under a definition derived without intake (an integrator's variant).
+    with pytest.raises(DataMissing):
+        h.engine.open("service_request", actor=Actor("a", "agent"), data={})
+    variant = definition().derive(version=1).set_intake(()).build()
+    h.engine = Engine(MemoryStore(), h.clock, [variant])
     case = h.engine.open("service_request", actor=Actor("a", "agent"), data={})
     with pytest.raises(GuardFailed) as err:
         h.fire(case, "register")

@@ -38,6 +38,8 @@ class DefinitionBuilder:
         self.states: list[State] = []
         self.transitions: list[Transition] = []
         self.guards: dict[str, Guard] = {}
+        self.intake: tuple[str, ...] = ()
+        self.intake_guards: tuple[str, ...] = ()
 
     @classmethod
     def from_definition(
@@ -49,6 +51,8 @@ class DefinitionBuilder:
         b.states = list(definition.states)
         b.transitions = list(definition.transitions)
         b.guards = dict(definition.guards)
+        b.intake = definition.intake
+        b.intake_guards = definition.intake_guards
         return b
 
     # --- states ---------------------------------------------------------------------------
@@ -151,6 +155,14 @@ class DefinitionBuilder:
                             for t in self.transitions]
         return self
 
+    def set_intake(
+        self, required: Iterable[str] = (), *, guards: Iterable[str] = ()
+    ) -> DefinitionBuilder:
+        """The data a case must be opened with, and the guards its opening must pass."""
+        self.intake = tuple(required)
+        self.intake_guards = tuple(guards)
+        return self
+
     # --- guards ---------------------------------------------------------------------------
 
     def add_guard(self, *guards: Guard) -> DefinitionBuilder:
@@ -173,7 +185,8 @@ class DefinitionBuilder:
 
         return ProcessDefinition(
             self.name, self.version, self.states, self.transitions, self.guards,
-            labels=self.labels, description=self.description,
+            labels=self.labels, description=self.description, intake=self.intake,
+            intake_guards=self.intake_guards,
         )
 
     # --- helpers --------------------------------------------------------------------------

@@ -77,6 +77,8 @@ DEFINITION_SCHEMA: dict[str, Any] = {
             },
         },
         "guards": {"type": "array", "items": {"type": "string"}},
+        "intake": _NAMES,
+        "intake_guards": _NAMES,
     },
 }
 """JSON Schema (draft 2020-12) of the plain-data form; ``docs/definitions.md`` documents it."""
@@ -138,6 +140,10 @@ def definition_to_dict(definition: ProcessDefinition) -> dict[str, Any]:
     out["transitions"] = transitions
     if definition.guards:
         out["guards"] = sorted(definition.guards)
+    if definition.intake:
+        out["intake"] = list(definition.intake)
+    if definition.intake_guards:
+        out["intake_guards"] = list(definition.intake_guards)
     return out
 
 
@@ -180,9 +186,12 @@ def definition_from_dict(
         )
         for t in data["transitions"]
     ]
-    used = {g for t in transitions for g in (*t.conditions, *t.unless)}
+    intake_guards = data.get("intake_guards", ())
+    intake_guards = [intake_guards] if isinstance(intake_guards, str) else list(intake_guards)
+    used = {g for t in transitions for g in (*t.conditions, *t.unless)} | set(intake_guards)
     return ProcessDefinition(
         data["name"], data["version"], states, transitions,
         {n: g for n, g in available.items() if n in used or n in declared},
         labels=_labels_from(data.get("labels")), description=data.get("description", ""),
+        intake=data.get("intake", ()), intake_guards=intake_guards,
     )

@@ -33,6 +33,10 @@ def _transitions(value: Iterable[Transition]) -> tuple[Transition, ...]:
     return tuple(value)
 
 
+def _names(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 @attrs.frozen(eq=False)
 class ProcessDefinition:
     """A process: named, versioned, with states, transitions and the guards they name.
@@ -41,6 +45,9 @@ class ProcessDefinition:
     :class:`~servicewf.errors.InvalidDefinition`. A definition is immutable; use
     :meth:`derive` to make a changed copy and :meth:`to_dict` / :meth:`from_dict` for plain
     data. It compiles to one shared ``transitions`` machine, whatever the number of cases.
+
+    ``intake`` names the data a case must be opened with and ``intake_guards`` the guards its
+    opening must pass (the initial state's "required data on entry").
     """
 
     name: str
@@ -50,9 +57,17 @@ class ProcessDefinition:
     guards: Mapping[str, Guard] = attrs.field(factory=dict, converter=_guard_map)
     labels: Labels | None = None
     description: str = ""
+    intake: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    intake_guards: tuple[str, ...] = attrs.field(default=(), converter=_names)
 
     def __attrs_post_init__(self) -> None:
         problems = definition_problems(self.name, self.states, self.transitions, self.guards)
+        for f in self.intake:
+            if not f.isidentifier():
+                problems.append(f"intake field {f!r} is not a valid field name")
+        for g in self.intake_guards:
+            if g not in self.guards:
+                problems.append(f"intake guard {g!r} is not defined")
         if not isinstance(self.version, int) or self.version < 1:
             problems.insert(0, f"version must be a positive integer, got {self.version!r}")
         if problems:

@@ -35,7 +35,7 @@ from servicewf.processes import (
     service_request,
     survey_campaign,
 )
-from servicewf.processes.common import ProcessInfo, check_intake
+from servicewf.processes.common import ProcessInfo
 
 __all__ = [
     "PROCESSES",
@@ -93,13 +93,11 @@ def open_case(
     case_id: str | None = None,
     comment: str | None = None,
 ) -> Case:
-    """Open a case of a built-in process after checking its intake data: the catalogue's
-    required fields on entry (``DataMissing`` names the missing ones) and their vocabularies
-    (``GuardFailed``). Other processes registered on the engine open as they are."""
-    supplied = dict(data or {})
-    if process in PROCESSES:
-        check_intake(PROCESSES[process], supplied)
-    return engine.open(process, actor=actor, data=supplied, case_id=case_id, comment=comment)
+    """Open a case: the same as ``engine.open``. Every built-in definition declares its
+    catalogue intake (required fields on entry and their vocabularies), which the engine
+    checks, so a missing field is refused with ``DataMissing`` and an unknown value with
+    ``GuardFailed``."""
+    return engine.open(process, actor=actor, data=data, case_id=case_id, comment=comment)
 
 
 def transfer_consultation(

@@ -18,16 +18,19 @@ from servicewf.processes.common import (
     SUPERVISOR,
     ClockDoc,
     ProcessInfo,
+    Vocabulary,
     guard_every_transition,
     lab,
     reserved_fields_guard,
     text_list,
+    with_intake,
 )
 
 __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "AccessGrantData", "definition"]
 
 NAME = "access_grant"
 INTAKE = ("grantee", "requested_scope", "purpose")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {}
 CLOCKS_DOC: tuple[ClockDoc, ...] = ()
 
 
@@ -90,7 +93,7 @@ def definition() -> ProcessDefinition:
       required=("audit_result",))
     t("revoke", ANY_STATE, "revoked", labels=lab("Revoke", "撤銷", "撤销"), required=("reason",))
     guard_every_transition(b, "reserved_fields")
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -109,5 +112,5 @@ case = engine.fire(case, "approve", actor=boss, data={"approved_scope": ["basic_
 print(case.state)   # approved
 '''
 
-INFO = ProcessInfo("P9", NAME, definition, AccessGrantData, INTAKE, {}, CLOCKS_DOC,
+INFO = ProcessInfo("P9", NAME, definition, AccessGrantData, INTAKE, INTAKE_VOCABULARIES, CLOCKS_DOC,
                    "002 §7.2–7.3", EXAMPLE)

@@ -30,6 +30,7 @@ from servicewf.processes.common import (
     SUPPORT_MODE,
     ClockDoc,
     ProcessInfo,
+    Vocabulary,
     after_sales_priority_id,
     channels_id,
     customer_tier_id,
@@ -42,6 +43,7 @@ from servicewf.processes.common import (
     satisfaction_id,
     support_mode_id,
     vocabulary_guard,
+    with_intake,
 )
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
 
 NAME = "after_sales"
 INTAKE = ("channel", "customer_ref", "description")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {"channel": CHANNELS, "customer_tier": CUSTOMER_TIER}
 WORK = ("remote_support", "on_site")
 PAUSED = ("waiting_parts", "waiting_customer")
 
@@ -218,7 +221,7 @@ def definition() -> ProcessDefinition:
       conditions=("satisfaction_known", "customer_not_dissatisfied"),
       description="never while the customer is recorded dissatisfied (C11)")
     guard_every_transition(b, "reserved_fields")
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 def knowledge_base_hook(
@@ -262,6 +265,6 @@ print(case.state)   # waiting_parts
 '''
 
 INFO = ProcessInfo(
-    "P6", NAME, definition, AfterSalesData, INTAKE,
-    {"channel": CHANNELS, "customer_tier": CUSTOMER_TIER}, CLOCKS_DOC, "004 §1–§6", EXAMPLE,
+    "P6", NAME, definition, AfterSalesData, INTAKE, INTAKE_VOCABULARIES, CLOCKS_DOC,
+    "004 §1–§6", EXAMPLE,
 )

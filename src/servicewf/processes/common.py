@@ -18,7 +18,6 @@ import pendulum
 
 from servicewf.context import CommandContext
 from servicewf.definition import DefinitionBuilder, Guard, Labels, ProcessDefinition
-from servicewf.errors import DataMissing, GuardFailed
 
 __all__ = [
     "AFTER_SALES_PRIORITY",
@@ -53,7 +52,6 @@ __all__ = [
     "after_sales_priority_id",
     "alert_kind_id",
     "channels_id",
-    "check_intake",
     "complaint_level_id",
     "complaint_scope_id",
     "complaint_type_id",
@@ -79,6 +77,7 @@ __all__ = [
     "text_list",
     "transfer_target_id",
     "vocabulary_guard",
+    "with_intake",
 ]
 
 AGENT = "agent"
@@ -624,27 +623,18 @@ class ProcessInfo:
     example: str = ""
 
 
-def check_intake(info: ProcessInfo, data: Mapping[str, Any]) -> None:
-    """Refuse intake data missing a required field (:class:`DataMissing`) or carrying a value
-    no vocabulary knows (:class:`GuardFailed`); used before a case is opened."""
-    missing = [f for f in info.intake if _blank(data.get(f))]
-    if missing:
-        raise DataMissing(
-            f"opening a {info.name} case needs: {', '.join(missing)}; supply them in data={{...}}",
-            case_id=None, trigger="open", missing=missing,
-        )
-    for field, vocabulary in info.intake_vocabularies.items():
-        value = data.get(field)
-        if value is not None and vocabulary.normalise(value) is None:
-            raise GuardFailed(
-                f"opening a {info.name} case refused [vocabulary ({vocabulary.source})]: "
-                f"{field}={value!r} is unknown; use one of {vocabulary.choices()}",
-                case_id=None, trigger="open", guard=f"{field}_known",
-                rule=f"vocabulary ({vocabulary.source})",
-            )
+def with_intake(
+    builder: DefinitionBuilder, intake: tuple[str, ...], vocabularies: Mapping[str, Vocabulary]
+) -> DefinitionBuilder:
+    """Declare the catalogue's required fields on entry and their vocabularies as the
+    definition's intake, so that ``Engine.open`` refuses a case opened without them
+    (:class:`DataMissing`) or with an unknown value (:class:`GuardFailed`)."""
+    names = []
+    for field, vocabulary in vocabularies.items():
+        g = vocabulary_guard(field, vocabulary)
+        if g.name not in builder.guards:
+            builder.add_guard(g)
+        names.append(g.name)
+    return builder.set_intake(intake, guards=names)
 
 
-def _blank(value: Any) -> bool:
-    if value is None:
-        return True
-    return isinstance(value, (str, list, tuple, dict, set)) and not value

@@ -32,6 +32,7 @@ from servicewf.processes.common import (
     SUPERVISOR,
     ClockDoc,
     ProcessInfo,
+    Vocabulary,
     channels_id,
     complaint_level_id,
     complaint_scope_id,
@@ -46,6 +47,7 @@ from servicewf.processes.common import (
     retention_guard,
     satisfaction_id,
     vocabulary_guard,
+    with_intake,
 )
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
 
 NAME = "complaint"
 INTAKE = ("channel", "customer_ref", "content")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {"channel": CHANNELS}
 ACTIVE = ("confirmed", "acknowledged", "investigating")
 
 CLOCKS_DOC: tuple[ClockDoc, ...] = (
@@ -294,7 +297,7 @@ def definition() -> ProcessDefinition:
       required=("archive_key",), conditions=("retention_at_least_3_years",),
       description="content, process, result, customer feedback (000 §5.3, 001 §7.4)")
     guard_every_transition(b, "reserved_fields")
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -317,6 +320,6 @@ print(case.state, case.data_as(ComplaintData).level)   # confirmed general
 '''
 
 INFO = ProcessInfo(
-    "P2", NAME, definition, ComplaintData, INTAKE, {"channel": CHANNELS}, CLOCKS_DOC,
+    "P2", NAME, definition, ComplaintData, INTAKE, INTAKE_VOCABULARIES, CLOCKS_DOC,
     "000 ch.5, 001 ch.7, 003 §4.2–4.3, 004 §6", EXAMPLE,
 )

@@ -15,17 +15,20 @@ from servicewf.processes.common import (
     TRANSFER_TARGET,
     ClockDoc,
     ProcessInfo,
+    Vocabulary,
     consultation_channels_id,
     fields_guard,
     lab,
     transfer_target_id,
     vocabulary_guard,
+    with_intake,
 )
 
 __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "ConsultationData", "definition"]
 
 NAME = "consultation"
 INTAKE = ("channel", "customer_ref", "question")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {"channel": CONSULTATION_CHANNELS}
 
 CLOCKS_DOC: tuple[ClockDoc, ...] = (
     ClockDoc("answer", "none", "—", "003 §4.1",
@@ -75,7 +78,7 @@ def definition() -> ProcessDefinition:
                      required=("transfer_to", "linked_case_id"),
                      conditions=("transfer_to_known",),
                      description="becomes a new service request or complaint, linked (003 §4.1)")
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -94,6 +97,6 @@ print(case.state)   # closed
 '''
 
 INFO = ProcessInfo(
-    "P3", NAME, definition, ConsultationData, INTAKE, {"channel": CONSULTATION_CHANNELS},
+    "P3", NAME, definition, ConsultationData, INTAKE, INTAKE_VOCABULARIES,
     CLOCKS_DOC, "003 §4.1, 002 §2.3", EXAMPLE,
 )

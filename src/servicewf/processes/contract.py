@@ -9,12 +9,20 @@ from __future__ import annotations
 import attrs
 
 from servicewf.definition import DefinitionBuilder, Guard, ProcessDefinition
-from servicewf.processes.common import ClockDoc, ProcessInfo, fields_guard, lab
+from servicewf.processes.common import (
+    ClockDoc,
+    ProcessInfo,
+    Vocabulary,
+    fields_guard,
+    lab,
+    with_intake,
+)
 
 __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "ContractData", "definition"]
 
 NAME = "contract"
 INTAKE = ("customer_ref", "subject")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {}
 CLOCKS_DOC: tuple[ClockDoc, ...] = ()
 
 
@@ -66,7 +74,7 @@ def definition() -> ProcessDefinition:
                 "company_signatory"),
       conditions=("both_parties_reviewed",))
     t("seal", "signed", "sealed", labels=lab("Seal", "蓋章", "盖章"), required=("seal_ref",))
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -84,5 +92,5 @@ case = engine.fire(case, "submit_review", actor=sales)
 print(case.state)   # under_review
 '''
 
-INFO = ProcessInfo("P9", NAME, definition, ContractData, INTAKE, {}, CLOCKS_DOC,
+INFO = ProcessInfo("P9", NAME, definition, ContractData, INTAKE, INTAKE_VOCABULARIES, CLOCKS_DOC,
                    "003 §7.1, 002 §2.1", EXAMPLE)

@@ -9,12 +9,20 @@ from __future__ import annotations
 import attrs
 
 from servicewf.definition import DefinitionBuilder, Guard, ProcessDefinition
-from servicewf.processes.common import ClockDoc, ProcessInfo, fields_guard, lab
+from servicewf.processes.common import (
+    ClockDoc,
+    ProcessInfo,
+    Vocabulary,
+    fields_guard,
+    lab,
+    with_intake,
+)
 
 __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "ContractChangeData", "definition"]
 
 NAME = "contract_change"
 INTAKE = ("contract_ref", "reason", "content")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {}
 CLOCKS_DOC: tuple[ClockDoc, ...] = ()
 
 
@@ -62,7 +70,7 @@ def definition() -> ProcessDefinition:
     t("sign", "agreed", "signed", labels=lab("Sign", "簽署", "签署"),
       required=("customer_signatory", "company_signatory"))
     t("file", "signed", "filed", labels=lab("File", "存檔", "存档"), required=("file_ref",))
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -79,5 +87,5 @@ case = engine.fire(case, "negotiate", actor=sales)
 print(case.state)   # negotiating
 '''
 
-INFO = ProcessInfo("P9", NAME, definition, ContractChangeData, INTAKE, {}, CLOCKS_DOC,
-                   "003 §7.1", EXAMPLE)
+INFO = ProcessInfo("P9", NAME, definition, ContractChangeData, INTAKE, INTAKE_VOCABULARIES,
+                   CLOCKS_DOC, "003 §7.1", EXAMPLE)

@@ -17,17 +17,20 @@ from servicewf.processes.common import (
     SUPERVISOR,
     ClockDoc,
     ProcessInfo,
+    Vocabulary,
     guard_every_transition,
     lab,
     requester_kind_id,
     reserved_fields_guard,
     vocabulary_guard,
+    with_intake,
 )
 
 __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "CustomerDataChangeData", "definition"]
 
 NAME = "customer_data_change"
 INTAKE = ("customer_ref", "requested_by", "requester_kind", "changes")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {"requester_kind": REQUESTER_KIND}
 CLOCKS_DOC: tuple[ClockDoc, ...] = ()
 
 
@@ -95,7 +98,7 @@ def definition() -> ProcessDefinition:
                                                                           "驳回"),
       required=("reason",))
     guard_every_transition(b, "reserved_fields")
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -115,4 +118,4 @@ print(case.state)   # approved
 '''
 
 INFO = ProcessInfo("P9", NAME, definition, CustomerDataChangeData, INTAKE,
-                   {"requester_kind": REQUESTER_KIND}, CLOCKS_DOC, "002 §2.1, §7.3", EXAMPLE)
+                   INTAKE_VOCABULARIES, CLOCKS_DOC, "002 §2.1, §7.3", EXAMPLE)

@@ -16,6 +16,7 @@ from servicewf.processes.common import (
     IMPROVEMENT_ORIGIN,
     ClockDoc,
     ProcessInfo,
+    Vocabulary,
     fields_guard,
     guard_every_transition,
     improvement_origin_id,
@@ -24,6 +25,7 @@ from servicewf.processes.common import (
     parse_instant,
     reserved_fields_guard,
     vocabulary_guard,
+    with_intake,
 )
 
 __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "PLAN_FIELDS", "ImprovementActionData", "definition",
@@ -31,6 +33,7 @@ __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "PLAN_FIELDS", "ImprovementActionData
 
 NAME = "improvement_action"
 INTAKE = ("origin", "description")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {"origin": IMPROVEMENT_ORIGIN}
 PLAN_FIELDS = ("goal", "owner", "deadline", "acceptance_criteria")
 
 CLOCKS_DOC: tuple[ClockDoc, ...] = (
@@ -117,7 +120,7 @@ def definition() -> ProcessDefinition:
       conditions=("cause_analysis_if_overdue", "plan_not_blank", "deadline_in_future"),
       description="overdue → cause analysis first (001 §4.3)")
     guard_every_transition(b, "reserved_fields")
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -137,6 +140,6 @@ print(case.state)   # planned
 '''
 
 INFO = ProcessInfo(
-    "P7", NAME, definition, ImprovementActionData, INTAKE, {"origin": IMPROVEMENT_ORIGIN},
+    "P7", NAME, definition, ImprovementActionData, INTAKE, INTAKE_VOCABULARIES,
     CLOCKS_DOC, "000 §4.3, 001 §4.3, 003 §9.3, 004 §7", EXAMPLE,
 )

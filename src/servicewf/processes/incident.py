@@ -19,6 +19,7 @@ from servicewf.processes.common import (
     INCIDENT_LEVEL,
     ClockDoc,
     ProcessInfo,
+    Vocabulary,
     guard_every_transition,
     incident_category_id,
     incident_level_id,
@@ -26,12 +27,14 @@ from servicewf.processes.common import (
     reserved_fields_guard,
     text_list,
     vocabulary_guard,
+    with_intake,
 )
 
 __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "IncidentData", "definition"]
 
 NAME = "incident"
 INTAKE = ("description",)
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {}
 
 CLOCKS_DOC: tuple[ClockDoc, ...] = (
     ClockDoc("response_start", "重大 2 / 較大 4 / 一般 24", "h", "002 §7.4",
@@ -138,7 +141,7 @@ def definition() -> ProcessDefinition:
       required=("root_cause", "rectification"))
     t("close", "reviewed", "closed", labels=lab("Close", "關閉", "关闭"))
     guard_every_transition(b, "reserved_fields", "one_wording")
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -156,6 +159,6 @@ print(case.state)   # responding
 '''
 
 INFO = ProcessInfo(
-    "P5", NAME, definition, IncidentData, INTAKE, {}, CLOCKS_DOC,
+    "P5", NAME, definition, IncidentData, INTAKE, INTAKE_VOCABULARIES, CLOCKS_DOC,
     "002 §5.3, §7.4; 003 §10", EXAMPLE,
 )

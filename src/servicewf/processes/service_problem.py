@@ -18,17 +18,20 @@ from servicewf.processes.common import (
     SUPERVISOR,
     ClockDoc,
     ProcessInfo,
+    Vocabulary,
     fields_guard,
     lab,
     problem_type_id,
     retention_guard,
     vocabulary_guard,
+    with_intake,
 )
 
 __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "ServiceProblemData", "definition"]
 
 NAME = "service_problem"
 INTAKE = ("problem_type", "description")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {"problem_type": PROBLEM_TYPE}
 
 CLOCKS_DOC: tuple[ClockDoc, ...] = (
     ClockDoc("report", "24", "h", "000 §3.3.1", "identified → reported to the responsible person"),
@@ -114,7 +117,7 @@ def definition() -> ProcessDefinition:
     t("review", "archived", "reviewed", labels=lab("Review", "復盤", "复盘"),
       required=("review_report", "chaired_by"), roles=(SUPERVISOR, MANAGER),
       description="復盤 report chaired by the service-team lead (001 §4.2)")
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -132,6 +135,6 @@ print(case.state)   # reported
 '''
 
 INFO = ProcessInfo(
-    "P4", NAME, definition, ServiceProblemData, INTAKE, {"problem_type": PROBLEM_TYPE},
+    "P4", NAME, definition, ServiceProblemData, INTAKE, INTAKE_VOCABULARIES,
     CLOCKS_DOC, "000 §3.3, 001 §4.2", EXAMPLE,
 )

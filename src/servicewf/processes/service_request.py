@@ -19,6 +19,7 @@ from servicewf.processes.common import (
     SATISFACTION,
     ClockDoc,
     ProcessInfo,
+    Vocabulary,
     alert_kind_id,
     channels_id,
     fields_guard,
@@ -30,12 +31,14 @@ from servicewf.processes.common import (
     retention_guard,
     satisfaction_id,
     vocabulary_guard,
+    with_intake,
 )
 
 __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "ServiceRequestData", "definition"]
 
 NAME = "service_request"
 INTAKE = ("channel", "customer_ref", "description")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {"channel": CHANNELS}
 PLAN_FIELDS = ("plan_content", "plan_schedule", "plan_method", "plan_staff", "plan_fee",
                "plan_guarantees")
 CONFIRMATION_FIELDS = ("confirmed_by", "confirmed_at", "confirmation_medium")
@@ -223,7 +226,7 @@ def definition() -> ProcessDefinition:
     t("reject", ("received", "registered"), "rejected", labels=lab("Reject", "拒絕", "拒绝"),
       required=("reason", "customer_notification"), description="not serviceable")
     guard_every_transition(b, "reserved_fields")
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -246,6 +249,6 @@ print(case.state, case.data_as(ServiceRequestData).priority)   # confirmed urgen
 '''
 
 INFO = ProcessInfo(
-    "P1", NAME, definition, ServiceRequestData, INTAKE, {"channel": CHANNELS}, CLOCKS_DOC,
+    "P1", NAME, definition, ServiceRequestData, INTAKE, INTAKE_VOCABULARIES, CLOCKS_DOC,
     "000 ch.2–4, 001 ch.2–3, 002 ch.3", EXAMPLE,
 )

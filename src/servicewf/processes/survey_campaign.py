@@ -18,16 +18,19 @@ from servicewf.processes.common import (
     CHANNELS,
     ClockDoc,
     ProcessInfo,
+    Vocabulary,
     channels_id,
     lab,
     text_list,
     vocabulary_guard,
+    with_intake,
 )
 
 __all__ = ["CLOCKS_DOC", "INFO", "INTAKE", "SurveyCampaignData", "definition"]
 
 NAME = "survey_campaign"
 INTAKE = ("service_line", "questionnaire")
+INTAKE_VOCABULARIES: dict[str, Vocabulary] = {}
 
 CLOCKS_DOC: tuple[ClockDoc, ...] = (
     ClockDoc("survey (high-frequency line)", "quarterly", "cadence", "000 §4.2",
@@ -84,7 +87,7 @@ def definition() -> ProcessDefinition:
     t("raise_actions", "reported", "actions_raised",
       labels=lab("Raise actions", "提出改進措施", "提出改进措施"), required=("actions",),
       description="ids of the improvement actions (P7) opened from the findings")
-    return b.build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
 
 
 EXAMPLE = '''\
@@ -105,6 +108,6 @@ print(case.state, status.next_due.in_timezone("Asia/Shanghai").date())  # dispat
 '''
 
 INFO = ProcessInfo(
-    "P8", NAME, definition, SurveyCampaignData, INTAKE, {}, CLOCKS_DOC,
+    "P8", NAME, definition, SurveyCampaignData, INTAKE, INTAKE_VOCABULARIES, CLOCKS_DOC,
     "000 §4.1–4.2, §4.4; 001 §4.1, §5.1", EXAMPLE,
 )
