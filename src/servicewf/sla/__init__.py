@@ -1,0 +1,104 @@
+"""SLA clocks: named clocks per process, business-time deadlines, warnings, breaches,
+extensions, escalation, and the sweep. See ``docs/sla.md``.
+
+A deadline is a pure function of (policy, calendars, history): :func:`recompute` folds a
+history into :class:`ClockStates`, and the :class:`SLA` processor runs the same fold
+incrementally inside every engine command.
+"""
+
+from __future__ import annotations
+
+from servicewf.sla.fold import BUILTIN_CALENDARS, BoundPolicy, recompute
+from servicewf.sla.measure import from_us, to_us
+from servicewf.sla.policy import (
+    ExtensionConditionsUnmet,
+    ExtensionRequest,
+    GoalUndefined,
+    Policy,
+)
+from servicewf.sla.presets import (
+    PRESETS,
+    complaint_business_centre,
+    complaint_telecom,
+    incident,
+    service_request,
+    service_request_crm,
+)
+from servicewf.sla.processor import SLA, TIMER_PREFIX, Breaching
+from servicewf.sla.spec import (
+    BusinessHours,
+    ClockHours,
+    ClockSpec,
+    ExtensionRule,
+    GoalTable,
+    On,
+    Target,
+    Warn,
+    WorkingDays,
+    target_from_dict,
+)
+from servicewf.sla.state import (
+    BREACHED,
+    CANCELLED,
+    IDLE,
+    MET,
+    NO_GOAL,
+    PAUSED,
+    RUNNING,
+    STOPPED,
+    TOO_EARLY,
+    ClockState,
+    ClockStates,
+    ClockView,
+    Cycle,
+)
+from servicewf.sla.sweep import ActionContext, Sweeper, SweepEvent, SweepReport, sweep
+
+__all__ = [
+    "BREACHED",
+    "BUILTIN_CALENDARS",
+    "CANCELLED",
+    "IDLE",
+    "MET",
+    "NO_GOAL",
+    "PAUSED",
+    "PRESETS",
+    "RUNNING",
+    "SLA",
+    "STOPPED",
+    "TIMER_PREFIX",
+    "TOO_EARLY",
+    "ActionContext",
+    "BoundPolicy",
+    "Breaching",
+    "BusinessHours",
+    "ClockHours",
+    "ClockSpec",
+    "ClockState",
+    "ClockStates",
+    "ClockView",
+    "Cycle",
+    "ExtensionConditionsUnmet",
+    "ExtensionRequest",
+    "ExtensionRule",
+    "GoalTable",
+    "GoalUndefined",
+    "On",
+    "Policy",
+    "SweepEvent",
+    "SweepReport",
+    "Sweeper",
+    "Target",
+    "Warn",
+    "WorkingDays",
+    "complaint_business_centre",
+    "complaint_telecom",
+    "from_us",
+    "incident",
+    "recompute",
+    "service_request",
+    "service_request_crm",
+    "sweep",
+    "target_from_dict",
+    "to_us",
+]

@@ -1,0 +1,519 @@
+"""The clocks as a pure fold over a case's history.
+
+:class:`BoundPolicy` is a policy compiled for one definition and one set of calendars: it
+knows, per (state entered, state left, trigger), which clocks react, so the per-event cost of
+a history replay is a dictionary lookup for most events. The processor and :func:`recompute`
+run the very same :meth:`BoundPolicy.apply`, which is why the incrementally maintained state
+always equals a recomputation.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from servicewf.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
+from servicewf.definition import ProcessDefinition
+from servicewf.errors import InvalidPolicy
+from servicewf.events import Event, EventKind
+from servicewf.sla.measure import ABSOLUTE, CalendarMeasure, to_us
+from servicewf.sla.policy import Policy
+from servicewf.sla.spec import ClockSpec, GoalTable, Measure, On, Target, target_from_dict
+from servicewf.sla.state import (
+    BREACHED,
+    CANCELLED,
+    MET,
+    NO_GOAL,
+    PAUSED,
+    RUNNING,
+    STOPPED,
+    TOO_EARLY,
+    ClockState,
+    ClockStates,
+    Cycle,
+)
+
+__all__ = ["BUILTIN_CALENDARS", "BoundPolicy", "recompute"]
+
+BUILTIN_CALENDARS: Mapping[str, BusinessCalendar] = {"24x7": TWENTY_FOUR_SEVEN}
+"""Calendars every policy may name without supplying them."""
+
+_OPENED = EventKind.OPENED
+_TRANSITION = EventKind.TRANSITION
+_WARNING = EventKind.CLOCK_WARNING
+_BREACHED = EventKind.CLOCK_BREACHED
+_EXTENDED = EventKind.CLOCK_EXTENDED
+_ESCALATED = EventKind.ESCALATED
+
+# Which conditions of a clock an event matches (bit flags, precomputed per event key).
+_START, _STOP, _CANCEL, _REOPEN, _PAUSE, _RESUME = 1, 2, 4, 8, 16, 32
+_PAUSE_STATE_CHANGE = 64  # enters or leaves one of the clock's pause states
+_IN_PAUSE_STATE = 128  # the case ends the event in one of them
+
+
+class _Cond:
+    """An :class:`On` as three frozensets (``None`` is never a member)."""
+
+    __slots__ = ("enter", "leave", "trigger")
+
+    def __init__(self, on: On | None) -> None:
+        self.enter = frozenset(on.enter) if on else frozenset()
+        self.leave = frozenset(on.leave) if on else frozenset()
+        self.trigger = frozenset(on.trigger) if on else frozenset()
+
+    def __call__(self, entering: str | None, leaving: str | None, trig: str | None) -> bool:
+        return entering in self.enter or leaving in self.leave or trig in self.trigger
+
+
+class _Clock:
+    """A clock spec compiled: conditions as sets, its measures resolved."""
+
+    __slots__ = ("alert", "cancel", "dynamic", "index", "m", "m_cal", "pause", "pause_in",
+                 "reopen", "resume", "spec", "start", "static", "stop")
+
+    def __init__(self, index: int, spec: ClockSpec, m_cal: Measure) -> None:
+        self.index = index
+        self.spec = spec
+        self.m_cal = m_cal
+        self.m: Measure = ABSOLUTE if spec.absolute else m_cal
+        self.start = _Cond(spec.start)
+        self.stop = _Cond(spec.stop)
+        self.cancel = _Cond(spec.cancel)
+        self.reopen = _Cond(spec.reopen)
+        self.pause = _Cond(spec.pause)
+        self.resume = _Cond(spec.resume)
+        self.pause_in = frozenset(spec.pause_in)
+        self.dynamic = False
+        self.static: Target | None = None  # set when no data can change the target
+        self.alert = spec.warn is not None and spec.warn.business_hours_only
+
+
+class _Run:
+    """A clock's mutable state during a fold (mirrors :class:`ClockState`)."""
+
+    __slots__ = (
+        "adjustments",
+        "base",
+        "breach_recorded",
+        "breached",
+        "cycle",
+        "deadline",
+        "earliest",
+        "early_attempts",
+        "extensions",
+        "held",
+        "name",
+        "outcome",
+        "past",
+        "pause_since",
+        "paused",
+        "started",
+        "status",
+        "stopped",
+        "target",
+        "warned",
+    )
+
+    def __init__(self, s: ClockState) -> None:
+        (self.name, self.cycle, self.status, self.outcome, self.started, self.target,
+         self.base, self.deadline, self.earliest, self.paused, self.pause_since, self.held,
+         self.stopped, self.warned, self.breached, self.breach_recorded, self.early_attempts,
+         self.extensions, adjustments, past) = s
+        self.adjustments: list[int | Target] = list(adjustments)
+        self.past: list[Cycle] = list(past)
+
+    def freeze(self) -> ClockState:
+        return ClockState(
+            self.name, self.cycle, self.status, self.outcome, self.started, self.target,
+            self.base, self.deadline, self.earliest, self.paused, self.pause_since, self.held,
+            self.stopped, self.warned, self.breached, self.breach_recorded,
+            self.early_attempts, self.extensions, tuple(self.adjustments), tuple(self.past),
+        )
+
+
+class _Fold:
+    """The whole mutable fold state of one case."""
+
+    __slots__ = ("data", "runs", "state", "tier")
+
+    def __init__(self, runs: list[_Run], state: str | None, tier: str | None,
+                 data: dict[str, Any]) -> None:
+        self.runs = runs
+        self.state = state
+        self.tier = tier
+        self.data = data
+
+
+class BoundPolicy:
+    """A policy compiled for one definition and a set of named calendars.
+
+    Binding validates that every state and trigger the policy names exists in the definition
+    and that every calendar it names is supplied (``InvalidPolicy`` lists every problem).
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        definition: ProcessDefinition,
+        calendars: Mapping[str, BusinessCalendar] | None = None,
+    ) -> None:
+        cals = {**BUILTIN_CALENDARS, **(calendars or {})}
+        problems = policy.problems_with(definition)
+        for c in policy.enabled:
+            if c.calendar not in cals:
+                problems.append(
+                    f"clock {c.name!r} names calendar {c.calendar!r}, which was not supplied "
+                    f"(supplied: {', '.join(sorted(cals))})"
+                )
+        if problems:
+            raise InvalidPolicy(
+                f"SLA policy {policy.name!r} does not fit {definition.name} "
+                f"v{definition.version}: " + "; ".join(problems)
+            )
+        self.policy = policy
+        self.definition = definition
+        self.calendars = cals
+        measures: dict[str, CalendarMeasure] = {}
+        self.clocks: list[_Clock] = []
+        self.by_name: dict[str, _Clock] = {}
+        self.key_map: dict[str, list[int]] = {}
+        self.any_data: list[int] = []
+        for i, spec in enumerate(policy.enabled):
+            cal = cals[spec.calendar]
+            m = measures.get(spec.calendar)
+            if m is None:
+                m = measures[spec.calendar] = CalendarMeasure(cal)
+            clock = _Clock(i, spec, m)
+            keys = policy.target_keys(spec)
+            if keys is None:
+                self.any_data.append(i)
+                clock.dynamic = True
+            elif keys:
+                clock.dynamic = True
+                for k in keys:
+                    self.key_map.setdefault(k, []).append(i)
+            if (not clock.dynamic and not isinstance(spec.target, GoalTable)
+                    and type(policy).select_target is Policy.select_target):
+                clock.static = spec.target
+            self.clocks.append(clock)
+            self.by_name[spec.name] = clock
+        self.escalate_triggers = frozenset(policy.escalate_triggers)
+        self._empty = self.empty()
+        self._data_sensitive = bool(self.key_map or self.any_data)
+        self._key_set = frozenset(self.key_map)
+        self._hits: dict[tuple[str | None, str, str | None], tuple[tuple[_Clock, int], ...]] = {}
+
+    # --- state in and out ------------------------------------------------------------------
+
+    def empty(self) -> ClockStates:
+        """The state of a case before its first event."""
+        return ClockStates(self.policy.name, None, None,
+                           tuple(ClockState(c.spec.name) for c in self.clocks))
+
+    def _thaw(self, states: ClockStates, data: Mapping[str, Any]) -> _Fold:
+        by_name = {c.name: c for c in states.clocks}
+        runs = [_Run(by_name.get(c.spec.name) or ClockState(c.spec.name)) for c in self.clocks]
+        return _Fold(runs, states.state, states.tier, dict(data))
+
+    def _freeze(self, fold: _Fold) -> ClockStates:
+        return ClockStates(self.policy.name, fold.state, fold.tier,
+                           tuple(r.freeze() for r in fold.runs))
+
+    # --- the fold --------------------------------------------------------------------------
+
+    def fold(
+        self,
+        events: Iterable[Event],
+        states: ClockStates | None = None,
+        *,
+        data: Mapping[str, Any] | None = None,
+        until: int | None = None,
+    ) -> ClockStates:
+        """Apply ``events`` to ``states`` (the empty state when ``None``).
+
+        ``data`` is the case data before the events (accumulated from them when replaying a
+        whole history). Events after ``until`` (epoch µs) are ignored.
+        """
+        if states is None:
+            fold = _Fold([_Run(s) for s in self._empty.clocks], None, None, dict(data or {}))
+        else:
+            fold = self._thaw(states, data or {})
+        apply = self._apply
+        if until is None:
+            for e in events:
+                apply(fold, e)
+        else:
+            for e in events:
+                if to_us(e.at) > until:
+                    break
+                apply(fold, e)
+        return self._freeze(fold)
+
+    def _reacting(self, source: str | None, dest: str,
+                  trig: str | None) -> tuple[tuple[_Clock, int], ...]:
+        """The clocks a (source, dest, trigger) event touches, with which of their conditions
+        match (bit flags), computed once per distinct key."""
+        moved = source != dest
+        entering = dest if moved else None
+        leaving = source if moved else None
+        out: list[tuple[_Clock, int]] = []
+        for c in self.clocks:
+            flags = 0
+            for bit, cond in ((_START, c.start), (_STOP, c.stop), (_CANCEL, c.cancel),
+                              (_REOPEN, c.reopen), (_PAUSE, c.pause), (_RESUME, c.resume)):
+                if cond(entering, leaving, trig):
+                    flags |= bit
+            if entering in c.pause_in or leaving in c.pause_in:
+                flags |= _PAUSE_STATE_CHANGE
+            if flags:
+                if dest in c.pause_in:
+                    flags |= _IN_PAUSE_STATE
+                out.append((c, flags))
+        found = tuple(out)
+        self._hits[(source, dest, trig)] = found
+        return found
+
+    def _apply(self, fold: _Fold, e: Event) -> None:
+        # The instant is converted only when a clock reacts: most events touch no clock.
+        kind = e.kind
+        if kind is _TRANSITION or kind is _OPENED:
+            dest = e.dest
+            trig = e.trigger
+            source = e.source
+            data = e.data
+            if data:
+                fold.data.update(data)
+            fold.state = dest
+            key = (source, dest, trig)
+            reacting = self._hits.get(key)
+            if reacting is None:
+                reacting = self._reacting(source, dest, trig)
+            if reacting:
+                at = to_us(e.at)
+                runs = fold.runs
+                for c, flags in reacting:
+                    self._clock_event(c, runs[c.index], at, flags, fold.data)
+            if data and self._data_sensitive and (
+                    self.any_data or not self._key_set.isdisjoint(data)):
+                self._retarget(fold, data)
+            if trig in self.escalate_triggers:
+                named = data.get("tier")
+                if named is not None:
+                    fold.tier = str(named)
+                else:
+                    current = fold.tier or self.policy.initial_tier(fold.data)
+                    fold.tier = self.policy.next_tier(current) or current
+            return
+        if kind is _WARNING or kind is _BREACHED or kind is _EXTENDED:
+            clock = self.by_name.get(e.data.get("clock", ""))
+            if clock is None:
+                return
+            run = fold.runs[clock.index]
+            if e.data.get("cycle", run.cycle) != run.cycle:
+                return  # a late event of an earlier cycle does not touch this one
+            if kind is _WARNING:
+                run.warned = True
+            elif kind is _BREACHED:
+                run.breached = True
+                run.breach_recorded = True
+            else:
+                by = target_from_dict(e.data["by"])
+                run.adjustments.append(by)
+                run.extensions += 1
+                if run.deadline is not None:
+                    run.deadline = by.extend(clock.m, run.deadline)
+            return
+        if kind is _ESCALATED:
+            tier = e.data.get("tier")
+            if tier is not None:
+                fold.tier = str(tier)
+
+    def _clock_event(self, c: _Clock, run: _Run, at: int, flags: int,
+                     data: Mapping[str, Any]) -> None:
+        status = run.status
+        if status in (RUNNING, PAUSED):
+            if flags & _STOP and self._stop(c, run, at):
+                return
+            if flags & _CANCEL:
+                self._close_pause(c, run, at)
+                run.status = STOPPED
+                run.outcome = CANCELLED
+                run.stopped = at
+                return
+            if flags & _RESUME:
+                run.held = False
+            if flags & _PAUSE:
+                run.held = True
+            if flags & (_RESUME | _PAUSE | _PAUSE_STATE_CHANGE):
+                self._set_paused(c, run, at, run.held or bool(flags & _IN_PAUSE_STATE))
+            return
+        if status == STOPPED and run.outcome != CANCELLED and flags & _REOPEN:
+            self._shift(c, run, c.m.working(run.stopped or at, at))
+            run.status = RUNNING
+            run.outcome = None
+            run.stopped = None
+            run.held = False
+            self._set_paused(c, run, at, bool(flags & _IN_PAUSE_STATE))
+            return
+        if flags & _START:
+            self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), data)
+
+    def _start(self, c: _Clock, run: _Run, at: int, in_pause: bool,
+               data: Mapping[str, Any]) -> None:
+        if run.status == STOPPED:
+            run.past.append(Cycle(run.cycle, run.started or at, run.stopped, run.deadline,
+                                  run.outcome, run.breached))
+        run.cycle += 1
+        run.status = RUNNING
+        run.outcome = None
+        run.started = at
+        run.stopped = None
+        run.paused = 0
+        run.pause_since = None
+        run.held = False
+        run.warned = run.breached = run.breach_recorded = False
+        run.early_attempts = 0
+        run.extensions = 0
+        run.adjustments = []
+        target = c.static if c.static is not None else self.policy.select_target(c.spec, data)
+        run.target = target
+        run.base = run.deadline = None if target is None else target.apply(c.m, at)
+        earliest = c.spec.earliest
+        run.earliest = (None if earliest is None
+                        else earliest.apply(ABSOLUTE if earliest.absolute else c.m_cal, at))
+        if in_pause:
+            run.status = PAUSED
+            run.pause_since = at
+
+    def _stop(self, c: _Clock, run: _Run, at: int) -> bool:
+        """Stop the cycle at ``at``; ``False`` when an early stop is ignored."""
+        if run.earliest is not None and at < run.earliest:
+            if c.spec.early == "ignore":
+                run.early_attempts += 1
+                return False
+            self._close_pause(c, run, at)
+            run.outcome = TOO_EARLY
+        else:
+            self._close_pause(c, run, at)
+            if run.breached or (run.deadline is not None and at > run.deadline):
+                run.breached = True
+                run.outcome = BREACHED
+            elif run.deadline is None:
+                run.outcome = NO_GOAL
+            else:
+                run.outcome = MET
+        run.status = STOPPED
+        run.stopped = at
+        return True
+
+    def _shift(self, c: _Clock, run: _Run, paused: int) -> None:
+        if paused <= 0:
+            return  # nothing counted while paused: the deadline stays (even at a closing time)
+        run.paused += paused
+        run.adjustments.append(paused)
+        if run.deadline is not None:
+            run.deadline = c.m.add(run.deadline, paused)
+
+    def _close_pause(self, c: _Clock, run: _Run, at: int) -> None:
+        if run.status == PAUSED and run.pause_since is not None:
+            self._shift(c, run, c.m.working(run.pause_since, at))
+            run.pause_since = None
+            run.status = RUNNING
+
+    def _set_paused(self, c: _Clock, run: _Run, at: int, paused: bool) -> None:
+        if paused and run.status == RUNNING:
+            run.status = PAUSED
+            run.pause_since = at
+        elif not paused and run.status == PAUSED:
+            self._close_pause(c, run, at)
+
+    def _retarget(self, fold: _Fold, changed: Mapping[str, Any]) -> None:
+        touched: set[int] = set(self.any_data)
+        for key in changed:
+            hit = self.key_map.get(key)
+            if hit:
+                touched.update(hit)
+        for i in sorted(touched):
+            run = fold.runs[i]
+            if run.status != RUNNING and run.status != PAUSED:
+                continue
+            c = self.clocks[i]
+            target = self.policy.select_target(c.spec, fold.data)
+            if target == run.target:
+                continue
+            # Re-measured from the original start; pauses and extensions are replayed.
+            run.target = target
+            run.base = run.deadline = None if target is None else target.apply(
+                c.m, run.started if run.started is not None else 0)
+            if run.deadline is not None:
+                d = run.deadline
+                for adj in run.adjustments:
+                    d = (c.m.add(d, adj) if adj > 0 else d) if isinstance(adj, int) \
+                        else adj.extend(c.m, d)
+                run.deadline = d
+
+    # --- derived instants ------------------------------------------------------------------
+
+    def warning_at(self, clock: str, state: ClockState) -> int | None:
+        """When the warning of the running cycle falls due (µs), before any deferral."""
+        c = self.by_name[clock]
+        warn = c.spec.warn
+        if warn is None or state.deadline is None or state.started is None:
+            return None
+        m = c.m
+        candidates: list[int] = []
+        if warn.fraction is not None:
+            budget = m.working(state.started, state.deadline) - state.paused
+            if budget > 0:
+                candidates.append(m.add(state.deadline, -round(budget * (1 - warn.fraction))))
+        if warn.lead is not None:
+            candidates.append(m.add(state.deadline, -(warn.lead // _dt.timedelta(microseconds=1))))
+        return min(candidates) if candidates else None
+
+    def alert_time(self, clock: str, t: int) -> int:
+        """``t`` deferred to the next opening of the clock's calendar when its warnings are
+        for business hours only."""
+        c = self.by_name[clock]
+        return c.m_cal.next_opening(t) if c.alert else t
+
+    def next_action(self, clock: str, state: ClockState) -> tuple[str, int] | None:
+        """The clock's next due action, ``("warning"|"breach", due µs)``, or ``None``."""
+        if state.status != RUNNING:
+            return None
+        if state.deadline is None or state.breach_recorded:
+            return None
+        if not state.warned and not state.breached:
+            w = self.warning_at(clock, state)
+            if w is not None and w < state.deadline:
+                w = self.alert_time(clock, w)
+                if w < state.deadline:
+                    return ("warning", w)
+        # A deadline is met up to and including its instant: breached only after it.
+        return ("breach", state.deadline + 1)
+
+
+def recompute(
+    policy: Policy | BoundPolicy,
+    calendars: Mapping[str, BusinessCalendar] | None,
+    history: Sequence[Event],
+    now: _dt.datetime | None = None,
+    *,
+    definition: ProcessDefinition | None = None,
+) -> ClockStates:
+    """The clocks of a case from its history alone: a pure function.
+
+    ``policy`` is a :class:`Policy` (then ``definition`` is required to bind it) or an
+    already :class:`BoundPolicy` (``calendars`` is then ignored). Events after ``now`` are
+    ignored, so the clocks can be read as they stood at any past instant. The result equals
+    what :class:`~servicewf.sla.SLA` maintained incrementally, so replaying a changed policy
+    or calendar over old histories is a "repair".
+    """
+    if isinstance(policy, BoundPolicy):
+        bound = policy
+    else:
+        if definition is None:
+            raise TypeError("recompute() of a Policy needs definition=...; or pass a "
+                            "BoundPolicy")
+        bound = BoundPolicy(policy, definition, calendars)
+    return bound.fold(history, until=None if now is None else to_us(now))

@@ -1,0 +1,146 @@
+"""Integer time for the clocks: instants as epoch microseconds, and the two ways to count.
+
+The fold over a history works on ``int`` microseconds so its inner loop does no datetime
+arithmetic; a calendar is consulted only at clock boundaries (start, stop, pause, resume,
+extension), through :class:`CalendarMeasure`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import zoneinfo
+from typing import Any
+
+import pendulum
+
+from servicewf.calendar import BusinessCalendar
+
+__all__ = ["ABSOLUTE", "AbsoluteMeasure", "CalendarMeasure", "from_us", "to_us"]
+
+_US = 1_000_000
+_EPOCH_ORD = _dt.date(1970, 1, 1).toordinal()
+_EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_ONE_US = _dt.timedelta(microseconds=1)
+_PUTC = pendulum.UTC
+_QUARTER = 900 * _US
+
+
+def to_us(moment: _dt.datetime) -> int:
+    """Exact epoch microseconds of an aware datetime (``ValueError`` for a naive one)."""
+    tz = moment.tzinfo
+    if tz is _PUTC or tz is _dt.timezone.utc:  # events are stored in UTC: skip the zone
+        return ((moment.toordinal() - _EPOCH_ORD) * 86_400 + moment.hour * 3600
+                + moment.minute * 60 + moment.second) * _US + moment.microsecond
+    off = moment.utcoffset()
+    if off is None:
+        raise ValueError(f"naive datetime {moment!r} given where an instant is needed")
+    local = ((moment.toordinal() - _EPOCH_ORD) * 86_400 + moment.hour * 3600
+             + moment.minute * 60 + moment.second) * _US + moment.microsecond
+    return local - off // _ONE_US if off else local
+
+
+def from_us(us: int, tz: Any = None) -> pendulum.DateTime:
+    """The instant ``us`` as an aware pendulum DateTime (UTC unless ``tz`` is given)."""
+    utc = _EPOCH_UTC + _dt.timedelta(microseconds=us)
+    out = pendulum.DateTime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
+                            utc.microsecond, tzinfo=pendulum.UTC)
+    return out if tz is None else out.in_timezone(tz)
+
+
+class AbsoluteMeasure:
+    """24×7 elapsed time: plain integer arithmetic, no calendar."""
+
+    absolute = True
+
+    def add(self, t: int, d: int) -> int:
+        return t + d
+
+    def working(self, a: int, b: int) -> int:
+        return b - a
+
+    def add_working_days(self, t: int, n: int, cutoff: _dt.time | None) -> int:
+        raise TypeError("working days need a calendar; use WorkingDays on a calendar clock")
+
+    def next_opening(self, t: int) -> int:
+        return t
+
+    def __repr__(self) -> str:
+        return "ABSOLUTE"
+
+
+ABSOLUTE = AbsoluteMeasure()
+"""The shared 24×7 measure."""
+
+
+class CalendarMeasure:
+    """Business time on a :class:`~servicewf.calendar.BusinessCalendar`, in microseconds.
+
+    Working-day deadlines depend only on the receipt's local date (without a cut-off), so they
+    are cached per date: a history replay then pays for one date conversion, not a calendar
+    search.
+    """
+
+    absolute = False
+
+    def __init__(self, calendar: BusinessCalendar) -> None:
+        self.calendar = calendar
+        self._zone = zoneinfo.ZoneInfo(calendar.timezone)
+        self._wd: dict[tuple[int, int], int] = {}
+        self._dates: dict[int, int] = {}
+        # The calendar keeps microsecond internals; use them when present (same arithmetic as
+        # its public methods, minus the datetime conversions), else the public API.
+        cal: Any = calendar
+        self._fast = all(hasattr(cal, n) for n in ("_add_us", "_around", "_always"))
+        self._add_us: Any = cal._add_us if self._fast else None
+
+    def add(self, t: int, d: int) -> int:
+        fast = self._add_us
+        if fast is not None:
+            result: int = fast(t, d)
+            return result
+        return to_us(self.calendar.add(from_us(t), _dt.timedelta(microseconds=d)))
+
+    def working(self, a: int, b: int) -> int:
+        if a == b:
+            return 0
+        if self._fast:
+            # position() differences on one table snapshot, as working_time() does, without
+            # building datetimes.
+            cal: Any = self.calendar
+            if cal._always:
+                return b - a
+            cal._around(a)
+            table = cal._around(b)
+            diff: int = table.position(b) - table.position(a)
+            return diff
+        return self.calendar.working_time(from_us(a), from_us(b)) // _ONE_US
+
+    def add_working_days(self, t: int, n: int, cutoff: _dt.time | None) -> int:
+        if cutoff is not None:
+            return to_us(self.calendar.add_working_days(from_us(t), n, cutoff=cutoff))
+        # Local midnights fall on quarter-hours in UTC for every zone with a quarter-hour
+        # offset, so a quarter-hour bucket of UTC has one local date: memoise it.
+        bucket = t // _QUARTER
+        ordinal = self._dates.get(bucket)
+        if ordinal is None:
+            local = (_EPOCH_UTC + _dt.timedelta(microseconds=t)).astimezone(self._zone)
+            ordinal = local.toordinal()
+            off = local.utcoffset()
+            if off is not None and off // _ONE_US % _QUARTER == 0:
+                if len(self._dates) > 200_000:
+                    self._dates.clear()
+                self._dates[bucket] = ordinal
+        key = (ordinal, n)
+        found = self._wd.get(key)
+        if found is None:
+            found = to_us(self.calendar.add_working_days(from_us(t), n))
+            if len(self._wd) > 100_000:  # bound the cache; dates repeat within a few years
+                self._wd.clear()
+            self._wd[key] = found
+        return found
+
+    def next_opening(self, t: int) -> int:
+        return to_us(self.calendar.next_opening(from_us(t)))
+
+    def __repr__(self) -> str:
+        return f"CalendarMeasure({self.calendar.timezone})"

@@ -1,0 +1,230 @@
+"""SLA policies: the named clocks of one process, with their goals and actions.
+
+A :class:`Policy` is plain data plus documented extension points. Subclass it to change how a
+goal is chosen, how tiers escalate, what an extension needs, or what happens on a warning or
+breach::
+
+    @attrs.frozen
+    class VipPolicy(Policy):
+        def select_target(self, clock, data):
+            if clock.name == "resolve" and data.get("tier") == "VIP":
+                return WorkingDays(1)
+            return super().select_target(clock, data)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from servicewf.case import Case
+from servicewf.errors import ExtensionRefused, InvalidPolicy, UnknownClock
+from servicewf.sla.spec import ClockSpec, ExtensionRule, GoalTable, Target
+from servicewf.sla.state import ClockState, ClockView
+
+if TYPE_CHECKING:
+    from servicewf.definition import ProcessDefinition
+    from servicewf.sla.sweep import ActionContext
+
+__all__ = [
+    "ExtensionConditionsUnmet",
+    "ExtensionRequest",
+    "GoalUndefined",
+    "Policy",
+]
+
+
+class GoalUndefined(InvalidPolicy):
+    """A case's value is outside a goal table's domain and the table declares no default."""
+
+
+class ExtensionConditionsUnmet(ExtensionRefused):
+    """An extension was refused; ``missing`` names every unmet condition."""
+
+    def __init__(self, message: str, *, case_id: str | None, missing: Iterable[str]) -> None:
+        self.missing: tuple[str, ...] = tuple(missing)
+        super().__init__(message, case_id=case_id, trigger="extend")
+
+
+@attrs.frozen
+class ExtensionRequest:
+    """An extension asked for: by how much, by whom, why, and the customer notification."""
+
+    clock: str
+    by: Target
+    actor_id: str
+    role: str
+    reason: str | None = None
+    notice: str | Mapping[str, Any] | None = None
+    customer_notified_at: _dt.datetime | None = None
+
+
+def _clocks(value: Iterable[ClockSpec]) -> tuple[ClockSpec, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class Policy:
+    """The clocks of one process (``process`` is the definition name they bind to).
+
+    - ``clocks``: the :class:`ClockSpec` values, in reporting order;
+    - ``ladder``: escalation tiers, lowest first (agent → supervisor → manager by default);
+    - ``tier_from``: ``(field, {value: tier})`` giving a case's first tier from its data (e.g.
+      the complaint level's handler role); without it a case starts at ``ladder[0]``;
+    - ``escalate_triggers``: triggers that move a case one tier up by hand.
+
+    Built policies are validated (duplicate clocks, empty conditions, bad goal tables); names
+    are checked against a definition when the policy is bound to one.
+    """
+
+    name: str
+    process: str
+    clocks: tuple[ClockSpec, ...] = attrs.field(converter=_clocks)
+    ladder: tuple[str, ...] = ("agent", "supervisor", "manager")
+    tier_from: tuple[str, Mapping[Any, str]] | None = None
+    escalate_triggers: tuple[str, ...] = ("escalate",)
+    source: str = ""
+    description: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        problems: list[str] = []
+        seen: set[str] = set()
+        for c in self.clocks:
+            if c.name in seen:
+                problems.append(f"clock {c.name!r} is defined twice")
+            seen.add(c.name)
+            problems += c.problems()
+        if not self.ladder:
+            problems.append("the escalation ladder is empty")
+        if self.tier_from is not None:
+            unknown = sorted(set(self.tier_from[1].values()) - set(self.ladder))
+            if unknown:
+                problems.append(f"tier_from names tiers not on the ladder: {unknown}")
+        if problems:
+            raise InvalidPolicy(
+                f"SLA policy {self.name!r} is invalid: " + "; ".join(problems)
+            )
+
+    # --- lookups and derivation ------------------------------------------------------------
+
+    @property
+    def enabled(self) -> tuple[ClockSpec, ...]:
+        """The clocks that run (``enabled``)."""
+        return tuple(c for c in self.clocks if c.enabled)
+
+    def clock(self, name: str) -> ClockSpec:
+        """The clock spec ``name`` (:class:`UnknownClock` otherwise)."""
+        for c in self.clocks:
+            if c.name == name:
+                return c
+        raise UnknownClock(
+            f"policy {self.name!r} has no clock {name!r}; known: "
+            f"{', '.join(c.name for c in self.clocks)}"
+        )
+
+    def replace_clock(self, name: str, **changes: Any) -> Policy:
+        """A copy with clock ``name`` changed (e.g. ``enabled=True``, ``target=...``)."""
+        self.clock(name)
+        return attrs.evolve(self, clocks=[attrs.evolve(c, **changes) if c.name == name else c
+                                          for c in self.clocks])
+
+    def problems_with(self, definition: ProcessDefinition) -> list[str]:
+        """Names the policy uses that ``definition`` does not have."""
+        out: list[str] = []
+        if definition.name != self.process:
+            out.append(f"policy is for process {self.process!r}, not {definition.name!r}")
+        triggers = set(definition.triggers)
+        for c in self.enabled:
+            states, trigs = c.names()
+            for s in sorted(states):
+                if not definition.has_state(s):
+                    out.append(f"clock {c.name!r} names unknown state {s!r}")
+            for t in sorted(trigs):
+                if t not in triggers:
+                    out.append(f"clock {c.name!r} names unknown trigger {t!r}")
+        return out
+
+    # --- extension points ------------------------------------------------------------------
+
+    def target_keys(self, clock: ClockSpec) -> frozenset[str] | None:
+        """Data fields whose change re-selects ``clock``'s target (empty: never; ``None``:
+        any data change). Override together with :meth:`select_target`."""
+        if isinstance(clock.target, GoalTable):
+            return frozenset((clock.target.key,))
+        return frozenset()
+
+    def select_target(self, clock: ClockSpec, data: Mapping[str, Any]) -> Target | None:
+        """The target of ``clock`` for a case with ``data`` (``None``: not known yet).
+
+        A changed answer later in the history re-measures the deadline from the clock's
+        original start, keeping pauses and extensions. Raise :class:`GoalUndefined` for a case
+        that fits no goal.
+        """
+        target = clock.target
+        if not isinstance(target, GoalTable):
+            return target
+        if target.key not in data or data[target.key] is None:
+            return target.when_missing
+        value = data[target.key]
+        found = target.find(value)
+        if found is not None:
+            return found
+        if target.default is not None:
+            return target.default
+        raise GoalUndefined(
+            f"clock {clock.name!r} of policy {self.name!r}: {target.key}={value!r} is not in "
+            f"the goal table ({', '.join(map(repr, target.lookup))}); supply one of these, "
+            "or declare default= in the GoalTable"
+        )
+
+    def initial_tier(self, data: Mapping[str, Any]) -> str:
+        """The tier a case starts at."""
+        if self.tier_from is not None:
+            field, table = self.tier_from
+            tier = table.get(data.get(field))
+            if tier is not None:
+                return tier
+        return self.ladder[0]
+
+    def next_tier(self, tier: str) -> str | None:
+        """The tier above ``tier`` (``None`` at the top)."""
+        if tier not in self.ladder:
+            return self.ladder[0]
+        i = self.ladder.index(tier)
+        return self.ladder[i + 1] if i + 1 < len(self.ladder) else None
+
+    def extension_problems(
+        self, clock: ClockSpec, state: ClockState, request: ExtensionRequest
+    ) -> list[str]:
+        """What is missing for ``request`` to be granted (empty: granted)."""
+        rule: ExtensionRule | None = clock.extension
+        if rule is None:
+            return [f"clock {clock.name!r} may not be extended under policy {self.name!r}"]
+        out: list[str] = []
+        if not state.running:
+            out.append(f"clock {clock.name!r} is not running (it is {state.status})")
+        if rule.require_reason and not (request.reason or "").strip():
+            out.append("a reason (reason=...)")
+        if rule.require_notice and not request.notice and request.customer_notified_at is None:
+            out.append("a recorded customer notification (notice=... or "
+                       "customer_notified_at=...)")
+        if rule.max_count is not None and state.extensions >= rule.max_count:
+            out.append(f"at most {rule.max_count} extension(s) per cycle; "
+                       f"{state.extensions} granted already")
+        if rule.roles and request.role not in rule.roles:
+            out.append(f"an actor with role {' or '.join(rule.roles)} (not {request.role!r})")
+        return out
+
+    def on_warning(self, ctx: ActionContext, case: Case, clock: ClockView) -> Case:
+        """Run after a warning was recorded; return the (possibly updated) case."""
+        return case
+
+    def on_breach(self, ctx: ActionContext, case: Case, clock: ClockView) -> Case:
+        """Run after a breach was recorded; by default escalates one tier when the clock
+        says ``escalate``. Return the (possibly updated) case."""
+        if self.clock(clock.name).escalate:
+            return ctx.escalate(case, clock=clock.name, reason=f"{clock.name} breached")
+        return case

@@ -1,0 +1,209 @@
+"""Ready-made policies from the guideline documents, as plain data.
+
+Each preset names states and triggers of the process catalogue (``processes.md``) and cites
+its seed section; binding it to a definition checks the names. Business clocks use the
+calendar named ``"office"`` (supply it, e.g. ``{"office": china_office()}``); clock-hour
+clocks count 24×7. Every number is a default: change one with
+``policy.replace_clock("resolve", target=WorkingDays(4))``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from servicewf.sla.policy import Policy
+from servicewf.sla.spec import (
+    ClockHours,
+    ClockSpec,
+    ExtensionRule,
+    GoalTable,
+    On,
+    Warn,
+    WorkingDays,
+)
+
+__all__ = [
+    "COMPLAINT_LEVEL_ALIASES",
+    "INCIDENT_LEVEL_ALIASES",
+    "PRESETS",
+    "REQUEST_PRIORITY_ALIASES",
+    "complaint_business_centre",
+    "complaint_telecom",
+    "incident",
+    "service_request",
+    "service_request_crm",
+]
+
+OFFICE = "office"
+
+COMPLAINT_LEVEL_ALIASES: Mapping[str, str] = {
+    "general": "一般", "normal": "一般", "ordinary": "一般",
+    "important": "重要", "major": "重要",
+    "urgent": "緊急", "critical": "緊急", "紧急": "緊急",
+}
+"""Other spellings of the complaint levels 一般 / 重要 / 緊急 (000 §5.1, 001 §7.2)."""
+
+REQUEST_PRIORITY_ALIASES: Mapping[str, str] = {
+    "urgent": "緊急", "紧急": "緊急", "important": "重要",
+    "normal": "普通", "general": "普通", "ordinary": "普通", "一般": "普通",
+}
+"""Other spellings of the request priorities 緊急 / 重要 / 普通 (000 §2.1)."""
+
+INCIDENT_LEVEL_ALIASES: Mapping[str, str] = {
+    "major": "重大", "critical": "重大", "serious": "較大", "significant": "較大",
+    "较大": "較大", "general": "一般", "minor": "一般", "normal": "一般",
+}
+"""Other spellings of the incident levels 重大 / 較大 / 一般 (002 §7.4)."""
+
+_COMPLAINT_TIERS: dict[Any, str] = {"一般": "agent", "重要": "supervisor", "緊急": "manager"}
+_COMPLAINT_TIERS.update({a: _COMPLAINT_TIERS[v] for a, v in COMPLAINT_LEVEL_ALIASES.items()})
+
+_OFFICE_WARN = Warn(fraction=0.75, business_hours_only=True)
+_NOTICE_RULE = ExtensionRule(require_reason=True, require_notice=True)
+
+
+def _complaint_common(resolve: ClockSpec, feedback_48h: bool) -> tuple[ClockSpec, ...]:
+    invalid = On(enter="invalid")
+    return (
+        # seed 001 §7.2: 投訴受理後24小時內登記 — record within 24 h of receipt.
+        ClockSpec("record", start=On(enter="received"), stop=On(enter="recorded"),
+                  target=ClockHours(24), cancel=invalid, calendar=OFFICE, source="001 §7.2"),
+        # seed 001 §4.2: response notice within 24 h of receipt.
+        ClockSpec("acknowledge", start=On(enter="received"), stop=On(enter="acknowledged"),
+                  target=ClockHours(24), cancel=invalid, calendar=OFFICE, source="001 §4.2"),
+        resolve,
+        # seed 001 §4.2: result feedback within 48 h — conflicts with the working-day table of
+        # 001 §7.2, so it is shipped off (enable with replace_clock("feedback", enabled=True)).
+        ClockSpec("feedback", start=On(enter="received"), stop=On(enter="feedback_given"),
+                  target=ClockHours(48), cancel=invalid, enabled=feedback_48h, calendar=OFFICE,
+                  source="001 §4.2"),
+        # seed 001 §7.4: at least one follow-up within 30 days after handling (closed).
+        ClockSpec("follow_up", start=On(enter="closed"), stop=On(trigger="follow_up"),
+                  target=ClockHours(days=30), calendar=OFFICE, warn=Warn(fraction=None,
+                                                        lead=_dt.timedelta(days=3)),
+                  source="001 §7.4"),
+    )
+
+
+def complaint_business_centre(*, feedback_48h: bool = False) -> Policy:
+    """Complaints, business-centre preset (001 §7.2, §4.2, §7.4).
+
+    Resolution by level from receipt, in working days of the ``office`` calendar:
+    **緊急 2 WD, 一般 3 WD, 重要 5 WD** (a table, not a formula: it is not monotonic). Until the
+    complaint is classified the resolution clock runs without a deadline; classification sets
+    it from the original receipt. A breach escalates one tier (agent → supervisor → manager;
+    the first tier follows the level). Extensions need a reason and a customer notice
+    (003 §4.3.1). Reopening continues the resolution clock (004 §6); the time between the
+    resolution and the reopening counts as paused.
+    """
+    resolve = ClockSpec(
+        "resolve", start=On(enter="received"), stop=On(enter="resolved"),
+        target=GoalTable("level", {"緊急": WorkingDays(2), "一般": WorkingDays(3),
+                                   "重要": WorkingDays(5)},
+                         domain=("一般", "重要", "緊急"), aliases=COMPLAINT_LEVEL_ALIASES),
+        calendar=OFFICE, cancel=On(enter="invalid"), reopen=On(trigger="reopen"),
+        warn=_OFFICE_WARN, escalate=True, extension=_NOTICE_RULE, source="001 §7.2",
+    )
+    return Policy("complaint.business_centre", "complaint",
+                  _complaint_common(resolve, feedback_48h),
+                  tier_from=("level", _COMPLAINT_TIERS),
+                  source="001 §7.2, §4.2, §7.4; 003 §4.3.1",
+                  description="complaint clocks of the business-centre guideline")
+
+
+def complaint_telecom(*, feedback_48h: bool = False) -> Policy:
+    """Complaints, telecom preset (003 §4.3.1): **3 WD** from receipt for every valid
+    complaint (an invalid one cancels the clock), extendable only with a reason and a
+    recorded customer notification ("如遇特殊情況,需延長處理時限,應及時告知客戶")."""
+    resolve = ClockSpec(
+        "resolve", start=On(enter="received"), stop=On(enter="resolved"),
+        target=WorkingDays(3), calendar=OFFICE, cancel=On(enter="invalid"),
+        reopen=On(trigger="reopen"), warn=_OFFICE_WARN, escalate=True,
+        extension=_NOTICE_RULE, source="003 §4.3.1",
+    )
+    return Policy("complaint.telecom", "complaint", _complaint_common(resolve, feedback_48h),
+                  tier_from=("level", _COMPLAINT_TIERS), source="003 §4.3.1",
+                  description="complaint clocks of the telecom service standard")
+
+
+def _request_clocks(first_response: ClockSpec) -> tuple[ClockSpec, ...]:
+    ended = On(enter=("cancelled", "rejected"))
+    return (
+        first_response,
+        # seed 002 §3.1: requests confirmed within 24 h.
+        ClockSpec("confirmation", start=On(enter="received"), stop=On(enter="confirmed"),
+                  target=ClockHours(24), cancel=ended, calendar=OFFICE,
+                  pause_in=("waiting_customer",),
+                  source="002 §3.1"),
+        # seed 000 §4.1: contact the customer within 24 h after delivery.
+        ClockSpec("post_service_contact", start=On(enter="delivered"),
+                  stop=On(trigger="follow_up"), target=ClockHours(24), cancel=ended,
+                  calendar=OFFICE, source="000 §4.1"),
+        # seed 000 §4.1: a second follow-up between day 15 and day 30 after delivery. The
+        # first follow-up uses the same trigger, so an early contact does not count here.
+        ClockSpec("second_follow_up", start=On(enter="delivered"),
+                  stop=On(trigger="follow_up"), target=ClockHours(days=30),
+                  earliest=ClockHours(days=15), early="ignore", cancel=ended, calendar=OFFICE,
+                  warn=Warn(fraction=None, lead=_dt.timedelta(days=3)), source="000 §4.1"),
+    )
+
+
+def service_request() -> Policy:
+    """Service requests (000 §6.1, §4.1; 002 §3.1): first response **30 min** (received →
+    confirmed, or a first customer contact via ``request_info``), confirmation **24 h**,
+    post-service contact **24 h** after delivery, second follow-up window **day 15–30**.
+    ``waiting_customer`` pauses the response clocks."""
+    first = ClockSpec(
+        "first_response", start=On(enter="received"),
+        stop=On(enter="confirmed", trigger="request_info"), target=ClockHours(minutes=30),
+        cancel=On(enter=("cancelled", "rejected")), pause_in=("waiting_customer",),
+        escalate=True, calendar=OFFICE, source="000 §6.1, §7.1",
+    )
+    return Policy("service_request.default", "service_request", _request_clocks(first),
+                  source="000 §6.1, §4.1; 002 §3.1",
+                  description="service-request clocks of the operations guide")
+
+
+def service_request_crm() -> Policy:
+    """Service requests, CRM preset (002 §1.4): first response **2 h** for 緊急 (major)
+    requests, **24 h** otherwise; 24 h while the priority is not known yet."""
+    first = ClockSpec(
+        "first_response", start=On(enter="received"),
+        stop=On(enter="confirmed", trigger="request_info"),
+        target=GoalTable("priority", {"緊急": ClockHours(2),
+                                      ("重要", "普通"): ClockHours(24)},
+                         domain=("緊急", "重要", "普通"), when_missing=ClockHours(24),
+                         aliases=REQUEST_PRIORITY_ALIASES),
+        cancel=On(enter=("cancelled", "rejected")), pause_in=("waiting_customer",),
+        escalate=True, calendar=OFFICE, source="002 §1.4",
+    )
+    return Policy("service_request.crm", "service_request", _request_clocks(first),
+                  source="002 §1.4, §3.1; 000 §4.1",
+                  description="service-request clocks of the CRM standard")
+
+
+def incident() -> Policy:
+    """Incidents (002 §7.4): response started within **重大 2 h, 較大 4 h, 一般 24 h** of
+    detection (24×7). The level is known at classification; until then no deadline runs, and
+    classification sets it from the detection time. A breach escalates."""
+    response = ClockSpec(
+        "response", start=On(enter="detected"), stop=On(enter="responding"),
+        target=GoalTable("level", {"重大": ClockHours(2), "較大": ClockHours(4),
+                                   "一般": ClockHours(24)},
+                         domain=("重大", "較大", "一般"), aliases=INCIDENT_LEVEL_ALIASES),
+        warn=Warn(fraction=0.5), escalate=True, source="002 §7.4",
+    )
+    return Policy("incident.default", "incident", (response,), source="002 §7.4",
+                  description="incident response clocks")
+
+
+PRESETS: Mapping[str, Callable[[], Policy]] = {
+    "complaint.business_centre": complaint_business_centre,
+    "complaint.telecom": complaint_telecom,
+    "service_request.default": service_request,
+    "service_request.crm": service_request_crm,
+    "incident.default": incident,
+}
+"""Preset name → factory."""

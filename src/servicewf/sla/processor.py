@@ -1,0 +1,299 @@
+"""The SLA as an engine extension: the case processor, the extension command, the queries.
+
+>>> sla = SLA([complaint_business_centre()], {"office": china_office()})
+>>> engine = Engine(store, clock, [complaint], processors=[sla])
+>>> sla.clocks(engine.get(case_id), now)          # elapsed, remaining, deadlines...
+>>> sla.extend(engine, case, clock="resolve", by=WorkingDays(2), actor=agent,
+...            reason="parts on order", notice="phoned the customer")
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import pendulum
+
+from servicewf.calendar import BusinessCalendar
+from servicewf.case import SYSTEM, Actor, Case
+from servicewf.definition import ProcessDefinition
+from servicewf.errors import InvalidPolicy
+from servicewf.events import Event, EventKind
+from servicewf.sla.fold import BoundPolicy
+from servicewf.sla.measure import from_us, to_us
+from servicewf.sla.policy import ExtensionConditionsUnmet, ExtensionRequest, Policy
+from servicewf.sla.spec import Target
+from servicewf.sla.state import PAUSED, STOPPED, ClockState, ClockStates, ClockView
+from servicewf.storage.base import Store, Timer
+
+if TYPE_CHECKING:
+    from servicewf.engine import Engine
+
+__all__ = ["SLA", "TIMER_PREFIX", "Breaching"]
+
+TIMER_PREFIX = "sla:"
+"""Timer names of the SLA clocks are ``"sla:<clock>"``."""
+
+EXTENSION_KEY = "sla"
+_ONE_US = _dt.timedelta(microseconds=1)
+
+
+@attrs.frozen
+class Breaching:
+    """A running clock whose deadline falls before a horizon."""
+
+    case_id: str
+    process: str
+    clock: str
+    deadline: pendulum.DateTime
+
+
+def _td(us: int) -> _dt.timedelta:
+    return _dt.timedelta(microseconds=us)
+
+
+class SLA:
+    """The SLA clocks of every process that has a policy.
+
+    Register it as an engine processor (``Engine(..., processors=[sla])``): inside every
+    command it folds the new events into ``case.extensions["sla"]`` and replaces the case's
+    ``sla:*`` timers with the next due warning or breach of each running clock.
+
+    ``calendars`` maps the names clocks use to calendars; ``"24x7"`` is always available.
+    """
+
+    def __init__(
+        self,
+        policies: Iterable[Policy] | Mapping[str, Policy],
+        calendars: Mapping[str, BusinessCalendar] | None = None,
+    ) -> None:
+        items = list(policies.values()) if isinstance(policies, Mapping) else list(policies)
+        self.policies: dict[str, Policy] = {}
+        for p in items:
+            if p.process in self.policies:
+                raise InvalidPolicy(
+                    f"two policies for process {p.process!r} ({self.policies[p.process].name!r}"
+                    f" and {p.name!r}); give each process exactly one"
+                )
+            self.policies[p.process] = p
+        self.calendars: dict[str, BusinessCalendar] = dict(calendars or {})
+        self._bound: dict[tuple[str, int], BoundPolicy] = {}
+
+    # --- binding ---------------------------------------------------------------------------
+
+    def bind(self, definition: ProcessDefinition) -> BoundPolicy | None:
+        """The policy of ``definition`` compiled for it (``None`` when it has none).
+
+        Raises :class:`~servicewf.errors.InvalidPolicy` when the policy names states,
+        triggers or calendars the definition or the SLA does not have.
+        """
+        bound = self._bound.get(definition.key)
+        if bound is None:
+            policy = self.policies.get(definition.name)
+            if policy is None:
+                return None
+            bound = self._bound[definition.key] = BoundPolicy(policy, definition, self.calendars)
+        return bound
+
+    def validate(self, definitions: Iterable[ProcessDefinition]) -> None:
+        """Bind every policy to its definition now, so a bad name fails at start-up."""
+        for d in definitions:
+            self.bind(d)
+
+    def _bound_for(self, engine: Engine, case: Case) -> BoundPolicy:
+        definition = engine.registry.get(case.process, case.definition_version)
+        bound = self.bind(definition)
+        if bound is None:
+            raise InvalidPolicy(f"no SLA policy for process {case.process!r}; give one to SLA()")
+        return bound
+
+    # --- the processor ---------------------------------------------------------------------
+
+    def process(
+        self, definition: ProcessDefinition, case: Case, events: Sequence[Event]
+    ) -> tuple[Case, Sequence[Timer] | None]:
+        """Fold ``events`` into the case's clocks and compute its timers (CaseProcessor)."""
+        bound = self.bind(definition)
+        if bound is None:
+            return case, None
+        prior = case.extensions.get(EXTENSION_KEY)
+        states = ClockStates.from_dict(prior) if prior else None
+        # The data after the command: folding the events' data into it changes nothing, and
+        # it is the data the events saw (the engine passes one event per command).
+        new = bound.fold(events, states, data=case.data)
+        case = attrs.evolve(case, extensions={**case.extensions, EXTENSION_KEY: new.to_dict()})
+        return case, self.timers_of(bound, case.id, new)
+
+    def timers_of(self, bound: BoundPolicy, case_id: str, states: ClockStates) -> list[Timer]:
+        """The ``sla:*`` timers for ``states``: the next action of each running clock."""
+        out: list[Timer] = []
+        process = bound.definition.name
+        for s in states.clocks:
+            action = bound.next_action(s.name, s)
+            if action is None:
+                continue
+            kind, due = action
+            out.append(Timer(case_id, TIMER_PREFIX + s.name, from_us(due), process,
+                             {"clock": s.name, "cycle": s.cycle, "action": kind,
+                              "deadline": s.deadline}))
+        return out
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def states(self, case: Case) -> ClockStates:
+        """The clocks as stored with ``case`` (empty when it has none yet)."""
+        prior = case.extensions.get(EXTENSION_KEY)
+        if prior:
+            return ClockStates.from_dict(prior)
+        policy = self.policies.get(case.process)
+        return ClockStates(policy.name if policy else "", case.state, None, ())
+
+    def recompute(self, engine: Engine, case: Case | str,
+                  now: _dt.datetime | None = None) -> ClockStates:
+        """The clocks of a stored case recomputed from its history (optionally as of
+        ``now``), with the current policy and calendars."""
+        current = engine.get(case) if isinstance(case, str) else case
+        bound = self._bound_for(engine, current)
+        return bound.fold(engine.history(current.id),
+                          until=None if now is None else to_us(now))
+
+    def repair(self, engine: Engine, case: Case | str, *, actor: Actor = SYSTEM) -> Case:
+        """Replace the stored clocks of a case with a recomputation from its history.
+
+        Use it after changing a policy or a calendar. When the clocks differ, a ``note``
+        event (``data={"sla_repair": <policy>}``) is appended with the new clocks and timers
+        in one write; otherwise nothing is written. Other processors do not run.
+        """
+        current = engine.get(case) if isinstance(case, str) else case
+        bound = self._bound_for(engine, current)
+        fresh = bound.fold(engine.history(current.id))
+        if current.extensions.get(EXTENSION_KEY) == fresh.to_dict():
+            return current
+        now = engine.clock.now()
+        event = Event(current.id, current.version + 1, now, EventKind.NOTE, actor.id,
+                      actor.role, None, current.state, current.state,
+                      {"sla_repair": bound.policy.name}, "SLA clocks recomputed")
+        after = attrs.evolve(current, version=event.seq, updated_at=now,
+                             extensions={**current.extensions, EXTENSION_KEY: fresh.to_dict()})
+        engine.store.append(after, (event,), expected_version=current.version,
+                            timers=self.timers_of(bound, current.id, fresh))
+        return after
+
+    def view(self, engine: Engine, case: Case, clock: str,
+             now: _dt.datetime) -> ClockView:
+        """One clock of ``case`` read at ``now``."""
+        bound = self._bound_for(engine, case)
+        return self._view(bound, self.states(case)[clock], to_us(now))
+
+    def clocks(self, engine: Engine, case: Case | str, now: _dt.datetime) -> list[ClockView]:
+        """Every clock of ``case`` read at ``now``: elapsed, remaining, paused, breached,
+        deadline and warning instants."""
+        current = engine.get(case) if isinstance(case, str) else case
+        bound = self._bound_for(engine, current)
+        t = to_us(now)
+        return [self._view(bound, s, t) for s in self.states(current).clocks]
+
+    def remaining(self, engine: Engine, case: Case | str, clock: str,
+                  now: _dt.datetime) -> _dt.timedelta | None:
+        """Business time left on ``clock`` at ``now`` (negative when overdue)."""
+        current = engine.get(case) if isinstance(case, str) else case
+        return self.view(engine, current, clock, now).remaining
+
+    def _view(self, bound: BoundPolicy, s: ClockState, now: int) -> ClockView:
+        c = bound.by_name[s.name]
+        m = c.m
+        tz = bound.calendars[c.spec.calendar].timezone
+
+        def dt(us: int | None) -> pendulum.DateTime | None:
+            return None if us is None else from_us(us, tz)
+
+        elapsed = paused = 0
+        remaining: int | None = None
+        if s.started is not None:
+            end = s.stopped if s.status == STOPPED and s.stopped is not None else max(
+                now, s.started)
+            paused = s.paused
+            if s.status == PAUSED and s.pause_since is not None:
+                paused += m.working(s.pause_since, max(end, s.pause_since))
+            elapsed = max(0, m.working(s.started, end) - paused)
+            if s.deadline is not None and s.running:
+                remaining = m.working(now, s.deadline)
+        overdue = s.running and s.status != PAUSED and s.deadline is not None and now > s.deadline
+        warn = bound.warning_at(s.name, s) if s.running else None
+        return ClockView(
+            name=s.name, cycle=s.cycle, status=s.status, outcome=s.outcome,
+            target=None if s.target is None else str(s.target),
+            started_at=dt(s.started), deadline=dt(s.deadline), earliest=dt(s.earliest),
+            warning_at=dt(None if warn is None else bound.alert_time(s.name, warn)),
+            stopped_at=dt(s.stopped), elapsed=_td(elapsed),
+            remaining=None if remaining is None else _td(remaining), paused=_td(paused),
+            is_paused=s.status == PAUSED, breached=s.breached or overdue,
+            breach_recorded=s.breach_recorded, warned=s.warned, extensions=s.extensions,
+            past=s.past,
+        )
+
+    def breaching_within(
+        self, store: Store, now: _dt.datetime, within: _dt.timedelta,
+        *, process: str | None = None,
+    ) -> list[Breaching]:
+        """Running clocks whose deadline is at or before ``now + within`` (already overdue
+        ones included, unless their breach was recorded), soonest first, from the timers."""
+        horizon = to_us(now) + within // _ONE_US
+        out: list[Breaching] = []
+        for t in store.due_timers(from_us(horizon), process=process):
+            if not t.name.startswith(TIMER_PREFIX):
+                continue
+            deadline = t.payload.get("deadline")
+            if isinstance(deadline, int) and deadline <= horizon:
+                out.append(Breaching(t.case_id, t.process, str(t.payload["clock"]),
+                                     from_us(deadline)))
+        out.sort(key=lambda b: (b.deadline, b.case_id, b.clock))
+        return out
+
+    # --- the extension command -------------------------------------------------------------
+
+    def extend(
+        self,
+        engine: Engine,
+        case: Case | str,
+        *,
+        clock: str,
+        by: Target,
+        actor: Actor,
+        reason: str | None = None,
+        notice: str | Mapping[str, Any] | None = None,
+        customer_notified_at: _dt.datetime | None = None,
+    ) -> Case:
+        """Extend ``clock`` of ``case`` by ``by``: an audited ``clock_extended`` event.
+
+        The policy's conditions are checked first (by default a reason and a recorded customer
+        notification); an unmet condition raises
+        :class:`~servicewf.sla.ExtensionConditionsUnmet` (an ``ExtensionRefused``) naming
+        every missing item, and nothing is written.
+        """
+        if self not in engine.processors:
+            raise ValueError("this SLA is not a processor of the engine; pass "
+                             "processors=[sla] to Engine()")
+        current = engine.get(case) if isinstance(case, str) else case
+        bound = self._bound_for(engine, current)
+        spec = bound.policy.clock(clock)
+        state = self.states(current)[clock]
+        request = ExtensionRequest(clock, by, actor.id, actor.role, reason, notice,
+                                   customer_notified_at)
+        missing = bound.policy.extension_problems(spec, state, request)
+        if missing:
+            raise ExtensionConditionsUnmet(
+                f"extension of clock {clock!r} on case {current.id!r} refused; it needs: "
+                + "; ".join(missing),
+                case_id=current.id, missing=missing,
+            )
+        data: dict[str, Any] = {"clock": clock, "cycle": state.cycle, "by": by.to_dict(),
+                                "reason": reason}
+        if notice:
+            data["notice"] = notice if isinstance(notice, str) else dict(notice)
+        if customer_notified_at is not None:
+            data["customer_notified_at"] = from_us(to_us(customer_notified_at)).isoformat()
+        return engine.record(current, EventKind.CLOCK_EXTENDED, actor=actor, data=data,
+                             comment=reason)

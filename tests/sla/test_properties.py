@@ -1,0 +1,240 @@
+"""Hypothesis properties of the clocks: the fold is a pure function of the history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+
+import attrs
+import pendulum
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from servicewf import Actor, Engine, Event, EventKind, FrozenClock, MemoryStore
+from servicewf.errors import CommandRefused
+from servicewf.sla import (
+    SLA,
+    BoundPolicy,
+    BusinessHours,
+    ClockSpec,
+    On,
+    Policy,
+    Sweeper,
+    Warn,
+    WorkingDays,
+    complaint_business_centre,
+    recompute,
+    to_us,
+)
+
+from .helpers import AGENT, CALENDARS, complaint_definition, request_definition, sh
+
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+COMPLAINT = complaint_definition()
+REQUEST = request_definition()
+LEVELS = ["一般", "重要", "緊急", "urgent"]
+
+
+def _extendable(policy: Policy) -> Policy:
+    return policy.replace_clock(
+        "resolve", warn=Warn(fraction=0.5, business_hours_only=True))
+
+
+step = st.one_of(
+    st.tuples(st.just("fire"), st.integers(0, 20)),
+    st.tuples(st.just("fire"), st.integers(0, 20)),
+    st.tuples(st.just("sweep"), st.none()),
+    st.tuples(st.just("extend"), st.none()),
+)
+
+
+@st.composite
+def walks(draw: st.DrawFn) -> tuple[pendulum.DateTime, list[tuple[str, object, int, str]]]:
+    start = sh(2026, 1, 1).add(minutes=draw(st.integers(0, 365 * 24 * 60)))
+    steps = draw(st.lists(
+        st.tuples(step, st.integers(0, 3 * 24 * 60), st.sampled_from(LEVELS)), max_size=30))
+    return start, [(kind, trig, gap, level) for (kind, trig), gap, level in steps]
+
+
+def _run(policy: Policy, start: pendulum.DateTime, steps) -> tuple[Engine, SLA, str]:  # type: ignore[no-untyped-def]
+    sla = SLA([policy], CALENDARS)
+    clock = FrozenClock(start)
+    engine = Engine(MemoryStore(), clock, [COMPLAINT], processors=[sla])
+    case = engine.open("complaint", actor=AGENT)
+    sweeper = Sweeper(engine, sla, owner="w")
+    for kind, trig, gap, level in steps:
+        clock.advance(minutes=gap)
+        current = engine.get(case.id)
+        try:
+            if kind == "fire":
+                allowed = [o.trigger for o in engine.available(current, AGENT) if o.allowed]
+                trig = allowed[int(trig) % len(allowed)] if allowed else "note"  # type: ignore[call-overload]
+                data = {"level": level} if trig == "classify" else {}
+                engine.fire(current, trig, actor=AGENT, data=data)
+            elif kind == "sweep":
+                sweeper.run(clock.now())
+            else:
+                sla.extend(engine, current, clock="resolve", by=WorkingDays(1), actor=AGENT,
+                           reason="r", notice="n")
+        except CommandRefused:
+            pass
+    return engine, sla, case.id
+
+
+@SETTINGS
+@given(walks())
+def test_incremental_equals_recompute(walk) -> None:  # type: ignore[no-untyped-def]
+    start, steps = walk
+    policy = _extendable(complaint_business_centre())
+    engine, sla, case_id = _run(policy, start, steps)
+    history = engine.history(case_id)
+    stored = sla.states(engine.get(case_id))
+    assert recompute(policy, CALENDARS, history, definition=COMPLAINT) == stored
+    # ...and as of any earlier instant, it equals the fold of the prefix.
+    cut = history[len(history) // 2]
+    bound = BoundPolicy(policy, COMPLAINT, CALENDARS)
+    prefix = [e for e in history if e.at <= cut.at]
+    assert recompute(bound, None, history, cut.at) == bound.fold(prefix)
+
+
+@SETTINGS
+@given(walks())
+def test_warnings_and_breaches_never_duplicated_and_sweep_idempotent(walk) -> None:  # type: ignore[no-untyped-def]
+    start, steps = walk
+    engine, sla, case_id = _run(_extendable(complaint_business_centre()), start, steps)
+    per_cycle = Counter(
+        (e.kind, e.data["clock"], e.data["cycle"]) for e in engine.history(case_id)
+        if e.kind in (EventKind.CLOCK_WARNING, EventKind.CLOCK_BREACHED)
+    )
+    assert all(n == 1 for n in per_cycle.values()), per_cycle
+    now = engine.clock.now().add(days=40)
+    Sweeper(engine, sla, owner="a").run(now)
+    before = engine.history(case_id)
+    timers = engine.store.timers(case_id)
+    report = Sweeper(engine, sla, owner="b").run(now)
+    assert (report.warnings, report.breaches, report.escalations) == (0, 0, 0)
+    assert engine.history(case_id) == before
+    assert engine.store.timers(case_id) == timers
+    assert all(t.due > now for t in timers)
+
+
+def _events(case_id: str, steps: list[tuple[str, str, str, pendulum.DateTime]]) -> list[Event]:
+    out = [Event(case_id, 1, steps[0][3], EventKind.OPENED, "a", "agent", None, None,
+                 "received")]
+    for seq, (trig, source, dest, at) in enumerate(steps[1:], start=2):
+        out.append(Event(case_id, seq, at, EventKind.TRANSITION, "a", "agent", trig, source,
+                         dest))
+    return out
+
+
+instants = st.integers(0, 2 * 365 * 24 * 3600).map(
+    lambda s: pendulum.datetime(2026, 1, 1, tz="UTC").add(seconds=s))
+
+
+@SETTINGS
+@given(
+    target=st.one_of(st.integers(1, 60).map(lambda h: BusinessHours(h)),
+                     st.integers(1, 10).map(WorkingDays)),
+    start=instants,
+    gaps=st.tuples(st.integers(0, 20 * 24 * 3600), st.integers(1, 20 * 24 * 3600)),
+)
+def test_pausing_shifts_the_deadline_by_the_paused_business_time(target, start, gaps) -> None:  # type: ignore[no-untyped-def]
+    policy = Policy("p", "service_request", [
+        ClockSpec("resolve", start=On(enter="received"), stop=On(enter="delivered"),
+                  target=target, calendar="office", pause_in=("waiting_customer",))])
+    bound = BoundPolicy(policy, REQUEST, CALENDARS)
+    p = start.add(seconds=gaps[0])
+    q = p.add(seconds=gaps[1])
+    plain = bound.fold(_events("c", [("", "", "received", start)]))["resolve"]
+    paused = bound.fold(_events("c", [
+        ("", "", "received", start),
+        ("register", "received", "registered", start),
+        ("confirm", "registered", "confirmed", start),
+        ("start", "confirmed", "in_progress", start),
+        ("wait_customer", "in_progress", "waiting_customer", p),
+        ("resume", "waiting_customer", "in_progress", q),
+    ]))["resolve"]
+    cal = CALENDARS["office"]
+    assert plain.deadline is not None and paused.deadline is not None
+    shift = cal.working_time(pendulum.from_timestamp(plain.deadline / 1e6),
+                             pendulum.from_timestamp(paused.deadline / 1e6))
+    paused_time = cal.working_time(p, q)
+    assert abs(shift - paused_time) <= dt.timedelta(microseconds=1)
+    assert paused.paused == paused_time // dt.timedelta(microseconds=1)
+    if paused_time == dt.timedelta(0):
+        assert paused.deadline == plain.deadline
+
+
+@SETTINGS
+@given(start=instants, level=st.sampled_from(["一般", "重要", "緊急"]),
+       later=st.sampled_from(["一般", "重要", "緊急"]), gap=st.integers(0, 10 * 86400))
+def test_reclassification_equals_classifying_at_receipt(start, level, later, gap) -> None:  # type: ignore[no-untyped-def]
+    bound = BoundPolicy(complaint_business_centre(), COMPLAINT, CALENDARS)
+    t = start.add(seconds=gap)
+    opened = Event("c", 1, start, EventKind.OPENED, "a", "agent", None, None, "received")
+    rec = Event("c", 2, t, EventKind.TRANSITION, "a", "agent", "record", "received", "recorded")
+    cls1 = Event("c", 3, t, EventKind.TRANSITION, "a", "agent", "classify", "recorded",
+                 "classified", {"level": level})
+    cls2 = attrs.evolve(cls1, seq=4, source="classified", data={"level": later})
+    changed = bound.fold([opened, rec, cls1, cls2])["resolve"]
+    direct = bound.fold([attrs.evolve(opened, data={"level": later})])["resolve"]
+    assert changed.deadline == direct.deadline
+    assert changed.started == to_us(start)
+
+
+def test_two_workers_share_the_store_without_duplicates() -> None:
+    policy = complaint_business_centre()
+    sla = SLA([policy], CALENDARS)
+    clock = FrozenClock(sh(2026, 9, 15, 9, 0))
+    engine = Engine(MemoryStore(), clock, [COMPLAINT], processors=[sla])
+    ids = [engine.open("complaint", actor=AGENT, data={"level": "一般"}).id for _ in range(30)]
+    now = sh(2026, 9, 30, 9, 0)
+    a = Sweeper(engine, sla, owner="a", batch=7)
+    b = Sweeper(engine, sla, owner="b", batch=7)
+    ra = a.run(now, limit=20)
+    rb = b.run(now)
+    assert ra.timers == 20 and rb.timers > 0
+    for cid in ids:
+        kinds = Counter((e.kind, e.data.get("clock")) for e in engine.history(cid)
+                        if e.kind is EventKind.CLOCK_BREACHED)
+        assert kinds == Counter({(EventKind.CLOCK_BREACHED, "record"): 1,
+                                 (EventKind.CLOCK_BREACHED, "acknowledge"): 1,
+                                 (EventKind.CLOCK_BREACHED, "resolve"): 1})
+
+
+def test_stale_version_is_retried_on_the_reloaded_case() -> None:
+    sla = SLA([complaint_business_centre()], CALENDARS)
+    clock = FrozenClock(sh(2026, 9, 15, 9, 0))
+    engine = Engine(MemoryStore(), clock, [COMPLAINT], processors=[sla])
+    case = engine.open("complaint", actor=AGENT, data={"level": "一般"})
+    original = engine.record
+    raced = []
+
+    def racing_record(c, kind, **kw):  # type: ignore[no-untyped-def]
+        if not raced:  # someone else writes first, once
+            raced.append(1)
+            original(engine.get(c.id), EventKind.NOTE, actor=Actor("x", "agent"))
+        return original(c, kind, **kw)
+
+    engine.record = racing_record  # type: ignore[method-assign]
+    report = Sweeper(engine, sla).run(sh(2026, 9, 30, 9, 0))
+    assert report.retries == 1
+    assert sum(e.kind is EventKind.CLOCK_BREACHED for e in engine.history(case.id)) == 3
+
+
+@SETTINGS
+@given(a=instants, b=instants, d=st.integers(-30 * 86400, 30 * 86400),
+       n=st.integers(1, 12))
+def test_calendar_measure_matches_the_public_calendar_api(a, b, d, n) -> None:  # type: ignore[no-untyped-def]
+    from servicewf.sla.measure import CalendarMeasure, from_us
+
+    cal = CALENDARS["office"]
+    m = CalendarMeasure(cal)
+    ta, tb = to_us(a), to_us(b)
+    assert m.add(ta, d * 1_000_000) == to_us(cal.add(a, dt.timedelta(seconds=d)))
+    assert m.working(ta, tb) == cal.working_time(a, b) // dt.timedelta(microseconds=1)
+    assert m.add_working_days(ta, n, None) == to_us(cal.add_working_days(a, n))
+    assert m.add_working_days(ta, n, None) == m.add_working_days(ta, n, None)  # cached
+    assert from_us(ta) == a
