@@ -1,0 +1,393 @@
+"""The simulated workload behind ``servicewf demo``.
+
+Several hundred service requests and complaints arrive over a few weeks at a business centre in
+Shanghai. Each case follows a story drawn from the guidelines with reproducible random branches
+(missing information, revised plans, rework after a failed acceptance, a customer dissatisfied
+and the complaint reopened, cancellations, invalid complaints) and with the mistakes people
+make (starting before the customer agreed the plan, the wrong tier handling a complaint,
+closing while the customer is dissatisfied) — which the engine refuses. The SLA clocks run on
+the China office calendar; a sweep every simulated quarter hour records warnings and breaches
+and escalates breached complaints. Everything is written to the chosen store (a SQLite file by
+default), and the run ends with a summary.
+
+The simulation runs on a :class:`~servicewf.clock.FrozenClock` moved event by event, so a run
+is reproducible from its seed.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+import attrs
+import pendulum
+
+from servicewf.case import Actor, Case
+from servicewf.clock import FrozenClock
+from servicewf.engine import Engine
+from servicewf.errors import CommandRefused
+from servicewf.storage.base import Store
+
+__all__ = ["DemoSummary", "open_store", "render_summary", "run_demo"]
+
+TZ = "Asia/Shanghai"
+START = pendulum.datetime(2026, 9, 14, 8, 30, tz=TZ)  # a Monday, two weeks before National Day
+
+Step = tuple[float, str, Actor, dict[str, Any]]
+"""(hours to wait, trigger, actor, data)"""
+
+
+@attrs.define
+class DemoSummary:
+    """What a demo run did, for people (``render_summary``) and tests."""
+
+    db: str
+    seed: int
+    cases: int
+    simulated_from: pendulum.DateTime
+    simulated_to: pendulum.DateTime
+    wall_seconds: float = 0.0
+    accepted: int = 0
+    events: int = 0
+    states: Counter[tuple[str, str]] = attrs.field(factory=Counter)
+    transitions: Counter[tuple[str, str]] = attrs.field(factory=Counter)
+    refusals: Counter[tuple[str, str, str]] = attrs.field(factory=Counter)
+    sla: Counter[tuple[str, str, str]] = attrs.field(factory=Counter)
+    sweeps: int = 0
+    sla_events: Counter[str] = attrs.field(factory=Counter)
+
+
+def open_store(db: str) -> Store:
+    """The store for ``db``: ``"memory"``, a ``sqlite:///`` path, or a PostgreSQL URL."""
+    if db == "memory":
+        from servicewf.storage.memory import MemoryStore
+
+        return MemoryStore()
+    from servicewf.storage.sql import SQLStore
+
+    return SQLStore(db)
+
+
+# --- data the stories supply ----------------------------------------------------------------
+
+PEOPLE = {
+    "agent": ["li.na", "wang.fang", "zhang.wei", "chen.jing"],
+    "supervisor": ["zhao.lei", "sun.li"],
+    "manager": ["liu.yang"],
+    "technician": ["ops.he", "ops.ma", "ops.xu"],
+    "customer": ["customer"],
+}
+NEEDS = [
+    ("meeting_room", "book the large meeting room for a board meeting"),
+    ("printing", "print and bind 200 copies of the annual report"),
+    ("repair", "air conditioning in office 1203 is not cooling"),
+    ("cleaning", "deep cleaning before the client visit"),
+    ("it_support", "projector in room B cannot find the laptop"),
+    ("courier", "send contract originals to Beijing by express"),
+]
+COMPLAINTS = [
+    ("設施", "空調壞了一整天,下午的客戶會議被迫取消"),
+    ("服務態度", "front desk was rude to our visitors"),
+    ("服務質量", "printing was late and pages were missing"),
+    ("價格", "billed twice for the same meeting room booking"),
+    ("流程", "nobody called back after three requests"),
+]
+
+
+class Filler:
+    """Supplies plausible values for required fields a story leaves to it."""
+
+    def __init__(self, rng: random.Random, now: Callable[[], pendulum.DateTime]) -> None:
+        self.rng = rng
+        self.now = now
+
+    def value(self, field: str) -> Any:
+        now = self.now().in_timezone(TZ)
+        if field in ("channel", "contact_channel"):
+            return self.rng.choice(["phone", "email", "walk-in", "online"])
+        if field == "feedback_channel":
+            return self.rng.choice(["phone", "email"])
+        if field in ("due", "task_due", "expected_completion", "new_deadline", "eta"):
+            return now.add(days=3).isoformat()
+        if field.endswith("_at"):
+            return now.isoformat()
+        if field == "retain_until":
+            return now.add(years=3, days=1).date().isoformat()
+        if field in ("owner", "tracker", "first_receiver", "task_owner", "delivered_by"):
+            return self.rng.choice(PEOPLE["agent"])
+        return f"{field.replace('_', ' ')} (demo)"
+
+
+# --- stories -----------------------------------------------------------------------------
+
+def _person(rng: random.Random, role: str) -> Actor:
+    return Actor(rng.choice(PEOPLE[role]), role)
+
+
+def service_request_story(rng: random.Random) -> Iterator[Step]:
+    """P1: receive → register → confirm → plan → execute → deliver → accept → follow up."""
+    agent = _person(rng, "agent")
+    tech = _person(rng, "technician")
+    customer = Actor("customer", "customer")
+    need = rng.choice(NEEDS)
+    yield 0.1 + rng.random() * 0.5, "register", agent, {
+        "request_type": need[0], "need": need[1], "contact": "138-0000-0000"}
+    if rng.random() < 0.04:
+        yield 0.2, "reject", agent, {"reason": "not a service we provide",
+                                     "customer_notification": "phoned the customer"}
+        return
+    if rng.random() < 0.12:
+        yield 0.2, "request_info", agent, {"missing": "floor plan"}
+        yield rng.uniform(2, 20), "supply_info", agent, {"info": "floor plan received"}
+    yield rng.uniform(0.2, 4), "confirm", agent, {
+        "priority": rng.choice(["緊急", "重要", "普通", "普通"]), "owner": agent.id}
+    yield rng.uniform(1, 8), "propose_plan", agent, {"plan_content": need[1]}
+    if rng.random() < 0.06:  # a technician jumps the gun: refused (C3)
+        yield 0.5, "start", tech, {}
+    if rng.random() < 0.25:
+        yield rng.uniform(4, 24), "revise_plan", agent, {"revision_reason": "customer's change"}
+    if rng.random() < 0.05:
+        yield rng.uniform(1, 24), "cancel", customer, {"reason": "customer withdrew"}
+        return
+    yield rng.uniform(1, 30), "agree_plan", customer, {
+        "confirmed_by": "customer", "confirmation_medium": "email"}
+    yield rng.uniform(1, 24), "start", tech, {}
+    if rng.random() < 0.2:
+        yield rng.uniform(1, 6), "wait_customer", tech, {"reason": "room occupied"}
+        yield rng.uniform(2, 30), "resume", tech, {}
+    yield rng.uniform(1, 40), "deliver", tech, {}
+    while rng.random() < 0.15:
+        yield rng.uniform(1, 12), "rework", agent, {"reason": "acceptance failed"}
+        yield rng.uniform(2, 24), "deliver", tech, {}
+    yield rng.uniform(0.5, 20), "accept", customer, {
+        "signer": "customer", "satisfaction": rng.choice(["非常滿意", "滿意", "滿意", "一般"])}
+    yield rng.uniform(2, 30), "follow_up", agent, {"follow_up_result": "no further needs"}
+    yield rng.uniform(14 * 24, 28 * 24), "follow_up", agent, {"follow_up_result": "satisfied"}
+    yield rng.uniform(1, 48), "archive", agent, {}
+
+
+def complaint_story(rng: random.Random) -> Iterator[Step]:
+    """P2: the five-step method with validity screening, supervisor confirmation, the
+    handler tier by level, the feedback loop until the customer is satisfied."""
+    agent = _person(rng, "agent")
+    supervisor = _person(rng, "supervisor")
+    level = rng.choice(["一般", "一般", "重要", "緊急"])
+    handler_role = {"一般": "agent", "重要": "supervisor", "緊急": "manager"}[level]
+    handler = agent if handler_role == "agent" else _person(rng, handler_role)
+    kind = rng.choice(COMPLAINTS)
+    slow = rng.random() < 0.2  # some complaints sit in a queue: their clocks breach
+    yield rng.uniform(0.1, 3), "record", agent, {"tracker": agent.id, "first_receiver": agent.id}
+    if rng.random() < 0.07:
+        yield 0.5, "reject_invalid", agent, {
+            "explanation": "concerns a neighbouring building's landlord",
+            "redirect": "property management hotline"}
+        return
+    yield rng.uniform(0.2, 4), "classify", agent, {
+        "complaint_type": kind[0], "level": level, "scope": rng.choice(["內部", "外部"])}
+    if rng.random() < 0.05:  # responding before the supervisor confirmed: refused (C6)
+        yield 0.2, "acknowledge", agent, {"measures": "we will call back"}
+    yield rng.uniform(0.5, 6), "confirm_classification", supervisor, {"supervisor": supervisor.id}
+    yield rng.uniform(0.2, 5), "acknowledge", agent, {"measures": "engineer assigned"}
+    if rng.random() < 0.08 and handler_role != "agent":  # the wrong tier picks it up (C9)
+        yield 0.3, "investigate", agent, {"handler": agent.id}
+    yield rng.uniform(0.2, 30 if slow else 6), "investigate", handler, {"handler": handler.id}
+    rounds = 0
+    while True:
+        rounds += 1
+        yield rng.uniform(2, 60 if slow else 20), "resolve", handler, {
+            "remedy": rng.choice(["維修更換", "道歉賠償", "流程改進"]),
+            "result": "remedied"}
+        yield rng.uniform(0.5, 8), "give_feedback", agent, {
+            "feedback": "what we did and what happens next", "feedback_channel": "phone"}
+        dissatisfied = rounds < 3 and rng.random() < 0.2
+        satisfaction = "不滿意" if dissatisfied else rng.choice(["滿意", "非常滿意", "一般"])
+        yield rng.uniform(1, 24), "record_satisfaction", agent, {"satisfaction": satisfaction}
+        if not dissatisfied:
+            break
+        if rng.random() < 0.5:  # closing anyway: refused (C11)
+            yield 0.2, "close", agent, {"satisfaction": satisfaction}
+        yield 0.5, "reopen", agent, {"reason": "customer not satisfied"}
+    yield rng.uniform(0.5, 12), "close", agent, {"satisfaction": "滿意"}
+    yield rng.uniform(24, 25 * 24), "follow_up", agent, {"follow_up_result": "no recurrence"}
+    yield rng.uniform(1, 48), "archive", agent, {}
+
+
+def _intake(process: str, rng: random.Random) -> dict[str, Any]:
+    ref = f"C-{rng.randint(1000, 9999)}"
+    channel = rng.choice(["phone", "email", "walk-in", "online", "app"])
+    if process == "complaint":
+        return {"channel": channel, "customer_ref": ref, "content": rng.choice(COMPLAINTS)[1]}
+    return {"channel": channel, "customer_ref": ref, "description": rng.choice(NEEDS)[1]}
+
+
+STORIES: Mapping[str, Callable[[random.Random], Iterator[Step]]] = {
+    "service_request": service_request_story,
+    "complaint": complaint_story,
+}
+
+
+# --- the run -----------------------------------------------------------------------------
+
+def _arrivals(rng: random.Random, n: int, days: int) -> list[pendulum.DateTime]:
+    """Arrival instants: mostly office hours on weekdays, some evenings and weekends."""
+    out = []
+    for _ in range(n):
+        day = START.add(days=rng.randrange(days))
+        if day.day_of_week in (pendulum.SATURDAY, pendulum.SUNDAY) and rng.random() < 0.7:
+            day = day.add(days=2)
+        hour = rng.uniform(9, 18) if rng.random() < 0.85 else rng.uniform(18, 23)
+        out.append(day.start_of("day").add(seconds=int(hour * 3600)))
+    return sorted(out)
+
+
+def run_demo(
+    *, cases: int = 600, seed: int = 2026, db: str = "sqlite:///servicewf-demo.db",
+    days: int = 20, sweep_minutes: int = 15,
+) -> DemoSummary:
+    """Run the simulation and return its summary (nothing is printed here)."""
+    from servicewf.processes import builtin_registry
+    from servicewf.processes.policies import default_sla
+    from servicewf.sla import Sweeper
+
+    if cases < 1 or days < 1:
+        raise ValueError("cases and days must be at least 1")
+    rng = random.Random(seed)
+    clock = FrozenClock(START)
+    store = open_store(db)
+    registry = builtin_registry()
+    sla = default_sla(registry=registry)
+    engine = Engine(store, clock, registry, processors=[sla])
+    sweeper = Sweeper(engine, sla, owner="demo")
+    filler = Filler(rng, clock.now)
+    summary = DemoSummary(db=db, seed=seed, cases=cases, simulated_from=START,
+                          simulated_to=START)
+    # (when, tie-breaker, case id or "open:<process>", the story, its pending step)
+    agenda: list[tuple[pendulum.DateTime, int, str, Iterator[Step], Step | None]] = []
+    counter = itertools.count()
+    live: dict[str, Case] = {}
+    wall = time.perf_counter()
+
+    for at in _arrivals(rng, cases, days):
+        process = "complaint" if rng.random() < 0.35 else "service_request"
+        heapq.heappush(agenda, (at, next(counter), f"open:{process}",
+                                STORIES[process](random.Random(rng.random())), None))
+    next_sweep = START.add(minutes=sweep_minutes)
+
+    # The run stops a few days after the last arrival, with work still in flight, as a real
+    # desk would be on any given day.
+    cutoff = START.add(days=days + 5)
+    while agenda and agenda[0][0] <= cutoff:
+        at, _, key, story, step = heapq.heappop(agenda)
+        while next_sweep <= at:
+            clock.set(next_sweep)
+            report = sweeper.run(clock.now())
+            summary.sweeps += 1
+            summary.sla_events["warnings"] += report.warnings
+            summary.sla_events["breaches"] += report.breaches
+            summary.sla_events["escalations"] += report.escalations
+            next_sweep = next_sweep.add(minutes=sweep_minutes)
+        clock.set(at)
+        if key.startswith("open:"):
+            process = key.removeprefix("open:")
+            opener = _person(rng, "agent")
+            case = engine.open(process, actor=opener, data=_intake(process, rng))
+            live[case.id] = case
+            summary.accepted += 1
+            key = case.id
+        else:
+            assert step is not None
+            case = live[key]
+            _, trigger, actor, data = step
+            definition = registry.get(case.process, case.definition_version)
+            options = definition.compiled.options(trigger, case.state)
+            needed = options[0].required if options else ()
+            supplied = {**{f: filler.value(f) for f in needed if f not in data}, **data}
+            try:
+                case = engine.fire(engine.get(case.id), trigger, actor=actor, data=supplied)
+                live[key] = case
+                summary.accepted += 1
+                summary.transitions[(case.process, trigger)] += 1
+            except CommandRefused as refusal:
+                rule = getattr(refusal, "rule", None) or ""
+                summary.refusals[(case.process, trigger, f"{type(refusal).__name__} {rule}")] += 1
+        try:
+            nxt = next(story)
+        except StopIteration:
+            continue
+        heapq.heappush(agenda, (clock.now().add(seconds=int(nxt[0] * 3600)), next(counter), key,
+                                story, nxt))
+
+    clock.set(cutoff)
+    report = sweeper.run(clock.now())
+    summary.sla_events["warnings"] += report.warnings
+    summary.sla_events["breaches"] += report.breaches
+    summary.sla_events["escalations"] += report.escalations
+    summary.simulated_to = clock.now()
+    for process in STORIES:
+        for case in store.find(process=process):
+            summary.states[(process, case.state)] += 1
+            summary.events += case.version
+            for view in sla.clocks(engine, case, clock.now()):
+                summary.sla[(process, view.name, _clock_label(view))] += 1
+    summary.wall_seconds = time.perf_counter() - wall
+    store.close()
+    return summary
+
+
+def _clock_label(view: Any) -> str:
+    if view.breached:
+        return "breached" + (" (still running)" if view.status == "running" else "")
+    if view.status in ("stopped", "met"):
+        return "met" if view.outcome in (None, "met") else str(view.outcome)
+    return str(view.status)
+
+
+def render_summary(summary: DemoSummary) -> None:
+    """Print ``summary`` as rich tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.rule("[bold]servicewf demo[/bold]")
+    console.print(
+        f"{summary.cases} cases simulated from {summary.simulated_from.format('YYYY-MM-DD HH:mm')}"
+        f" to {summary.simulated_to.in_timezone(TZ).format('YYYY-MM-DD HH:mm')} ({TZ}), "
+        f"seed {summary.seed}, store {summary.db}\n"
+        f"{summary.accepted} commands accepted, {sum(summary.refusals.values())} refused, "
+        f"{summary.events} audit events, {summary.sweeps} SLA sweeps, "
+        f"{summary.wall_seconds:.1f} s wall time"
+    )
+    states = Table(title="Cases per state")
+    states.add_column("process")
+    states.add_column("state")
+    states.add_column("cases", justify="right")
+    for (process, state), n in sorted(summary.states.items()):
+        states.add_row(process, state, str(n))
+    console.print(states)
+    refused = Table(title="Refused commands and why")
+    for column in ("process", "trigger", "refusal [rule]", "times"):
+        refused.add_column(column, justify="right" if column == "times" else "left")
+    for (process, trigger, why), n in summary.refusals.most_common():
+        refused.add_row(process, trigger, why, str(n))
+    console.print(refused)
+    clocks = Table(title="SLA clocks at the end of the run")
+    for column in ("process", "clock", "status", "clocks"):
+        clocks.add_column(column, justify="right" if column == "clocks" else "left")
+    for (process, name, status), n in sorted(summary.sla.items()):
+        clocks.add_row(process, name, status, str(n))
+    console.print(clocks)
+    console.print(
+        "SLA sweep events: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(summary.sla_events.items()))
+    )
+    transitions = Table(title="Transitions fired")
+    for column in ("process", "trigger", "times"):
+        transitions.add_column(column, justify="right" if column == "times" else "left")
+    for (process, trigger), n in sorted(summary.transitions.items()):
+        transitions.add_row(process, trigger, str(n))
+    console.print(transitions)

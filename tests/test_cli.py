@@ -1,0 +1,57 @@
+"""The command line and the demo workload."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from servicewf.cli import main
+from servicewf.demo import run_demo
+
+
+def test_demo_is_reproducible_and_consistent(tmp_path):
+    a = run_demo(cases=60, seed=7, db="memory", days=5)
+    b = run_demo(cases=60, seed=7, db=f"sqlite:///{tmp_path / 'demo.db'}", days=5)
+    assert a.states == b.states and a.refusals == b.refusals and a.sla == b.sla
+    assert sum(a.states.values()) == 60
+    # every accepted command is one audit event
+    assert a.events == a.accepted + sum(a.sla_events[k] for k in ("warnings", "breaches",
+                                                                   "escalations"))
+    assert a.refusals, "the stories include mistakes the engine must refuse"
+    assert any("C11" in why or "C9" in why or "TriggerNotAllowed" in why
+               for _, _, why in a.refusals)
+
+
+def test_demo_and_diagram_commands(capsys):
+    assert main(["demo", "--cases", "25", "--days", "3", "--db", "memory"]) == 0
+    out = capsys.readouterr().out
+    assert "Cases per state" in out and "Refused commands and why" in out
+    assert main(["diagram", "complaint", "--lang", "zh_hant"]) == 0
+    assert capsys.readouterr().out.startswith("stateDiagram-v2")
+    assert main(["diagram", "nope"]) == 2
+    assert "not registered" in capsys.readouterr().err
+    assert main(["processes"]) == 0
+
+
+def test_demo_rejects_bad_sizes():
+    with pytest.raises(ValueError):
+        run_demo(cases=0, db="memory")
+
+
+def test_worker_stops_cleanly_on_sigterm(tmp_path):
+    db = f"sqlite:///{tmp_path / 'w.db'}"
+    run_demo(cases=20, seed=1, db=db, days=2)  # leaves due timers behind
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "servicewf.cli", "worker", "--db", db, "--interval", "0.2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    time.sleep(3)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert main(["worker", "--db", db, "--once"]) == 0
