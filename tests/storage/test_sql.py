@@ -392,3 +392,28 @@ def test_the_documented_ddl_is_what_schema_sql_renders():
     doc = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "storage.md").read_text()
     assert schema_sql("sqlite") in doc
     assert schema_sql("postgresql") in doc
+
+
+def test_the_sweep_skips_a_corrupt_row_and_settles_the_others(tmp_path):
+    import pendulum
+
+    from servicewf.processes import builtin_registry
+    from servicewf.processes.policies import default_sla
+    from servicewf.sla import Sweeper
+
+    clock = FrozenClock(pendulum.datetime(2026, 9, 14, 9, tz="Asia/Shanghai"))
+    registry = builtin_registry()
+    sla = default_sla(registry=registry)
+    with SQLStore.sqlite(tmp_path / "sweep.db") as store:
+        engine = Engine(store, clock, registry, processors=[sla])
+        agent = Actor("li", "agent")
+        intake = {"channel": "phone", "customer_ref": "C-1", "description": "broken lamp"}
+        for cid in ("good", "bad"):
+            engine.open("service_request", actor=agent, data=intake, case_id=cid)
+        _raw_update(store, "bad", data="{not json")
+        clock.advance(hours=30)  # first response and confirmation are overdue
+        report = Sweeper(engine, sla).run(clock.now())
+        assert list(report.skipped) == ["bad"] and "'bad'" in report.skipped["bad"]
+        assert report.breaches >= 1
+        assert any(e.kind.value == "clock_breached" for e in store.history("good"))
+        assert store.timers("bad"), "the corrupt case's timers stay due for the next sweep"

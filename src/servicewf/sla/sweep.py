@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from servicewf.case import SYSTEM, Actor, Case
-from servicewf.errors import StaleVersion
+from servicewf.errors import CorruptRecord, StaleVersion, UnknownProcess
 from servicewf.events import EventKind
 from servicewf.sla.measure import from_us, to_us
 from servicewf.sla.processor import SLA, TIMER_PREFIX
@@ -54,6 +54,9 @@ class SweepReport:
     breaches: int = 0
     escalations: int = 0
     retries: int = 0
+    skipped: dict[str, str] = attrs.field(factory=dict)
+    """Cases the sweep could not read (a corrupt row, an unknown process or version), with
+    why; their timers stay due and are reported again by the next sweep."""
 
 
 class ActionContext:
@@ -150,7 +153,13 @@ class Sweeper:
 
     def _settle_case(self, case_id: str, ctx: ActionContext) -> None:
         for _ in range(self.max_retries):
-            case = self.engine.get(case_id)
+            try:
+                case = self.engine.get(case_id)
+                self.engine.registry.get(case.process, case.definition_version)
+            except (CorruptRecord, UnknownProcess) as unreadable:
+                # One bad row must not stop the sweep of every other case.
+                ctx.report.skipped[case_id] = str(unreadable)
+                return
             try:
                 self._settle(case, ctx)
                 ctx.report.cases += 1
