@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from servicewf import DataMissing, GuardFailed, Hooks, TriggerNotAllowed
+from servicewf import Actor, DataMissing, GuardFailed, Hooks, TriggerNotAllowed
 from servicewf.processes.after_sales import AfterSalesData, knowledge_base_hook, next_tier
 from tests.processes.support import Harness
 
@@ -110,3 +110,23 @@ def test_knowledge_base_hook(h: Harness) -> None:
     h.fire(case, "resolve", solution="reset the inverter", new_solution=True)
     other = h.run(h.open("after_sales", **INTAKE), *TO_ASSIGNED, "support_remotely", "resolve")
     assert published == ["reset the inverter"] and other.state == "resolved"
+
+
+def test_close_cannot_overwrite_a_recorded_dissatisfaction_c11() -> None:
+    """Found by the random walk under CI's derandomized profile: a close supplying
+    satisfaction=滿意 slipped past a recorded 不滿意."""
+    import pendulum
+
+    from servicewf import Case, CommandContext
+    from servicewf.processes.after_sales import definition as after_sales_definition
+
+    d = after_sales_definition()
+    now = pendulum.datetime(2026, 3, 2, tz="UTC")
+    recorded = Case("c", "after_sales", 1, "followed_up", 9, now, now, {"satisfaction": "不滿意"})
+    g = d.guards["customer_not_dissatisfied"]
+    actor = Actor("a", "agent")
+    assert not g(CommandContext(recorded, d, "close", actor, {"satisfaction": "滿意"}, now))
+    assert not g(CommandContext(recorded, d, "close", actor, {}, now))
+    happy = Case("c", "after_sales", 1, "followed_up", 9, now, now, {"satisfaction": "滿意"})
+    assert g(CommandContext(happy, d, "close", actor, {}, now))
+    assert not g(CommandContext(happy, d, "close", actor, {"satisfaction": "不滿意"}, now))

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from transitions import Machine
-
 import attrs
+from transitions import Machine
 
 from servicewf.definition.model import Guard, State, Transition
 from servicewf.definition.validation import expand_sources

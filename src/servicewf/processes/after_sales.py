@@ -122,7 +122,10 @@ def _mode_is(mode: str, *, or_absent: bool = False) -> Callable[[CommandContext]
 
 
 def _not_dissatisfied(ctx: CommandContext) -> bool:
-    return not is_dissatisfied(ctx.value("satisfaction"))
+    # Both the recorded rating and any rating supplied with the command count: a closer may
+    # not overwrite a recorded "dissatisfied" in passing (record_satisfaction does that).
+    return not (is_dissatisfied(ctx.case.data.get("satisfaction"))
+                or is_dissatisfied(ctx.data.get("satisfaction")))
 
 
 GUARDS: tuple[Guard, ...] = (
