@@ -9,6 +9,7 @@ import pendulum
 
 from servicewf import Actor, Case, Engine, Event, FrozenClock, MemoryStore
 from servicewf.processes import builtin_registry, open_case
+from servicewf.processes.policies import default_sla
 
 # Monday 2 March 2026, 09:00 in Shanghai.
 START = pendulum.datetime(2026, 3, 2, 9, 0, tz="Asia/Shanghai")
@@ -47,9 +48,11 @@ def sample(field: str, now: pendulum.DateTime) -> Any:
 class Harness:
     """An engine on a frozen clock with the built-in registry, and terse fire helpers."""
 
-    def __init__(self, start: pendulum.DateTime = START) -> None:
+    def __init__(self, start: pendulum.DateTime = START, *, with_sla: bool = False) -> None:
         self.clock = FrozenClock(start)
-        self.engine = Engine(MemoryStore(), self.clock, builtin_registry())
+        self.sla = default_sla() if with_sla else None
+        self.engine = Engine(MemoryStore(), self.clock, builtin_registry(),
+                             processors=[self.sla] if self.sla is not None else [])
 
     def open(self, process: str, role: str = "agent", **data: Any) -> Case:
         return open_case(self.engine, process, actor=Actor(f"{role}-1", role), data=data)

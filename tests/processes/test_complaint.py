@@ -87,7 +87,7 @@ def test_supervisor_confirmation_c6(h: Harness) -> None:
         h.fire(case, "acknowledge")
     with pytest.raises(RoleNotPermitted) as err:
         h.fire(case, "confirm_classification", "agent")
-    assert set(err.value.allowed) == {"supervisor", "manager"}
+    assert set(err.value.allowed) == {"supervisor", "manager", "executive"}
     case = h.fire(case, "confirm_classification", "manager", supervisor="boss")
     assert case.state == "confirmed"
     d = definition()
@@ -142,12 +142,16 @@ def test_escalate_records_new_tier_one_step_up(h: Harness) -> None:
         h.fire(case, "investigate", "agent")  # the agent tier is no longer enough
     case = h.fire(case, "investigate", "supervisor")
     case = h.fire(case, "escalate", tier="manager")
+    assert next_tier(case) == "executive"  # top management coordinates (000 §5.1)
+    with pytest.raises(GuardFailed):
+        h.fire(case, "resolve", "supervisor")
+    case = h.fire(case, "escalate", tier="executive")
     assert next_tier(case) is None
     with pytest.raises(GuardFailed):
         h.fire(case, "escalate", tier="ceo")
     with pytest.raises(GuardFailed):
-        h.fire(case, "resolve", "supervisor")
-    assert h.fire(case, "resolve", "manager").state == "resolved"
+        h.fire(case, "resolve", "manager")
+    assert h.fire(case, "resolve", "executive").state == "resolved"
 
 
 def test_extend_needs_reason_notice_and_future_deadline_c14(h: Harness) -> None:

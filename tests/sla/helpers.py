@@ -38,6 +38,7 @@ def complaint_definition() -> ProcessDefinition:
     t("acknowledge", "confirmed", "acknowledged")
     t("investigate", "acknowledged", "investigating")
     t("escalate", ("confirmed", "acknowledged", "investigating"), STAY)
+    t("extend", ("recorded", "classified", "confirmed", "acknowledged", "investigating"), STAY)
     t("resolve", "investigating", "resolved")
     t("give_feedback", "resolved", "feedback_given")
     t("reopen", "feedback_given", "investigating")

@@ -196,6 +196,7 @@ def test_incident_preset_targets() -> None:
          .add_state("classified").add_state("responding").add_state("closed", final=True)
          .add_transition("classify", "detected", "classified", required="level")
          .add_transition("respond", "classified", "responding")
+         .add_transition("update_customers", "responding", "=")
          .add_transition("close", "responding", "closed").build())
     sla = SLA([incident()], CALENDARS)
     engine, _, clock = make_engine([], sh(2026, 3, 2, 10), d)
@@ -210,3 +211,14 @@ def test_incident_preset_targets() -> None:
 
 def test_request_definition_is_valid_for_presets() -> None:
     SLA([service_request()], CALENDARS).validate([request_definition()])
+
+
+def test_documented_clocks_of_the_processes_exist_in_their_presets() -> None:
+    from servicewf.processes import PROCESSES
+    from servicewf.sla import PRESETS
+
+    for process in ("service_request", "complaint", "incident"):
+        real = {c.name for make in PRESETS.values() for c in make().clocks
+                if make().process == process}
+        documented = {d.name.split(" ")[0] for d in PROCESSES[process].clocks}
+        assert documented - {"archive_retention"} <= real, process

@@ -16,6 +16,7 @@ from servicewf.sla import (
     SLA,
     BoundPolicy,
     BusinessHours,
+    ClockHours,
     ClockSpec,
     On,
     Policy,
@@ -38,8 +39,13 @@ LEVELS = ["一般", "重要", "緊急", "urgent"]
 
 
 def _extendable(policy: Policy) -> Policy:
-    return policy.replace_clock(
+    policy = policy.replace_clock(
         "resolve", warn=Warn(fraction=0.5, business_hours_only=True))
+    # A recurring clock: every `note` meets the current cycle and starts the next.
+    recurring = ClockSpec("update", start=On(enter="acknowledged", trigger="note"),
+                          stop=On(trigger="note"), cancel=On(enter="closed"),
+                          target=ClockHours(4), calendar="office")
+    return attrs.evolve(policy, clocks=(*policy.clocks, recurring))
 
 
 step = st.one_of(
@@ -71,7 +77,10 @@ def _run(policy: Policy, start: pendulum.DateTime, steps) -> tuple[Engine, SLA, 
             if kind == "fire":
                 allowed = [o.trigger for o in engine.available(current, AGENT) if o.allowed]
                 trig = allowed[int(trig) % len(allowed)] if allowed else "note"  # type: ignore[call-overload]
-                data = {"level": level} if trig == "classify" else {}
+                data: dict[str, object] = {"level": level} if trig == "classify" else {}
+                if trig == "extend":  # the process's own extension: a new deadline
+                    data = {"reason": "r", "customer_notification": "n",
+                            "new_deadline": clock.now().add(hours=gap % 97).isoformat()}
                 engine.fire(current, trig, actor=AGENT, data=data)
             elif kind == "sweep":
                 sweeper.run(clock.now())

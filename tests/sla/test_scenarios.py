@@ -75,7 +75,8 @@ def test_business_centre_resolution_by_level_around_national_day(level, deadline
     assert record.deadline == sh(2026, 9, 26, 16, 30)
 
 
-def test_urgent_complaint_warns_in_office_hours_then_breaches_without_escalating() -> None:
+def test_urgent_complaint_warns_in_office_hours_then_breaches_and_goes_to_top_management(
+) -> None:
     engine, sla, clock = make_engine([complaint_business_centre()], sh(2026, 9, 25, 16, 30))
     case = _through_acknowledge(engine, clock, "緊急")
     # Goal: 09-28 and 09-29 = 16 business hours; warn at 75 % = 4 h before the deadline:
@@ -91,8 +92,10 @@ def test_urgent_complaint_warns_in_office_hours_then_breaches_without_escalating
     assert timer.payload["action"] == "breach"
     assert sweeper.run(sh(2026, 9, 29, 17, 0)).warnings == 0
     report = sweeper.run(sh(2026, 9, 29, 18, 0, 1))
-    assert (report.warnings, report.breaches, report.escalations) == (0, 1, 0)  # 緊急 = manager
+    # 緊急 starts at the manager; above it top management coordinates (000 §5.1).
+    assert (report.warnings, report.breaches, report.escalations) == (0, 1, 1)
     case = engine.get(case.id)
+    assert (case.data["tier"], sla.states(case).tier) == ("executive", "executive")
     kinds = [e.kind for e in engine.history(case.id)]
     assert kinds.count(EventKind.CLOCK_WARNING) == 1
     assert kinds.count(EventKind.CLOCK_BREACHED) == 1
@@ -105,17 +108,40 @@ def test_urgent_complaint_warns_in_office_hours_then_breaches_without_escalating
     assert case.state == "resolved"
 
 
-def test_general_complaint_breach_escalates_one_tier() -> None:
+def test_general_complaint_breach_escalates_one_tier_through_the_process_trigger() -> None:
     engine, sla, clock = make_engine([complaint_business_centre()], sh(2026, 9, 25, 16, 30))
     case = _through_acknowledge(engine, clock, "一般")
     heard: list[str] = []
     report = Sweeper(engine, sla, listeners=[lambda ev: heard.append(ev.kind)]).run(
         sh(2026, 9, 30, 18, 0, 1))
     assert (report.breaches, report.escalations) == (1, 1)
+    # The definition has an `escalate` trigger offered in `acknowledged`: the escalation is
+    # that transition, fired by the system, so the case data carries the new tier.
+    history = engine.history(case.id)
+    assert not [e for e in history if e.kind is EventKind.ESCALATED]
+    fired = [e for e in history if e.trigger == "escalate"]
+    assert [(e.actor_id, e.data["tier"]) for e in fired] == [(SYSTEM.id, "supervisor")]
+    assert fired[0].data["reason"] == "resolve breached"
+    case = engine.get(case.id)
+    assert case.data["tier"] == "supervisor"
+    assert sla.states(case).tier == "supervisor"
+    assert heard == ["warning", "breach", "escalated"] or heard == ["breach", "escalated"]
+
+
+def test_breach_where_no_escalate_trigger_is_offered_records_an_escalated_event() -> None:
+    engine, sla, clock = make_engine([complaint_business_centre()], sh(2026, 9, 25, 16, 30))
+    case = engine.open("complaint", actor=AGENT, data={"channel": "phone"})
+    clock.set(sh(2026, 9, 25, 17, 0))
+    case = engine.fire(case, "record", actor=AGENT)
+    case = engine.fire(case, "classify", actor=AGENT, data={"level": "一般"})
+    # Left in `classified` (escalate is offered from `confirmed` on) until the breach.
+    report = Sweeper(engine, sla).run(sh(2026, 9, 30, 18, 0, 1))
+    # acknowledge (24 h, no escalation) and resolve (3 WD, escalates) both breached.
+    assert (report.breaches, report.escalations) == (2, 1)
     escalated = [e for e in engine.history(case.id) if e.kind is EventKind.ESCALATED]
     assert [(e.data["from"], e.data["tier"]) for e in escalated] == [("agent", "supervisor")]
+    assert "tier" not in engine.get(case.id).data
     assert sla.states(engine.get(case.id)).tier == "supervisor"
-    assert heard == ["warning", "breach", "escalated"] or heard == ["breach", "escalated"]
 
 
 def test_reclassification_measures_from_original_receipt() -> None:

@@ -31,6 +31,7 @@ __all__ = [
     "COMPLAINT_TYPE",
     "CONSULTATION_CHANNELS",
     "CUSTOMER_TIER",
+    "EXECUTIVE",
     "IMPROVEMENT_ORIGIN",
     "INCIDENT_CATEGORY",
     "INCIDENT_LEVEL",
@@ -83,6 +84,7 @@ __all__ = [
 AGENT = "agent"
 SUPERVISOR = "supervisor"
 MANAGER = "manager"
+EXECUTIVE = "executive"
 
 RETENTION_YEARS = 3
 """Archived records are kept at least this long (001 §4.4)."""
@@ -327,8 +329,9 @@ REQUESTER_KIND = Vocabulary("requester kind", _terms(
      ("authorized agent", "agent", "代理人")),
 ), "002 §2.1")
 
-# Handler tiers by complaint level (default follows 001 §7.2).
-COMPLAINT_TIERS: tuple[str, ...] = (AGENT, SUPERVISOR, MANAGER)
+# Handler tiers by complaint level (default follows 001 §7.2); above the manager, top
+# management coordinates (000 §5.1 "緊急投訴則需由管理層協調處理").
+COMPLAINT_TIERS: tuple[str, ...] = (AGENT, SUPERVISOR, MANAGER, EXECUTIVE)
 LEVEL_TIER: Mapping[str, str] = {"general": AGENT, "important": SUPERVISOR, "urgent": MANAGER}
 # After-sales escalation ladder (004 §2).
 AFTER_SALES_TIERS: tuple[str, ...] = (AGENT, "emergency_team", "rnd", "supplier")

@@ -5,9 +5,11 @@ supervisor confirmation of the complaint ticket (000 §5.2-2), the customer feed
 the customer is satisfied" (004 §6), follow-up and archive (001 §7.4).
 
 Handler tier: the level gives the default tier (一般 → ``agent``, 重要 → ``supervisor``,
-緊急 → ``manager``; 001 §7.2); each ``escalate`` raises it one step and records the new tier in
-``tier``. ``investigate`` and ``resolve`` must be fired by an actor whose role is the current
-tier (C9).
+緊急 → ``manager``; 001 §7.2); each ``escalate`` raises it one step (above the manager, top
+management — ``executive`` — coordinates, 000 §5.1) and records the new tier in ``tier``.
+``investigate`` and ``resolve`` must be fired by an actor whose role is the current tier (C9).
+An escalation by the SLA sweep fires ``escalate`` when the state offers it; where it does not,
+the tier the SLA recorded counts as well (:func:`current_tier`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from servicewf.processes.common import (
     COMPLAINT_SCOPE,
     COMPLAINT_TIERS,
     COMPLAINT_TYPE,
+    EXECUTIVE,
     LEVEL_TIER,
     MANAGER,
     REMEDY,
@@ -49,6 +52,7 @@ from servicewf.processes.common import (
     vocabulary_guard,
     with_intake,
 )
+from servicewf.sla.processor import escalated_tier
 
 __all__ = [
     "CLOCKS_DOC", "INFO", "INTAKE", "ComplaintData", "current_tier", "definition", "next_tier",
@@ -63,11 +67,12 @@ ACTIVE = ("confirmed", "acknowledged", "investigating")
 CLOCKS_DOC: tuple[ClockDoc, ...] = (
     ClockDoc("record", "24", "h", "001 §7.2", "from receipt"),
     ClockDoc("acknowledge", "24", "h", "001 §4.2", "response notice, from receipt"),
-    ClockDoc("resolution (business_centre)", "緊急 2 / 一般 3 / 重要 5", "WD", "001 §7.2",
-             "by level, from receipt; a table, not a formula"),
-    ClockDoc("resolution (telecom)", "3", "WD", "003 §4.3.1",
+    ClockDoc("resolve (business_centre)", "緊急 2 / 一般 3 / 重要 5", "WD", "001 §7.2",
+             "by level, from receipt; a table, not a formula; a breach escalates one tier; "
+             "the extend transition extends it (C14)"),
+    ClockDoc("resolve (telecom)", "3", "WD", "003 §4.3.1",
              "every valid complaint, extendable with customer notice (C14)"),
-    ClockDoc("result_feedback", "48", "h", "001 §4.2", "optional goal, off by default"),
+    ClockDoc("feedback", "48", "h", "001 §4.2", "optional goal, off by default"),
     ClockDoc("follow_up", "30", "days", "001 §7.4", "at least one follow-up after closed"),
     ClockDoc("archive_retention", "≥ 3", "years", "001 §4.4", ""),
 )
@@ -116,20 +121,22 @@ class ComplaintData:
         return self.owner or self.first_receiver
 
 
-def required_tier(data: Any) -> str | None:
-    """The handler tier a case's data calls for: the escalated ``tier`` when set, else the
-    default of its ``level``; ``None`` before classification."""
+def required_tier(data: Any, escalated: str | None = None) -> str | None:
+    """The handler tier a case's data calls for: the highest of the level's default tier, the
+    ``tier`` recorded by ``escalate`` and ``escalated`` (a tier the SLA recorded, see
+    :func:`~servicewf.sla.escalated_tier`); ``None`` while none of them is known."""
     get = data.get if hasattr(data, "get") else (lambda k: getattr(data, k, None))
-    tier = get("tier")
-    if tier in COMPLAINT_TIERS:
-        return str(tier)
     level = COMPLAINT_LEVEL.normalise(get("level"))
-    return LEVEL_TIER.get(level) if level else None
+    known = [t for t in (LEVEL_TIER.get(level) if level else None, get("tier"), escalated)
+             if t in COMPLAINT_TIERS]
+    return max(known, key=COMPLAINT_TIERS.index) if known else None
 
 
 def current_tier(case: Case) -> str | None:
-    """The handler tier of ``case`` now (see :func:`required_tier`)."""
-    return required_tier(case.data)
+    """The handler tier of ``case`` now: one source of truth for C9 and ``escalate``,
+    whether the complaint was escalated by hand, by the SLA through the ``escalate`` trigger,
+    or by an ``escalated`` event the SLA recorded where the trigger was not offered."""
+    return required_tier(case.data, escalated_tier(case))
 
 
 def next_tier(case: Case) -> str | None:
@@ -143,7 +150,7 @@ def next_tier(case: Case) -> str | None:
 
 
 def _handler_matches_level(ctx: CommandContext) -> bool:
-    tier = required_tier(ctx.case.data)
+    tier = current_tier(ctx.case)
     return tier is not None and ctx.actor.role == tier
 
 
@@ -191,8 +198,8 @@ GUARDS: tuple[Guard, ...] = (
                   "重要 important → supervisor, 緊急 urgent → manager (one step up per "
                   "escalation); hand it to someone in that role"),
     Guard("one_tier_up", _one_tier_up, rule="escalation (000 §5.1, 001 §7.2)",
-          explain="escalate moves one tier up (agent → supervisor → manager) and records it in "
-                  "'tier'; a manager-tier complaint cannot go higher"),
+          explain="escalate moves one tier up (agent → supervisor → manager → executive) and "
+                  "records it in 'tier'; an executive-tier complaint cannot go higher"),
     fields_guard("written_feedback", ("feedback",), rule="C8 (001 §7.3)",
                  explain="give the customer written feedback (give_feedback) and get a "
                          "satisfaction evaluation before closing"),
@@ -252,7 +259,7 @@ def definition() -> ProcessDefinition:
       description="type, level and scope (000 §5.1); re-classifying is allowed until confirmed")
     t("confirm_classification", "classified", "confirmed",
       labels=lab("Supervisor confirms", "主管確認", "主管确认"), required=("supervisor",),
-      roles=(SUPERVISOR, MANAGER),
+      roles=(SUPERVISOR, MANAGER, EXECUTIVE),
       description="the complaint ticket 投訴處理單 is confirmed by a supervisor (000 §5.2-2)")
     t("acknowledge", "confirmed", "acknowledged", labels=lab("Acknowledge", "響應", "响应"),
       required=("measures", "expected_completion"),
@@ -263,8 +270,8 @@ def definition() -> ProcessDefinition:
       description="the department investigates at once (003 §4.2.3)")
     t("escalate", ACTIVE, STAY, labels=lab("Escalate", "升級", "升级"),
       required=("tier", "reason"), conditions=("one_tier_up",),
-      description="ownership one tier up (agent → supervisor → manager); by hand or by "
-                  "policy when the resolution clock breaches")
+      description="ownership one tier up (agent → supervisor → manager → executive); by "
+                  "hand or by the SLA sweep when the resolution clock breaches")
     t("extend", ("recorded", "classified", *ACTIVE), STAY,
       labels=lab("Extend deadline", "延長時限", "延长时限"),
       required=("reason", "customer_notification", "new_deadline"),

@@ -37,10 +37,11 @@ INTAKE = ("description",)
 INTAKE_VOCABULARIES: dict[str, Vocabulary] = {}
 
 CLOCKS_DOC: tuple[ClockDoc, ...] = (
-    ClockDoc("response_start", "重大 2 / 較大 4 / 一般 24", "h", "002 §7.4",
-             "detected → responding, by level"),
-    ClockDoc("progress_update", "policy interval", "h", "003 §10.3",
-             "recurring while responding; a missed update is a breach"),
+    ClockDoc("response", "重大 2 / 較大 4 / 一般 24", "h", "002 §7.4",
+             "detected → responding, by level; a breach escalates"),
+    ClockDoc("progress_update", "4 (ours; the seed gives no interval)", "h", "003 §10.3",
+             "recurring while responding: each update_customers starts the next interval; a "
+             "missed update is a breach"),
 )
 
 

@@ -49,12 +49,16 @@ CLOCKS_DOC: tuple[ClockDoc, ...] = (
              "received → confirmed or first customer contact; CRM preset 24 h normal / 2 h "
              "major (002 §1.4)"),
     ClockDoc("confirmation", "24", "h", "002 §3.1", "received → confirmed"),
-    ClockDoc("feedback_processing", "24", "h", "000 §3.2", "initial processing after delivery"),
+    ClockDoc("resolution", "due", "instant", "000 §2.1–2.2",
+             "confirmed → delivered, by the due time promised at confirmation; "
+             "waiting_customer pauses it"),
+    ClockDoc("feedback_processing", "24", "h", "000 §3.2",
+             "after delivery: accepted or rework started"),
     ClockDoc("post_service_contact", "24", "h", "000 §4.1", "after delivery"),
     ClockDoc("second_follow_up", "day 15 – day 30", "days", "000 §4.1",
              "a window after delivery: contact before day 15 does not satisfy it"),
-    ClockDoc("business_centre", "check-in 30 min; booking 24 h; printing 1 h", "min / h",
-             "001 §6.1", "business-centre preset"),
+    ClockDoc("service_time", "check-in 30 min; printing 1 h", "min / h", "001 §6.1",
+             "business_centre preset, by request_type; room bookings: confirmation 24 h"),
 )
 
 

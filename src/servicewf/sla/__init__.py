@@ -22,17 +22,20 @@ from servicewf.sla.presets import (
     complaint_telecom,
     incident,
     service_request,
+    service_request_business_centre,
     service_request_crm,
 )
-from servicewf.sla.processor import SLA, TIMER_PREFIX, Breaching
+from servicewf.sla.processor import SLA, TIMER_PREFIX, Breaching, escalated_tier
 from servicewf.sla.spec import (
     BusinessHours,
     ClockHours,
     ClockSpec,
+    DueField,
     ExtensionRule,
     GoalTable,
     On,
     Target,
+    Until,
     Warn,
     WorkingDays,
     target_from_dict,
@@ -52,7 +55,14 @@ from servicewf.sla.state import (
     ClockView,
     Cycle,
 )
-from servicewf.sla.sweep import ActionContext, Sweeper, SweepEvent, SweepReport, sweep
+from servicewf.sla.sweep import (
+    ActionContext,
+    Sweeper,
+    SweepEvent,
+    SweepReport,
+    TimerHandler,
+    sweep,
+)
 
 __all__ = [
     "BREACHED",
@@ -78,6 +88,7 @@ __all__ = [
     "ClockStates",
     "ClockView",
     "Cycle",
+    "DueField",
     "ExtensionConditionsUnmet",
     "ExtensionRequest",
     "ExtensionRule",
@@ -89,14 +100,18 @@ __all__ = [
     "SweepReport",
     "Sweeper",
     "Target",
+    "TimerHandler",
+    "Until",
     "Warn",
     "WorkingDays",
     "complaint_business_centre",
     "complaint_telecom",
+    "escalated_tier",
     "from_us",
     "incident",
     "recompute",
     "service_request",
+    "service_request_business_centre",
     "service_request_crm",
     "sweep",
     "target_from_dict",

@@ -19,7 +19,15 @@ from servicewf.errors import InvalidPolicy
 from servicewf.events import Event, EventKind
 from servicewf.sla.measure import ABSOLUTE, CalendarMeasure, to_us
 from servicewf.sla.policy import Policy
-from servicewf.sla.spec import ClockSpec, GoalTable, Measure, On, Target, target_from_dict
+from servicewf.sla.spec import (
+    ClockSpec,
+    DueField,
+    GoalTable,
+    Measure,
+    On,
+    Target,
+    target_from_dict,
+)
 from servicewf.sla.state import (
     BREACHED,
     CANCELLED,
@@ -193,12 +201,16 @@ class BoundPolicy:
                 clock.dynamic = True
                 for k in keys:
                     self.key_map.setdefault(k, []).append(i)
-            if (not clock.dynamic and not isinstance(spec.target, GoalTable)
+            if (not clock.dynamic and not isinstance(spec.target, (GoalTable, DueField))
                     and type(policy).select_target is Policy.select_target):
                 clock.static = spec.target
             self.clocks.append(clock)
             self.by_name[spec.name] = clock
         self.escalate_triggers = frozenset(policy.escalate_triggers)
+        # Extension transitions of this definition (a preset may name triggers a trimmed
+        # definition lacks; those are ignored).
+        self.extend_triggers = frozenset(
+            t for t, _ in policy.extend_triggers if t in definition.triggers)
         self._empty = self.empty()
         self._data_sensitive = bool(self.key_map or self.any_data)
         self._key_set = frozenset(self.key_map)
@@ -297,6 +309,8 @@ class BoundPolicy:
             if data and self._data_sensitive and (
                     self.any_data or not self._key_set.isdisjoint(data)):
                 self._retarget(fold, data)
+            if trig in self.extend_triggers:
+                self._extend_by_transition(fold, trig, data)
             if trig in self.escalate_triggers:
                 named = data.get("tier")
                 if named is not None:
@@ -318,22 +332,51 @@ class BoundPolicy:
                 run.breached = True
                 run.breach_recorded = True
             else:
-                by = target_from_dict(e.data["by"])
-                run.adjustments.append(by)
-                run.extensions += 1
-                if run.deadline is not None:
-                    run.deadline = by.extend(clock.m, run.deadline)
+                self._extend(clock, run, target_from_dict(e.data["by"]))
             return
         if kind is _ESCALATED:
             tier = e.data.get("tier")
             if tier is not None:
                 fold.tier = str(tier)
 
+    def extension_of(self, trigger: str, data: Mapping[str, Any]) -> tuple[str, Target] | None:
+        """The ``(clock, target)`` an extension transition makes (``None``: none, or a clock
+        this binding does not run). Raises ``InvalidPolicy`` for data the policy cannot read."""
+        if trigger not in self.extend_triggers:
+            return None
+        found = self.policy.extension_from(trigger, data)
+        if found is None or found[0] not in self.by_name:
+            return None
+        return found
+
+    def _extend_by_transition(self, fold: _Fold, trigger: str, data: Mapping[str, Any]) -> None:
+        try:
+            found = self.extension_of(trigger, data)
+        except InvalidPolicy:
+            return  # the processor refuses such a command; an old history just lacks it
+        if found is None:
+            return
+        clock = self.by_name[found[0]]
+        run = fold.runs[clock.index]
+        if run.status == RUNNING or run.status == PAUSED:
+            self._extend(clock, run, found[1])
+
+    @staticmethod
+    def _extend(clock: _Clock, run: _Run, by: Target) -> None:
+        run.adjustments.append(by)
+        run.extensions += 1
+        if run.deadline is not None:
+            run.deadline = by.extend(clock.m, run.deadline)
+
     def _clock_event(self, c: _Clock, run: _Run, at: int, flags: int,
                      data: Mapping[str, Any]) -> None:
         status = run.status
         if status in (RUNNING, PAUSED):
             if flags & _STOP and self._stop(c, run, at):
+                if flags & _START:
+                    # Stop and start on one event: a recurring obligation (a progress update
+                    # every N hours) whose next cycle begins where this one was met.
+                    self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), data)
                 return
             if flags & _CANCEL:
                 self._close_pause(c, run, at)

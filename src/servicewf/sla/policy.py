@@ -22,7 +22,18 @@ import attrs
 
 from servicewf.case import Case
 from servicewf.errors import ExtensionRefused, InvalidPolicy, UnknownClock
-from servicewf.sla.spec import ClockSpec, ExtensionRule, GoalTable, Target
+from servicewf.sla.spec import (
+    BusinessHours,
+    ClockHours,
+    ClockSpec,
+    DueField,
+    ExtensionRule,
+    GoalTable,
+    Target,
+    Until,
+    WorkingDays,
+    target_from_dict,
+)
 from servicewf.sla.state import ClockState, ClockView
 
 if TYPE_CHECKING:
@@ -35,6 +46,9 @@ __all__ = [
     "GoalUndefined",
     "Policy",
 ]
+
+
+_TARGETS = (ClockHours, BusinessHours, WorkingDays, Until)
 
 
 class GoalUndefined(InvalidPolicy):
@@ -66,6 +80,11 @@ def _clocks(value: Iterable[ClockSpec]) -> tuple[ClockSpec, ...]:
     return tuple(value)
 
 
+def _pairs(value: Mapping[str, str] | Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    items = value.items() if isinstance(value, Mapping) else value
+    return tuple((str(k), str(v)) for k, v in items)
+
+
 @attrs.frozen
 class Policy:
     """The clocks of one process (``process`` is the definition name they bind to).
@@ -74,7 +93,15 @@ class Policy:
     - ``ladder``: escalation tiers, lowest first (agent → supervisor → manager by default);
     - ``tier_from``: ``(field, {value: tier})`` giving a case's first tier from its data (e.g.
       the complaint level's handler role); without it a case starts at ``ladder[0]``;
-    - ``escalate_triggers``: triggers that move a case one tier up by hand.
+    - ``escalate_triggers``: triggers that move a case one tier up (by hand, and by the
+      sweep's automatic escalation when the process offers one);
+    - ``extend_triggers``: ``{trigger: clock}``, the process's own extension transitions
+      (e.g. the complaint's ``extend``, which records ``reason``, ``customer_notification``
+      and ``new_deadline``). Such a transition *is* the extension of that clock: the fold
+      moves the deadline (see :meth:`extension_from`), the policy's :class:`ExtensionRule`
+      is enforced on it, and :meth:`SLA.extend <servicewf.sla.SLA.extend>` fires it rather
+      than recording a separate ``clock_extended`` event. Triggers a definition does not
+      have are ignored, so a preset also fits a trimmed definition.
 
     Built policies are validated (duplicate clocks, empty conditions, bad goal tables); names
     are checked against a definition when the policy is bound to one.
@@ -86,6 +113,7 @@ class Policy:
     ladder: tuple[str, ...] = ("agent", "supervisor", "manager")
     tier_from: tuple[str, Mapping[Any, str]] | None = None
     escalate_triggers: tuple[str, ...] = ("escalate",)
+    extend_triggers: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     source: str = ""
     description: str = ""
 
@@ -103,6 +131,16 @@ class Policy:
             unknown = sorted(set(self.tier_from[1].values()) - set(self.ladder))
             if unknown:
                 problems.append(f"tier_from names tiers not on the ladder: {unknown}")
+        triggers = [t for t, _ in self.extend_triggers]
+        if len(set(triggers)) != len(triggers):
+            problems.append(f"extend_triggers names a trigger twice: {triggers}")
+        for trigger, clock in self.extend_triggers:
+            spec = next((c for c in self.clocks if c.name == clock), None)
+            if spec is None:
+                problems.append(f"extend trigger {trigger!r} names unknown clock {clock!r}")
+            elif spec.extension is None:
+                problems.append(f"extend trigger {trigger!r} extends clock {clock!r}, which "
+                                "may not be extended (give it extension=ExtensionRule(...))")
         if problems:
             raise InvalidPolicy(
                 f"SLA policy {self.name!r} is invalid: " + "; ".join(problems)
@@ -154,6 +192,8 @@ class Policy:
         any data change). Override together with :meth:`select_target`."""
         if isinstance(clock.target, GoalTable):
             return frozenset((clock.target.key,))
+        if isinstance(clock.target, DueField):
+            return frozenset((clock.target.field,))
         return frozenset()
 
     def select_target(self, clock: ClockSpec, data: Mapping[str, Any]) -> Target | None:
@@ -164,6 +204,17 @@ class Policy:
         that fits no goal.
         """
         target = clock.target
+        if isinstance(target, DueField):
+            value = data.get(target.field)
+            if value is None or value == "":
+                return None
+            try:
+                return Until.of(value)
+            except (InvalidPolicy, TypeError, ValueError):
+                raise GoalUndefined(
+                    f"clock {clock.name!r} of policy {self.name!r} reads its deadline from "
+                    f"{target.field!r}, which holds {value!r}; give an aware ISO 8601 instant"
+                ) from None
         if not isinstance(target, GoalTable):
             return target
         if target.key not in data or data[target.key] is None:
@@ -178,6 +229,34 @@ class Policy:
             f"clock {clock.name!r} of policy {self.name!r}: {target.key}={value!r} is not in "
             f"the goal table ({', '.join(map(repr, target.lookup))}); supply one of these, "
             "or declare default= in the GoalTable"
+        )
+
+    @property
+    def extend_map(self) -> Mapping[str, str]:
+        """``extend_triggers`` as a mapping trigger → clock."""
+        return dict(self.extend_triggers)
+
+    def extension_from(self, trigger: str, data: Mapping[str, Any]) -> tuple[str, Target] | None:
+        """The extension an ``extend_triggers`` transition with ``data`` makes:
+        ``(clock, target)``, or ``None`` when ``trigger`` is not one of them.
+
+        By default ``new_deadline`` (an aware datetime or ISO 8601 string) moves the deadline
+        to that instant (:class:`~servicewf.sla.Until`); otherwise ``by`` (a target, as an
+        object or as :meth:`to_dict` data) extends it by that much. Override to read other
+        fields; raise :class:`~servicewf.errors.InvalidPolicy` for data that says neither.
+        """
+        clock = self.extend_map.get(trigger)
+        if clock is None:
+            return None
+        new_deadline = data.get("new_deadline")
+        if new_deadline is not None:
+            return clock, Until.of(new_deadline)
+        by = data.get("by")
+        if by is not None:
+            return clock, by if isinstance(by, _TARGETS) else target_from_dict(by)
+        raise InvalidPolicy(
+            f"extend trigger {trigger!r} of policy {self.name!r} carries neither 'new_deadline' "
+            "nor 'by'; supply the new deadline the customer was told"
         )
 
     def initial_tier(self, data: Mapping[str, Any]) -> str:

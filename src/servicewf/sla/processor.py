@@ -31,7 +31,7 @@ from servicewf.storage.base import Store, Timer
 if TYPE_CHECKING:
     from servicewf.engine import Engine
 
-__all__ = ["SLA", "TIMER_PREFIX", "Breaching"]
+__all__ = ["SLA", "TIMER_PREFIX", "Breaching", "escalated_tier"]
 
 TIMER_PREFIX = "sla:"
 """Timer names of the SLA clocks are ``"sla:<clock>"``."""
@@ -48,6 +48,19 @@ class Breaching:
     process: str
     clock: str
     deadline: pendulum.DateTime
+
+
+def escalated_tier(case: Case) -> str | None:
+    """The escalation tier the SLA clocks of ``case`` recorded (automatic escalations and the
+    policy's escalate triggers), or ``None`` when it was never escalated or has no clocks.
+
+    Process rules that depend on the tier (e.g. the complaint's handler check) read it, so an
+    escalation recorded while the process could not take its own ``escalate`` trigger still
+    counts.
+    """
+    stored = case.extensions.get(EXTENSION_KEY)
+    tier = stored.get("tier") if isinstance(stored, Mapping) else None
+    return tier if isinstance(tier, str) else None
 
 
 def _td(us: int) -> _dt.timedelta:
@@ -120,11 +133,40 @@ class SLA:
             return case, None
         prior = case.extensions.get(EXTENSION_KEY)
         states = ClockStates.from_dict(prior) if prior else None
+        if bound.extend_triggers:
+            self._check_extensions(bound, case, states, events)
         # The data after the command: folding the events' data into it changes nothing, and
         # it is the data the events saw (the engine passes one event per command).
         new = bound.fold(events, states, data=case.data)
         case = attrs.evolve(case, extensions={**case.extensions, EXTENSION_KEY: new.to_dict()})
         return case, self.timers_of(bound, case.id, new)
+
+    def _check_extensions(self, bound: BoundPolicy, case: Case, states: ClockStates | None,
+                          events: Sequence[Event]) -> None:
+        """Refuse an extension transition the policy's rule does not allow (the command is
+        then not written): the same conditions as :meth:`extend`."""
+        for e in events:
+            if e.kind is not EventKind.TRANSITION or e.trigger not in bound.extend_triggers:
+                continue
+            try:
+                found = bound.extension_of(e.trigger, e.data)
+            except InvalidPolicy as bad:
+                raise ExtensionConditionsUnmet(str(bad), case_id=case.id,
+                                               missing=("new_deadline",)) from None
+            if found is None:
+                continue
+            clock, by = found
+            state = (states or bound.empty())[clock]
+            notice = e.data.get("customer_notification") or e.data.get("notice")
+            request = ExtensionRequest(clock, by, e.actor_id, e.role, e.data.get("reason"),
+                                       notice)
+            missing = bound.policy.extension_problems(bound.policy.clock(clock), state, request)
+            if missing:
+                raise ExtensionConditionsUnmet(
+                    f"{e.trigger!r} of case {case.id!r} extends clock {clock!r}, refused by "
+                    f"policy {bound.policy.name!r}; it needs: " + "; ".join(missing),
+                    case_id=case.id, missing=missing,
+                )
 
     def timers_of(self, bound: BoundPolicy, case_id: str, states: ClockStates) -> list[Timer]:
         """The ``sla:*`` timers for ``states``: the next action of each running clock."""
@@ -266,12 +308,17 @@ class SLA:
         notice: str | Mapping[str, Any] | None = None,
         customer_notified_at: _dt.datetime | None = None,
     ) -> Case:
-        """Extend ``clock`` of ``case`` by ``by``: an audited ``clock_extended`` event.
+        """Extend ``clock`` of ``case`` by ``by``, audited.
 
-        The policy's conditions are checked first (by default a reason and a recorded customer
-        notification); an unmet condition raises
-        :class:`~servicewf.sla.ExtensionConditionsUnmet` (an ``ExtensionRefused``) naming
-        every missing item, and nothing is written.
+        When the policy maps one of the process's triggers to this clock
+        (``Policy.extend_triggers``, e.g. the complaint's ``extend``) and the case offers it
+        now, the extension is that transition, fired by ``actor`` with ``reason``,
+        ``customer_notification`` and ``new_deadline`` (the current deadline moved by
+        ``by``), so the process's own rules (C14) and its data see it. Otherwise a
+        ``clock_extended`` event records it. Either way the policy's conditions are checked
+        first (by default a reason and a recorded customer notification); an unmet condition
+        raises :class:`~servicewf.sla.ExtensionConditionsUnmet` (an ``ExtensionRefused``)
+        naming every missing item, and nothing is written.
         """
         if self not in engine.processors:
             raise ValueError("this SLA is not a processor of the engine; pass "
@@ -283,17 +330,45 @@ class SLA:
         request = ExtensionRequest(clock, by, actor.id, actor.role, reason, notice,
                                    customer_notified_at)
         missing = bound.policy.extension_problems(spec, state, request)
+        trigger = self._extend_trigger(bound, current, clock)
+        if trigger is not None and state.deadline is None and not missing:
+            missing = [f"a deadline to extend (clock {clock!r} has no goal yet; the process "
+                       "must first supply what selects it, e.g. classify the case)"]
         if missing:
             raise ExtensionConditionsUnmet(
                 f"extension of clock {clock!r} on case {current.id!r} refused; it needs: "
                 + "; ".join(missing),
                 case_id=current.id, missing=missing,
             )
+        notified = (None if customer_notified_at is None
+                    else from_us(to_us(customer_notified_at)).isoformat())
+        if trigger is not None and state.deadline is not None:
+            c = bound.by_name[clock]
+            new_deadline = by.extend(c.m, state.deadline)
+            told: str | dict[str, Any]
+            if notice:
+                told = notice if isinstance(notice, str) else dict(notice)
+            else:
+                told = f"customer notified at {notified}"
+            return engine.fire(current, trigger, actor=actor, comment=reason, data={
+                "reason": reason, "customer_notification": told,
+                "new_deadline": from_us(new_deadline,
+                                        bound.calendars[c.spec.calendar].timezone).isoformat(),
+            })
         data: dict[str, Any] = {"clock": clock, "cycle": state.cycle, "by": by.to_dict(),
                                 "reason": reason}
         if notice:
             data["notice"] = notice if isinstance(notice, str) else dict(notice)
-        if customer_notified_at is not None:
-            data["customer_notified_at"] = from_us(to_us(customer_notified_at)).isoformat()
+        if notified is not None:
+            data["customer_notified_at"] = notified
         return engine.record(current, EventKind.CLOCK_EXTENDED, actor=actor, data=data,
                              comment=reason)
+
+    @staticmethod
+    def _extend_trigger(bound: BoundPolicy, case: Case, clock: str) -> str | None:
+        """The process trigger that extends ``clock`` from the case's state, if any."""
+        for trigger, target_clock in bound.policy.extend_triggers:
+            if (target_clock == clock and trigger in bound.extend_triggers
+                    and bound.definition.compiled.options(trigger, case.state)):
+                return trigger
+        return None

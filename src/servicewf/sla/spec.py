@@ -9,6 +9,7 @@ time for 24×7 clock hours).
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Protocol
@@ -21,11 +22,13 @@ __all__ = [
     "BusinessHours",
     "ClockHours",
     "ClockSpec",
+    "DueField",
     "ExtensionRule",
     "GoalTable",
     "Measure",
     "On",
     "Target",
+    "Until",
     "Warn",
     "WorkingDays",
     "target_from_dict",
@@ -202,8 +205,52 @@ class WorkingDays:
         return f"{self.n} WD"
 
 
-Target = ClockHours | BusinessHours | WorkingDays
-"""A goal: clock hours (24×7), business hours, or working days."""
+@attrs.frozen
+class Until:
+    """A fixed instant (``at``, epoch microseconds UTC): the deadline a customer was told.
+
+    As a target, the deadline is ``at`` whenever the clock starts. As an extension (the
+    ``new_deadline`` of a process's extend trigger) it moves the deadline to ``at`` and never
+    earlier: if the deadline is already later (a re-classification, a pause), it stays.
+    Build one from a datetime with :meth:`of`.
+    """
+
+    at: int
+
+    absolute = True  # an instant is the same on every calendar; pauses shift it in clock time
+
+    def __attrs_post_init__(self) -> None:
+        if isinstance(self.at, bool) or not isinstance(self.at, int):
+            raise InvalidPolicy(f"Until needs epoch microseconds (use Until.of(datetime)), "
+                                f"got {self.at!r}")
+
+    @classmethod
+    def of(cls, instant: _dt.datetime | str) -> Until:
+        """The :class:`Until` of an aware datetime or an ISO 8601 string with an offset."""
+        value = _dt.datetime.fromisoformat(instant) if isinstance(instant, str) else instant
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise InvalidPolicy(f"Until needs an aware instant (with a time zone), got {instant!r}")
+        utc = value.astimezone(_dt.timezone.utc)
+        # timegm, not datetime subtraction: pendulum instants subtract to an Interval.
+        return cls(calendar.timegm(utc.timetuple()) * US + utc.microsecond)
+
+    def apply(self, m: Measure, start: int) -> int:
+        return self.at
+
+    def extend(self, m: Measure, deadline: int) -> int:
+        return max(deadline, self.at)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "until", "at": self.at}
+
+    def __str__(self) -> str:
+        instant = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(
+            microseconds=self.at)
+        return f"until {instant.isoformat()}"
+
+
+Target = ClockHours | BusinessHours | WorkingDays | Until
+"""A goal: clock hours (24×7), business hours, working days, or a fixed instant."""
 
 
 def target_from_dict(data: Mapping[str, Any]) -> Target:
@@ -217,12 +264,33 @@ def target_from_dict(data: Mapping[str, Any]) -> Target:
         cutoff = data.get("cutoff")
         return WorkingDays(int(data["n"]),
                            _dt.time.fromisoformat(cutoff) if cutoff is not None else None)
+    if kind == "until":
+        return Until(int(data["at"]))
     raise InvalidPolicy(
-        f"unknown target kind {kind!r}; use 'clock_hours', 'business_hours' or 'working_days'"
+        f"unknown target kind {kind!r}; use 'clock_hours', 'business_hours', 'working_days' "
+        "or 'until'"
     )
 
 
-_TARGET_TYPES = (ClockHours, BusinessHours, WorkingDays)
+_TARGET_TYPES = (ClockHours, BusinessHours, WorkingDays, Until)
+
+
+@attrs.frozen
+class DueField:
+    """A goal the case itself states: the instant in data field ``field`` (an aware datetime
+    or ISO 8601 string), e.g. the due time promised to the customer at confirmation
+    (000 §2.2). No deadline while the field is empty; a later change moves the deadline (with
+    the pauses and extensions so far replayed). Pauses shift it in clock time."""
+
+    field: str
+
+    absolute = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": "due_field", "field": self.field}
+
+    def __str__(self) -> str:
+        return f"the instant in {self.field!r}"
 
 
 # --- goal tables ---------------------------------------------------------------------------
@@ -388,14 +456,17 @@ class ClockSpec:
     """One named clock of a policy.
 
     - ``start`` / ``stop``: the events that start and stop (meet) it. When a stopped clock's
-      ``start`` matches again, a new cycle begins (its number is recorded).
+      ``start`` matches again, a new cycle begins (its number is recorded). An event that
+      matches both stops the running cycle and begins the next one at once: a recurring
+      obligation such as "a progress update at least every 4 h while responding".
     - ``pause_in``: states in which it does not count; ``pause`` / ``resume``: events that
       hold and release it (both ways may be combined).
     - ``cancel``: events that end it without a verdict (an invalid complaint, a cancellation).
     - ``reopen``: events that make a stopped cycle run again (the time it was stopped counts
       as paused), e.g. a complaint reopened because the customer is not satisfied.
-    - ``target``: a :data:`Target` or a :class:`GoalTable`; ``calendar`` names the calendar
-      (from the mapping given to the SLA) used for business time, working days and alert hours.
+    - ``target``: a :data:`Target`, a :class:`GoalTable` or a :class:`DueField`; ``calendar``
+      names the calendar (from the mapping given to the SLA) used for business time, working
+      days and alert hours.
     - ``earliest``: a window's lower bound from the start; stopping before it is a violation of
       kind ``too_early`` (``early="violation"``) or does not count (``early="ignore"``).
     - ``warn``: the warning; ``escalate``: escalate one tier when it breaches;
@@ -405,7 +476,7 @@ class ClockSpec:
     name: str
     start: On
     stop: On
-    target: Target | GoalTable
+    target: Target | GoalTable | DueField
     calendar: str = "24x7"
     pause_in: tuple[str, ...] = attrs.field(default=(), converter=_names)
     pause: On | None = None
@@ -435,7 +506,7 @@ class ClockSpec:
             out.append(f"clock {self.name!r} has no start condition")
         if not self.stop:
             out.append(f"clock {self.name!r} has no stop condition")
-        if not isinstance(self.target, (*_TARGET_TYPES, GoalTable)):
+        if not isinstance(self.target, (*_TARGET_TYPES, GoalTable, DueField)):
             out.append(f"clock {self.name!r}: target {self.target!r} is not a target or table")
         if (self.pause is None) != (self.resume is None):
             out.append(f"clock {self.name!r}: give both pause= and resume=, or neither")
