@@ -43,7 +43,8 @@ from servicewf import (  # noqa: E402
 from servicewf.calendar import china_office  # noqa: E402
 from servicewf.engine import replay  # noqa: E402
 from servicewf.processes import complaint  # noqa: E402
-from servicewf.sla import SLA, BoundPolicy, Sweeper, complaint_business_centre  # noqa: E402
+from servicewf.processes.presets import complaint_business_centre  # noqa: E402
+from servicewf.sla import SLA, BoundPolicy, Sweeper  # noqa: E402
 
 PATH = [  # (trigger, source, dest) after the opening: 14 transitions, 15 events in all
     ("record", "received", "recorded"),

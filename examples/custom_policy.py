@@ -17,6 +17,9 @@ import pendulum
 from servicewf import Actor, Case, Engine, FrozenClock, MemoryStore
 from servicewf.calendar import china_office
 from servicewf.processes import complaint
+from servicewf.processes.presets import (
+    complaint_business_centre,
+)
 from servicewf.sla import (
     SLA,
     ActionContext,
@@ -26,7 +29,6 @@ from servicewf.sla import (
     Sweeper,
     Target,
     WorkingDays,
-    complaint_business_centre,
 )
 
 PAGED: list[str] = []

@@ -18,18 +18,40 @@ def test_demo_is_reproducible_and_consistent(tmp_path):
     b = run_demo(cases=60, seed=7, db=f"sqlite:///{tmp_path / 'demo.db'}", days=5)
     assert a.states == b.states and a.refusals == b.refusals and a.sla == b.sla
     assert sum(a.states.values()) == 60
-    # every accepted command is one audit event
+    assert a.obligations == b.obligations and a.obligation_events == b.obligation_events
+    # every accepted command is one audit event, and so is everything a sweep recorded
     assert a.events == a.accepted + sum(a.sla_events[k] for k in ("warnings", "breaches",
-                                                                   "escalations"))
+                                                                   "escalations")) \
+        + sum(a.obligation_events.values())
     assert a.refusals, "the stories include mistakes the engine must refuse"
     assert any("C11" in why or "C9" in why or "TriggerNotAllowed" in why
                for _, _, why in a.refusals)
+
+
+def test_demo_obligations_are_swept():
+    s = run_demo(cases=40, seed=3, db="memory", days=20)
+    assert [(row.kind, row.cadence) for row in s.obligations] == [
+        ("complaint_report", "monthly"), ("customer_contact", "weekly"),
+        ("customer_contact", "weekly"), ("customer_contact", "twice_monthly"),
+        ("survey", "quarterly")]
+    # the summary rows add up to what the sweeps recorded
+    assert sum(row.met for row in s.obligations) == s.obligation_events["obligation_met"]
+    assert sum(row.missed for row in s.obligations) == s.obligation_events["obligation_missed"]
+    assert sum(row.due_soon for row in s.obligations) == \
+        s.obligation_events["obligation_due_soon"]
+    # 25 simulated days from Monday 14 September: three VIP weeks have ended for each VIP
+    vips = [row for row in s.obligations if row.cadence == "weekly"]
+    assert all(row.met + row.missed == 3 for row in vips)
+    assert all(row.next_due is not None and row.state == "active" for row in s.obligations)
+    # the account manager's mistyped contact date is refused (the completion rule)
+    assert any(p == "obligation" and "P8 completion" in why for p, _, why in s.refusals)
 
 
 def test_demo_and_diagram_commands(capsys):
     assert main(["demo", "--cases", "25", "--days", "3", "--db", "memory"]) == 0
     out = capsys.readouterr().out
     assert "Cases per state" in out and "Refused commands and why" in out
+    assert "Recurring obligations at the end of the run" in out and "contact: C-1001" in out
     assert main(["diagram", "complaint", "--lang", "zh_hant"]) == 0
     assert capsys.readouterr().out.startswith("stateDiagram-v2")
     assert main(["diagram", "nope"]) == 2

@@ -34,6 +34,8 @@ def _rules(definition: ProcessDefinition) -> list[str]:
     for name, g in definition.guards.items():
         users = sorted({t.trigger for t in definition.transitions
                         if name in t.conditions or name in t.unless})
+        if name in definition.intake_guards:
+            users.insert(0, "open")
         lines.append(
             f"| `{name}` | {_cell(g.rule or '')} | {_cell(g.explain)} | "
             f"{', '.join(f'`{u}`' for u in users)} |"
@@ -87,7 +89,12 @@ def render(info: ProcessInfo, definition: ProcessDefinition) -> str:
                 for c in info.clocks]
     else:
         out.append("The catalogue sets no clock for this process.")
-    out += ["", "The clocks run in `servicewf.sla`; every target is configurable.", ""]
+    if info.clocks and all(c.unit == "cadence" for c in info.clocks):
+        out += ["", "Cadences are tracked as `obligation` cases by "
+                "`servicewf.processes.schedule.Obligations` (see `docs/obligations.md`); every "
+                "cadence and reminder lead is configurable.", ""]
+    else:
+        out += ["", "The clocks run in `servicewf.sla`; every target is configurable.", ""]
     out += ["## Gate rules", ""]
     out += _rules(definition)
     out += ["", "## Example", "", "```python", info.example.rstrip(), "```", ""]
@@ -115,7 +122,9 @@ def render_index() -> str:
             f"{lab.en} | {len(d.states)} | {len(d.triggers)} | {info.sources} |"
         )
     out += ["", "Recurring obligations (P8 cadences) are computed by "
-            "`servicewf.processes.cadence`.", ""]
+            "`servicewf.processes.cadence` and tracked as [`obligation`](obligation.md) cases, "
+            "whose timers the sweep settles (`servicewf.processes.schedule.Obligations`, see "
+            "[../obligations.md](../obligations.md)).", ""]
     return "\n".join(out)
 
 

@@ -1,8 +1,8 @@
 """The ``servicewf`` command: the only module that prints or picks a backend.
 
-Sub-commands: ``demo`` (a simulated workload with a summary), ``worker`` (the SLA sweep loop
-against a database), ``diagram`` (Mermaid or DOT text of a built-in process) and ``processes``
-(the built-in catalogue).
+Sub-commands: ``demo`` (a simulated workload with a summary), ``worker`` (the sweep loop of the
+SLA clocks and the recurring obligations against a database), ``diagram`` (Mermaid or DOT text
+of a built-in process) and ``processes`` (the built-in catalogue).
 """
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "'memory' for the in-memory store; postgresql://... for PostgreSQL)")
     demo.set_defaults(func=_cmd_demo)
 
-    worker = sub.add_parser("worker", help="run the SLA sweep loop until stopped (SIGTERM)")
+    worker = sub.add_parser(
+        "worker", help="run the sweep loop (SLA clocks, recurring obligations) until SIGTERM")
     worker.add_argument("--db", required=True, help="database URL (sqlite:///... or postgresql://...)")
     worker.add_argument("--interval", type=float, default=5.0, help="seconds between sweeps")
     worker.add_argument("--owner", default=None, help="lease owner name (default host:pid)")

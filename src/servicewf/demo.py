@@ -7,7 +7,10 @@ and the complaint reopened, cancellations, invalid complaints) and with the mist
 make (starting before the customer agreed the plan, the wrong tier handling a complaint,
 closing while the customer is dissatisfied) — which the engine refuses. The SLA clocks run on
 the China office calendar; a sweep every simulated quarter hour records warnings and breaches
-and escalates breached complaints. Everything is written to the chosen store (a SQLite file by
+and escalates breached complaints. Beside the cases, a few recurring obligations run (weekly
+contact of two VIP customers, twice-monthly contact of an ordinary one, the monthly complaint
+report, the quarterly survey of a service line); the same sweeps remind them before they fall due
+and record each period met or missed. Everything is written to the chosen store (a SQLite file by
 default), and the run ends with a summary.
 
 The simulation runs on a :class:`~servicewf.clock.FrozenClock` moved event by event, so a run
@@ -33,7 +36,7 @@ from servicewf.engine import Engine
 from servicewf.errors import CommandRefused
 from servicewf.storage.base import Store
 
-__all__ = ["DemoSummary", "open_store", "render_summary", "run_demo"]
+__all__ = ["DemoSummary", "ObligationRow", "open_store", "render_summary", "run_demo"]
 
 TZ = "Asia/Shanghai"
 START = pendulum.datetime(2026, 9, 14, 8, 30, tz=TZ)  # a Monday, two weeks before National Day
@@ -60,6 +63,24 @@ class DemoSummary:
     sla: Counter[tuple[str, str, str]] = attrs.field(factory=Counter)
     sweeps: int = 0
     sla_events: Counter[str] = attrs.field(factory=Counter)
+    obligations: list[ObligationRow] = attrs.field(factory=list)
+    obligation_events: Counter[str] = attrs.field(factory=Counter)
+    """What the sweeps recorded on the obligations (``obligation_met``, ``..._missed``,
+    ``..._due_soon``)."""
+
+
+@attrs.frozen
+class ObligationRow:
+    """One recurring obligation at the end of a demo run."""
+
+    subject: str
+    kind: str
+    cadence: str
+    state: str
+    met: int
+    missed: int
+    due_soon: int
+    next_due: pendulum.DateTime | None
 
 
 def open_store(db: str) -> Store:
@@ -225,6 +246,60 @@ def _intake(process: str, rng: random.Random) -> dict[str, Any]:
     return {"channel": channel, "customer_ref": ref, "description": rng.choice(NEEDS)[1]}
 
 
+def contact_story(rng: random.Random, every: tuple[float, float], *,
+                  slip: bool = False) -> Iterator[Step]:
+    """P8 customer contact: the account manager calls every ``every`` days (a range), so a
+    busy one sometimes lets a period pass; with ``slip`` one call is first logged with a
+    date in the future (refused) and then corrected."""
+    manager = _person(rng, "agent")
+    calls = 0
+    while True:
+        calls += 1
+        data: dict[str, Any] = {"ref": f"call note {calls}"}
+        if slip and calls == 2:
+            yield rng.uniform(*every) * 24, "fulfil", manager, {
+                **data, "fulfilled_at": "+1d"}  # a typo: tomorrow (refused)
+            yield 0.2, "fulfil", manager, data
+        else:
+            yield rng.uniform(*every) * 24, "fulfil", manager, data
+
+
+def report_story(rng: random.Random, first: tuple[float, float], every: float,
+                 ref: str) -> Iterator[Step]:
+    """P8 reports and surveys: the first one after ``first`` days (a range), then every
+    ``every`` days, give or take two."""
+    owner = _person(rng, "supervisor")
+    yield rng.uniform(*first) * 24, "fulfil", owner, {"ref": f"{ref} 1"}
+    n = 1
+    while True:
+        n += 1
+        yield rng.uniform(every - 2, every + 2) * 24, "fulfil", owner, {"ref": f"{ref} {n}"}
+
+
+def _obligations() -> list[tuple[dict[str, Any], Callable[[random.Random], Iterator[Step]]]]:
+    """The recurring obligations of the demo: their intake and their stories."""
+    from servicewf.processes.obligation import (
+        complaint_report_obligation,
+        contact_obligation,
+        survey_obligation,
+    )
+
+    today = START.date()
+    return [
+        (contact_obligation("C-1001 VIP", "VIP", start=today, tz=TZ),
+         lambda r: contact_story(r, (4.5, 7.5))),
+        (contact_obligation("C-1002 VIP", "VIP", start=today, tz=TZ),
+         lambda r: contact_story(r, (5.0, 12.0), slip=True)),
+        (contact_obligation("C-2001", "ordinary", start=pendulum.date(2026, 9, 1), tz=TZ),
+         lambda r: contact_story(r, (5.0, 14.0))),
+        (complaint_report_obligation(start=pendulum.date(2026, 9, 1), tz=TZ,
+                                     subject="business centre"),
+         lambda r: report_story(r, (8.0, 16.0), 30.0, "complaint report")),
+        (survey_obligation("meeting rooms", "high", start=pendulum.date(2026, 7, 1), tz=TZ),
+         lambda r: report_story(r, (10.0, 22.0), 91.0, "survey campaign")),
+    ]
+
+
 STORIES: Mapping[str, Callable[[random.Random], Iterator[Step]]] = {
     "service_request": service_request_story,
     "complaint": complaint_story,
@@ -252,6 +327,7 @@ def run_demo(
     """Run the simulation and return its summary (nothing is printed here)."""
     from servicewf.processes import builtin_registry
     from servicewf.processes.policies import default_sla
+    from servicewf.processes.schedule import Obligations
     from servicewf.sla import Sweeper
 
     if cases < 1 or days < 1:
@@ -261,8 +337,9 @@ def run_demo(
     store = open_store(db)
     registry = builtin_registry()
     sla = default_sla(registry=registry)
-    engine = Engine(store, clock, registry, processors=[sla])
-    sweeper = Sweeper(engine, sla, owner="demo")
+    obligations = Obligations()
+    engine = Engine(store, clock, registry, processors=[sla, obligations])
+    sweeper = Sweeper(engine, sla, owner="demo", handlers=[obligations])
     filler = Filler(rng, clock.now)
     summary = DemoSummary(db=db, seed=seed, cases=cases, simulated_from=START,
                           simulated_to=START)
@@ -276,6 +353,13 @@ def run_demo(
         process = "complaint" if rng.random() < 0.35 else "service_request"
         heapq.heappush(agenda, (at, next(counter), f"open:{process}",
                                 STORIES[process](random.Random(rng.random())), None))
+    # The obligations draw from their own generator, so the cases' stories stay the same.
+    obligation_rng = random.Random(f"{seed}:obligations")
+    obligation_intake: dict[str, dict[str, Any]] = {}
+    for i, (intake, make_story) in enumerate(_obligations()):
+        obligation_intake[f"open:obligation:{i}"] = intake
+        heapq.heappush(agenda, (START, next(counter), f"open:obligation:{i}",
+                                make_story(random.Random(obligation_rng.random())), None))
     next_sweep = START.add(minutes=sweep_minutes)
 
     # The run stops a few days after the last arrival, with work still in flight, as a real
@@ -285,14 +369,17 @@ def run_demo(
         at, _, key, story, step = heapq.heappop(agenda)
         while next_sweep <= at:
             clock.set(next_sweep)
-            report = sweeper.run(clock.now())
+            _count(summary, sweeper.run(clock.now()))
             summary.sweeps += 1
-            summary.sla_events["warnings"] += report.warnings
-            summary.sla_events["breaches"] += report.breaches
-            summary.sla_events["escalations"] += report.escalations
             next_sweep = next_sweep.add(minutes=sweep_minutes)
         clock.set(at)
-        if key.startswith("open:"):
+        if key in obligation_intake:
+            opener = _person(obligation_rng, "supervisor")
+            case = engine.open("obligation", actor=opener, data=obligation_intake[key])
+            live[case.id] = case
+            summary.accepted += 1
+            key = case.id
+        elif key.startswith("open:"):
             process = key.removeprefix("open:")
             opener = _person(rng, "agent")
             case = engine.open(process, actor=opener, data=_intake(process, rng))
@@ -307,6 +394,8 @@ def run_demo(
             options = definition.compiled.options(trigger, case.state)
             needed = options[0].required if options else ()
             supplied = {**{f: filler.value(f) for f in needed if f not in data}, **data}
+            if supplied.get("fulfilled_at") == "+1d":
+                supplied["fulfilled_at"] = clock.now().add(days=1).isoformat()
             try:
                 case = engine.fire(engine.get(case.id), trigger, actor=actor, data=supplied)
                 live[key] = case
@@ -323,10 +412,7 @@ def run_demo(
                                 story, nxt))
 
     clock.set(cutoff)
-    report = sweeper.run(clock.now())
-    summary.sla_events["warnings"] += report.warnings
-    summary.sla_events["breaches"] += report.breaches
-    summary.sla_events["escalations"] += report.escalations
+    _count(summary, sweeper.run(clock.now()))
     summary.simulated_to = clock.now()
     for process in STORIES:
         for case in store.find(process=process):
@@ -334,9 +420,24 @@ def run_demo(
             summary.events += case.version
             for view in sla.clocks(engine, case, clock.now()):
                 summary.sla[(process, view.name, _clock_label(view))] += 1
+    for case in store.find(process="obligation"):
+        summary.events += case.version
+        status = obligations.status(case, clock.now())
+        state = obligations.state(case)
+        summary.obligations.append(ObligationRow(
+            status.subject, status.kind, status.cadence.value, case.state, status.met_count,
+            status.missed_count, state.reminder_count, status.next_due))
+    summary.obligations.sort(key=lambda row: (row.kind, row.subject))
     summary.wall_seconds = time.perf_counter() - wall
     store.close()
     return summary
+
+
+def _count(summary: DemoSummary, report: Any) -> None:
+    summary.sla_events["warnings"] += report.warnings
+    summary.sla_events["breaches"] += report.breaches
+    summary.sla_events["escalations"] += report.escalations
+    summary.obligation_events.update(report.counts)
 
 
 def _clock_label(view: Any) -> str:
@@ -384,6 +485,23 @@ def render_summary(summary: DemoSummary) -> None:
     console.print(
         "SLA sweep events: "
         + ", ".join(f"{k} {v}" for k, v in sorted(summary.sla_events.items()))
+    )
+    duties = Table(title="Recurring obligations at the end of the run")
+    duties.add_column("obligation", overflow="fold")
+    duties.add_column("cadence", overflow="fold")
+    for column in ("met", "missed", "due soon"):
+        duties.add_column(column, justify="right", no_wrap=True)
+    duties.add_column("next due", no_wrap=True)
+    for row in summary.obligations:
+        due = row.next_due.in_timezone(TZ).format("YYYY-MM-DD") if row.next_due else row.state
+        duties.add_row(f"{row.kind.replace('customer_', '').replace('_', ' ')}: {row.subject}",
+                       row.cadence.replace("_", " "), str(row.met), str(row.missed),
+                       str(row.due_soon), due)
+    console.print(duties)
+    console.print(
+        "Obligation sweep events: "
+        + (", ".join(f"{k.removeprefix('obligation_')} {v}"
+                     for k, v in sorted(summary.obligation_events.items())) or "none")
     )
     transitions = Table(title="Transitions fired")
     for column in ("process", "trigger", "times"):

@@ -1,4 +1,4 @@
-"""The sweep loop behind ``servicewf worker``.
+"""The sweep loop behind ``servicewf worker``: SLA clocks and recurring obligations.
 
 Several workers may run against one PostgreSQL database: each claims due timers with a lease
 (``FOR UPDATE SKIP LOCKED``), so a timer is processed by one worker, and a worker that dies
@@ -55,9 +55,11 @@ def run_worker(
     clock: Clock | None = None,
     stop: threading.Event | None = None,
 ) -> int:
-    """Run the SLA sweep for the built-in processes against ``db`` until stopped."""
+    """Run the sweep for the built-in processes against ``db`` until stopped: the SLA
+    clocks and the recurring obligations (reminders, met and missed periods)."""
     from servicewf.processes import builtin_registry
     from servicewf.processes.policies import default_sla
+    from servicewf.processes.schedule import Obligations
     from servicewf.storage.sql import SQLStore
 
     stop = stop or threading.Event()
@@ -65,8 +67,9 @@ def run_worker(
     registry = builtin_registry()
     sla = default_sla(registry=registry)
     store = SQLStore(db)
-    engine = Engine(store, clock or SystemClock(), registry, processors=[sla])
-    sweeper = Sweeper(engine, sla, owner=name, batch=batch)
+    obligations = Obligations()
+    engine = Engine(store, clock or SystemClock(), registry, processors=[sla, obligations])
+    sweeper = Sweeper(engine, sla, owner=name, batch=batch, handlers=[obligations])
 
     def request_stop(signum: int, _frame: object) -> None:
         log.info("worker %s: signal %s, stopping after this sweep", name, signum)
@@ -78,8 +81,9 @@ def run_worker(
 
     def report(r: SweepReport) -> None:
         if r.timers:
-            log.info("worker %s: %d timers, %d warnings, %d breaches, %d escalations",
-                     name, r.timers, r.warnings, r.breaches, r.escalations)
+            log.info("worker %s: %d timers, %d warnings, %d breaches, %d escalations%s",
+                     name, r.timers, r.warnings, r.breaches, r.escalations,
+                     "".join(f", {n} {what}" for what, n in sorted(r.counts.items())))
 
     try:
         sweep_loop(sweeper, stop, interval=interval, once=once, on_report=report)

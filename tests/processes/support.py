@@ -20,6 +20,8 @@ VOCAB_SAMPLES: dict[str, Any] = {
     "remedy": "道歉", "feedback_channel": "email", "problem_type": "technical",
     "category": "accident", "customer_tier": "VIP", "mode": "remote", "origin": "complaint",
     "transfer_to": "complaint", "requester_kind": "customer",
+    "kind": "customer_contact", "cadence": "weekly", "tz": "Asia/Shanghai",
+    "start": "2026-03-02",
 }
 INSTANT_FIELDS = ("due", "task_due", "expected_completion", "new_deadline", "eta", "deadline",
                   "visit_time")

@@ -28,6 +28,7 @@ from servicewf.processes.common import (
     text_list,
 )
 from servicewf.processes.improvement_action import PLAN_FIELDS
+from servicewf.processes.obligation import obligation_start, start_instant
 from tests.processes.support import INSTANT_FIELDS, NOW_FIELDS, VOCAB_SAMPLES, Harness, sample
 
 ROLES = ("agent", "supervisor", "manager", "technician", "customer")
@@ -218,6 +219,18 @@ def _access_grant(events: Sequence[Event]) -> None:
             assert e.actor_id != before.get("grantee")
 
 
+def _obligation(events: Sequence[Event]) -> None:
+    _cadence, first, tz = obligation_start(events[0].data)
+    start = start_instant(first, tz)
+    for e in events:
+        if e.trigger == "fulfil":  # a completion is never in the future nor before the start
+            done = parse_instant(e.data["fulfilled_at"]) if "fulfilled_at" in e.data else e.at
+            assert done is not None and start <= done <= e.at
+        if e.trigger == "end":
+            assert str(e.data["reason"]).strip()
+        assert not {"kind", "cadence", "start", "tz", "subject"} & set(e.data) or e.seq == 1
+
+
 RULES: dict[str, Callable[[Sequence[Event]], None]] = {
     "service_request": _service_request,
     "complaint": _complaint,
@@ -227,6 +240,7 @@ RULES: dict[str, Callable[[Sequence[Event]], None]] = {
     "incident": _incident,
     "customer_data_change": _customer_data_change,
     "access_grant": _access_grant,
+    "obligation": _obligation,
 }
 
 
@@ -260,7 +274,7 @@ def test_walks_reach_deep_states() -> None:
             "service_problem": "reviewed", "incident": "closed",
             "improvement_action": "closed", "survey_campaign": "actions_raised",
             "contract": "sealed", "contract_change": "filed", "customer_data_change": "applied",
-            "access_grant": "revoked", "consultation": "closed"}
+            "access_grant": "revoked", "consultation": "closed", "obligation": "ended"}
     for name, goal in deep.items():
         rng = random.Random(7)
         definition = DEFINITIONS[name]

@@ -22,9 +22,10 @@ def test_registry_holds_every_catalogue_process() -> None:
     names = [d.name for d in builtin_definitions()]
     assert names == ["service_request", "complaint", "consultation", "service_problem",
                      "incident", "after_sales", "improvement_action", "survey_campaign",
-                     "contract", "contract_change", "customer_data_change", "access_grant"]
+                     "obligation", "contract", "contract_change", "customer_data_change",
+                     "access_grant"]
     registry = builtin_registry()
-    assert len(registry) == 12 and registry.get("complaint") is builtin_definitions()[1]
+    assert len(registry) == 13 and registry.get("complaint") is builtin_definitions()[1]
     with pytest.raises(LookupError):
         process_info("nope")
 

@@ -7,10 +7,15 @@ import datetime as dt
 import pytest
 
 from servicewf.errors import InvalidPolicy, UnknownClock
+from servicewf.processes.presets import (
+    PRESETS,
+    complaint_business_centre,
+    incident,
+    service_request,
+)
 from servicewf.sla import (
     CANCELLED,
     MET,
-    PRESETS,
     SLA,
     TOO_EARLY,
     BoundPolicy,
@@ -21,9 +26,6 @@ from servicewf.sla import (
     On,
     Policy,
     WorkingDays,
-    complaint_business_centre,
-    incident,
-    service_request,
 )
 
 from .helpers import AGENT, CALENDARS, complaint_definition, make_engine, request_definition, sh
@@ -215,7 +217,6 @@ def test_request_definition_is_valid_for_presets() -> None:
 
 def test_documented_clocks_of_the_processes_exist_in_their_presets() -> None:
     from servicewf.processes import PROCESSES
-    from servicewf.sla import PRESETS
 
     for process in ("service_request", "complaint", "incident"):
         real = {c.name for make in PRESETS.values() for c in make().clocks

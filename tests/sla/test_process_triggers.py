@@ -13,6 +13,9 @@ import pytest
 from servicewf import SYSTEM, Actor, EventKind, GuardFailed
 from servicewf.errors import InvalidPolicy
 from servicewf.processes.complaint import current_tier
+from servicewf.processes.presets import (
+    complaint_business_centre,
+)
 from servicewf.sla import (
     BREACHED,
     CANCELLED,
@@ -26,7 +29,6 @@ from servicewf.sla import (
     Sweeper,
     Until,
     WorkingDays,
-    complaint_business_centre,
     target_from_dict,
 )
 from tests.processes.support import Harness

@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 
 from servicewf import Actor, Engine, Event, EventKind, FrozenClock, MemoryStore
 from servicewf.errors import CommandRefused
+from servicewf.processes.presets import (
+    complaint_business_centre,
+)
 from servicewf.sla import (
     SLA,
     BoundPolicy,
@@ -23,7 +26,6 @@ from servicewf.sla import (
     Sweeper,
     Warn,
     WorkingDays,
-    complaint_business_centre,
     recompute,
     to_us,
 )

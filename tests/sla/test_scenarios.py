@@ -18,6 +18,10 @@ import pytest
 
 from servicewf import SYSTEM, Actor, EventKind
 from servicewf.errors import ExtensionRefused
+from servicewf.processes.presets import (
+    complaint_business_centre,
+    complaint_telecom,
+)
 from servicewf.sla import (
     BREACHED,
     MET,
@@ -29,8 +33,6 @@ from servicewf.sla import (
     Policy,
     Sweeper,
     WorkingDays,
-    complaint_business_centre,
-    complaint_telecom,
     recompute,
 )
 

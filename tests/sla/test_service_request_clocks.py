@@ -8,6 +8,9 @@ import pendulum
 import pytest
 
 from servicewf.calendar import china_office
+from servicewf.processes.presets import (
+    service_request_business_centre,
+)
 from servicewf.sla import (
     MET,
     PAUSED,
@@ -15,7 +18,6 @@ from servicewf.sla import (
     DueField,
     GoalUndefined,
     Sweeper,
-    service_request_business_centre,
 )
 from tests.processes.support import Harness
 

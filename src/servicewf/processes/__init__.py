@@ -31,6 +31,7 @@ from servicewf.processes import (
     customer_data_change,
     improvement_action,
     incident,
+    obligation,
     service_problem,
     service_request,
     survey_campaign,
@@ -50,8 +51,8 @@ __all__ = [
 PROCESSES: Mapping[str, ProcessInfo] = MappingProxyType({
     m.INFO.name: m.INFO for m in (
         service_request, complaint, consultation, service_problem, incident, after_sales,
-        improvement_action, survey_campaign, contract, contract_change, customer_data_change,
-        access_grant,
+        improvement_action, survey_campaign, obligation, contract, contract_change,
+        customer_data_change, access_grant,
     )
 })
 """Every built-in process by name, in catalogue order."""

@@ -34,6 +34,8 @@ __all__ = [
     "contact_cadence",
     "due_instants",
     "next_due",
+    "period_bounds",
+    "period_index",
     "periods",
     "survey_cadence",
 ]
@@ -119,6 +121,45 @@ def _start(start: _dt.date | _dt.datetime, tz: str) -> pendulum.DateTime:
     if isinstance(start, _dt.datetime):
         return pendulum.instance(as_utc(start)).in_timezone(tz)
     return pendulum.datetime(start.year, start.month, start.day, tz=tz)
+
+
+# Mean period lengths in seconds, only to guess an index that a few exact steps then correct.
+_MEAN_SECONDS: dict[Cadence, float] = {
+    Cadence.WEEKLY: 7 * 86400.0,
+    Cadence.TWICE_MONTHLY: 365.2425 / 24 * 86400,
+    Cadence.MONTHLY: 365.2425 / 12 * 86400,
+    Cadence.QUARTERLY: 365.2425 / 4 * 86400,
+    Cadence.HALF_YEARLY: 365.2425 / 2 * 86400,
+}
+
+
+def period_bounds(
+    cadence: Cadence, start: _dt.date | _dt.datetime, k: int, *, tz: str = "UTC"
+) -> tuple[pendulum.DateTime, pendulum.DateTime]:
+    """``(start, due)`` of period ``k`` (``k >= 0``), in UTC, without walking the earlier
+    periods: the same instants :func:`periods` gives for index ``k``."""
+    if k < 0:
+        raise ValueError(f"period index {k} is negative; periods are numbered from 0")
+    origin = _start(start, tz)
+    return as_utc(_anchor(cadence, origin, k)), as_utc(_anchor(cadence, origin, k + 1))
+
+
+def period_index(
+    cadence: Cadence, start: _dt.date | _dt.datetime, instant: _dt.datetime, *, tz: str = "UTC"
+) -> int:
+    """The index of the period ``instant`` falls in (a period includes its start and excludes
+    its due instant); ``-1`` before the first period. Constant time: an estimate from the mean
+    period length, corrected by exact steps."""
+    origin = _start(start, tz)
+    at = as_utc(instant)
+    if at < origin:
+        return -1
+    k = max(0, int((at - origin).total_seconds() // _MEAN_SECONDS[cadence]) - 1)
+    while k > 0 and _anchor(cadence, origin, k) > at:
+        k -= 1
+    while _anchor(cadence, origin, k + 1) <= at:
+        k += 1
+    return k
 
 
 def periods(

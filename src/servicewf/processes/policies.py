@@ -11,7 +11,15 @@ from collections.abc import Mapping
 
 from servicewf.calendar import BusinessCalendar, china_office
 from servicewf.definition import Registry
-from servicewf.sla import SLA, Policy, complaint_business_centre, incident, service_request
+from servicewf.processes.presets import (
+    complaint_business_centre,
+    incident,
+    service_request,
+)
+from servicewf.sla import (
+    SLA,
+    Policy,
+)
 
 __all__ = ["default_policies", "default_sla"]
 

@@ -16,15 +16,6 @@ from servicewf.sla.policy import (
     GoalUndefined,
     Policy,
 )
-from servicewf.sla.presets import (
-    PRESETS,
-    complaint_business_centre,
-    complaint_telecom,
-    incident,
-    service_request,
-    service_request_business_centre,
-    service_request_crm,
-)
 from servicewf.sla.processor import SLA, TIMER_PREFIX, Breaching, escalated_tier
 from servicewf.sla.spec import (
     BusinessHours,
@@ -72,7 +63,6 @@ __all__ = [
     "MET",
     "NO_GOAL",
     "PAUSED",
-    "PRESETS",
     "RUNNING",
     "SLA",
     "STOPPED",
@@ -104,15 +94,9 @@ __all__ = [
     "Until",
     "Warn",
     "WorkingDays",
-    "complaint_business_centre",
-    "complaint_telecom",
     "escalated_tier",
     "from_us",
-    "incident",
     "recompute",
-    "service_request",
-    "service_request_business_centre",
-    "service_request_crm",
     "sweep",
     "target_from_dict",
     "to_us",

@@ -1,6 +1,6 @@
 """The SLA as an engine extension: the case processor, the extension command, the queries.
 
->>> sla = SLA([complaint_business_centre()], {"office": china_office()})
+>>> sla = SLA([my_policy], {"office": china_office()})   # presets: servicewf.processes.presets
 >>> engine = Engine(store, clock, [complaint], processors=[sla])
 >>> sla.clocks(engine.get(case_id), now)          # elapsed, remaining, deadlines...
 >>> sla.extend(engine, case, clock="resolve", by=WorkingDays(2), actor=agent,

@@ -15,8 +15,15 @@ from typing import Any
 
 import attrs
 
-from servicewf.sla.policy import Policy
-from servicewf.sla.spec import (
+from servicewf.processes.common import (
+    COMPLAINT_LEVEL,
+    COMPLAINT_TIERS,
+    INCIDENT_LEVEL,
+    LEVEL_TIER,
+    REQUEST_PRIORITY,
+    Vocabulary,
+)
+from servicewf.sla import (
     BusinessHours,
     ClockHours,
     ClockSpec,
@@ -24,6 +31,7 @@ from servicewf.sla.spec import (
     ExtensionRule,
     GoalTable,
     On,
+    Policy,
     Target,
     Warn,
     WorkingDays,
@@ -48,29 +56,38 @@ __all__ = [
 
 OFFICE = "office"
 
-COMPLAINT_LEVEL_ALIASES: Mapping[str, str] = {
-    "general": "一般", "normal": "一般", "ordinary": "一般",
-    "important": "重要", "major": "重要",
-    "urgent": "緊急", "critical": "緊急", "紧急": "緊急",
-}
-"""Other spellings of the complaint levels 一般 / 重要 / 緊急 (000 §5.1, 001 §7.2)."""
 
-REQUEST_PRIORITY_ALIASES: Mapping[str, str] = {
-    "urgent": "緊急", "紧急": "緊急", "important": "重要",
-    "normal": "普通", "general": "普通", "ordinary": "普通", "一般": "普通",
-}
+def _aliases(vocabulary: Vocabulary) -> Mapping[str, str]:
+    """Every other spelling of a vocabulary's terms → the term's 繁體 label, which is the key
+    of the goal tables below (as the seeds write it)."""
+    out: dict[str, str] = {}
+    for term in vocabulary.terms:
+        key = term.labels.zh_hant
+        for spelling in (term.id, term.labels.en, term.labels.zh_hans, *term.aliases):
+            if spelling and spelling != key:
+                out.setdefault(spelling, key)
+    return out
+
+
+COMPLAINT_LEVEL_ALIASES: Mapping[str, str] = _aliases(COMPLAINT_LEVEL)
+"""Other spellings of the complaint levels 一般 / 重要 / 緊急 (000 §5.1, 001 §7.2), from the
+process vocabulary."""
+
+REQUEST_PRIORITY_ALIASES: Mapping[str, str] = _aliases(REQUEST_PRIORITY)
 """Other spellings of the request priorities 緊急 / 重要 / 普通 (000 §2.1)."""
 
-INCIDENT_LEVEL_ALIASES: Mapping[str, str] = {
-    "major": "重大", "critical": "重大", "serious": "較大", "significant": "較大",
-    "较大": "較大", "general": "一般", "minor": "一般", "normal": "一般",
-}
+INCIDENT_LEVEL_ALIASES: Mapping[str, str] = _aliases(INCIDENT_LEVEL)
 """Other spellings of the incident levels 重大 / 較大 / 一般 (002 §7.4)."""
 
-# Handler tiers (001 §7.2); above the manager, top management coordinates (000 §5.1).
-_COMPLAINT_LADDER = ("agent", "supervisor", "manager", "executive")
-_COMPLAINT_TIERS: dict[Any, str] = {"一般": "agent", "重要": "supervisor", "緊急": "manager"}
-_COMPLAINT_TIERS.update({a: _COMPLAINT_TIERS[v] for a, v in COMPLAINT_LEVEL_ALIASES.items()})
+# Handler tiers (001 §7.2; executive above the manager, 000 §5.1): the complaint process's own
+# ladder and level → tier table, for every spelling of the level.
+_COMPLAINT_LADDER = COMPLAINT_TIERS
+_COMPLAINT_TIERS: dict[Any, str] = {
+    spelling: LEVEL_TIER[term.id]
+    for term in COMPLAINT_LEVEL.terms
+    for spelling in (term.id, term.labels.en, term.labels.zh_hant, term.labels.zh_hans,
+                     *term.aliases)
+}
 
 _OFFICE_WARN = Warn(fraction=0.75, business_hours_only=True)
 _NOTICE_RULE = ExtensionRule(require_reason=True, require_notice=True)
