@@ -34,6 +34,7 @@ from servicewf.case import Actor, Case
 from servicewf.clock import FrozenClock
 from servicewf.engine import Engine
 from servicewf.errors import CommandRefused
+from servicewf.processes.complaint import current_tier
 from servicewf.storage.base import Store
 
 __all__ = ["DemoSummary", "ObligationRow", "open_store", "render_summary", "run_demo"]
@@ -100,6 +101,7 @@ PEOPLE = {
     "agent": ["li.na", "wang.fang", "zhang.wei", "chen.jing"],
     "supervisor": ["zhao.lei", "sun.li"],
     "manager": ["liu.yang"],
+    "executive": ["gm.zhou"],
     "technician": ["ops.he", "ops.ma", "ops.xu"],
     "customer": ["customer"],
 }
@@ -148,6 +150,11 @@ class Filler:
 
 def _person(rng: random.Random, role: str) -> Actor:
     return Actor(rng.choice(PEOPLE[role]), role)
+
+
+TIER_HOLDER = Actor("<whoever holds the complaint's tier>", "<tier>")
+"""A story's stand-in for the complaint's handler: the desk routes the step to someone in the
+case's current tier when it runs, so an escalation by the sweep changes who does the work."""
 
 
 def service_request_story(rng: random.Random) -> Iterator[Step]:
@@ -199,7 +206,7 @@ def complaint_story(rng: random.Random) -> Iterator[Step]:
     supervisor = _person(rng, "supervisor")
     level = rng.choice(["一般", "一般", "重要", "緊急"])
     handler_role = {"一般": "agent", "重要": "supervisor", "緊急": "manager"}[level]
-    handler = agent if handler_role == "agent" else _person(rng, handler_role)
+    handler = TIER_HOLDER  # routed at run time: the sweep may escalate the complaint
     kind = rng.choice(COMPLAINTS)
     slow = rng.random() < 0.2  # some complaints sit in a queue: their clocks breach
     yield rng.uniform(0.1, 3), "record", agent, {"tracker": agent.id, "first_receiver": agent.id}
@@ -216,7 +223,7 @@ def complaint_story(rng: random.Random) -> Iterator[Step]:
     yield rng.uniform(0.2, 5), "acknowledge", agent, {"measures": "engineer assigned"}
     if rng.random() < 0.08 and handler_role != "agent":  # the wrong tier picks it up (C9)
         yield 0.3, "investigate", agent, {"handler": agent.id}
-    yield rng.uniform(0.2, 30 if slow else 6), "investigate", handler, {"handler": handler.id}
+    yield rng.uniform(0.2, 30 if slow else 6), "investigate", handler, {}
     rounds = 0
     while True:
         rounds += 1
@@ -396,6 +403,10 @@ def run_demo(
             supplied = {**{f: filler.value(f) for f in needed if f not in data}, **data}
             if supplied.get("fulfilled_at") == "+1d":
                 supplied["fulfilled_at"] = clock.now().add(days=1).isoformat()
+            if actor is TIER_HOLDER:
+                actor = _person(rng, current_tier(engine.get(case.id)) or "agent")
+                if trigger == "investigate":
+                    supplied["handler"] = actor.id
             try:
                 case = engine.fire(engine.get(case.id), trigger, actor=actor, data=supplied)
                 live[key] = case
