@@ -77,3 +77,15 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path):
     _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
     assert main(["worker", "--db", db, "--once"]) == 0
+
+
+def test_demo_routes_complaints_to_the_escalated_tier() -> None:
+    # Slow complaints breach and the sweep escalates them; the desk must then hand the work
+    # to the new tier instead of letting the old handler be refused (C9) and the case stall.
+    s = run_demo(cases=300, seed=2026, db="memory", days=20)
+    assert s.sla_events["escalations"] > 0
+    refused_work = {k: n for k, n in s.refusals.items()
+                    if k[0] == "complaint" and k[1] == "resolve"}
+    assert not refused_work
+    stuck = {k: n for k, n in s.states.items() if k == ("complaint", "investigating")}
+    assert sum(stuck.values()) <= 2  # only those still being worked on when the run ends
