@@ -3,8 +3,10 @@
 A survey campaign is a small process: designed, dispatched, collecting, analysed, reported
 (discussed at an internal meeting, 001 §4.1), actions raised (they open P7 improvement actions).
 The recurring obligations around it (survey quarterly or half-yearly per service line, customer
-contact weekly or twice a month, complaint report monthly or quarterly) are computed by
-:mod:`servicewf.processes.cadence`.
+contact weekly or twice a month, complaint report monthly or quarterly) are ``obligation``
+cases (:mod:`servicewf.processes.obligation`) whose periods the sweep settles
+(:class:`servicewf.processes.schedule.Obligations`); fulfil the survey obligation with the
+campaign's id as ``ref`` when a campaign is reported.
 """
 
 from __future__ import annotations
