@@ -136,7 +136,9 @@ def bench_sweep(n: int, due: int) -> float:
     assert len(store.due_timers(now)) == 2 * due  # record and acknowledge
     # Baseline: the write each sweep action needs anyway, through the same SLA processor.
     plain = Engine(MemoryStore(), clock, [definition], processors=[sla])
-    ids = [plain.open("complaint", actor=Actor("a", "agent")).id for _ in range(due)]
+    intake = {"channel": "phone", "customer_ref": "C-1", "content": "bench"}
+    ids = [plain.open("complaint", actor=Actor("a", "agent"), data=intake).id
+           for _ in range(due)]
 
     def baseline() -> None:
         for cid in ids:
