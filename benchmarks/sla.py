@@ -6,7 +6,7 @@
 2. Sweep an in-memory store of open complaints of which some are overdue; compare the cost per
    recorded warning/breach with one ``engine.record`` through the same SLA processor (the
    write every sweep action needs anyway). Target: at most 4× that write (the rest is
-   claiming timers with leases — an O(all timers) scan in the in-memory store — loading the
+   claiming timers with leases (a heap index in the in-memory store), loading the
    case and deciding).
 
     python benchmarks/sla.py [--quick]

@@ -9,6 +9,10 @@
   psycopg doing the same writes. Target ratio >= 0.5.
 * ``pg_due_timers``: ``due_timers(now, limit=1000)`` with 1,000,000 timers of which 1,000 are
   due: median <= 20 ms and <= 2x the same query by hand in psycopg.
+* ``memory_due_timers``: ``MemoryStore.due_timers(now, limit=1000)`` and
+  ``claim_due_timers(..., limit=100)`` with 1,000 due timers among 20,000 and among 200,000:
+  the due-time index makes the cost depend on the due timers, not on all of them, so ten times
+  more timers may cost at most 2x (a scan of every timer costs about 10x).
 
 PostgreSQL parts are skipped (with a message) when no server answers at ``--dsn``
 (default ``$SERVICEWF_PG_DSN`` or ``postgresql://postgres@127.0.0.1:5432/test``).
@@ -40,6 +44,9 @@ from typing import Any  # noqa: E402
 import pendulum  # noqa: E402
 
 from servicewf import Actor, DefinitionBuilder, Engine, FrozenClock, ProcessDefinition  # noqa: E402
+from servicewf.case import Case  # noqa: E402
+from servicewf.events import Event, EventKind  # noqa: E402
+from servicewf.storage import MemoryStore, Timer  # noqa: E402
 from servicewf.storage.codec import to_micros  # noqa: E402
 from servicewf.storage.sql import SQLStore  # noqa: E402
 
@@ -291,6 +298,51 @@ def bench_pg_due(dsn: str, total: int, due: int, repeats: int) -> bool:
     return ok
 
 
+# --- (d) in-memory due timers -------------------------------------------------------------
+
+
+def _memory_store(total: int, due: int) -> MemoryStore:
+    """``total`` cases with one timer each; ``due`` of them are due at T0."""
+    store = MemoryStore()
+    for i in range(total):
+        cid = f"case-{i:07d}"
+        at = T0.subtract(seconds=i + 1) if i < due else T0.add(seconds=60 + (i * 31) % 86400)
+        case = Case(cid, "complaint", 1, "open", 1, T0, T0)
+        event = Event(cid, 1, T0, EventKind.OPENED, "bench", "agent", None, None, "open")
+        store.create(case, [event], [Timer(cid, "sla:resolve", at, "complaint")])
+    return store
+
+
+def _memory_due_ms(total: int, due: int, repeats: int) -> tuple[float, float]:
+    """Median ms of due_timers(limit=1000) and of claim_due_timers(limit=100)."""
+    store = _memory_store(total, due)
+    lease = dt.timedelta(minutes=5)
+    assert len(store.due_timers(T0, limit=1000)) == min(due, 1000)
+    due_ms, claim_ms = [], []
+    for r in range(repeats):
+        t = time.perf_counter()
+        store.due_timers(T0, limit=1000)
+        due_ms.append((time.perf_counter() - t) * 1000)
+        t = time.perf_counter()
+        # A new owner each time: it skips the timers the earlier owners hold.
+        got = store.claim_due_timers(T0, owner=f"w{r}", lease=lease, limit=100)
+        claim_ms.append((time.perf_counter() - t) * 1000)
+        assert len(got) == max(0, min(100, due - r * 100))
+    return statistics.median(due_ms), statistics.median(claim_ms)
+
+
+def bench_memory_due(small: int, large: int, due: int, repeats: int) -> bool:
+    due_s, claim_s = _memory_due_ms(small, due, repeats)
+    due_l, claim_l = _memory_due_ms(large, due, repeats)
+    ratio = max(due_l / due_s, claim_l / claim_s)
+    ok = ratio <= 2
+    print(f"MemoryStore, {due:,} due: due_timers(limit=1000) {due_s:.2f} ms of {small:,} timers, "
+          f"{due_l:.2f} ms of {large:,}; claim_due_timers(limit=100) {claim_s:.3f} ms, "
+          f"{claim_l:.3f} ms")
+    print(f"BENCH memory_due_timers ratio={ratio:.2f} target=2 {'PASS' if ok else 'FAIL'}")
+    return ok
+
+
 def pg_available(dsn: str) -> str | None:
     try:
         import psycopg
@@ -309,6 +361,7 @@ def main() -> int:
     args = parser.parse_args()
     quick = args.quick
     ok = bench_sqlite(3000 if quick else 10000, 5)
+    ok = bench_memory_due(20_000, 200_000, 1000, 9) and ok
     problem = pg_available(args.dsn)
     if problem is not None:
         print(f"PostgreSQL not reachable at {args.dsn} ({problem}); skipping pg_4proc and "

@@ -9,7 +9,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "servicewf"
 
-CORE = ["errors", "clock", "case", "events", "context", "definition", "hooks", "storage.base",
+CORE = ["errors", "clock", "_frozen", "case", "events", "context", "definition", "hooks",
+        "storage.base",
         "storage.memory", "storage", "engine"]
 OUTER = ["storage.sql", "storage.schema", "storage.codec", "cli", "demo", "worker", "processes",
          "sla", "calendar"]

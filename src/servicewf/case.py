@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
 import attrs
 import cattrs
 import pendulum
 
+from servicewf._frozen import frozen_mapping
+
 __all__ = ["SYSTEM", "Actor", "Case"]
 
 T = TypeVar("T")
 
 _converter = cattrs.Converter()
-
-
-def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if type(value) is MappingProxyType:  # already read-only: share it, don't copy
-        return value
-    return MappingProxyType(dict(value or {}))
 
 
 @attrs.frozen
@@ -57,8 +52,8 @@ class Case:
     version: int
     opened_at: pendulum.DateTime
     updated_at: pendulum.DateTime
-    data: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
-    extensions: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    data: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
+    extensions: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
 
     def data_as(self, cls: type[T]) -> T:
         """Structure ``data`` into ``cls`` (an attrs class or dataclass) with cattrs.

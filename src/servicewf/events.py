@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 import attrs
 import pendulum
+
+from servicewf._frozen import frozen_mapping
 
 __all__ = ["Event", "EventKind"]
 
@@ -25,12 +26,6 @@ class EventKind(str, enum.Enum):
     OBLIGATION_DUE = "obligation_due"
     MIGRATED = "migrated"
     NOTE = "note"
-
-
-def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if type(value) is MappingProxyType:  # already read-only: share it, don't copy
-        return value
-    return MappingProxyType(dict(value or {}))
 
 
 @attrs.frozen(slots=True)
@@ -52,7 +47,7 @@ class Event:
     trigger: str | None
     source: str | None
     dest: str
-    data: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    data: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
     comment: str | None = None
 
     @property

@@ -92,6 +92,17 @@ def _instant_us(moment: _dt.datetime) -> int:
         raise
 
 
+def _refuse_non_int(**values: object) -> None:
+    """Raise ``TypeError`` for the first value that is not a plain ``int`` of microseconds."""
+    for name, value in values.items():
+        if type(value) is not int:
+            raise TypeError(
+                f"{name}: expected int microseconds (epoch microseconds for an instant), got "
+                f"{type(value).__name__} {value!r}; convert with int(), or use the datetime "
+                "methods (add, working_time, next_opening)"
+            )
+
+
 def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Union of intervals (touching ones join, so 24x7 becomes one long interval)."""
     intervals.sort()
@@ -692,19 +703,7 @@ class BusinessCalendar:
 
         Raises :class:`NoWorkingTime` when there is none.
         """
-        return self._out(self._next_opening_us(_instant_us(moment)))
-
-    def _next_opening_us(self, t: int) -> int:
-        if self._always:
-            return t
-        table = self._around(t)
-        while True:
-            i = bisect.bisect_right(table.starts, t) - 1
-            if i >= 0 and t < table.ends[i]:
-                return t
-            if i + 1 < len(table.starts):
-                return table.starts[i + 1]
-            table = self._grow(table, True)
+        return self._out(self.next_opening_us(_instant_us(moment)))
 
     def add(self, start: _dt.datetime, duration: _dt.timedelta) -> pendulum.DateTime:
         """``start`` plus ``duration`` of working time; a negative duration goes backward.
@@ -715,17 +714,71 @@ class BusinessCalendar:
         closing, and a result landing exactly on an opening stays there.
         Raises :class:`NoWorkingTime` when the calendar has no working time to count.
         """
-        return self._out(self._add_us(_instant_us(start), _td_us(duration)))
+        return self._out(self.add_us(_instant_us(start), _td_us(duration)))
 
     def subtract(self, start: _dt.datetime, duration: _dt.timedelta) -> pendulum.DateTime:
         """The instant ``duration`` of working time before ``start`` (``add(start, -d)``)."""
-        return self._out(self._add_us(_instant_us(start), -_td_us(duration)))
+        return self._out(self.add_us(_instant_us(start), -_td_us(duration)))
 
-    def _add_us(self, t: int, d: int) -> int:
+    def working_time(self, start: _dt.datetime, end: _dt.datetime) -> _dt.timedelta:
+        """Working time between two instants; negative when ``end`` is before ``start``."""
+        return _dt.timedelta(microseconds=self.working_us(_instant_us(start), _instant_us(end)))
+
+    # --- the same arithmetic on epoch microseconds -----------------------------------------
+    #
+    # For callers that keep instants as integers (the SLA clocks fold whole histories that
+    # way): no datetime is built or read. Each method is the datetime method of the same name
+    # (``add``, ``working_time``, ``next_opening``) with instants as ``int`` microseconds since
+    # 1970-01-01T00:00:00Z and durations as ``int`` microseconds; the datetime methods are
+    # these plus conversions, so both always agree.
+
+    def next_opening_us(self, t_us: int) -> int:
+        """:meth:`next_opening` in epoch microseconds.
+
+        ``t_us`` itself when it is inside working time (an interval's start is inside, its end
+        is not), else the start of the next working interval, so the result is never before
+        ``t_us``. Epoch microseconds are absolute, so a DST change needs no special care: the
+        intervals already sit at the instants their wall-clock times resolve to (see the DST
+        rows of ``docs/calendar.md``).
+
+        Raises :class:`NoWorkingTime` when there is no later working time, :class:`CalendarError`
+        beyond the supported years (not for a 24×7 calendar, which returns ``t_us``), and
+        ``TypeError`` when ``t_us`` is not an ``int``.
+        """
+        if type(t_us) is not int:
+            _refuse_non_int(t_us=t_us)
+        if self._always:
+            return t_us
+        table = self._around(t_us)
+        while True:
+            i = bisect.bisect_right(table.starts, t_us) - 1
+            if i >= 0 and t_us < table.ends[i]:
+                return t_us
+            if i + 1 < len(table.starts):
+                return table.starts[i + 1]
+            table = self._grow(table, True)
+
+    def add_us(self, start_us: int, delta_us: int) -> int:
+        """:meth:`add` in epoch microseconds: ``start_us`` plus ``delta_us`` of working time.
+
+        ``delta_us > 0`` counts forward: from ``start_us`` when it is inside working time,
+        else from the next opening; a result exactly on a closing time stays there.
+        ``delta_us < 0`` counts backward, the mirror image: from the previous closing when
+        ``start_us`` is outside working time; a result exactly on an opening stays there.
+        ``delta_us == 0`` is :meth:`next_opening_us`. So ``add_us(s, d) >= s`` for ``d >= 0``
+        and ``working_us(s, add_us(s, d)) == d`` for any ``d``. On a 24×7 calendar this is
+        ``start_us + delta_us``.
+
+        Raises :class:`NoWorkingTime` when there is no working time to count into,
+        :class:`CalendarError` beyond the supported years, ``TypeError`` for a non-``int``.
+        """
+        if type(start_us) is not int or type(delta_us) is not int:
+            _refuse_non_int(start_us=start_us, delta_us=delta_us)
+        t, d = start_us, delta_us
         if self._always:
             return t + d
         if d == 0:
-            return self._next_opening_us(t)
+            return self.next_opening_us(t)
         table = self._table
         if table is None or not table.safe_lo <= t < table.safe_hi:
             table = self._around(t)
@@ -759,14 +812,24 @@ class BusinessCalendar:
         j = bisect.bisect_right(table.cum, w) - 1
         return table.starts[j] + (w - table.cum[j])
 
-    def working_time(self, start: _dt.datetime, end: _dt.datetime) -> _dt.timedelta:
-        """Working time between two instants; negative when ``end`` is before ``start``."""
-        a, b = _instant_us(start), _instant_us(end)
+    def working_us(self, start_us: int, end_us: int) -> int:
+        """:meth:`working_time` in microseconds, between two epoch-microsecond instants.
+
+        The working time inside ``[start_us, end_us)``; negative (minus the working time of
+        ``[end_us, start_us)``) when ``end_us`` is before ``start_us``, and 0 when they are
+        equal or no working time lies between. Instants outside working time count nothing
+        themselves. On a 24×7 calendar this is ``end_us - start_us``.
+
+        Raises :class:`CalendarError` beyond the supported years, ``TypeError`` for a
+        non-``int``. It never raises :class:`NoWorkingTime`: no working time is 0.
+        """
+        if type(start_us) is not int or type(end_us) is not int:
+            _refuse_non_int(start_us=start_us, end_us=end_us)
         if self._always:
-            return _dt.timedelta(microseconds=b - a)
-        self._around(a)
-        table = self._around(b)
-        return _dt.timedelta(microseconds=table.position(b) - table.position(a))
+            return end_us - start_us
+        self._around(start_us)
+        table = self._around(end_us)  # extends the table read for start_us: one snapshot
+        return table.position(end_us) - table.position(start_us)
 
     def add_working_days(
         self, start: _dt.datetime, n: int, *, cutoff: _dt.time | None = None
@@ -822,7 +885,7 @@ class BusinessCalendar:
                 raise TypeError(f"{name}: expected days (int) or a timedelta, got {value!r}")
             if isinstance(value, int):
                 return self._wall_us(ordinal + value + (1 if end_of_day else 0), 0)
-            return self._add_us(t, _td_us(value))
+            return self.add_us(t, _td_us(value))
 
         lo = bound(earliest, False, "earliest")
         hi = bound(latest, True, "latest")

@@ -13,6 +13,7 @@ import attrs
 
 from servicewf.context import CommandContext
 from servicewf.definition import ANY_STATE, DefinitionBuilder, Guard, ProcessDefinition
+from servicewf.processes.approval import not_self_approval
 from servicewf.processes.common import (
     MANAGER,
     SUPERVISOR,
@@ -57,17 +58,13 @@ def _least_privilege(ctx: CommandContext) -> bool:
     return bool(wanted) and wanted <= set(text_list(ctx.case.data.get("requested_scope")))
 
 
-def _not_self_approval(ctx: CommandContext) -> bool:
-    return ctx.actor.id != ctx.case.data.get("grantee")
-
-
 GUARDS: tuple[Guard, ...] = (
     reserved_fields_guard({"grantee": (), "requested_scope": ()}),
     Guard("least_privilege", _least_privilege, rule="002 §7.2",
           explain="least privilege: approved_scope must be a non-empty subset of "
                   "requested_scope"),
-    Guard("not_self_approval", _not_self_approval, rule="002 §7.3",
-          explain="the grantee cannot approve their own access; ask another supervisor"),
+    not_self_approval("grantee", explain="the grantee cannot approve their own access; ask "
+                                         "another supervisor"),
 )
 
 

@@ -11,6 +11,7 @@ import attrs
 
 from servicewf.context import CommandContext
 from servicewf.definition import DefinitionBuilder, Guard, ProcessDefinition
+from servicewf.processes.approval import not_self_approval
 from servicewf.processes.common import (
     MANAGER,
     REQUESTER_KIND,
@@ -58,10 +59,6 @@ def _requester_authorised(ctx: CommandContext) -> bool:
     return False
 
 
-def _not_self_approval(ctx: CommandContext) -> bool:
-    return ctx.actor.id != ctx.case.data.get("requested_by")
-
-
 GUARDS: tuple[Guard, ...] = (
     reserved_fields_guard({"requested_by": (), "requester_kind": (),
                            "authorisation_ref": ("submit",)}),
@@ -69,8 +66,8 @@ GUARDS: tuple[Guard, ...] = (
     Guard("requester_authorised", _requester_authorised, rule="002 §2.1",
           explain="the change must come from the customer (requester_kind=customer) or an "
                   "authorised agent with an authorisation_ref"),
-    Guard("not_self_approval", _not_self_approval, rule="002 §7.3",
-          explain="the requester cannot approve their own change; ask another supervisor"),
+    not_self_approval("requested_by", explain="the requester cannot approve their own "
+                                              "change; ask another supervisor"),
 )
 
 

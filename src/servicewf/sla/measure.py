@@ -87,33 +87,18 @@ class CalendarMeasure:
         self._zone = zoneinfo.ZoneInfo(calendar.timezone)
         self._wd: dict[tuple[int, int], int] = {}
         self._dates: dict[int, int] = {}
-        # The calendar keeps microsecond internals; use them when present (same arithmetic as
-        # its public methods, minus the datetime conversions), else the public API.
-        cal: Any = calendar
-        self._fast = all(hasattr(cal, n) for n in ("_add_us", "_around", "_always"))
-        self._add_us: Any = cal._add_us if self._fast else None
+        # Bound once: the fold calls these in its inner loop.
+        self._add_us = calendar.add_us
+        self._working_us = calendar.working_us
+        self._next_opening_us = calendar.next_opening_us
 
     def add(self, t: int, d: int) -> int:
-        fast = self._add_us
-        if fast is not None:
-            result: int = fast(t, d)
-            return result
-        return to_us(self.calendar.add(from_us(t), _dt.timedelta(microseconds=d)))
+        return self._add_us(t, d)
 
     def working(self, a: int, b: int) -> int:
         if a == b:
             return 0
-        if self._fast:
-            # position() differences on one table snapshot, as working_time() does, without
-            # building datetimes.
-            cal: Any = self.calendar
-            if cal._always:
-                return b - a
-            cal._around(a)
-            table = cal._around(b)
-            diff: int = table.position(b) - table.position(a)
-            return diff
-        return self.calendar.working_time(from_us(a), from_us(b)) // _ONE_US
+        return self._working_us(a, b)
 
     def add_working_days(self, t: int, n: int, cutoff: _dt.time | None) -> int:
         if cutoff is not None:
@@ -140,7 +125,7 @@ class CalendarMeasure:
         return found
 
     def next_opening(self, t: int) -> int:
-        return to_us(self.calendar.next_opening(from_us(t)))
+        return self._next_opening_us(t)
 
     def __repr__(self) -> str:
         return f"CalendarMeasure({self.calendar.timezone})"

@@ -15,22 +15,16 @@ from __future__ import annotations
 import abc
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
-from types import MappingProxyType
 from typing import Any
 
 import attrs
 import pendulum
 
+from servicewf._frozen import frozen_mapping
 from servicewf.case import Case
 from servicewf.events import Event
 
 __all__ = ["Store", "Timer", "check_append"]
-
-
-def _frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    if type(value) is MappingProxyType:  # already read-only: share it, don't copy
-        return value
-    return MappingProxyType(dict(value or {}))
 
 
 @attrs.frozen(slots=True)
@@ -45,7 +39,7 @@ class Timer:
     name: str
     due: pendulum.DateTime
     process: str = ""
-    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_frozen_mapping)
+    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
 
 
 def check_append(case: Case, events: Sequence[Event], expected_version: int) -> None:

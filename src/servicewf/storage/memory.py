@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import datetime as _dt
+import heapq
+import itertools
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import pendulum
 
 from servicewf.case import Case
 from servicewf.clock import as_utc
@@ -13,6 +18,37 @@ from servicewf.events import Event
 from servicewf.storage.base import Store, Timer, check_append
 
 __all__ = ["MemoryStore"]
+
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_EPOCH_ORD = _EPOCH.toordinal()
+_ONE_US = _dt.timedelta(microseconds=1)
+_PUTC = pendulum.UTC
+# Stale heap entries tolerated before a rebuild (and there must be more stale than current
+# ones): a rebuild costs O(current), so it runs after as many replacements and costs O(1) each.
+_COMPACT_MIN = 1024
+
+# One entry of the due-time index: [due in epoch µs, case id, timer name, write number, timer].
+# A list, not a tuple, so that replacing a case's timers can update its entries in place: a
+# timer rewritten with the same due instant keeps its entry (new timer in the slot), the others
+# are marked stale (timer slot set to None) instead of being searched for in the heap. The
+# first four fields are unique (the write number tells apart a stale entry from a later one),
+# so comparisons never reach the timer slot.
+_Entry = list[Any]
+_DUE, _CASE, _NAME, _WRITE, _TIMER = range(5)
+
+
+def _instant_us(moment: _dt.datetime) -> int:
+    """Exact epoch microseconds of an aware datetime (``ValueError`` for a naive one)."""
+    tz = moment.tzinfo
+    if tz is _PUTC or tz is _dt.timezone.utc:
+        # Timers are UTC almost always; pendulum's UTC answers utcoffset() in Python, slowly,
+        # so read the fields instead (this runs for every timer written).
+        return ((moment.toordinal() - _EPOCH_ORD) * 86_400 + moment.hour * 3600
+                + moment.minute * 60 + moment.second) * 1_000_000 + moment.microsecond
+    if tz is None or moment.utcoffset() is None:
+        as_utc(moment)  # raises the library's ValueError with its advice
+    # The stdlib subtraction: pendulum's own builds a slower ``Interval``.
+    return _dt.datetime.__sub__(moment, _EPOCH) // _ONE_US
 
 
 def _states(state: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -26,6 +62,10 @@ class MemoryStore(Store):
 
     Nothing survives the process; use it for tests, simulations and as the contract's
     reference. Values are immutable, so they are stored and returned as they are.
+
+    Due timers are found through an index ordered by due instant, so :meth:`due_timers` and
+    :meth:`claim_due_timers` cost about O(k log k) for the k timers due (plus O(log n) upkeep
+    per written timer), not a scan of all n timers.
     """
 
     def __init__(self) -> None:
@@ -34,17 +74,27 @@ class MemoryStore(Store):
         self._events: dict[str, list[Event]] = {}
         self._timers: dict[str, list[Timer]] = {}
         self._leases: dict[tuple[str, str], tuple[str, _dt.datetime]] = {}
+        # The due-time index: a binary heap (stdlib ``heapq``) with lazy deletion. A heap, not
+        # a sorted list kept with ``bisect.insort``: inserting into a list shifts O(n) items,
+        # and every engine write that touches SLA clocks replaces a case's timers, so writes
+        # must stay cheap; a heap insert is O(log n), and replaced timers are only marked
+        # stale and dropped later (from the top by queries, or by a rebuild).
+        self._heap: list[_Entry] = []
+        # case id -> timer name -> the timer's current heap entry
+        self._entries: dict[str, dict[str, _Entry]] = {}
+        self._writes = itertools.count(1)
+        self._stale = 0  # entries in the heap that are no longer current
 
     def create(self, case: Case, events: Sequence[Event], timers: Sequence[Timer] = ()) -> None:
         check_append(case, events, 0)
-        self._check_timers(case.id, timers)
+        dues = self._check_timers(case.id, timers)
         with self._lock:
             if case.id in self._cases:
                 raise CaseAlreadyExists(f"case {case.id!r} exists already; choose another id")
             self._cases[case.id] = case
             self._events[case.id] = list(events)
             if timers:
-                self._put_timers(case.id, timers)
+                self._put_timers(case.id, timers, dues)
 
     def load(self, case_id: str) -> Case:
         try:
@@ -61,8 +111,7 @@ class MemoryStore(Store):
         timers: Sequence[Timer] | None = None,
     ) -> None:
         check_append(case, events, expected_version)
-        if timers is not None:
-            self._check_timers(case.id, timers)
+        dues = self._check_timers(case.id, timers) if timers is not None else []
         with self._lock:
             current = self.load(case.id)
             if current.version != expected_version:
@@ -75,7 +124,7 @@ class MemoryStore(Store):
             self._cases[case.id] = case
             self._events[case.id].extend(events)
             if timers is not None:
-                self._put_timers(case.id, timers)
+                self._put_timers(case.id, timers, dues)
 
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
         with self._lock:
@@ -114,20 +163,30 @@ class MemoryStore(Store):
             return sorted(self._timers.get(case_id, ()), key=lambda t: (t.due, t.name))
 
     def set_timers(self, case_id: str, timers: Sequence[Timer]) -> None:
-        self._check_timers(case_id, timers)
+        dues = self._check_timers(case_id, timers)
         with self._lock:
             self.load(case_id)
-            self._put_timers(case_id, timers)
+            self._put_timers(case_id, timers, dues)
 
     def due_timers(
         self, now: _dt.datetime, *, limit: int | None = None, process: str | None = None
     ) -> list[Timer]:
-        cutoff = as_utc(now)
+        cutoff = _instant_us(as_utc(now))
+        due: list[Timer] = []
+        if limit is not None and limit <= 0:
+            # A negative limit has always sliced (``due[:limit]``): kept as it was.
+            return self.due_timers(now, process=process)[:limit] if limit else due
         with self._lock:
-            due = [t for ts in self._timers.values() for t in ts
-                   if t.due <= cutoff and (process is None or t.process == process)]
-        due.sort(key=lambda t: (t.due, t.case_id, t.name))
-        return due if limit is None else due[:limit]
+            self._prune_top()
+            if limit is None:
+                return [t for t in self._all_due(cutoff)
+                        if process is None or t.process == process]
+            for timer in self._due(cutoff):
+                if process is None or timer.process == process:
+                    due.append(timer)
+                    if len(due) == limit:
+                        break
+        return due
 
     def claim_due_timers(
         self,
@@ -139,36 +198,128 @@ class MemoryStore(Store):
         process: str | None = None,
     ) -> list[Timer]:
         cutoff = as_utc(now)
+        until = cutoff + lease
         claimed: list[Timer] = []
+        if limit <= 0:
+            return claimed
         with self._lock:
-            for timer in self.due_timers(cutoff, process=process):
-                if len(claimed) >= limit:
-                    break
+            self._prune_top()
+            leases = self._leases
+            for timer in self._due(_instant_us(cutoff)):
+                if process is not None and timer.process != process:
+                    continue
                 key = (timer.case_id, timer.name)
-                held = self._leases.get(key)
+                held = leases.get(key)
                 if held is not None and held[0] != owner and held[1] > cutoff:
                     continue
-                self._leases[key] = (owner, cutoff + lease)
+                leases[key] = (owner, until)
                 claimed.append(timer)
+                if len(claimed) >= limit:
+                    break
         return claimed
 
+    def _due(self, cutoff_us: int) -> Iterator[Timer]:
+        """Current timers with ``due <= cutoff_us``, ordered by (due, case id, name), lazily.
+
+        Walks the heap without changing it (the caller holds the lock): a small frontier heap
+        of heap positions yields entries in order, visiting only due entries and their
+        children, so taking the first m costs O(m log m) however many timers there are.
+        """
+        heap = self._heap
+        size = len(heap)
+        if not size or heap[0][_DUE] > cutoff_us:
+            return
+        pop, push = heapq.heappop, heapq.heappush
+        frontier: list[tuple[_Entry, int]] = [(heap[0], 0)]
+        while frontier:
+            entry, i = pop(frontier)
+            timer = entry[_TIMER]
+            if timer is not None:
+                yield timer
+            child = 2 * i + 1
+            if child < size:
+                below = heap[child]
+                if below[_DUE] <= cutoff_us:
+                    push(frontier, (below, child))
+                child += 1
+                if child < size:
+                    below = heap[child]
+                    if below[_DUE] <= cutoff_us:
+                        push(frontier, (below, child))
+
+    def _all_due(self, cutoff_us: int) -> list[Timer]:
+        """Every current timer with ``due <= cutoff_us``, in the order of :meth:`_due`.
+
+        When all are wanted, collecting the due part of the heap (a subtree at its top) and
+        sorting it once is about three times faster than the lazy walk.
+        """
+        heap = self._heap
+        size = len(heap)
+        found: list[_Entry] = []
+        stack = [0] if size and heap[0][_DUE] <= cutoff_us else []
+        while stack:
+            i = stack.pop()
+            found.append(heap[i])
+            for child in (2 * i + 1, 2 * i + 2):
+                if child < size and heap[child][_DUE] <= cutoff_us:
+                    stack.append(child)
+        found.sort()
+        return [e[_TIMER] for e in found if e[_TIMER] is not None]
+
     @staticmethod
-    def _check_timers(case_id: str, timers: Sequence[Timer]) -> None:
-        # Checked before anything is written, so a bad timer list leaves no partial write.
+    def _check_timers(case_id: str, timers: Sequence[Timer]) -> list[int]:
+        """Refuse a bad timer list; return each timer's due instant in epoch microseconds.
+
+        Runs before anything is written, so a bad timer list leaves no partial write.
+        """
         names = [t.name for t in timers]
         if len(set(names)) != len(names):
             raise ValueError(f"timer names must be unique per case, got {names}")
         for t in timers:
             if t.case_id != case_id:
                 raise ValueError(f"timer of case {t.case_id!r} given for case {case_id!r}")
+        # A naive due raises the library's ValueError here, as the SQL stores do on write.
+        return [_instant_us(t.due) for t in timers]
 
-    def _put_timers(self, case_id: str, timers: Sequence[Timer]) -> None:
+    def _put_timers(self, case_id: str, timers: Sequence[Timer], dues: list[int]) -> None:
+        """Replace the case's timers (``dues``: their instants, from :meth:`_check_timers`)."""
         for old in self._timers.get(case_id, ()):
             self._leases.pop((case_id, old.name), None)
+        previous = self._entries.pop(case_id, {})
         if timers:
-            ordered = sorted(timers, key=lambda t: (t.due, t.name))
-            self._timers[case_id] = ordered
+            self._timers[case_id] = sorted(timers, key=lambda t: (t.due, t.name))
+            heap, write = self._heap, next(self._writes)
+            current: dict[str, _Entry] = {}
+            for t, due in zip(timers, dues, strict=True):
+                entry = previous.get(t.name)
+                if entry is not None and entry[_DUE] == due:
+                    # Same name, same instant: same place in the order. Most writes rewrite
+                    # the timers they had, so reusing the entry spares a push and a stale one.
+                    del previous[t.name]
+                    entry[_TIMER] = t
+                else:
+                    entry = [due, case_id, t.name, write, t]
+                    heapq.heappush(heap, entry)
+                current[t.name] = entry
+            self._entries[case_id] = current
         else:
             self._timers.pop(case_id, None)
+        for entry in previous.values():
+            entry[_TIMER] = None  # stale: skipped by queries, dropped later
+        self._stale += len(previous)
+        if self._stale > _COMPACT_MIN and self._stale > len(self._heap) - self._stale:
+            # Rebuilt from the current entries: O(current), not a scan of the stale ones.
+            self._heap = [e for entries in self._entries.values() for e in entries.values()]
+            heapq.heapify(self._heap)
+            self._stale = 0
 
+    def _prune_top(self) -> None:
+        """Drop stale entries from the top of the heap, where queries start walking.
 
+        Done by queries rather than writes: a write stays O(log n), and timers replaced after
+        they fell due (what a sweep does) stop being walked over by the next claim.
+        """
+        heap = self._heap
+        while heap and heap[0][_TIMER] is None:
+            heapq.heappop(heap)
+            self._stale -= 1
