@@ -14,23 +14,16 @@
 
 from __future__ import annotations
 
-import os
+import argparse
+import gc
+import random
 import sys
+import time
+from collections.abc import Callable
 
-# benchmarks/calendar.py shadows the stdlib ``calendar`` when a script here runs: drop the
-# script folder from sys.path before importing anything that needs it.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+import pendulum
 
-import argparse  # noqa: E402
-import gc  # noqa: E402
-import random  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-import pendulum  # noqa: E402
-
-from servicewf import (  # noqa: E402
+from servicewf import (
     SYSTEM,
     Actor,
     Case,
@@ -40,11 +33,11 @@ from servicewf import (  # noqa: E402
     FrozenClock,
     MemoryStore,
 )
-from servicewf.calendar import china_office  # noqa: E402
-from servicewf.engine import replay  # noqa: E402
-from servicewf.processes import complaint  # noqa: E402
-from servicewf.processes.presets import complaint_business_centre  # noqa: E402
-from servicewf.sla import SLA, BoundPolicy, Sweeper  # noqa: E402
+from servicewf.calendar import china_office
+from servicewf.engine import replay
+from servicewf.processes import complaint
+from servicewf.processes.presets import complaint_business_centre
+from servicewf.sla import SLA, BoundPolicy, Sweeper
 
 PATH = [  # (trigger, source, dest) after the opening: 14 transitions, 15 events in all
     ("record", "received", "recorded"),

@@ -21,34 +21,28 @@ Exits non-zero when a target is missed.
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import io
+import json
+import multiprocessing
 import os
+import sqlite3
+import statistics
 import sys
+import tempfile
+import time
+import uuid
+from typing import Any
 
-# benchmarks/calendar.py would shadow the stdlib ``calendar`` (imported by pendulum) when this
-# folder is first on sys.path, as it is for a script run from here.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+import pendulum
 
-import argparse  # noqa: E402
-import datetime as dt  # noqa: E402
-import io  # noqa: E402
-import json  # noqa: E402
-import multiprocessing  # noqa: E402
-import sqlite3  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from typing import Any  # noqa: E402
-
-import pendulum  # noqa: E402
-
-from servicewf import Actor, DefinitionBuilder, Engine, FrozenClock, ProcessDefinition  # noqa: E402
-from servicewf.case import Case  # noqa: E402
-from servicewf.events import Event, EventKind  # noqa: E402
-from servicewf.storage import MemoryStore, Timer  # noqa: E402
-from servicewf.storage.codec import to_micros  # noqa: E402
-from servicewf.storage.sql import SQLStore  # noqa: E402
+from servicewf import Actor, DefinitionBuilder, Engine, FrozenClock, ProcessDefinition
+from servicewf.case import Case
+from servicewf.events import Event, EventKind
+from servicewf.storage import MemoryStore, Timer
+from servicewf.storage.codec import to_micros
+from servicewf.storage.sql import SQLStore
 
 T0 = pendulum.datetime(2026, 3, 1, 9, 0, tz="UTC")
 AGENT = Actor("bench", "agent")

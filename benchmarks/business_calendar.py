@@ -11,22 +11,15 @@ when a target is missed:
 
 from __future__ import annotations
 
-import os
+import datetime as dt
+import random
 import sys
+import time
+from collections.abc import Callable
 
-# This file is named like the stdlib ``calendar`` module; when run as a script its folder
-# comes first on sys.path and would shadow it for every library imported below.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
+import pendulum
 
-import datetime as dt  # noqa: E402
-import random  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-
-import pendulum  # noqa: E402
-
-from servicewf.calendar import BusinessCalendar, china_office  # noqa: E402
+from servicewf.calendar import BusinessCalendar, china_office
 
 SPAN_TARGET = 3.0
 PANDAS_TARGET = 10.0
