@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import attrs
 import pendulum
 import pytest
 
@@ -206,3 +207,38 @@ def test_incident_progress_updates_recur_while_responding() -> None:
     assert (view.status, view.outcome) == ("stopped", CANCELLED)
     assert not [t for t in engine.store.timers(case.id) if t.name == "sla:progress_update"]
     assert sla.recompute(engine, case) == sla.states(case)
+
+
+# --- a sweep handler resets only its own timers ---------------------------------------------
+
+
+def test_settling_a_stale_sla_timer_keeps_other_subsystems_timers() -> None:
+    from servicewf.storage.base import Timer
+
+    h = Harness(START, with_sla=True)
+    assert h.sla is not None
+    case = acknowledged(h)
+    store = h.engine.store
+    real = {t.name: t for t in store.timers(case.id)}
+    foreign = Timer(case.id, "crm:callback", START.add(days=30), "complaint", {"who": "wang"})
+    # A stale SLA timer due now (as after a policy change) beside another subsystem's timer.
+    stale = attrs.evolve(real["sla:resolve"], due=h.clock.now())
+    store.set_timers(case.id, [*[t for n, t in real.items() if n != "sla:resolve"], stale,
+                               foreign])
+    report = Sweeper(h.engine, h.sla).run(h.clock.now())
+    assert (report.timers, report.warnings, report.breaches) == (1, 0, 0)
+    after = {t.name: t for t in store.timers(case.id)}
+    assert after["crm:callback"] == foreign
+    assert after["sla:resolve"].due == real["sla:resolve"].due  # reset from the clocks
+
+
+def test_replace_timers_refuses_timers_outside_its_prefix() -> None:
+    from servicewf.storage.base import Timer, replace_timers
+
+    h = Harness(START, with_sla=True)
+    case = acknowledged(h)
+    before = h.engine.store.timers(case.id)
+    with pytest.raises(ValueError, match="do not start with 'obl:'"):
+        replace_timers(h.engine.store, case.id, "obl:",
+                       [Timer(case.id, "sla:resolve", START, "complaint", {})])
+    assert h.engine.store.timers(case.id) == before

@@ -36,7 +36,7 @@ from servicewf.events import Event, EventKind
 from servicewf.processes.cadence import Cadence, period_bounds, period_index
 from servicewf.processes.common import parse_instant
 from servicewf.processes.obligation import NAME, ObligationError, obligation_start
-from servicewf.storage.base import Store, Timer
+from servicewf.storage.base import Store, Timer, replace_timers
 
 if TYPE_CHECKING:
     from servicewf.engine import Engine
@@ -350,9 +350,7 @@ class Obligations:
 
     @staticmethod
     def _reset_timers(store: Store, case: Case, mine: Sequence[Timer]) -> None:
-        # Keep the timers other subsystems own on the same case.
-        others = [t for t in store.timers(case.id) if not t.name.startswith(TIMER_PREFIX)]
-        store.set_timers(case.id, [*others, *mine])
+        replace_timers(store, case.id, TIMER_PREFIX, mine)
 
     # --- queries -------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from servicewf.events import EventKind
 from servicewf.sla.measure import from_us, to_us
 from servicewf.sla.processor import SLA, TIMER_PREFIX
 from servicewf.sla.state import ClockView
+from servicewf.storage.base import replace_timers
 
 if TYPE_CHECKING:
     from servicewf.engine import Engine
@@ -73,8 +74,8 @@ class TimerHandler(Protocol):
     ``settle`` is called once per claimed case with the case freshly read; it records what
     is due at ``ctx.now`` through ``ctx.engine`` (whose processors reset the case's timers,
     ending the lease) and returns whether it wrote anything. When it wrote nothing it must
-    reset the timers itself (``ctx.engine.store.set_timers``), or the lease lapses and the
-    timer is claimed again. A ``StaleVersion`` it raises makes the sweeper re-read the case
+    reset its own timers (:func:`~servicewf.storage.base.replace_timers`, which keeps other
+    subsystems' timers), or the lease lapses and the timer is claimed again. A ``StaleVersion`` it raises makes the sweeper re-read the case
     and call it again.
     """
 
@@ -166,7 +167,8 @@ class _SLAHandler:
         definition = engine.registry.get(case.process, case.definition_version)
         bound = self.sla.bind(definition)
         if bound is None:
-            engine.store.set_timers(case.id, ())  # no policy any more: drop the stale timer
+            # No policy any more: drop the stale SLA timers, keep everyone else's.
+            replace_timers(engine.store, case.id, TIMER_PREFIX, ())
             return False
         policy = bound.policy
         now = to_us(ctx.now)
@@ -203,9 +205,10 @@ class _SLAHandler:
                 states = self.sla.states(case)
                 acted = True
         if not acted:
-            # A timer with nothing due (stale after a policy change): reset the case's timers
-            # from its clocks, which also ends the lease.
-            engine.store.set_timers(case.id, self.sla.timers_of(bound, case.id, states))
+            # A timer with nothing due (stale after a policy change): reset the case's SLA
+            # timers from its clocks, which also ends the lease.
+            replace_timers(engine.store, case.id, TIMER_PREFIX,
+                           self.sla.timers_of(bound, case.id, states))
         return acted
 
     def _view(self, bound: BoundPolicy, case: Case, name: str, ctx: ActionContext) -> ClockView:

@@ -24,7 +24,7 @@ from servicewf._frozen import frozen_mapping
 from servicewf.case import Case
 from servicewf.events import Event
 
-__all__ = ["Store", "Timer", "check_append"]
+__all__ = ["Store", "Timer", "check_append", "replace_timers"]
 
 
 @attrs.frozen(slots=True)
@@ -152,3 +152,18 @@ class Store(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def replace_timers(store: Store, case_id: str, prefix: str, timers: Sequence[Timer]) -> None:
+    """Replace the case's timers whose names start with ``prefix`` by ``timers``, keeping the
+    timers other subsystems own on the same case (``set_timers`` replaces them all).
+
+    For a sweep handler that settles a timer without writing an event; a command's own
+    timers go through ``append(..., timers=...)``.
+    """
+    wrong = [t.name for t in timers if not t.name.startswith(prefix)]
+    if wrong:
+        raise ValueError(f"timers {wrong} do not start with {prefix!r}; a subsystem replaces "
+                         "only its own timers")
+    others = [t for t in store.timers(case_id) if not t.name.startswith(prefix)]
+    store.set_timers(case_id, [*others, *timers])
