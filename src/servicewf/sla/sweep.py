@@ -75,8 +75,8 @@ class TimerHandler(Protocol):
     is due at ``ctx.now`` through ``ctx.engine`` (whose processors reset the case's timers,
     ending the lease) and returns whether it wrote anything. When it wrote nothing it must
     reset its own timers (:func:`~servicewf.storage.base.replace_timers`, which keeps other
-    subsystems' timers), or the lease lapses and the timer is claimed again. A ``StaleVersion`` it raises makes the sweeper re-read the case
-    and call it again.
+    subsystems' timers), or the lease lapses and the timer is claimed again. A
+    ``StaleVersion`` it raises makes the sweeper re-read the case and call it again.
     """
 
     timer_prefix: str
