@@ -23,15 +23,13 @@ import attrs
 from servicewf.case import Case
 from servicewf.errors import ExtensionRefused, InvalidPolicy, UnknownClock
 from servicewf.sla.spec import (
-    BusinessHours,
-    ClockHours,
+    TARGET_TYPES,
     ClockSpec,
     DueField,
     ExtensionRule,
     GoalTable,
     Target,
     Until,
-    WorkingDays,
     target_from_dict,
 )
 from servicewf.sla.state import ClockState, ClockView
@@ -46,9 +44,6 @@ __all__ = [
     "GoalUndefined",
     "Policy",
 ]
-
-
-_TARGETS = (ClockHours, BusinessHours, WorkingDays, Until)
 
 
 class GoalUndefined(InvalidPolicy):
@@ -253,7 +248,7 @@ class Policy:
             return clock, Until.of(new_deadline)
         by = data.get("by")
         if by is not None:
-            return clock, by if isinstance(by, _TARGETS) else target_from_dict(by)
+            return clock, by if isinstance(by, TARGET_TYPES) else target_from_dict(by)
         raise InvalidPolicy(
             f"extend trigger {trigger!r} of policy {self.name!r} carries neither 'new_deadline' "
             "nor 'by'; supply the new deadline the customer was told"

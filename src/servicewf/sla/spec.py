@@ -19,6 +19,7 @@ import attrs
 from servicewf.errors import InvalidPolicy
 
 __all__ = [
+    "TARGET_TYPES",
     "BusinessHours",
     "ClockHours",
     "ClockSpec",
@@ -272,7 +273,8 @@ def target_from_dict(data: Mapping[str, Any]) -> Target:
     )
 
 
-_TARGET_TYPES = (ClockHours, BusinessHours, WorkingDays, Until)
+TARGET_TYPES = (ClockHours, BusinessHours, WorkingDays, Until)
+"""The target classes (for ``isinstance``): every member of :data:`Target`."""
 
 
 @attrs.frozen
@@ -335,7 +337,7 @@ class GoalTable:
         problems: list[str] = []
         lookup: dict[Any, Target] = {}
         for row, target in self.goals:
-            if not isinstance(target, _TARGET_TYPES):
+            if not isinstance(target, TARGET_TYPES):
                 problems.append(f"row {row!r}: {target!r} is not a target")
                 continue
             for value in (row if isinstance(row, tuple) else (row,)):
@@ -506,13 +508,13 @@ class ClockSpec:
             out.append(f"clock {self.name!r} has no start condition")
         if not self.stop:
             out.append(f"clock {self.name!r} has no stop condition")
-        if not isinstance(self.target, (*_TARGET_TYPES, GoalTable, DueField)):
+        if not isinstance(self.target, (*TARGET_TYPES, GoalTable, DueField)):
             out.append(f"clock {self.name!r}: target {self.target!r} is not a target or table")
         if (self.pause is None) != (self.resume is None):
             out.append(f"clock {self.name!r}: give both pause= and resume=, or neither")
         if self.early not in ("violation", "ignore"):
             out.append(f"clock {self.name!r}: early must be 'violation' or 'ignore'")
-        if self.earliest is not None and not isinstance(self.earliest, _TARGET_TYPES):
+        if self.earliest is not None and not isinstance(self.earliest, TARGET_TYPES):
             out.append(f"clock {self.name!r}: earliest {self.earliest!r} is not a target")
         return out
 
