@@ -11,6 +11,7 @@ does not count, so 緊急 2 WD from Fri 04-03 ends Wed 04-08 18:00 (Tue 04-07 = 
 from __future__ import annotations
 
 import pendulum
+import pytest
 
 from servicewf import SYSTEM, Actor, GuardFailed
 from servicewf.processes import open_case
@@ -80,11 +81,10 @@ def test_urgent_complaint_before_qingming_breaches_escalates_reopens_and_is_arch
     case = e.get(case.id)
     assert case.state == "investigating" and current_tier(case) == "executive"
     h.clock.set(sh(2026, 4, 9, 11, 0))
-    try:
+    # the manager tier may no longer resolve it (C9)
+    with pytest.raises(GuardFailed) as refused:
         e.fire(case, "resolve", actor=liu, data={"remedy": "維修更換", "result": "codec"})
-        raise AssertionError("the manager tier may no longer resolve it (C9)")
-    except GuardFailed as refused:
-        assert refused.rule == "C9 (000 §5.1, 001 §7.2)"
+    assert refused.value.rule == "C9 (000 §5.1, 001 §7.2)"
     case = fire(case, "resolve", chen, sh(2026, 4, 9, 11, 0), remedy="維修更換",
                 result="codec replaced, spare unit installed")
     resolve = clock_of(case, "resolve")
@@ -93,11 +93,10 @@ def test_urgent_complaint_before_qingming_breaches_escalates_reopens_and_is_arch
                 feedback="codec replaced; spare unit on site", feedback_channel="phone")
     case = fire(case, "record_satisfaction", wang, sh(2026, 4, 9, 14, 10),
                 satisfaction="不滿意")
-    try:
+    # closing while the customer is dissatisfied is refused (C11)
+    with pytest.raises(GuardFailed) as refused:
         e.fire(case, "close", actor=wang, data={"satisfaction": "不滿意"})
-        raise AssertionError("closing while the customer is dissatisfied is refused (C11)")
-    except GuardFailed as refused:
-        assert refused.rule == "C11 (004 §6)"
+    assert refused.value.rule == "C11 (004 §6)"
     case = fire(case, "reopen", wang, sh(2026, 4, 9, 14, 30),
                 reason="customer wants a root-cause report")
     # The clock continues (004 §6): the 2.5 office hours it stood still (11:00–12:00,
