@@ -1,21 +1,61 @@
-"""Read-only mappings for the frozen values of the core (cases, events, timers)."""
+"""Read-only containers for the core's frozen objects (cases, events, timers).
+
+A :class:`~servicewf.case.Case` is immutable all the way down: its top-level mappings are
+:class:`types.MappingProxyType` views, and nested containers are :class:`FrozenDict` and
+:class:`FrozenList`. Those two subclass ``dict`` and ``list`` rather than wrap them, so reading
+stays as fast as the built-ins, ``isinstance(x, list)`` and ``x == [1, 2]`` keep working,
+``json.dumps`` writes them natively, and every method that would change them raises
+``TypeError``. Without the deep freeze, ``case.data["contacts"].append(...)`` would rewrite
+the reference store's snapshot and opening event in place, which a SQL store never allows.
+
+Only :mod:`servicewf.plain` builds them, after checking the contents against the plain-data
+contract; so a frozen container is known to hold plain data.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any
+from typing import Any, NoReturn
 
-__all__ = ["frozen_mapping"]
+__all__ = ["FrozenDict", "FrozenList"]
 
 
-def frozen_mapping(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    """A read-only view of ``value`` (``None`` is the empty mapping), for attrs converters.
+def _refuse(self: object, *args: object, **kwargs: object) -> NoReturn:
+    raise TypeError(
+        f"{type(self).__name__} is read-only: case and event data never change in place; "
+        "copy it (dict(...) / list(...)) and supply the new value in a command"
+    )
 
-    A :class:`types.MappingProxyType` is returned as it is: it is already read-only, and
-    sharing it keeps the engine's copy-on-write of case data cheap. Anything else is copied
-    into a new ``dict`` first, so later changes to the caller's mapping cannot leak in.
-    """
-    if type(value) is MappingProxyType:
-        return value
-    return MappingProxyType(dict(value or {}))
+
+class FrozenDict(dict[str, Any]):
+    """A ``dict`` that refuses every change; nested data of cases, events and timers."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default protocol rebuilds a dict subclass through __setitem__, which refuses.
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self) -> FrozenDict:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenDict:
+        return self
+
+
+class FrozenList(list[Any]):
+    """A ``list`` that refuses every change; nested data of cases, events and timers."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = append = extend = insert = pop = remove = clear = _refuse
+    sort = reverse = __iadd__ = __imul__ = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenList, (list(self),))
+
+    def __copy__(self) -> FrozenList:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FrozenList:
+        return self

@@ -9,13 +9,17 @@ import attrs
 import cattrs
 import pendulum
 
-from servicewf._frozen import frozen_mapping
+from servicewf.plain import frozen_mapping
 
 __all__ = ["SYSTEM", "Actor", "Case"]
 
 T = TypeVar("T")
 
 _converter = cattrs.Converter()
+
+
+def _extensions(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return frozen_mapping(value, "extensions")
 
 
 @attrs.frozen
@@ -53,7 +57,7 @@ class Case:
     opened_at: pendulum.DateTime
     updated_at: pendulum.DateTime
     data: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
-    extensions: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
+    extensions: Mapping[str, Any] = attrs.field(factory=dict, converter=_extensions)
 
     def data_as(self, cls: type[T]) -> T:
         """Structure ``data`` into ``cls`` (an attrs class or dataclass) with cattrs.

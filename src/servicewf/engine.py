@@ -1,38 +1,52 @@
 """The engine: open cases, fire triggers, explain what is allowed, replay histories.
 
-Every command is atomic. The engine checks it (trigger, state, role, required data, guards),
-computes the new case value and its audit event, runs the integrator hooks and the case
-processors, then writes everything with one store call guarded by the version it read. A
-command refused at any step raises a specific :class:`~servicewf.errors.CommandRefused` and
-has changed nothing.
+A command runs as a pipeline. The engine *plans* it: it acts on the stored case (never on a
+value the caller changed), checks it (identifiers, plain data, time, trigger, state, role,
+guards, required and owned data), computes the new case and its audit event, runs the
+integrator's before-commit hooks and the case processors, and collects all of it in one
+:class:`~servicewf.storage.base.WriteSet`. The store then applies the write-set atomically,
+guarded by the version the plan was made against; only after that do the after-commit
+observers see it. A command refused at any step raises a specific
+:class:`~servicewf.errors.CommandRefused` and has changed nothing.
 """
 
 from __future__ import annotations
 
 import uuid
+import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Protocol
 
 import attrs
+import pendulum
 
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import Clock
 from servicewf.context import CommandContext, TransitionContext
 from servicewf.definition import Guard, ProcessDefinition, Registry, Transition
 from servicewf.errors import (
+    CaseMismatch,
     CommandRefused,
     DataMissing,
+    EventNotRecordable,
+    FieldNotOwned,
     GuardFailed,
     HookFailed,
+    InvalidIdentifier,
+    InvalidProcessor,
     MigrationRefused,
+    ObserverFailed,
     RoleNotPermitted,
+    StaleVersion,
+    TimeOutOfOrder,
     TriggerNotAllowed,
     UnknownTrigger,
 )
-from servicewf.events import Event, EventKind
+from servicewf.events import ENGINE_KINDS, SYSTEM_KINDS, Event, EventKind
 from servicewf.hooks import Hooks
-from servicewf.storage.base import Store, Timer
+from servicewf.plain import check_identifier, plain_data
+from servicewf.storage.base import Store, Timer, WriteSet
 
 __all__ = ["CaseProcessor", "Engine", "TriggerOption", "replay"]
 
@@ -42,9 +56,13 @@ class CaseProcessor(Protocol):
 
     ``process`` is called inside every command, after the hooks and before the write, with
     the case as it will be stored and the events being appended. It returns the case to store
-    (typically with updated ``extensions``) and the case's timers (``None`` leaves them as
-    they are). Raising aborts the command.
+    (typically with updated ``extensions``) and its timers: ``None`` leaves them as they are,
+    a list replaces the timers under the processor's :attr:`timer_prefix` (and only those:
+    other processors' timers on the case are kept). Raising aborts the command.
     """
+
+    timer_prefix: str
+    """The timer-name prefix this processor owns (``"sla:"``); its timers start with it."""
 
     def process(
         self, definition: ProcessDefinition, case: Case, events: Sequence[Event]
@@ -78,12 +96,20 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
 class Engine:
     """Runs cases of registered definitions against a store, on an injected clock.
 
     >>> engine = Engine(MemoryStore(), FrozenClock(start), [my_definition])
     >>> case = engine.open("my_process", actor=Actor("u1", "agent"), data={...})
     >>> case = engine.fire(case, "register", actor=Actor("u1", "agent"), data={...})
+
+    Every command is planned (``plan_open``, ``plan_fire``, ``plan_record``,
+    ``plan_migrate`` return the :class:`~servicewf.storage.base.WriteSet` without writing
+    it) and then committed: the store applies the write-set atomically, and the
+    after-commit observers of :attr:`hooks` see it.
     """
 
     def __init__(
@@ -102,6 +128,27 @@ class Engine:
         self.hooks = hooks if hooks is not None else Hooks()
         self.processors: list[CaseProcessor] = list(processors)
         self._new_id = id_factory
+        self._check_timer_owners(self.processors)
+        # The cases this engine wrote or read, by id: a case handed back that *is* the one
+        # remembered needs no read to be trusted (the store's version check still guards the
+        # write). Weak, so the map never keeps a case alive.
+        self._known: weakref.WeakValueDictionary[str, Case] = weakref.WeakValueDictionary()
+        self._actors: set[Actor] = set()
+
+    @staticmethod
+    def _check_timer_owners(processors: Sequence[CaseProcessor]) -> None:
+        owners: list[str | None] = []
+        for p in processors:
+            prefix = getattr(p, "timer_prefix", None)
+            if prefix is not None and (not isinstance(prefix, str) or not prefix):
+                raise InvalidProcessor(f"processor {type(p).__name__} declares timer_prefix "
+                                       f"{prefix!r}; it must be a non-empty text")
+            for other in owners:
+                if prefix and other and (prefix.startswith(other) or other.startswith(prefix)):
+                    raise InvalidProcessor(
+                        f"processors own overlapping timer prefixes {other!r} and {prefix!r}; "
+                        "give each a prefix no other one starts with")
+            owners.append(prefix)
 
     # --- commands -------------------------------------------------------------------------
 
@@ -121,20 +168,8 @@ class Engine:
         definition's ``intake`` fields must be supplied (``DataMissing``) and its
         ``intake_guards`` must pass (``GuardFailed``); a refused opening stores nothing.
         """
-        definition = self.registry.get(process, version)
-        now = self.clock.now()
-        cid = case_id if case_id is not None else self._new_id()
-        supplied = dict(data or {})
-        initial = definition.initial.id
-        case = Case(cid, definition.name, definition.version, initial, 1, now, now, supplied)
-        if definition.intake or definition.intake_guards:
-            self._check_intake(CommandContext(case, definition, "open", actor, supplied, now,
-                                              comment))
-        event = Event(cid, 1, now, EventKind.OPENED, actor.id, actor.role, None, None, initial,
-                      case.data, comment)
-        case, timers = self._process(definition, case, (event,))
-        self.store.create(case, (event,), timers or ())
-        return case
+        return self.commit(self.plan_open(process, actor=actor, data=data, case_id=case_id,
+                                           version=version, comment=comment))
 
     def fire(
         self,
@@ -148,41 +183,31 @@ class Engine:
         """Fire ``trigger`` on ``case`` as ``actor`` with ``data``; return the new case.
 
         Given a :class:`Case`, the command is guarded by that case's version: if the stored case
-        moved on since, :class:`~servicewf.errors.StaleVersion` is raised. Given an id, the
-        latest stored case is used.
+        moved on since, :class:`~servicewf.errors.StaleVersion` is raised; if it is not the
+        stored case at that version (changed by the caller), :class:`CaseMismatch`. Given an
+        id, the latest stored case is used.
         """
-        current = self.store.load(case) if isinstance(case, str) else case
-        definition = self.registry.get(current.process, current.definition_version)
-        command = CommandContext(current, definition, trigger, actor, data or {},
-                                 self.clock.now(), comment)
-        transition = self._decide(command)
-        return self._commit(command, transition)
+        return self.commit(self.plan_fire(self._current(case), trigger, actor=actor,
+                                           data=data, comment=comment))
 
     def record(
         self,
         case: Case | str,
-        kind: EventKind,
+        kind: EventKind | str,
         *,
         actor: Actor = SYSTEM,
         data: Mapping[str, Any] | None = None,
         comment: str | None = None,
         trigger: str | None = None,
     ) -> Case:
-        """Append an event that does not move the case (a note, an SLA warning...).
+        """Append an event that does not move the case (a note, an SLA extension...).
 
-        It goes through the processors and the same versioned write as a transition.
+        Who may record which kind is declared by the definition (``recorders``); warnings,
+        breaches, escalations and obligation events come only from the system actor. It
+        goes through the processors and the same versioned write as a transition.
         """
-        if kind in (EventKind.OPENED, EventKind.TRANSITION):
-            raise ValueError(f"record() cannot append {kind.value!r} events; use open()/fire()")
-        current = self.store.load(case) if isinstance(case, str) else case
-        definition = self.registry.get(current.process, current.definition_version)
-        now = self.clock.now()
-        event = Event(current.id, current.version + 1, now, kind, actor.id, actor.role, trigger,
-                      current.state, current.state, data or {}, comment)
-        after = attrs.evolve(current, version=event.seq, updated_at=now)
-        after, timers = self._process(definition, after, (event,))
-        self.store.append(after, (event,), expected_version=current.version, timers=timers)
-        return after
+        return self.commit(self.plan_record(self._current(case), kind, actor=actor,
+                                             data=data, comment=comment, trigger=trigger))
 
     def migrate(
         self,
@@ -195,13 +220,157 @@ class Engine:
         """Move an open case to another registered version of its process (audited).
 
         The case keeps its state, data and history; a ``migrated`` event records the versions.
-        Refused with :class:`~servicewf.errors.MigrationRefused` when the case is final or its
-        state does not exist in the target version, and with ``StaleVersion`` when the case
-        moved on since it was read.
+        Only the roles the target version names in ``migrators`` (and the system actor) may
+        migrate (:class:`RoleNotPermitted`). Refused with
+        :class:`~servicewf.errors.MigrationRefused` when the case is final or its state does
+        not exist in the target version, and with ``StaleVersion`` when the case moved on
+        since it was read.
         """
-        current = self.store.load(case) if isinstance(case, str) else case
+        return self.commit(self.plan_migrate(self._current(case), to_version, actor=actor,
+                                              comment=comment))
+
+    def available(self, case: Case | str, actor: Actor) -> list[TriggerOption]:
+        """Every trigger of the case's process with whether ``actor`` may fire it now.
+
+        Guards are evaluated against the case as it is, with no data supplied; a trigger that
+        needs data is listed with ``requires`` and is allowed if the rest passes.
+        """
+        current = self._current(case)
+        self._check_actor(actor, current.id)
+        definition = self.registry.get(current.process, current.definition_version)
+        now = self.clock.now()
+        options: list[TriggerOption] = []
+        for trigger in definition.triggers:
+            command = CommandContext(current, definition, trigger, actor, _EMPTY, now)
+            try:
+                t = self._decide(command, check_data=False)
+            except CommandRefused as refusal:
+                candidates = definition.compiled.options(trigger, current.state)
+                dest = candidates[0].target(current.state) if candidates else None
+                needs = candidates[0].required if candidates else ()
+                options.append(TriggerOption(trigger, dest, False, needs, refusal))
+            else:
+                options.append(TriggerOption(trigger, t.target(current.state), True, t.required))
+        return options
+
+    def history(self, case_id: str) -> list[Event]:
+        """The case's audit log."""
+        return self.store.history(check_identifier(case_id, "case id"))
+
+    def get(self, case_id: str) -> Case:
+        """The latest stored case."""
+        return self._current(case_id)
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def plan_open(
+        self,
+        process: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        case_id: str | None = None,
+        version: int | None = None,
+        comment: str | None = None,
+    ) -> WriteSet:
+        """Check an opening and return what it would write (nothing is written)."""
+        definition = self.registry.get(process, version)
+        cid = check_identifier(case_id if case_id is not None else self._new_id(), "case id")
+        self._check_actor(actor, None)
+        supplied = plain_data(data, trigger="open")
+        now = self.clock.now()
+        initial = definition.initial.id
+        case = Case(cid, definition.name, definition.version, initial, 1, now, now, supplied)
+        if definition.intake or definition.intake_guards or definition.owned_fields:
+            self._check_intake(CommandContext(case, definition, "open", actor, supplied, now,
+                                              comment))
+        event = Event(cid, 1, now, EventKind.OPENED, actor.id, actor.role, None, None, initial,
+                      supplied, comment)
+        return self._write(definition, case, event, 0)
+
+    def plan_fire(
+        self,
+        current: Case,
+        trigger: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        comment: str | None = None,
+    ) -> WriteSet:
+        """Check firing ``trigger`` on the stored case ``current`` and return what it would
+        write, after the before-commit hooks and the processors ran (nothing is written)."""
+        self._check_actor(actor, current.id)
+        supplied = plain_data(data, case_id=current.id, trigger=trigger)
+        definition = self.registry.get(current.process, current.definition_version)
+        now = self._now(current)
+        command = CommandContext(current, definition, trigger, actor, supplied, now, comment)
+        transition = self._decide(command)
+        before = command.case
+        dest = transition.target(before.state)
+        merged = MappingProxyType({**before.data, **supplied}) if supplied else before.data
+        seq = before.version + 1
+        after = Case(before.id, before.process, before.definition_version, dest, seq,
+                     before.opened_at, now, merged, before.extensions)
+        event = Event(before.id, seq, now, EventKind.TRANSITION, actor.id, actor.role, trigger,
+                      before.state, dest, supplied, comment)
+        if self.hooks:
+            context = TransitionContext(command, transition, before, after, event)
+            for name, hook in self.hooks.selected(context):
+                try:
+                    hook(context)
+                except Exception as exc:
+                    raise HookFailed(
+                        f"hook {name} raised {type(exc).__name__}; the command {trigger!r} "
+                        "was not applied (the hook's error is this error's __cause__)",
+                        case_id=before.id, trigger=trigger, hook=name,
+                    ) from exc
+        return self._write(definition, after, event, before.version)
+
+    def plan_record(
+        self,
+        current: Case,
+        kind: EventKind | str,
+        *,
+        actor: Actor = SYSTEM,
+        data: Mapping[str, Any] | None = None,
+        comment: str | None = None,
+        trigger: str | None = None,
+    ) -> WriteSet:
+        """Check recording an event of ``kind`` on ``current`` and return what it would
+        write (nothing is written)."""
+        self._check_actor(actor, current.id)
+        definition = self.registry.get(current.process, current.definition_version)
+        event_kind = self._recordable(kind, current.id)
+        self._check_recorder(definition, event_kind, actor, current.id)
+        if trigger is not None:
+            check_identifier(trigger, "trigger", case_id=current.id)
+        supplied = plain_data(data, case_id=current.id)
+        now = self._now(current)
+        event = Event(current.id, current.version + 1, now, event_kind, actor.id, actor.role,
+                      trigger, current.state, current.state, supplied, comment)
+        after = attrs.evolve(current, version=event.seq, updated_at=now)
+        return self._write(definition, after, event, current.version)
+
+    def plan_migrate(
+        self,
+        current: Case,
+        to_version: int,
+        *,
+        actor: Actor,
+        comment: str | None = None,
+    ) -> WriteSet:
+        """Check migrating ``current`` to ``to_version`` and return what it would write."""
+        self._check_actor(actor, current.id)
         source = self.registry.get(current.process, current.definition_version)
         target = self.registry.get(current.process, to_version)
+        if actor.role != SYSTEM.role and actor.role not in target.migrators:
+            raise RoleNotPermitted(
+                f"role {actor.role!r} may not migrate cases to {target.name} "
+                f"v{target.version}; ask someone with role "
+                f"{' or '.join(repr(r) for r in target.migrators) or 'system'}",
+                case_id=current.id, trigger=None, role=actor.role,
+                allowed=target.migrators, action="migrate",
+            )
         if target.version == source.version:
             raise MigrationRefused(
                 f"case {current.id!r} already runs under {source.name} v{source.version}"
@@ -217,48 +386,147 @@ class Engine:
                 f"v{target.version} does not have; move it to a state both versions share "
                 "first, or keep it on its version"
             )
-        now = self.clock.now()
+        now = self._now(current)
         event = Event(current.id, current.version + 1, now, EventKind.MIGRATED, actor.id,
                       actor.role, None, current.state, current.state,
                       {"from_version": source.version, "to_version": target.version}, comment)
         after = attrs.evolve(current, definition_version=target.version, version=event.seq,
                              updated_at=now)
-        after, timers = self._process(target, after, (event,))
-        self.store.append(after, (event,), expected_version=current.version, timers=timers)
-        return after
+        return self._write(target, after, event, current.version)
 
-    def available(self, case: Case | str, actor: Actor) -> list[TriggerOption]:
-        """Every trigger of the case's process with whether ``actor`` may fire it now.
+    # --- committing -----------------------------------------------------------------------
 
-        Guards are evaluated against the case as it is, with no data supplied; a trigger that
-        needs data is listed with ``requires`` and is allowed if the rest passes.
-        """
-        current = self.store.load(case) if isinstance(case, str) else case
-        definition = self.registry.get(current.process, current.definition_version)
+    def commit(self, write: WriteSet) -> Case:
+        """Apply a write-set planned by this engine's ``plan_*`` methods (one atomic store
+        call), then tell the after-commit observers; return the case as stored.
+
+        Between planning and committing, a subsystem may replace what it derives itself (its
+        extension state, the timers under its own prefix), as ``SLA.repair`` does; the store
+        still refuses a write-set planned against a version that moved on."""
+        self.store.append(write)
+        case = write.case
+        self._known[case.id] = case
+        if self.hooks.has_observers:
+            for name, observer in self.hooks.observers(write):
+                try:
+                    observer(write)
+                except Exception as exc:
+                    raise ObserverFailed(
+                        f"observer {name} raised {type(exc).__name__} after case {case.id!r} "
+                        "was committed; the command stands (its case is this error's .case)",
+                        case=case, observer=name,
+                    ) from exc
+        return case
+
+    def _write(
+        self, definition: ProcessDefinition, case: Case, event: Event, expected: int
+    ) -> WriteSet:
+        """The write-set of one command: the processors' derivations, timers by owner."""
+        events = (event,)
+        timers: dict[str, tuple[Timer, ...]] = {}
+        for processor in self.processors:
+            case, produced = processor.process(definition, case, events)
+            if produced is None:
+                continue
+            owner = getattr(processor, "timer_prefix", None)
+            if not owner or not isinstance(owner, str):
+                raise InvalidProcessor(
+                    f"processor {type(processor).__name__} returned timers but declares no "
+                    "timer_prefix; set timer_prefix to the name prefix its timers use")
+            if owner in timers or any(owner.startswith(o) or o.startswith(owner)
+                                      for o in timers):
+                raise InvalidProcessor(
+                    f"two processors own overlapping timer prefixes ({owner!r}); give each "
+                    "a prefix no other one starts with")
+            timers[owner] = tuple(produced)
+        return WriteSet(case, events, expected, timers)
+
+    # --- checks -----------------------------------------------------------------------------
+
+    def _current(self, case: Case | str) -> Case:
+        """The stored truth for ``case``: the case itself when it is the one this engine last
+        wrote or read, else the stored snapshot, which the handed case must equal."""
+        if isinstance(case, Case):
+            known = self._known.get(case.id) if type(case.id) is str else None
+            if known is case:
+                return case
+            stored = self.store.load(check_identifier(case.id, "case id"))
+            if stored.version != case.version:
+                raise StaleVersion(
+                    f"case {case.id!r} is at version {stored.version}, not {case.version}: "
+                    "someone else changed it; reload it and retry",
+                    case_id=case.id, expected=case.version, actual=stored.version,
+                )
+            if stored != case:
+                raise CaseMismatch(
+                    f"the case value handed for {case.id!r} differs from the stored case at "
+                    f"version {case.version}; commands act on the stored case only: pass the "
+                    "case the engine returned (or its id) and supply changes as data",
+                    case_id=case.id,
+                )
+        else:
+            stored = self.store.load(check_identifier(case, "case id"))
+        self._known[stored.id] = stored
+        return stored
+
+    def _check_actor(self, actor: Actor, case_id: str | None) -> None:
+        if actor in self._actors:
+            return
+        if not isinstance(actor, Actor):
+            raise InvalidIdentifier(
+                f"the actor must be an Actor(id, role), not {type(actor).__name__}",
+                what="actor", case_id=case_id)
+        check_identifier(actor.id, "actor id", case_id=case_id)
+        check_identifier(actor.role, "role", case_id=case_id)
+        if len(self._actors) < 10_000:  # a cache of checked actors, bounded
+            self._actors.add(actor)
+
+    def _now(self, current: Case) -> pendulum.DateTime:
         now = self.clock.now()
-        options: list[TriggerOption] = []
-        for trigger in definition.triggers:
-            command = CommandContext(current, definition, trigger, actor, {}, now)
-            try:
-                t = self._decide(command, check_data=False)
-            except CommandRefused as refusal:
-                candidates = definition.compiled.options(trigger, current.state)
-                dest = candidates[0].target(current.state) if candidates else None
-                needs = candidates[0].required if candidates else ()
-                options.append(TriggerOption(trigger, dest, False, needs, refusal))
-            else:
-                options.append(TriggerOption(trigger, t.target(current.state), True, t.required))
-        return options
+        if now < current.updated_at:
+            raise TimeOutOfOrder(
+                f"the engine clock reads {now.isoformat()}, before case {current.id!r} was "
+                f"last changed ({current.updated_at.isoformat()}); events would be out of "
+                "order. Fix the clock (a FrozenClock moved backwards?) and retry",
+                case_id=current.id,
+            )
+        return now
 
-    def history(self, case_id: str) -> list[Event]:
-        """The case's audit log."""
-        return self.store.history(case_id)
+    @staticmethod
+    def _recordable(kind: EventKind | str, case_id: str) -> EventKind:
+        try:
+            event_kind = EventKind(kind)
+        except ValueError:
+            raise EventNotRecordable(
+                f"there is no event kind {kind!r}; known kinds: "
+                f"{', '.join(k.value for k in EventKind)}", case_id=case_id) from None
+        if event_kind in ENGINE_KINDS:
+            raise EventNotRecordable(
+                f"record() cannot append {event_kind.value!r} events; use open(), fire() or "
+                "migrate()", case_id=case_id)
+        return event_kind
 
-    def get(self, case_id: str) -> Case:
-        """The latest stored case."""
-        return self.store.load(case_id)
-
-    # --- internals ------------------------------------------------------------------------
+    @staticmethod
+    def _check_recorder(
+        definition: ProcessDefinition, kind: EventKind, actor: Actor, case_id: str
+    ) -> None:
+        if actor.role == SYSTEM.role:
+            return
+        if kind in SYSTEM_KINDS:
+            allowed: tuple[str, ...] = (SYSTEM.role,)
+        else:
+            roles = definition.recorders.get(kind.value)
+            if roles is not None and (not roles or actor.role in roles):
+                return
+            allowed = roles or (SYSTEM.role,)
+        raise RoleNotPermitted(
+            f"role {actor.role!r} may not record {kind.value!r} events on {definition.name} "
+            f"cases; " + ("only the system actor records them (the sweep)"
+                          if kind in SYSTEM_KINDS else
+                          f"roles allowed: {', '.join(allowed)} (the definition's recorders)"),
+            case_id=case_id, trigger=None, role=actor.role, allowed=allowed,
+            action="record", kind=kind.value,
+        )
 
     def _decide(self, command: CommandContext, *, check_data: bool = True) -> Transition:
         definition, case, trigger = command.definition, command.case, command.trigger
@@ -291,15 +559,18 @@ class Engine:
             if refusal is not None:
                 first_refusal = first_refusal or refusal
                 continue
-            if check_data and c.required:
+            if check_data:
                 data = command.data
-                missing = [f for f in c.required if not _present(data.get(f))]
-                if missing:
-                    raise DataMissing(
-                        f"{trigger!r} needs data that was not supplied: {', '.join(missing)}; "
-                        "supply them in data={...}",
-                        case_id=case.id, trigger=trigger, missing=missing,
-                    )
+                if c.required:
+                    missing = [f for f in c.required if not _present(data.get(f))]
+                    if missing:
+                        raise DataMissing(
+                            f"{trigger!r} needs data that was not supplied: "
+                            f"{', '.join(missing)}; supply them in data={{...}}",
+                            case_id=case.id, trigger=trigger, missing=missing,
+                        )
+                if data and definition.owned_fields:
+                    self._check_owned(data, c.transition.owned, case.id, trigger)
             return c.transition
         if not permitted:
             roles = sorted({r for c in candidates for r in c.roles or ()})
@@ -311,6 +582,20 @@ class Engine:
         assert first_refusal is not None
         raise first_refusal
 
+    @staticmethod
+    def _check_owned(
+        data: Mapping[str, Any], owned: frozenset[str], case_id: str | None, trigger: str
+    ) -> None:
+        foreign = sorted(f for f in data if f not in owned)
+        if foreign:
+            may = ", ".join(sorted(owned)) or "no data"
+            raise FieldNotOwned(
+                f"{trigger!r} does not own {', '.join(foreign)}: in this process each field "
+                f"is written only by the commands that own it ({trigger!r} writes: {may}); "
+                "fire the command that sets it, or leave it out",
+                case_id=case_id, trigger=trigger, fields=foreign,
+            )
+
     def _check_intake(self, command: CommandContext) -> None:
         definition = command.definition
         missing = [f for f in definition.intake if not _present(command.data.get(f))]
@@ -321,10 +606,14 @@ class Engine:
                 case_id=None, trigger="open", missing=missing,
             )
         checks = tuple((definition.guards[g], True) for g in definition.intake_guards)
-        refusal = self._check_guards(command, checks)
+        refusal = self._check_guards(command, checks) if checks else None
         if refusal is not None:
             refusal.case_id = None
             raise refusal
+        if definition.owned_fields and command.data:
+            self._check_owned(command.data,
+                              frozenset((*definition.intake, *definition.intake_writes)),
+                              None, "open")
 
     @staticmethod
     def _check_guards(
@@ -339,45 +628,6 @@ class Engine:
                     case_id=command.case.id, trigger=command.trigger, guard=g.name, rule=g.rule,
                 )
         return None
-
-    def _commit(self, command: CommandContext, transition: Transition) -> Case:
-        before = command.case
-        dest = transition.target(before.state)
-        now = command.now
-        supplied = command.data
-        data = MappingProxyType({**before.data, **supplied}) if supplied else before.data
-        seq = before.version + 1
-        after = Case(before.id, before.process, before.definition_version, dest, seq,
-                     before.opened_at, now, data, before.extensions)
-        event = Event(before.id, seq, now, EventKind.TRANSITION, command.actor.id,
-                      command.actor.role, command.trigger, before.state, dest, supplied,
-                      command.comment)
-        if self.hooks:
-            context = TransitionContext(command, transition, before, after, event)
-            for name, hook in self.hooks.selected(context):
-                try:
-                    hook(context)
-                except Exception as exc:
-                    raise HookFailed(
-                        f"hook {name} raised {type(exc).__name__}: {exc}; the command "
-                        f"{command.trigger!r} was not applied",
-                        case_id=before.id, trigger=command.trigger, hook=name,
-                    ) from exc
-        timers: Sequence[Timer] | None = None
-        if self.processors:
-            after, timers = self._process(command.definition, after, (event,))
-        self.store.append(after, (event,), expected_version=before.version, timers=timers)
-        return after
-
-    def _process(
-        self, definition: ProcessDefinition, case: Case, events: Sequence[Event]
-    ) -> tuple[Case, Sequence[Timer] | None]:
-        timers: Sequence[Timer] | None = None
-        for processor in self.processors:
-            case, produced = processor.process(definition, case, events)
-            if produced is not None:
-                timers = produced if timers is None else [*timers, *produced]
-        return case, timers
 
 
 def replay(

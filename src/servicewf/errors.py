@@ -12,23 +12,31 @@ from collections.abc import Iterable, Sequence
 __all__ = [
     "CalendarError",
     "CaseAlreadyExists",
+    "CaseMismatch",
     "CaseNotFound",
     "CommandRefused",
     "ConcurrencyConflict",
     "CorruptRecord",
     "DataMissing",
+    "EventNotRecordable",
     "ExtensionRefused",
+    "FieldNotOwned",
     "GuardFailed",
     "HookFailed",
     "InvalidCalendar",
+    "InvalidData",
     "InvalidDefinition",
+    "InvalidIdentifier",
     "InvalidPolicy",
+    "InvalidProcessor",
     "MigrationRefused",
     "NoWorkingTime",
+    "ObserverFailed",
     "RoleNotPermitted",
     "ServicewfError",
     "StaleVersion",
     "StorageError",
+    "TimeOutOfOrder",
     "TriggerNotAllowed",
     "UnknownClock",
     "UnknownProcess",
@@ -115,15 +123,79 @@ class DataMissing(CommandRefused):
 
 
 class RoleNotPermitted(CommandRefused):
-    """The actor's role may not fire this trigger. ``allowed`` lists the roles that may."""
+    """The actor's role may not do this. ``allowed`` lists the roles that may; ``action`` says
+    what was refused: ``"fire"`` (a trigger), ``"record"`` (an event kind, named in
+    ``trigger``'s place by ``kind``) or ``"migrate"``."""
 
     def __init__(
-        self, message: str, *, case_id: str | None, trigger: str, role: str,
-        allowed: Iterable[str],
+        self, message: str, *, case_id: str | None, trigger: str | None, role: str,
+        allowed: Iterable[str], action: str = "fire", kind: str | None = None,
     ) -> None:
         self.role = role
         self.allowed: tuple[str, ...] = tuple(allowed)
+        self.action = action
+        self.kind = kind
         super().__init__(message, case_id=case_id, trigger=trigger)
+
+
+class FieldNotOwned(CommandRefused):
+    """The command supplied data fields its transition does not own (the definition's
+    field ownership: a transition writes only its ``required`` and ``writes`` fields, an
+    opening only ``intake`` and ``intake_writes``). ``fields`` names them."""
+
+    def __init__(
+        self, message: str, *, case_id: str | None, trigger: str, fields: Iterable[str]
+    ) -> None:
+        self.fields: tuple[str, ...] = tuple(fields)
+        super().__init__(message, case_id=case_id, trigger=trigger)
+
+
+class InvalidData(CommandRefused):
+    """Supplied data breaks the plain-data contract (see :mod:`servicewf.plain`).
+
+    ``path`` locates the offending value (``data['contacts'][2]['phone']``) and ``problem``
+    says what is wrong with it. The message never contains the value itself: data holds
+    customer names and phone numbers, and refusals end up in logs.
+    """
+
+    def __init__(
+        self, message: str, *, path: str, problem: str, case_id: str | None = None,
+        trigger: str | None = None,
+    ) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(message, case_id=case_id, trigger=trigger)
+
+
+class InvalidIdentifier(CommandRefused):
+    """A case id, actor id, role, trigger or other identifier breaks the identifier rule
+    (a ``str`` of 1 to 200 printable characters, no surrounding whitespace). ``what`` names
+    the identifier; the message does not repeat the bad value."""
+
+    def __init__(
+        self, message: str, *, what: str, case_id: str | None = None,
+        trigger: str | None = None,
+    ) -> None:
+        self.what = what
+        super().__init__(message, case_id=case_id, trigger=trigger)
+
+
+class EventNotRecordable(CommandRefused):
+    """``record()`` was asked for an event kind it never appends (``opened``,
+    ``transition``, ``migrated``: those come from ``open``, ``fire`` and ``migrate``) or for
+    an unknown kind."""
+
+
+class CaseMismatch(CommandRefused):
+    """The :class:`~servicewf.case.Case` handed to a command is not the stored one at its
+    version (changed with ``attrs.evolve``, or built by hand). The engine acts only on the
+    stored truth: pass the case it returned, or the case id."""
+
+
+class TimeOutOfOrder(CommandRefused):
+    """An instant is earlier than the history allows: the engine clock went backwards behind
+    the case's last event, or a sweep was asked to act at an instant ahead of the engine
+    clock (its events would be stamped before the deadlines they report)."""
 
 
 class StaleVersion(CommandRefused):
@@ -140,6 +212,23 @@ class StaleVersion(CommandRefused):
 
 ConcurrencyConflict = StaleVersion
 """Alias: the storage layer's name for a :class:`StaleVersion` refusal."""
+
+
+class ObserverFailed(ServicewfError):
+    """An after-commit observer raised. The command *was* committed (``case`` is the case
+    as stored); the observer's error is ``__cause__``. Observers run after the write, so
+    anything that must not be lost belongs in the outbox, not in an observer."""
+
+    def __init__(self, message: str, *, case: object, observer: str) -> None:
+        self.case = case
+        self.observer = observer
+        super().__init__(message)
+
+
+class InvalidProcessor(ServicewfError, TypeError):
+    """A case processor is misconfigured: it returns timers without declaring the
+    ``timer_prefix`` it owns, returns timers outside that prefix, or two processors claim
+    overlapping prefixes."""
 
 
 class HookFailed(CommandRefused):

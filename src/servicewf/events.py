@@ -9,9 +9,9 @@ from typing import Any
 import attrs
 import pendulum
 
-from servicewf._frozen import frozen_mapping
+from servicewf.plain import frozen_mapping
 
-__all__ = ["Event", "EventKind"]
+__all__ = ["ENGINE_KINDS", "SYSTEM_KINDS", "Event", "EventKind"]
 
 
 class EventKind(str, enum.Enum):
@@ -26,6 +26,15 @@ class EventKind(str, enum.Enum):
     OBLIGATION_DUE = "obligation_due"
     MIGRATED = "migrated"
     NOTE = "note"
+
+
+ENGINE_KINDS = frozenset({EventKind.OPENED, EventKind.TRANSITION, EventKind.MIGRATED})
+"""Kinds the engine appends itself, through ``open``, ``fire`` and ``migrate``."""
+
+SYSTEM_KINDS = frozenset({EventKind.CLOCK_WARNING, EventKind.CLOCK_BREACHED,
+                          EventKind.ESCALATED, EventKind.OBLIGATION_DUE})
+"""Kinds only the library's system actor records (the sweep's verdicts): a person's role can
+never be granted them, so SLA state derived from them cannot be forged."""
 
 
 @attrs.frozen(slots=True)

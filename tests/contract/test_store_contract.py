@@ -324,7 +324,11 @@ def test_the_engine_runs_on_the_store(store):
 
 _text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
                 max_size=12)
-_name = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=20)
+# Identifiers follow the one identifier rule (servicewf.plain.check_identifier): printable,
+# no surrounding whitespace.
+_name = st.text(st.characters(whitelist_categories=("L", "N", "P", "S"),
+                              whitelist_characters=" "),
+                min_size=1, max_size=20).filter(lambda s: s == s.strip() and s.isprintable())
 _json = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53)
     | st.floats(allow_nan=False, allow_infinity=False) | _text,

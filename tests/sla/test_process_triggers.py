@@ -33,6 +33,7 @@ from servicewf.sla import (
     target_from_dict,
 )
 from tests.processes.support import Harness
+from tests.sla.helpers import run_at
 
 TZ = "Asia/Shanghai"
 # Mon 2026-03-02 09:00; 一般 = 3 WD → Thu 03-05 18:00.
@@ -143,7 +144,7 @@ def test_automatic_escalation_fires_escalate_and_c9_follows_it() -> None:
     h = Harness(START, with_sla=True)
     assert h.sla is not None
     case = acknowledged(h)
-    report = Sweeper(h.engine, h.sla).run(sh(2026, 3, 5, 18, 0, 1))
+    report = run_at(Sweeper(h.engine, h.sla), sh(2026, 3, 5, 18, 0, 1))
     assert report.escalations == 1
     case = h.engine.get(case.id)
     last = h.engine.history(case.id)[-1]
@@ -160,7 +161,7 @@ def test_escalation_recorded_before_escalate_is_offered_still_binds_c9() -> None
     h = Harness(START, with_sla=True)
     assert h.sla is not None
     case = classified(h)  # escalate is offered from `confirmed` on
-    Sweeper(h.engine, h.sla).run(sh(2026, 3, 5, 18, 0, 1))
+    run_at(Sweeper(h.engine, h.sla), sh(2026, 3, 5, 18, 0, 1))
     case = h.engine.get(case.id)
     kinds = [e.kind for e in h.engine.history(case.id)]
     assert EventKind.ESCALATED in kinds
@@ -194,7 +195,7 @@ def test_incident_progress_updates_recur_while_responding() -> None:
     assert (view.cycle, view.deadline) == (2, START.add(hours=7))
     assert view.past[0].outcome == MET
     # No update for 4 h: the sweep records the missed update as a breach.
-    report = Sweeper(engine, sla).run(START.add(hours=7, seconds=1))
+    report = run_at(Sweeper(engine, sla), START.add(hours=7, seconds=1))
     assert report.breaches == 1
     case = engine.get(case.id)
     h.clock.set(START.add(hours=8))
@@ -225,7 +226,7 @@ def test_settling_a_stale_sla_timer_keeps_other_subsystems_timers() -> None:
     stale = attrs.evolve(real["sla:resolve"], due=h.clock.now())
     store.set_timers(case.id, [*[t for n, t in real.items() if n != "sla:resolve"], stale,
                                foreign])
-    report = Sweeper(h.engine, h.sla).run(h.clock.now())
+    report = run_at(Sweeper(h.engine, h.sla), h.clock.now())
     assert (report.timers, report.warnings, report.breaches) == (1, 0, 0)
     after = {t.name: t for t in store.timers(case.id)}
     assert after["crm:callback"] == foreign
@@ -238,7 +239,7 @@ def test_replace_timers_refuses_timers_outside_its_prefix() -> None:
     h = Harness(START, with_sla=True)
     case = acknowledged(h)
     before = h.engine.store.timers(case.id)
-    with pytest.raises(ValueError, match="do not start with 'obl:'"):
+    with pytest.raises(ValueError, match="does not start with 'obl:'"):
         replace_timers(h.engine.store, case.id, "obl:",
                        [Timer(case.id, "sla:resolve", START, "complaint", {})])
     assert h.engine.store.timers(case.id) == before

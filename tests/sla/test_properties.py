@@ -30,7 +30,14 @@ from servicewf.sla import (
     to_us,
 )
 
-from .helpers import AGENT, CALENDARS, complaint_definition, request_definition, sh
+from .helpers import (
+    AGENT,
+    CALENDARS,
+    complaint_definition,
+    request_definition,
+    run_at,
+    sh,
+)
 
 SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -85,7 +92,7 @@ def _run(policy: Policy, start: pendulum.DateTime, steps) -> tuple[Engine, SLA, 
                             "new_deadline": clock.now().add(hours=gap % 97).isoformat()}
                 engine.fire(current, trig, actor=AGENT, data=data)
             elif kind == "sweep":
-                sweeper.run(clock.now())
+                run_at(sweeper, clock.now())
             else:
                 sla.extend(engine, current, clock="resolve", by=WorkingDays(1), actor=AGENT,
                            reason="r", notice="n")
@@ -121,10 +128,10 @@ def test_warnings_and_breaches_never_duplicated_and_sweep_idempotent(walk) -> No
     )
     assert all(n == 1 for n in per_cycle.values()), per_cycle
     now = engine.clock.now().add(days=40)
-    Sweeper(engine, sla, owner="a").run(now)
+    run_at(Sweeper(engine, sla, owner="a"), now)
     before = engine.history(case_id)
     timers = engine.store.timers(case_id)
-    report = Sweeper(engine, sla, owner="b").run(now)
+    report = run_at(Sweeper(engine, sla, owner="b"), now)
     assert (report.warnings, report.breaches, report.escalations) == (0, 0, 0)
     assert engine.history(case_id) == before
     assert engine.store.timers(case_id) == timers
@@ -202,10 +209,11 @@ def test_two_workers_share_the_store_without_duplicates() -> None:
     engine = Engine(MemoryStore(), clock, [COMPLAINT], processors=[sla])
     ids = [engine.open("complaint", actor=AGENT, data={"level": "一般"}).id for _ in range(30)]
     now = sh(2026, 9, 30, 9, 0)
+    clock.set(now)
     a = Sweeper(engine, sla, owner="a", batch=7)
     b = Sweeper(engine, sla, owner="b", batch=7)
     ra = a.run(now, limit=20)
-    rb = b.run(now)
+    rb = run_at(b, now)
     assert ra.timers == 20 and rb.timers > 0
     for cid in ids:
         kinds = Counter((e.kind, e.data.get("clock")) for e in engine.history(cid)
@@ -230,7 +238,7 @@ def test_stale_version_is_retried_on_the_reloaded_case() -> None:
         return original(c, kind, **kw)
 
     engine.record = racing_record  # type: ignore[method-assign]
-    report = Sweeper(engine, sla).run(sh(2026, 9, 30, 9, 0))
+    report = run_at(Sweeper(engine, sla), sh(2026, 9, 30, 9, 0))
     assert report.retries == 1
     assert sum(e.kind is EventKind.CLOCK_BREACHED for e in engine.history(case.id)) == 3
 

@@ -36,7 +36,7 @@ from servicewf.sla import (
     recompute,
 )
 
-from .helpers import AGENT, CALENDARS, complaint_definition, make_engine, sh
+from .helpers import AGENT, CALENDARS, complaint_definition, make_engine, run_at, sh
 
 SUPERVISOR = Actor("s1", "supervisor")
 
@@ -86,14 +86,14 @@ def test_urgent_complaint_warns_in_office_hours_then_breaches_and_goes_to_top_ma
     view = sla.view(engine, case, "resolve", clock.now())
     assert view.warning_at == sh(2026, 9, 29, 14, 0)
     sweeper = Sweeper(engine, sla, owner="w1")
-    assert sweeper.run(sh(2026, 9, 29, 13, 59)).warnings == 0
-    report = sweeper.run(sh(2026, 9, 29, 14, 0))
+    assert run_at(sweeper, sh(2026, 9, 29, 13, 59)).warnings == 0
+    report = run_at(sweeper, sh(2026, 9, 29, 14, 0))
     assert (report.warnings, report.breaches) == (1, 0)
     # Never twice per cycle: the timer moved on to the breach, a later sweep adds nothing.
     timer = next(t for t in engine.store.timers(case.id) if t.name == "sla:resolve")
     assert timer.payload["action"] == "breach"
-    assert sweeper.run(sh(2026, 9, 29, 17, 0)).warnings == 0
-    report = sweeper.run(sh(2026, 9, 29, 18, 0, 1))
+    assert run_at(sweeper, sh(2026, 9, 29, 17, 0)).warnings == 0
+    report = run_at(sweeper, sh(2026, 9, 29, 18, 0, 1))
     # 緊急 starts at the manager; above it top management coordinates (000 §5.1).
     assert (report.warnings, report.breaches, report.escalations) == (0, 1, 1)
     case = engine.get(case.id)
@@ -114,7 +114,7 @@ def test_general_complaint_breach_escalates_one_tier_through_the_process_trigger
     engine, sla, clock = make_engine([complaint_business_centre()], sh(2026, 9, 25, 16, 30))
     case = _through_acknowledge(engine, clock, "一般")
     heard: list[str] = []
-    report = Sweeper(engine, sla, listeners=[lambda ev: heard.append(ev.kind)]).run(
+    report = run_at(Sweeper(engine, sla, listeners=[lambda ev: heard.append(ev.kind)]),
         sh(2026, 9, 30, 18, 0, 1))
     assert (report.breaches, report.escalations) == (1, 1)
     # The definition has an `escalate` trigger offered in `acknowledged`: the escalation is
@@ -137,7 +137,7 @@ def test_breach_where_no_escalate_trigger_is_offered_records_an_escalated_event(
     case = engine.fire(case, "record", actor=AGENT)
     case = engine.fire(case, "classify", actor=AGENT, data={"level": "一般"})
     # Left in `classified` (escalate is offered from `confirmed` on) until the breach.
-    report = Sweeper(engine, sla).run(sh(2026, 9, 30, 18, 0, 1))
+    report = run_at(Sweeper(engine, sla), sh(2026, 9, 30, 18, 0, 1))
     # acknowledge (24 h, no escalation) and resolve (3 WD, escalates) both breached.
     assert (report.breaches, report.escalations) == (2, 1)
     escalated = [e for e in engine.history(case.id) if e.kind is EventKind.ESCALATED]
@@ -236,9 +236,9 @@ def test_system_actor_records_the_sla_events() -> None:
     engine, sla, _ = make_engine([_request_policy()], sh(2026, 9, 15, 9, 0))
     case = engine.open("service_request", actor=AGENT)
     # A deadline is met up to its instant: at 18:00 only the (late) warning is due.
-    report = Sweeper(engine, sla).run(sh(2026, 9, 15, 18, 0))
+    report = run_at(Sweeper(engine, sla), sh(2026, 9, 15, 18, 0))
     assert (report.warnings, report.breaches) == (1, 0)
-    Sweeper(engine, sla).run(sh(2026, 9, 15, 18, 0, 1))
+    run_at(Sweeper(engine, sla), sh(2026, 9, 15, 18, 0, 1))
     events = engine.history(case.id)[1:]
     assert [e.kind for e in events] == [EventKind.CLOCK_WARNING, EventKind.CLOCK_BREACHED]
     assert {e.actor_id for e in events} == {SYSTEM.id}
@@ -247,5 +247,5 @@ def test_system_actor_records_the_sla_events() -> None:
 def test_sweep_after_the_deadline_skips_the_warning() -> None:
     engine, sla, _ = make_engine([_request_policy()], sh(2026, 9, 15, 9, 0))
     case = engine.open("service_request", actor=AGENT)
-    Sweeper(engine, sla).run(sh(2026, 9, 16, 9, 0))
+    run_at(Sweeper(engine, sla), sh(2026, 9, 16, 9, 0))
     assert [e.kind for e in engine.history(case.id)[1:]] == [EventKind.CLOCK_BREACHED]

@@ -6,7 +6,7 @@ from types import MappingProxyType
 
 import pytest
 
-from servicewf._frozen import frozen_mapping
+from servicewf.plain import frozen_mapping
 from servicewf.storage import Timer
 from tests.contract.backends import T0, case, opened
 

@@ -190,7 +190,7 @@ def test_a_naive_due_instant_is_refused_before_anything_is_written() -> None:
     store = MemoryStore()
     store.create(case("c1"), [opened("c1")], [Timer("c1", "a", T0)])
     naive = Timer("c1", "b", pendulum.naive(2026, 3, 1, 9))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="naive datetime"):
+    with pytest.raises(ValueError, match="naive"):
         store.set_timers("c1", [naive])
     assert store.timers("c1") == [Timer("c1", "a", T0)]
     assert store.due_timers(T0) == [Timer("c1", "a", T0)]

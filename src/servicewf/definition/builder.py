@@ -40,6 +40,10 @@ class DefinitionBuilder:
         self.guards: dict[str, Guard] = {}
         self.intake: tuple[str, ...] = ()
         self.intake_guards: tuple[str, ...] = ()
+        self.intake_writes: tuple[str, ...] = ()
+        self.owned_fields = False
+        self.recorders: dict[str, tuple[str, ...]] = {"note": ()}
+        self.migrators: tuple[str, ...] = ("admin",)
 
     @classmethod
     def from_definition(
@@ -53,6 +57,10 @@ class DefinitionBuilder:
         b.guards = dict(definition.guards)
         b.intake = definition.intake
         b.intake_guards = definition.intake_guards
+        b.intake_writes = definition.intake_writes
+        b.owned_fields = definition.owned_fields
+        b.recorders = dict(definition.recorders)
+        b.migrators = definition.migrators
         return b
 
     # --- states ---------------------------------------------------------------------------
@@ -122,12 +130,14 @@ class DefinitionBuilder:
         roles: str | Iterable[str] = (),
         labels: Labels | str | None = None,
         description: str = "",
+        writes: str | Iterable[str] = (),
     ) -> DefinitionBuilder:
         """Add a transition (see :class:`Transition` for the meaning of each field)."""
         self.transitions.append(
             Transition(
                 trigger, sources, dest, conditions=conditions, unless=unless,
                 required=required, roles=roles, labels=labels, description=description,
+                writes=writes,
             )
         )
         return self
@@ -156,11 +166,26 @@ class DefinitionBuilder:
         return self
 
     def set_intake(
-        self, required: Iterable[str] = (), *, guards: Iterable[str] = ()
+        self, required: Iterable[str] = (), *, guards: Iterable[str] = (),
+        writes: Iterable[str] | None = None,
     ) -> DefinitionBuilder:
-        """The data a case must be opened with, and the guards its opening must pass."""
+        """The data a case must be opened with, the guards its opening must pass, and (when
+        given) the further fields an opening may supply."""
         self.intake = tuple(required)
         self.intake_guards = tuple(guards)
+        if writes is not None:
+            self.intake_writes = tuple(writes)
+        return self
+
+    def own_fields(self, owned: bool = True) -> DefinitionBuilder:
+        """Make every command write only the fields it owns (see
+        :attr:`ProcessDefinition.owned_fields`)."""
+        self.owned_fields = owned
+        return self
+
+    def allow_record(self, kind: str, *roles: str) -> DefinitionBuilder:
+        """Let ``roles`` (any role when none) ``record()`` events of ``kind``."""
+        self.recorders[str(getattr(kind, "value", kind))] = tuple(roles)
         return self
 
     # --- guards ---------------------------------------------------------------------------
@@ -186,7 +211,9 @@ class DefinitionBuilder:
         return ProcessDefinition(
             self.name, self.version, self.states, self.transitions, self.guards,
             labels=self.labels, description=self.description, intake=self.intake,
-            intake_guards=self.intake_guards,
+            intake_guards=self.intake_guards, owned_fields=self.owned_fields,
+            intake_writes=self.intake_writes, recorders=self.recorders,
+            migrators=self.migrators,
         )
 
     # --- helpers --------------------------------------------------------------------------

@@ -71,6 +71,7 @@ DEFINITION_SCHEMA: dict[str, Any] = {
                     "unless": _NAMES,
                     "required": _NAMES,
                     "roles": _NAMES,
+                    "writes": _NAMES,
                     "labels": _LABELS,
                     "description": {"type": "string"},
                 },
@@ -79,6 +80,14 @@ DEFINITION_SCHEMA: dict[str, Any] = {
         "guards": {"type": "array", "items": {"type": "string"}},
         "intake": _NAMES,
         "intake_guards": _NAMES,
+        "intake_writes": _NAMES,
+        "owned_fields": {"type": "boolean"},
+        "recorders": {
+            "type": "object",
+            "propertyNames": {"enum": ["note", "clock_extended"]},
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+        "migrators": {"type": "array", "items": {"type": "string"}},
     },
 }
 """JSON Schema (draft 2020-12) of the plain-data form; ``docs/definitions.md`` documents it."""
@@ -128,7 +137,7 @@ def definition_to_dict(definition: ProcessDefinition) -> dict[str, Any]:
             "source": t.sources[0] if len(t.sources) == 1 else list(t.sources),
             "dest": t.dest,
         }
-        for key in ("conditions", "unless", "required", "roles"):
+        for key in ("conditions", "unless", "required", "roles", "writes"):
             value = getattr(t, key)
             if value:
                 td[key] = list(value)
@@ -144,6 +153,12 @@ def definition_to_dict(definition: ProcessDefinition) -> dict[str, Any]:
         out["intake"] = list(definition.intake)
     if definition.intake_guards:
         out["intake_guards"] = list(definition.intake_guards)
+    if definition.intake_writes:
+        out["intake_writes"] = list(definition.intake_writes)
+    if definition.owned_fields:
+        out["owned_fields"] = True
+    out["recorders"] = {k: list(v) for k, v in definition.recorders.items()}
+    out["migrators"] = list(definition.migrators)
     return out
 
 
@@ -183,6 +198,7 @@ def definition_from_dict(
             conditions=t.get("conditions", ()), unless=t.get("unless", ()),
             required=t.get("required", ()), roles=t.get("roles", ()),
             labels=_labels_from(t.get("labels")), description=t.get("description", ""),
+            writes=t.get("writes", ()),
         )
         for t in data["transitions"]
     ]
@@ -194,4 +210,8 @@ def definition_from_dict(
         {n: g for n, g in available.items() if n in used or n in declared},
         labels=_labels_from(data.get("labels")), description=data.get("description", ""),
         intake=data.get("intake", ()), intake_guards=intake_guards,
+        intake_writes=data.get("intake_writes", ()),
+        owned_fields=data.get("owned_fields", False),
+        recorders=data.get("recorders", {"note": []}),
+        migrators=data.get("migrators", ["admin"]),
     )

@@ -24,12 +24,13 @@ STAY = "="
 """A transition destination meaning "stay in the source state" (an internal transition: the
 event is recorded, the state does not change)."""
 
-_IDENTIFIER = re.compile(r"^[a-z][a-z0-9_]*$")
+# fullmatch, not match with ``$``: ``$`` also matches before a trailing newline ("done\n").
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 
 
 def is_identifier(text: str) -> bool:
     """True when ``text`` is a stable snake_case identifier (``[a-z][a-z0-9_]*``)."""
-    return bool(_IDENTIFIER.match(text))
+    return isinstance(text, str) and _IDENTIFIER.fullmatch(text) is not None
 
 
 def _tuple_of_str(value: str | Iterable[str]) -> tuple[str, ...]:
@@ -93,6 +94,9 @@ class Transition:
     - ``dest``: a state id, or ``"="`` to stay in the source state (recorded, no state change).
     - ``conditions`` / ``unless``: names of guards that must pass / must fail.
     - ``required``: data fields the command must supply (non-empty).
+    - ``writes``: further data fields the command may supply. In a definition with
+      ``owned_fields=True`` a transition writes only ``required`` and ``writes``; any other
+      supplied field is refused (:class:`~servicewf.errors.FieldNotOwned`).
     - ``roles``: roles that may fire it; empty means any role.
 
     When several transitions share a trigger and a source, the first (in declaration order)
@@ -108,6 +112,12 @@ class Transition:
     roles: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
     labels: Labels | None = attrs.field(default=None, converter=_labels)
     description: str = ""
+    writes: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+
+    @property
+    def owned(self) -> frozenset[str]:
+        """The data fields this transition may write: ``required`` and ``writes``."""
+        return frozenset((*self.required, *self.writes))
 
     @property
     def internal(self) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from functools import cached_property
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -37,6 +38,25 @@ def _names(value: str | Iterable[str]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _recorders(
+    value: Mapping[str, str | Iterable[str]]
+) -> Mapping[str, tuple[str, ...]]:
+    return MappingProxyType({str(getattr(k, "value", k)): _names(v) for k, v in value.items()})
+
+
+RECORDABLE_KINDS = frozenset({"note", "clock_extended"})
+"""Event kinds a definition may let roles ``record()`` (``recorders``). The engine appends
+``opened``, ``transition`` and ``migrated`` itself; warnings, breaches, escalations and
+obligation events come only from the library's system actor."""
+
+DEFAULT_RECORDERS: Mapping[str, tuple[str, ...]] = MappingProxyType({"note": ()})
+"""Who may ``record()`` what unless a definition says otherwise: notes, by any role."""
+
+DEFAULT_MIGRATORS: tuple[str, ...] = ("admin",)
+"""Roles that may migrate cases to a version unless it says otherwise (``system`` always
+may)."""
+
+
 @attrs.frozen(eq=False)
 class ProcessDefinition:
     """A process: named, versioned, with states, transitions and the guards they name.
@@ -48,6 +68,18 @@ class ProcessDefinition:
 
     ``intake`` names the data a case must be opened with and ``intake_guards`` the guards its
     opening must pass (the initial state's "required data on entry").
+
+    Permissions beyond the transitions' ``roles``:
+
+    - ``owned_fields``: when true, every command writes only the data fields it owns: a
+      transition its ``required`` and ``writes``, an opening its ``intake`` and
+      ``intake_writes``. Anything else is refused, so a later step cannot overwrite what an
+      earlier one decided (an approved scope, a tier).
+    - ``recorders``: which roles may ``record()`` which event kinds (``{"note": ()}`` by
+      default: notes by anyone; an empty tuple means any role). Only ``note`` and
+      ``clock_extended`` can be granted.
+    - ``migrators``: the roles that may migrate cases *to* this version (``("admin",)`` by
+      default); the library's ``system`` actor always may.
     """
 
     name: str
@@ -59,12 +91,31 @@ class ProcessDefinition:
     description: str = ""
     intake: tuple[str, ...] = attrs.field(default=(), converter=_names)
     intake_guards: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    owned_fields: bool = False
+    intake_writes: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    recorders: Mapping[str, tuple[str, ...]] = attrs.field(
+        factory=lambda: dict(DEFAULT_RECORDERS), converter=_recorders)
+    migrators: tuple[str, ...] = attrs.field(default=DEFAULT_MIGRATORS, converter=_names)
 
     def __attrs_post_init__(self) -> None:
         problems = definition_problems(self.name, self.states, self.transitions, self.guards)
-        for f in self.intake:
-            if not f.isidentifier():
+        for f in (*self.intake, *self.intake_writes):
+            if not isinstance(f, str) or not f.isidentifier():
                 problems.append(f"intake field {f!r} is not a valid field name")
+        for t in self.transitions:
+            for f in t.writes:
+                if not isinstance(f, str) or not f.isidentifier():
+                    problems.append(f"transition {t.trigger!r} writes {f!r}, which is not a "
+                                    "valid field name")
+        for kind, roles in self.recorders.items():
+            if kind not in RECORDABLE_KINDS:
+                problems.append(
+                    f"recorders names {kind!r}: only {', '.join(sorted(RECORDABLE_KINDS))} "
+                    "may be granted (system events come from the sweep's system actor alone)")
+            if not all(isinstance(r, str) and r for r in roles):
+                problems.append(f"recorders of {kind!r} must be role names")
+        if not all(isinstance(r, str) and r for r in self.migrators):
+            problems.append("migrators must be role names")
         for g in self.intake_guards:
             if g not in self.guards:
                 problems.append(f"intake guard {g!r} is not defined")

@@ -43,6 +43,7 @@ __all__ = [
     "REQUEST_PRIORITY",
     "RETENTION_YEARS",
     "SATISFACTION",
+    "STAFF_ROLES",
     "SUPERVISOR",
     "SUPPORT_MODE",
     "TRANSFER_TARGET",
@@ -85,6 +86,8 @@ AGENT = "agent"
 SUPERVISOR = "supervisor"
 MANAGER = "manager"
 EXECUTIVE = "executive"
+STAFF_ROLES = (AGENT, SUPERVISOR, MANAGER, EXECUTIVE)
+"""The service roles of the guidelines, lowest tier first."""
 
 RETENTION_YEARS = 3
 """Archived records are kept at least this long (001 §4.4)."""
@@ -632,6 +635,9 @@ def with_intake(
     """Declare the catalogue's required fields on entry and their vocabularies as the
     definition's intake, so that ``Engine.open`` refuses a case opened without them
     (:class:`DataMissing`) or with an unknown value (:class:`GuardFailed`)."""
+    # Staff may record an SLA extension on any built-in case (each policy's ExtensionRule
+    # still decides whether it is granted); customers and other roles may not.
+    builder.recorders.setdefault("clock_extended", STAFF_ROLES)
     names = []
     for field, vocabulary in vocabularies.items():
         g = vocabulary_guard(field, vocabulary)

@@ -24,7 +24,7 @@ from servicewf.events import Event, EventKind
 from servicewf.sla.fold import BoundPolicy
 from servicewf.sla.measure import from_us, to_us
 from servicewf.sla.policy import ExtensionConditionsUnmet, ExtensionRequest, Policy
-from servicewf.sla.spec import Target
+from servicewf.sla.spec import Target, target_from_dict
 from servicewf.sla.state import PAUSED, STOPPED, ClockState, ClockStates, ClockView
 from servicewf.storage.base import Store, Timer
 
@@ -94,6 +94,9 @@ class SLA:
         self.calendars: dict[str, BusinessCalendar] = dict(calendars or {})
         self._bound: dict[tuple[str, int], BoundPolicy] = {}
 
+    timer_prefix = TIMER_PREFIX
+    """The timers this processor owns (``"sla:<clock>"``)."""
+
     # --- binding ---------------------------------------------------------------------------
 
     def bind(self, definition: ProcessDefinition) -> BoundPolicy | None:
@@ -133,8 +136,7 @@ class SLA:
             return case, None
         prior = case.extensions.get(EXTENSION_KEY)
         states = ClockStates.from_dict(prior) if prior else None
-        if bound.extend_triggers:
-            self._check_extensions(bound, case, states, events)
+        self._check_extensions(bound, case, states, events)
         # The data after the command: folding the events' data into it changes nothing, and
         # it is the data the events saw (the engine passes one event per command).
         new = bound.fold(events, states, data=case.data)
@@ -143,9 +145,13 @@ class SLA:
 
     def _check_extensions(self, bound: BoundPolicy, case: Case, states: ClockStates | None,
                           events: Sequence[Event]) -> None:
-        """Refuse an extension transition the policy's rule does not allow (the command is
-        then not written): the same conditions as :meth:`extend`."""
+        """Refuse an extension the policy's rule does not allow (the command is then not
+        written): the same conditions as :meth:`extend`, whether the extension is a process
+        transition or a ``clock_extended`` event recorded by hand."""
         for e in events:
+            if e.kind is EventKind.CLOCK_EXTENDED:
+                self._check_recorded_extension(bound, case, states, e)
+                continue
             if e.kind is not EventKind.TRANSITION or e.trigger not in bound.extend_triggers:
                 continue
             try:
@@ -182,6 +188,35 @@ class SLA:
                               "deadline": s.deadline}))
         return out
 
+    @staticmethod
+    def _check_recorded_extension(bound: BoundPolicy, case: Case, states: ClockStates | None,
+                                  e: Event) -> None:
+        def refuse(missing: list[str]) -> ExtensionConditionsUnmet:
+            return ExtensionConditionsUnmet(
+                f"clock_extended on case {case.id!r} refused by policy "
+                f"{bound.policy.name!r}; it needs: " + "; ".join(missing),
+                case_id=case.id, missing=missing)
+
+        clock = e.data.get("clock")
+        if not isinstance(clock, str) or clock not in bound.by_name:
+            raise refuse([f"a clock of the policy in data['clock'] "
+                          f"({', '.join(bound.by_name)})"])
+        try:
+            by = target_from_dict(e.data["by"])
+        except (KeyError, TypeError, ValueError, InvalidPolicy):
+            raise refuse(["the extension in data['by'] (a target's plain data, e.g. "
+                          "WorkingDays(2).to_dict())"]) from None
+        state = (states or bound.empty())[clock]
+        if e.data.get("cycle", state.cycle) != state.cycle:
+            raise refuse([f"the clock's current cycle ({state.cycle}) in data['cycle']"])
+        notified = e.data.get("customer_notified_at")
+        request = ExtensionRequest(
+            clock, by, e.actor_id, e.role, e.data.get("reason"), e.data.get("notice"),
+            None if notified is None else from_us(0))
+        missing = bound.policy.extension_problems(bound.policy.clock(clock), state, request)
+        if missing:
+            raise refuse(missing)
+
     # --- reading ---------------------------------------------------------------------------
 
     def states(self, case: Case) -> ClockStates:
@@ -213,15 +248,16 @@ class SLA:
         fresh = bound.fold(engine.history(current.id))
         if current.extensions.get(EXTENSION_KEY) == fresh.to_dict():
             return current
-        now = engine.clock.now()
-        event = Event(current.id, current.version + 1, now, EventKind.NOTE, actor.id,
-                      actor.role, None, current.state, current.state,
-                      {"sla_repair": bound.policy.name}, "SLA clocks recomputed")
-        after = attrs.evolve(current, version=event.seq, updated_at=now,
-                             extensions={**current.extensions, EXTENSION_KEY: fresh.to_dict()})
-        engine.store.append(after, (event,), expected_version=current.version,
-                            timers=self.timers_of(bound, current.id, fresh))
-        return after
+        # An audited command like any other: the engine checks the actor may record notes
+        # and the clock, and the note, the recomputed clocks and the SLA timers are one
+        # write-set (the case's other timers are kept).
+        write = engine.plan_record(current, EventKind.NOTE, actor=actor,
+                                   data={"sla_repair": bound.policy.name},
+                                   comment="SLA clocks recomputed")
+        repaired = attrs.evolve(write.case, extensions={**write.case.extensions,
+                                                        EXTENSION_KEY: fresh.to_dict()})
+        return engine.commit(attrs.evolve(write, case=repaired, timers={
+            **write.timers, TIMER_PREFIX: tuple(self.timers_of(bound, current.id, fresh))}))
 
     def view(self, engine: Engine, case: Case, clock: str,
              now: _dt.datetime) -> ClockView:

@@ -19,7 +19,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from servicewf.case import SYSTEM, Actor, Case
-from servicewf.errors import CommandRefused, CorruptRecord, StaleVersion, UnknownProcess
+from servicewf.errors import (
+    CommandRefused,
+    CorruptRecord,
+    StaleVersion,
+    TimeOutOfOrder,
+    UnknownProcess,
+)
 from servicewf.events import EventKind
 from servicewf.sla.measure import from_us, to_us
 from servicewf.sla.processor import SLA, TIMER_PREFIX
@@ -265,7 +271,16 @@ class Sweeper:
     def run(self, now: _dt.datetime | None = None, *, limit: int | None = None) -> SweepReport:
         """Process every due timer up to ``now`` (the engine clock's now by default), at most
         ``limit`` timers."""
-        now = self.engine.clock.now() if now is None else now
+        clock_now = self.engine.clock.now()
+        if now is None:
+            now = clock_now
+        elif now > clock_now:
+            # The events it records are stamped by the engine clock: acting as of a later
+            # instant would stamp breaches before the deadlines they report.
+            raise TimeOutOfOrder(
+                f"sweep asked to act as of {now.isoformat()}, ahead of the engine clock "
+                f"({clock_now.isoformat()}); advance the clock instead (FrozenClock.set / "
+                "advance) or run without now=")
         report = SweepReport()
         ctx = ActionContext(self.engine, self.sla, now, report, self.listeners)
         seen: set[tuple[str, str]] = set()

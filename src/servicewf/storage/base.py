@@ -14,17 +14,25 @@ from __future__ import annotations
 
 import abc
 import datetime as _dt
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import attrs
 import pendulum
 
-from servicewf._frozen import frozen_mapping
 from servicewf.case import Case
+from servicewf.errors import StaleVersion
 from servicewf.events import Event
+from servicewf.plain import check_identifier, check_stored, frozen_mapping
 
-__all__ = ["Store", "Timer", "check_append", "replace_timers"]
+__all__ = ["Store", "Timer", "WriteSet", "check_append", "check_timers", "check_write",
+           "replace_timers"]
+
+
+def _payload(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return frozen_mapping(value, "timer payload")
 
 
 @attrs.frozen(slots=True)
@@ -39,7 +47,55 @@ class Timer:
     name: str
     due: pendulum.DateTime
     process: str = ""
-    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
+    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_payload)
+
+
+def _owned_timers(
+    value: Mapping[str, Iterable[Timer]] | None,
+) -> Mapping[str, tuple[Timer, ...]]:
+    return MappingProxyType({str(k): tuple(v) for k, v in (value or {}).items()})
+
+
+def _events(value: Iterable[Event]) -> tuple[Event, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(slots=True)
+class WriteSet:
+    """Everything one command writes, planned in full before anything is written.
+
+    - ``case``: the snapshot after the command;
+    - ``events``: the events it appends (contiguous ``seq`` after ``expected_version``);
+    - ``expected_version``: the version the command was planned against (``0``: the write
+      creates the case); a store at another version refuses the whole write;
+    - ``timers``: the case's timers by owner. Each key is a name prefix a subsystem owns
+      (``"sla:"``, ``"obl:"``); the write replaces the timers under that prefix and keeps
+      everyone else's. The empty prefix owns every timer of the case.
+
+    A store applies a write-set atomically or not at all (:meth:`Store.append`).
+    """
+
+    case: Case
+    events: tuple[Event, ...] = attrs.field(converter=_events)
+    expected_version: int
+    timers: Mapping[str, tuple[Timer, ...]] = attrs.field(factory=dict,
+                                                          converter=_owned_timers)
+
+    @property
+    def creates(self) -> bool:
+        """True when the write creates the case."""
+        return self.expected_version == 0
+
+    def owns(self, timer_name: str) -> bool:
+        """True when the write replaces the timer named ``timer_name``."""
+        return any(timer_name.startswith(prefix) for prefix in self.timers)
+
+    def timers_after(self, current: Iterable[Timer]) -> list[Timer]:
+        """The case's timers once this write is applied over ``current``."""
+        if not self.timers:
+            return list(current)
+        kept = [t for t in current if not self.owns(t.name)]
+        return [*kept, *(t for group in self.timers.values() for t in group)]
 
 
 def check_append(case: Case, events: Sequence[Event], expected_version: int) -> None:
@@ -65,35 +121,106 @@ def check_append(case: Case, events: Sequence[Event], expected_version: int) -> 
         )
 
 
+def check_timers(case_id: str, timers: Iterable[Timer], prefix: str = "") -> None:
+    """Refuse a timer list a store must not write: another case's timer, a name outside
+    the owner's ``prefix``, a repeated name, a naive due instant."""
+    names: set[str] = set()
+    for t in timers:
+        if t.case_id != case_id:
+            raise ValueError(f"timer of case {t.case_id!r} given for case {case_id!r}")
+        if not t.name.startswith(prefix):
+            raise ValueError(f"timer {t.name!r} does not start with {prefix!r}; a subsystem "
+                             "writes only the timers under the prefix it owns")
+        if t.name in names:
+            raise ValueError(f"timer names must be unique per case; {t.name!r} is repeated")
+        names.add(t.name)
+        if t.due.utcoffset() is None:
+            raise ValueError(f"timer {t.name!r} has a naive due instant; attach a zone")
+
+
+def check_write(write: WriteSet) -> None:
+    """Every check a write-set passes before any backend sees it, the same for all stores:
+    sequence, timers (unique, owned, aware) and the plain-data contract of everything
+    stored (refused with :class:`~servicewf.errors.InvalidData`)."""
+    case = write.case
+    check_append(case, write.events, write.expected_version)
+    check_identifier(case.id, "case id")
+    prefixes = sorted(write.timers)
+    for a, b in itertools.pairwise(prefixes):
+        if b.startswith(a):
+            raise ValueError(f"timer owners {a!r} and {b!r} overlap; give each subsystem a "
+                             "prefix no other one starts with")
+    if len(write.timers) == 1:
+        prefix, = write.timers
+        check_timers(case.id, write.timers[prefix], prefix)
+    elif write.timers:
+        for prefix, group in write.timers.items():
+            check_timers(case.id, group, prefix)
+        check_timers(case.id, [t for g in write.timers.values() for t in g])
+    check_stored(case.data, "data")
+    check_stored(case.extensions, "extensions")
+    for e in write.events:
+        check_stored(e.data, "event data")
+    for group in write.timers.values():
+        for t in group:
+            check_stored(t.payload, "timer payload")
+
+
 class Store(abc.ABC):
     """Where cases, their histories and their timers live."""
 
-    @abc.abstractmethod
     def create(self, case: Case, events: Sequence[Event], timers: Sequence[Timer] = ()) -> None:
         """Store a new case with its first events (``case.version == len(events)``).
 
         Raises :class:`~servicewf.errors.CaseAlreadyExists` when the id is taken.
         """
+        self.append(WriteSet(case, tuple(events), 0, {"": tuple(timers)} if timers else {}))
 
     @abc.abstractmethod
     def load(self, case_id: str) -> Case:
         """The latest snapshot; :class:`~servicewf.errors.CaseNotFound` when there is none."""
 
-    @abc.abstractmethod
     def append(
         self,
-        case: Case,
-        events: Sequence[Event],
+        write: WriteSet | Case,
+        events: Sequence[Event] | None = None,
         *,
-        expected_version: int,
+        expected_version: int | None = None,
         timers: Sequence[Timer] | None = None,
     ) -> None:
-        """Append ``events`` and replace the snapshot with ``case``, atomically.
+        """Apply a :class:`WriteSet` atomically: all of it, or nothing.
 
-        ``expected_version`` is the version the writer read; if the stored case is at another
-        version, :class:`~servicewf.errors.StaleVersion` is raised and nothing is written.
-        ``timers``, when not ``None``, replace every timer of the case in the same write.
+        A write-set that creates the case (``expected_version == 0``) fails with
+        :class:`~servicewf.errors.CaseAlreadyExists` when the id is taken; any other fails
+        with :class:`~servicewf.errors.StaleVersion` when the stored case is not at
+        ``expected_version``. Timers are replaced per owner (see :class:`WriteSet`).
+
+        The older form ``append(case, events, expected_version=..., timers=...)`` is the
+        write-set ``WriteSet(case, events, expected_version, {"": timers})`` (``timers``
+        replace every timer of the case; ``None`` leaves them).
         """
+        if not isinstance(write, WriteSet):
+            if events is None or expected_version is None:
+                raise TypeError("append() takes a WriteSet, or a case with events= and "
+                                "expected_version=")
+            if expected_version == 0:
+                # In this form 0 never meant "create" (create() does): a case at version 0
+                # does not exist (CaseNotFound), and an existing one has moved on.
+                check_append(write, events, 0)
+                actual = self.load(write.id).version
+                raise StaleVersion(
+                    f"case {write.id!r} is at version {actual}, not 0: someone else changed "
+                    "it; reload it and retry",
+                    case_id=write.id, expected=0, actual=actual, trigger=events[0].trigger)
+            write = WriteSet(write, tuple(events), expected_version,
+                             {} if timers is None else {"": tuple(timers)})
+        check_write(write)
+        self._apply(write)
+
+    @abc.abstractmethod
+    def _apply(self, write: WriteSet) -> None:
+        """Write a checked write-set atomically (the one method a backend implements for
+        writes; :meth:`append` has done every check that does not need the stored data)."""
 
     @abc.abstractmethod
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
@@ -118,8 +245,9 @@ class Store(abc.ABC):
         """The case's timers, ordered by due instant then name."""
 
     @abc.abstractmethod
-    def set_timers(self, case_id: str, timers: Sequence[Timer]) -> None:
-        """Replace every timer of the case (the case must exist)."""
+    def set_timers(self, case_id: str, timers: Sequence[Timer], *, prefix: str = "") -> None:
+        """Replace the case's timers whose names start with ``prefix`` (every timer when it
+        is empty) by ``timers``, atomically (the case must exist)."""
 
     @abc.abstractmethod
     def due_timers(
@@ -159,11 +287,7 @@ def replace_timers(store: Store, case_id: str, prefix: str, timers: Sequence[Tim
     timers other subsystems own on the same case (``set_timers`` replaces them all).
 
     For a sweep handler that settles a timer without writing an event; a command's own
-    timers go through ``append(..., timers=...)``.
+    timers go through its write-set. One store call, so it is atomic: a command writing the
+    case's other timers at the same moment keeps them.
     """
-    wrong = [t.name for t in timers if not t.name.startswith(prefix)]
-    if wrong:
-        raise ValueError(f"timers {wrong} do not start with {prefix!r}; a subsystem replaces "
-                         "only its own timers")
-    others = [t for t in store.timers(case_id) if not t.name.startswith(prefix)]
-    store.set_timers(case_id, [*others, *timers])
+    store.set_timers(case_id, timers, prefix=prefix)

@@ -14,15 +14,15 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections.abc import Callable, Mapping
-from types import MappingProxyType
 from typing import Any
 
 import pendulum
 
 from servicewf.case import Case
 from servicewf.clock import as_utc
-from servicewf.errors import CorruptRecord
+from servicewf.errors import CorruptRecord, InvalidData
 from servicewf.events import Event, EventKind
+from servicewf.plain import frozen_mapping
 from servicewf.storage.base import Timer
 
 __all__ = [
@@ -111,7 +111,9 @@ def loads(value: Any) -> dict[str, Any]:
 
 
 def _frozen(value: dict[str, Any]) -> Mapping[str, Any]:
-    return MappingProxyType(value)
+    # Deep-frozen like every value the engine hands out: a list read back from the database
+    # must not be changeable in place either.
+    return frozen_mapping(value)
 
 
 def upgrade_snapshot(
@@ -147,7 +149,7 @@ def decode_case(
         return Case(case_id, process, int(definition_version), state, int(version),
                     decode_instant(opened_at), decode_instant(updated_at),
                     _frozen(payload), _frozen(ext))
-    except (ValueError, TypeError, OverflowError) as exc:
+    except (ValueError, TypeError, OverflowError, InvalidData) as exc:
         raise CorruptRecord(
             f"the stored snapshot of case {case_id!r} cannot be read ({exc}); repair or "
             "delete the row, or skip it with SQLStore.iter_cases()",
@@ -163,7 +165,7 @@ def decode_event(
     try:
         return Event(case_id, int(seq), decode_instant(at), EventKind(kind), actor_id, role,
                      trigger, source, dest, _frozen(loads(data)), comment)
-    except (ValueError, TypeError, OverflowError) as exc:
+    except (ValueError, TypeError, OverflowError, InvalidData) as exc:
         raise CorruptRecord(
             f"event {seq!r} of case {case_id!r} cannot be read ({exc}); repair the row",
             case_id=case_id,
@@ -176,7 +178,7 @@ def decode_timer(
     """A timer row as a :class:`Timer`; :class:`CorruptRecord` naming the case otherwise."""
     try:
         return Timer(case_id, name, decode_instant(due), process, _frozen(loads(payload)))
-    except (ValueError, TypeError, OverflowError) as exc:
+    except (ValueError, TypeError, OverflowError, InvalidData) as exc:
         raise CorruptRecord(
             f"timer {name!r} of case {case_id!r} cannot be read ({exc}); repair the row",
             case_id=case_id,

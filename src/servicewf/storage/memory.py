@@ -6,7 +6,7 @@ import datetime as _dt
 import heapq
 import itertools
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pendulum
@@ -15,7 +15,7 @@ from servicewf.case import Case
 from servicewf.clock import as_utc
 from servicewf.errors import CaseAlreadyExists, CaseNotFound, StaleVersion
 from servicewf.events import Event
-from servicewf.storage.base import Store, Timer, check_append
+from servicewf.storage.base import Store, Timer, WriteSet, check_timers
 
 __all__ = ["MemoryStore"]
 
@@ -85,46 +85,46 @@ class MemoryStore(Store):
         self._writes = itertools.count(1)
         self._stale = 0  # entries in the heap that are no longer current
 
-    def create(self, case: Case, events: Sequence[Event], timers: Sequence[Timer] = ()) -> None:
-        check_append(case, events, 0)
-        dues = self._check_timers(case.id, timers)
-        with self._lock:
-            if case.id in self._cases:
-                raise CaseAlreadyExists(f"case {case.id!r} exists already; choose another id")
-            self._cases[case.id] = case
-            self._events[case.id] = list(events)
-            if timers:
-                self._put_timers(case.id, timers, dues)
-
     def load(self, case_id: str) -> Case:
         try:
             return self._cases[case_id]
         except KeyError:
             raise CaseNotFound(f"no case {case_id!r} in this store") from None
 
-    def append(
-        self,
-        case: Case,
-        events: Sequence[Event],
-        *,
-        expected_version: int,
-        timers: Sequence[Timer] | None = None,
-    ) -> None:
-        check_append(case, events, expected_version)
-        dues = self._check_timers(case.id, timers) if timers is not None else []
+    def _apply(self, write: WriteSet) -> None:
+        case, events, expected = write.case, write.events, write.expected_version
+        dues = [_instant_us(t.due) for g in write.timers.values() for t in g]
         with self._lock:
-            current = self.load(case.id)
-            if current.version != expected_version:
-                raise StaleVersion(
-                    f"case {case.id!r} is at version {current.version}, not "
-                    f"{expected_version}: someone else changed it; reload it and retry",
-                    case_id=case.id, expected=expected_version, actual=current.version,
-                    trigger=events[0].trigger,
-                )
+            if expected == 0:
+                if case.id in self._cases:
+                    raise CaseAlreadyExists(f"case {case.id!r} exists already; choose another id")
+                self._events[case.id] = []
+            else:
+                current = self.load(case.id)
+                if current.version != expected:
+                    raise StaleVersion(
+                        f"case {case.id!r} is at version {current.version}, not "
+                        f"{expected}: someone else changed it; reload it and retry",
+                        case_id=case.id, expected=expected, actual=current.version,
+                        trigger=events[0].trigger,
+                    )
             self._cases[case.id] = case
             self._events[case.id].extend(events)
-            if timers is not None:
-                self._put_timers(case.id, timers, dues)
+            if write.timers:
+                self._replace_owned(case.id, write.timers, dues)
+
+    def _replace_owned(
+        self, case_id: str, owned: Mapping[str, Sequence[Timer]], dues: list[int]
+    ) -> None:
+        """Replace the timers under each owner prefix of ``owned`` (caller holds the lock)."""
+        new = [t for g in owned.values() for t in g]
+        if "" not in owned:
+            prefixes = tuple(owned)
+            kept = [t for t in self._timers.get(case_id, ()) if not t.name.startswith(prefixes)]
+            if kept:
+                dues = [*(_instant_us(t.due) for t in kept), *dues]
+                new = [*kept, *new]
+        self._put_timers(case_id, new, dues)
 
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
         with self._lock:
@@ -162,11 +162,12 @@ class MemoryStore(Store):
         with self._lock:
             return sorted(self._timers.get(case_id, ()), key=lambda t: (t.due, t.name))
 
-    def set_timers(self, case_id: str, timers: Sequence[Timer]) -> None:
-        dues = self._check_timers(case_id, timers)
+    def set_timers(self, case_id: str, timers: Sequence[Timer], *, prefix: str = "") -> None:
+        check_timers(case_id, timers, prefix)
+        dues = [_instant_us(t.due) for t in timers]
         with self._lock:
             self.load(case_id)
-            self._put_timers(case_id, timers, dues)
+            self._replace_owned(case_id, {prefix: timers}, dues)
 
     def due_timers(
         self, now: _dt.datetime, *, limit: int | None = None, process: str | None = None
@@ -265,21 +266,6 @@ class MemoryStore(Store):
                     stack.append(child)
         found.sort()
         return [e[_TIMER] for e in found if e[_TIMER] is not None]
-
-    @staticmethod
-    def _check_timers(case_id: str, timers: Sequence[Timer]) -> list[int]:
-        """Refuse a bad timer list; return each timer's due instant in epoch microseconds.
-
-        Runs before anything is written, so a bad timer list leaves no partial write.
-        """
-        names = [t.name for t in timers]
-        if len(set(names)) != len(names):
-            raise ValueError(f"timer names must be unique per case, got {names}")
-        for t in timers:
-            if t.case_id != case_id:
-                raise ValueError(f"timer of case {t.case_id!r} given for case {case_id!r}")
-        # A naive due raises the library's ValueError here, as the SQL stores do on write.
-        return [_instant_us(t.due) for t in timers]
 
     def _put_timers(self, case_id: str, timers: Sequence[Timer], dues: list[int]) -> None:
         """Replace the case's timers (``dues``: their instants, from :meth:`_check_timers`)."""

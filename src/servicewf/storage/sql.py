@@ -46,7 +46,7 @@ from servicewf.errors import (
     StorageError,
 )
 from servicewf.events import Event
-from servicewf.storage.base import Store, Timer, check_append
+from servicewf.storage.base import Store, Timer, WriteSet, check_timers
 from servicewf.storage.codec import (
     SNAPSHOT_SCHEMA_VERSION,
     decode_case,
@@ -140,6 +140,7 @@ class _FastSQLite:
         self.insert_event = compiled(events.insert(), [c.name for c in events.columns])
         self.delete_timers = compiled(timers.delete().where(
             timers.c.case_id == sa.bindparam("b_case")))
+        self.delete_owned = compiled(_delete_owned(tables))
         self.insert_timer = compiled(timers.insert(), [c.name for c in timers.columns])
         self.select_case = compiled(sa.select(*cases.columns).where(
             cases.c.id == sa.bindparam("b_id")))
@@ -164,6 +165,17 @@ class _FastSQLite:
         self._local = threading.local()
 
 
+def _delete_owned(tables: Tables) -> sa.Delete:
+    """Delete the timers of one owner: names starting with a prefix. ``substr`` rather than
+    ``LIKE``, whose ``_`` and ``%`` wildcards would need escaping in every prefix."""
+    c = tables.timers.c
+    return tables.timers.delete().where(
+        c.case_id == sa.bindparam("b_case"),
+        sa.func.substr(c.name, sa.literal_column("1"), sa.bindparam("b_len", type_=sa.Integer))
+        == sa.bindparam("b_prefix", type_=sa.String),
+    )
+
+
 def _update_case(tables: Tables) -> sa.Update:
     c = tables.cases.c
     return (
@@ -184,15 +196,6 @@ def _update_case(tables: Tables) -> sa.Update:
 
 def _states(state: str | Iterable[str]) -> list[str]:
     return [state] if isinstance(state, str) else list(state)
-
-
-def _check_timers(case_id: str, timers: Sequence[Timer]) -> None:
-    names = [t.name for t in timers]
-    if len(set(names)) != len(names):
-        raise ValueError(f"timer names must be unique per case, got {names}")
-    for t in timers:
-        if t.case_id != case_id:
-            raise ValueError(f"timer of case {t.case_id!r} given for case {case_id!r}")
 
 
 class SQLStore(Store):
@@ -244,6 +247,7 @@ class SQLStore(Store):
         self._q_case = sa.select(*t.cases.columns).where(t.cases.c.id == sa.bindparam("b_id"))
         self._q_delete_timers = t.timers.delete().where(
             t.timers.c.case_id == sa.bindparam("b_case"))
+        self._q_delete_owned = _delete_owned(t)
         self._q_lease = (
             t.timers.update()
             .where(t.timers.c.case_id == sa.bindparam("b_case"),
@@ -384,23 +388,46 @@ class SQLStore(Store):
 
     # --- Store ----------------------------------------------------------------------------
 
-    def create(self, case: Case, events: Sequence[Event], timers: Sequence[Timer] = ()) -> None:
-        check_append(case, events, 0)
-        _check_timers(case.id, timers)
+    def _apply(self, write: WriteSet) -> None:
+        # One database transaction holds the snapshot, the events and the timers: a process
+        # killed or a connection dropped anywhere inside it leaves nothing written.
+        if self._fast is not None and not write.creates:
+            self._fast_apply(write)
+            return
+        case, events = write.case, write.events
         t = self._tables
         with self._tx(write=True) as conn:
-            # Inside someone else's transaction a failed INSERT would abort it (PostgreSQL);
-            # look first, and let the primary key settle a race.
-            if self._bound is not None and conn.execute(
-                    self._q_version, {"b_id": case.id}).first() is not None:
-                raise self._exists(case.id)
-            try:
-                conn.execute(t.cases.insert(), self._case_row(case))
-            except sa.exc.IntegrityError:
-                raise self._exists(case.id) from None
+            if write.creates:
+                # Inside someone else's transaction a failed INSERT would abort it
+                # (PostgreSQL); look first, and let the primary key settle a race.
+                if self._bound is not None and conn.execute(
+                        self._q_version, {"b_id": case.id}).first() is not None:
+                    raise self._exists(case.id)
+                try:
+                    conn.execute(t.cases.insert(), self._case_row(case))
+                except sa.exc.IntegrityError:
+                    raise self._exists(case.id) from None
+            else:
+                result = conn.execute(self._q_update_case,
+                                      self._update_params(case, write.expected_version))
+                if result.rowcount != 1:
+                    actual = conn.execute(self._q_version, {"b_id": case.id}).scalar()
+                    if actual is None:
+                        raise self._not_found(case.id)
+                    raise self._stale(case, events, write.expected_version, actual)
             conn.execute(t.events.insert(), [self._event_row(e) for e in events])
-            if timers:
-                conn.execute(t.timers.insert(), [self._timer_row(x) for x in timers])
+            for prefix, group in write.timers.items():
+                self._replace_timers(conn, case.id, prefix, group)
+
+    def _replace_timers(self, conn: Connection, case_id: str, prefix: str,
+                        timers: Sequence[Timer]) -> None:
+        if prefix:
+            conn.execute(self._q_delete_owned,
+                         {"b_case": case_id, "b_len": len(prefix), "b_prefix": prefix})
+        else:
+            conn.execute(self._q_delete_timers, {"b_case": case_id})
+        if timers:
+            conn.execute(self._tables.timers.insert(), [self._timer_row(x) for x in timers])
 
     @staticmethod
     def _exists(case_id: str) -> CaseAlreadyExists:
@@ -420,39 +447,10 @@ class SQLStore(Store):
             raise self._not_found(case_id)
         return decode_case(*row)
 
-    def append(
-        self,
-        case: Case,
-        events: Sequence[Event],
-        *,
-        expected_version: int,
-        timers: Sequence[Timer] | None = None,
-    ) -> None:
-        check_append(case, events, expected_version)
-        if timers is not None:
-            _check_timers(case.id, timers)
-        if self._fast is not None:
-            self._fast_append(case, events, expected_version, timers)
-            return
-        t = self._tables
-        with self._tx(write=True) as conn:
-            result = conn.execute(self._q_update_case, self._update_params(case, expected_version))
-            if result.rowcount != 1:
-                actual = conn.execute(self._q_version, {"b_id": case.id}).scalar()
-                if actual is None:
-                    raise self._not_found(case.id)
-                raise self._stale(case, events, expected_version, actual)
-            conn.execute(t.events.insert(), [self._event_row(e) for e in events])
-            if timers is not None:
-                conn.execute(self._q_delete_timers, {"b_case": case.id})
-                if timers:
-                    conn.execute(t.timers.insert(), [self._timer_row(x) for x in timers])
-
-    def _fast_append(
-        self, case: Case, events: Sequence[Event], expected: int, timers: Sequence[Timer] | None
-    ) -> None:
+    def _fast_apply(self, write: WriteSet) -> None:
         fast = self._fast
         assert fast is not None
+        case, events, expected = write.case, write.events, write.expected_version
         raw = fast.connection()
         params = self._update_params(case, expected)
         sql, order = fast.update_case
@@ -473,8 +471,11 @@ class SQLStore(Store):
                 else:
                     cur.executemany(sql, [[r[k] for k in order]
                                           for r in map(self._event_row, events)])
-                if timers is not None:
-                    cur.execute(fast.delete_timers[0], (case.id,))
+                for prefix, timers in write.timers.items():
+                    if prefix:
+                        cur.execute(fast.delete_owned[0], (case.id, len(prefix), prefix))
+                    else:
+                        cur.execute(fast.delete_timers[0], (case.id,))
                     if timers:
                         sql, order = fast.insert_timer
                         cur.executemany(sql, [[r[k] for k in order]
@@ -539,14 +540,12 @@ class SQLStore(Store):
             rows = conn.execute(query).all()
         return [decode_timer(*r) for r in rows]
 
-    def set_timers(self, case_id: str, timers: Sequence[Timer]) -> None:
-        _check_timers(case_id, timers)
+    def set_timers(self, case_id: str, timers: Sequence[Timer], *, prefix: str = "") -> None:
+        check_timers(case_id, timers, prefix)
         with self._tx(write=True) as conn:
             if conn.execute(self._q_version, {"b_id": case_id}).first() is None:
                 raise self._not_found(case_id)
-            conn.execute(self._q_delete_timers, {"b_case": case_id})
-            if timers:
-                conn.execute(self._tables.timers.insert(), [self._timer_row(x) for x in timers])
+            self._replace_timers(conn, case_id, prefix, timers)
 
     def _due_query(self, now: _dt.datetime, process: str | None, limit: int | None) -> Any:
         tm = self._tables.timers

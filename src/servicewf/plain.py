@@ -1,0 +1,292 @@
+"""The plain-data contract and the identifier rule, checked once at the engine boundary.
+
+Every store keeps exactly what JSON can say, so every store accepts the same data only if
+the engine refuses the rest before anything is written. The contract:
+
+* values: ``None``, ``bool``, ``int`` (64-bit signed), ``float`` (finite), ``str``, lists
+  (or tuples) and mappings of those. Exact types only: ``Decimal``, ``bytes``, sets,
+  datetimes, enums, NumPy scalars and pandas values are refused, with the conversion to
+  make in the message (instants travel as ISO-8601 text with an offset,
+  ``moment.isoformat()``);
+* mapping keys are ``str`` (an integer key would come back from JSON as text, and
+  ``{1: "a", "1": "b"}`` would lose a value);
+* text holds no NUL character and no lone surrogate (PostgreSQL and UTF-8 refuse them);
+* at most :data:`MAX_DEPTH` levels of nesting, :data:`MAX_ITEMS` values in all and
+  :data:`MAX_TEXT` characters of text in all.
+
+Checking also freezes: the result holds :class:`~servicewf._frozen.FrozenDict` and
+:class:`~servicewf._frozen.FrozenList` copies, so the caller's objects can change afterwards
+without touching the case. A refusal is :class:`~servicewf.errors.InvalidData` naming the
+path of the value, never the value (it may be a customer's phone number).
+
+Identifiers (case ids, actor ids, roles, triggers, event kinds) follow one rule:
+:func:`check_identifier`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+from servicewf._frozen import FrozenDict, FrozenList
+from servicewf.errors import InvalidData, InvalidIdentifier
+
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_IDENTIFIER",
+    "MAX_ITEMS",
+    "MAX_TEXT",
+    "FrozenDict",
+    "FrozenList",
+    "check_identifier",
+    "check_stored",
+    "frozen_mapping",
+    "plain_data",
+]
+
+MAX_DEPTH = 32
+"""Deepest nesting of lists and mappings inside one value (the top mapping is level 1)."""
+
+MAX_ITEMS = 10_000
+"""Most values (scalars and containers) in one piece of data."""
+
+MAX_TEXT = 1_000_000
+"""Most characters of text (values and keys) in one piece of data."""
+
+MAX_IDENTIFIER = 200
+"""Longest identifier, in characters (the SQL stores' key columns hold 200)."""
+
+_INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
+_SCALARS = (bool, int, float, str)
+
+# What to do instead, for the types people most often pass by mistake.
+_ADVICE = {
+    "datetime": "pass instants as ISO-8601 text with an offset (moment.isoformat())",
+    "DateTime": "pass instants as ISO-8601 text with an offset (moment.isoformat())",
+    "Timestamp": "pass instants as ISO-8601 text with an offset (moment.isoformat())",
+    "date": "pass dates as ISO-8601 text (day.isoformat())",
+    "Date": "pass dates as ISO-8601 text (day.isoformat())",
+    "time": "pass times of day as ISO-8601 text",
+    "timedelta": "pass durations as a number of seconds or minutes",
+    "Decimal": "pass amounts as text (str(amount)) or as integer minor units",
+    "bytes": "pass binary content as base64 text, or store it elsewhere and pass a reference",
+    "bytearray": "pass binary content as base64 text, or store it elsewhere and pass a "
+                 "reference",
+    "set": "pass a list (sorted(values))",
+    "frozenset": "pass a list (sorted(values))",
+}
+
+
+class _Walk:
+    """One check of one piece of data: counts items and text as it freezes."""
+
+    __slots__ = ("case_id", "items", "text", "trigger")
+
+    def __init__(self, case_id: str | None, trigger: str | None) -> None:
+        self.case_id = case_id
+        self.trigger = trigger
+        self.items = 0
+        self.text = 0
+
+    def refuse(self, path: str, problem: str) -> InvalidData:
+        return InvalidData(
+            f"{path} {problem}; supply plain JSON data (see servicewf.plain for the contract)",
+            path=path, problem=problem, case_id=self.case_id, trigger=self.trigger,
+        )
+
+    def count(self, path: str, text: int = 0) -> None:
+        self.items += 1
+        self.text += text
+        if self.items > MAX_ITEMS:
+            raise self.refuse(path, f"exceeds the limit of {MAX_ITEMS} values in one command")
+        if self.text > MAX_TEXT:
+            raise self.refuse(path, f"exceeds the limit of {MAX_TEXT} characters of text")
+
+    def text_problem(self, value: str) -> str | None:
+        if "\x00" in value:
+            return "contains a NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "contains a lone surrogate (not valid Unicode text)"
+        return None
+
+    def value(self, value: Any, path: str, depth: int) -> Any:
+        kind = type(value)
+        if kind is str:
+            self.count(path, len(value))
+            problem = self.text_problem(value) if not value.isascii() or "\x00" in value \
+                else None
+            if problem:
+                raise self.refuse(path, problem)
+            return value
+        if kind is bool or value is None:
+            self.count(path)
+            return value
+        if kind is int:
+            self.count(path)
+            if not _INT_MIN <= value <= _INT_MAX:
+                raise self.refuse(path, "is an integer outside the 64-bit range; pass it as text")
+            return value
+        if kind is float:
+            self.count(path)
+            if not math.isfinite(value):
+                raise self.refuse(path, "is not a finite number (NaN and infinities have no "
+                                        "JSON form)")
+            return value
+        if kind is FrozenDict or kind is FrozenList:
+            # Frozen on the way in by this same check, so known to be plain; counting its
+            # size would cost a walk, so it counts as one item.
+            self.count(path)
+            return value
+        if kind is dict or kind is MappingProxyType:
+            return self.mapping(value, path, depth + 1)
+        if kind is list or kind is tuple:
+            if depth + 1 > MAX_DEPTH:
+                raise self.refuse(path, f"nests deeper than {MAX_DEPTH} levels")
+            self.count(path)
+            return FrozenList([self.value(v, f"{path}[{i}]", depth + 1)
+                               for i, v in enumerate(value)])
+        name = kind.__name__
+        module = kind.__module__
+        shown = name if module in ("builtins", None) else f"{module}.{name}"
+        advice = _ADVICE.get(name)
+        if advice is None and isinstance(value, _SCALARS):
+            base = next(b for b in _SCALARS if isinstance(value, b))
+            advice = f"convert it to a plain {base.__name__} first"
+        if advice is None and module.split(".")[0] == "numpy":
+            advice = "convert it with .item() first"
+        raise self.refuse(path, f"is a {shown}, which is not plain data"
+                                + (f"; {advice}" if advice else ""))
+
+    def mapping(self, value: Mapping[Any, Any], path: str, depth: int) -> FrozenDict:
+        if depth > MAX_DEPTH:
+            raise self.refuse(path, f"nests deeper than {MAX_DEPTH} levels")
+        self.count(path)
+        out: dict[str, Any] = {}
+        for position, (key, item) in enumerate(value.items()):
+            if type(key) is not str:
+                raise self.refuse(path, f"has a key of type {type(key).__name__} (key number "
+                                        f"{position + 1}); mapping keys must be text")
+            problem = self.text_problem(key) if not key.isascii() or "\x00" in key else None
+            if problem:
+                raise self.refuse(path, f"has a key that {problem} (key number {position + 1})")
+            self.text += len(key)
+            out[key] = self.value(item, _child(path, key), depth)
+        return FrozenDict(out)
+
+
+def _child(path: str, key: str) -> str:
+    # Keys are field names, not customer data, as long as they look like names; anything
+    # else is shown by length only.
+    if len(key) <= 64 and key.isprintable():
+        return f"{path}[{key!r}]"
+    return f"{path}[<key of {len(key)} characters>]"
+
+
+def plain_data(
+    value: Any, *, what: str = "data", case_id: str | None = None, trigger: str | None = None,
+) -> Mapping[str, Any]:
+    """Check ``value`` against the plain-data contract and return a frozen copy of it.
+
+    ``value`` must be a mapping (``None`` is the empty one). Raises
+    :class:`~servicewf.errors.InvalidData` naming the path of the first offending value
+    (``what`` is the root of the path) and, where it helps, the conversion to make.
+    Top-level keys are field names: they must also be identifiers
+    (:func:`check_identifier`).
+    """
+    walk = _Walk(case_id, trigger)
+    if value is None:
+        return MappingProxyType({})
+    if not isinstance(value, Mapping):
+        raise walk.refuse(what, f"is a {type(value).__name__}; pass a mapping of field names "
+                                "to values")
+    for key in value:
+        if type(key) is str and not _identifier_problem(key):
+            continue
+        if type(key) is not str:
+            raise walk.refuse(what, f"has a field name of type {type(key).__name__}; field "
+                                    "names are text")
+        raise walk.refuse(what, f"has a field name that {_identifier_problem(key)}")
+    if type(value) is FrozenDict:
+        return MappingProxyType(value)
+    return MappingProxyType(walk.mapping(value, what, 1))
+
+
+def _identifier_problem(value: str) -> str | None:
+    if not value:
+        return "is empty"
+    if len(value) > MAX_IDENTIFIER:
+        return f"is {len(value)} characters long (at most {MAX_IDENTIFIER})"
+    if not value.isprintable():
+        return "contains a control or other non-printable character (a newline, say)"
+    if value != value.strip():
+        return "begins or ends with whitespace"
+    return None
+
+
+def check_identifier(
+    value: Any, what: str, *, case_id: str | None = None, trigger: str | None = None
+) -> str:
+    """Return ``value`` if it is a valid identifier, else raise
+    :class:`~servicewf.errors.InvalidIdentifier`.
+
+    An identifier is a ``str`` of 1 to :data:`MAX_IDENTIFIER` printable characters (no
+    control characters, no newline) without leading or trailing whitespace. The same rule
+    holds on every store: PostgreSQL would refuse a longer id, and a trailing newline or a
+    NUL makes ids that look equal and are not.
+    """
+    if type(value) is not str:
+        raise InvalidIdentifier(
+            f"the {what} must be text (str), not {type(value).__name__}; convert it with "
+            "str() if it is a number",
+            what=what, case_id=case_id, trigger=trigger,
+        )
+    problem = _identifier_problem(value)
+    if problem is not None:
+        raise InvalidIdentifier(
+            f"the {what} {problem}; identifiers are 1 to {MAX_IDENTIFIER} printable "
+            "characters without surrounding whitespace",
+            what=what, case_id=case_id, trigger=trigger,
+        )
+    return value
+
+
+def frozen_mapping(value: Mapping[str, Any] | None, what: str = "data") -> Mapping[str, Any]:
+    """A read-only, deep-frozen view of ``value`` (``None`` is the empty mapping), checked
+    against the plain-data contract; the converter of ``Case``, ``Event`` and ``Timer``.
+
+    A :class:`types.MappingProxyType` is returned as it is: the engine builds those itself
+    from values it already checked and froze, and sharing them keeps copy-on-write of case
+    data cheap (stores still look at its top level: :func:`check_stored`). Anything else is
+    copied, so later changes to the caller's mapping, or to lists inside it, cannot leak in.
+    """
+    if type(value) is MappingProxyType:
+        return value
+    if not value:
+        return _EMPTY
+    if not isinstance(value, Mapping):
+        raise _Walk(None, None).refuse(what, f"is a {type(value).__name__}, not a mapping")
+    return MappingProxyType(_Walk(None, None).mapping(value, what, 1))
+
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+def check_stored(value: Mapping[str, Any], what: str) -> None:
+    """Refuse a mapping a store is about to write unless it holds plain data.
+
+    Values built by the engine hold frozen containers, which were checked when frozen, so
+    this looks only at the top level; a mapping assembled by hand is checked all through.
+    """
+    walk = _Walk(None, None)
+    for key, item in value.items():
+        if type(key) is not str:
+            raise walk.refuse(what, f"has a key of type {type(key).__name__}; mapping keys "
+                                    "must be text")
+        kind = type(item)
+        if kind is FrozenDict or kind is FrozenList:
+            continue
+        walk.value(item, _child(what, key), 1)
