@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from servicewf import Actor, Engine, FrozenClock
-from servicewf.errors import CorruptRecord, MigrationRefused, StaleVersion, StorageError
+from servicewf.errors import CorruptRecord, SchemaMigrationError, StaleVersion, StorageError
 from servicewf.storage.codec import V0_EXTENSIONS_KEY, from_micros, to_micros
 from servicewf.storage.schema import schema_sql
 from servicewf.storage.sql import SQLStore, normalize_url
@@ -258,7 +258,7 @@ def _layout_zero(url: str) -> sa.Engine:
 def test_an_old_layout_is_refused_without_migrate(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     _layout_zero(url).dispose()
-    with pytest.raises(MigrationRefused, match="migrate=True"):
+    with pytest.raises(SchemaMigrationError, match="migrate=True"):
         SQLStore(url)
 
 
@@ -301,8 +301,9 @@ def test_a_newer_layout_is_refused(tmp_path):
         meta = store.tables.meta
         with store.engine.begin() as conn:
             conn.execute(meta.update().values(value="5"))
-    with pytest.raises(MigrationRefused, match="newer"):
+    with pytest.raises(SchemaMigrationError, match="newer") as newer:
         SQLStore.sqlite(tmp_path / "a.db")
+    assert isinstance(newer.value, StorageError)  # not a refused command
 
 
 # --- DDL ------------------------------------------------------------------------------------

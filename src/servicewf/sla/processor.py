@@ -19,11 +19,11 @@ import pendulum
 from servicewf.calendar import BusinessCalendar
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.definition import ProcessDefinition
-from servicewf.errors import InvalidPolicy
+from servicewf.errors import ExtensionConditionsUnmet, GoalUndefined, InvalidPolicy
 from servicewf.events import Event, EventKind
 from servicewf.sla.fold import BoundPolicy
 from servicewf.sla.measure import from_us, to_us
-from servicewf.sla.policy import ExtensionConditionsUnmet, ExtensionRequest, Policy
+from servicewf.sla.policy import ExtensionRequest, Policy
 from servicewf.sla.spec import Target
 from servicewf.sla.state import PAUSED, STOPPED, ClockState, ClockStates, ClockView
 from servicewf.storage.base import Store, Timer
@@ -137,7 +137,15 @@ class SLA:
             self._check_extensions(bound, case, states, events)
         # The data after the command: folding the events' data into it changes nothing, and
         # it is the data the events saw (the engine passes one event per command).
-        new = bound.fold(events, states, data=case.data)
+        try:
+            new = bound.fold(events, states, data=case.data)
+        except GoalUndefined as refused:
+            # select_target knows the data, not the command: name it for the caller.
+            if refused.case_id is None:
+                refused.case_id = case.id
+            if refused.trigger is None and events:
+                refused.trigger = events[-1].trigger
+            raise
         case = attrs.evolve(case, extensions={**case.extensions, EXTENSION_KEY: new.to_dict()})
         return case, self.timers_of(bound, case.id, new)
 

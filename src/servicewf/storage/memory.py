@@ -90,7 +90,7 @@ class MemoryStore(Store):
         dues = self._check_timers(case.id, timers)
         with self._lock:
             if case.id in self._cases:
-                raise CaseAlreadyExists(f"case {case.id!r} exists already; choose another id")
+                raise CaseAlreadyExists.for_id(case.id)
             self._cases[case.id] = case
             self._events[case.id] = list(events)
             if timers:
@@ -100,7 +100,7 @@ class MemoryStore(Store):
         try:
             return self._cases[case_id]
         except KeyError:
-            raise CaseNotFound(f"no case {case_id!r} in this store") from None
+            raise CaseNotFound.for_id(case_id) from None
 
     def append(
         self,
@@ -115,12 +115,8 @@ class MemoryStore(Store):
         with self._lock:
             current = self.load(case.id)
             if current.version != expected_version:
-                raise StaleVersion(
-                    f"case {case.id!r} is at version {current.version}, not "
-                    f"{expected_version}: someone else changed it; reload it and retry",
-                    case_id=case.id, expected=expected_version, actual=current.version,
-                    trigger=events[0].trigger,
-                )
+                raise StaleVersion.for_case(case.id, expected_version, current.version,
+                                            events[0].trigger)
             self._cases[case.id] = case
             self._events[case.id].extend(events)
             if timers is not None:
@@ -129,7 +125,7 @@ class MemoryStore(Store):
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
         with self._lock:
             if case_id not in self._events:
-                raise CaseNotFound(f"no case {case_id!r} in this store")
+                raise CaseNotFound.for_id(case_id)
             return self._events[case_id][after:]
 
     def find(

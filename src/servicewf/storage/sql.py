@@ -41,7 +41,7 @@ from servicewf.errors import (
     CaseAlreadyExists,
     CaseNotFound,
     CorruptRecord,
-    MigrationRefused,
+    SchemaMigrationError,
     StaleVersion,
     StorageError,
 )
@@ -204,7 +204,7 @@ class SQLStore(Store):
     ``BEGIN``/``BEGIN IMMEDIATE``; PostgreSQL: psycopg 3); an engine you pass is used as is.
 
     ``create`` creates missing tables and records the schema version. A database written by
-    an older servicewf is refused with :class:`~servicewf.errors.MigrationRefused` unless
+    an older servicewf is refused with :class:`~servicewf.errors.SchemaMigrationError` unless
     ``migrate=True`` (back it up first). ``prefix`` and ``schema`` place the tables beside
     your own (``prefix="wf_"`` gives ``wf_cases``...; ``schema`` is a PostgreSQL schema).
     """
@@ -372,15 +372,11 @@ class SQLStore(Store):
 
     @staticmethod
     def _stale(case: Case, events: Sequence[Event], expected: int, actual: int) -> StaleVersion:
-        return StaleVersion(
-            f"case {case.id!r} is at version {actual}, not {expected}: someone else changed "
-            "it; reload it and retry",
-            case_id=case.id, expected=expected, actual=actual, trigger=events[0].trigger,
-        )
+        return StaleVersion.for_case(case.id, expected, actual, events[0].trigger)
 
     @staticmethod
     def _not_found(case_id: str) -> CaseNotFound:
-        return CaseNotFound(f"no case {case_id!r} in this store")
+        return CaseNotFound.for_id(case_id)
 
     # --- Store ----------------------------------------------------------------------------
 
@@ -404,7 +400,7 @@ class SQLStore(Store):
 
     @staticmethod
     def _exists(case_id: str) -> CaseAlreadyExists:
-        return CaseAlreadyExists(f"case {case_id!r} exists already; choose another id")
+        return CaseAlreadyExists.for_id(case_id)
 
     def load(self, case_id: str) -> Case:
         if self._fast is not None:
@@ -673,12 +669,12 @@ class SQLStore(Store):
             if version == DATABASE_SCHEMA_VERSION:
                 return
             if version > DATABASE_SCHEMA_VERSION:
-                raise MigrationRefused(
+                raise SchemaMigrationError(
                     f"the database has table layout {version}, newer than this servicewf's "
                     f"{DATABASE_SCHEMA_VERSION}; upgrade servicewf"
                 )
             if not migrate:
-                raise MigrationRefused(
+                raise SchemaMigrationError(
                     f"the database has table layout {version}; this servicewf needs "
                     f"{DATABASE_SCHEMA_VERSION}. Back it up, then open the store once with "
                     "migrate=True (or apply the migration yourself, see docs/storage.md)"
