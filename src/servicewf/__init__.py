@@ -1,4 +1,9 @@
-"""servicewf: customer-service guidelines as executable, auditable state machines."""
+"""servicewf: customer-service guidelines as executable, auditable state machines.
+
+The public face: what users import. Every refusal of a command (``CommandRefused`` and each of
+its subclasses) and the storage errors worth catching are here; the whole exception tree is
+drawn in :mod:`servicewf.errors`.
+"""
 
 from servicewf.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar, china_office
 from servicewf.case import SYSTEM, Actor, Case
@@ -19,15 +24,27 @@ from servicewf.definition import (
 )
 from servicewf.engine import CaseProcessor, Engine, TriggerOption, replay
 from servicewf.errors import (
+    CaseAlreadyExists,
+    CaseNotFound,
     CommandRefused,
+    ConflictRetriesExhausted,
+    CorruptRecord,
     DataMissing,
+    ExtensionConditionsUnmet,
+    ExtensionRefused,
+    GoalUndefined,
     GuardFailed,
+    HistoryMismatch,
     HookFailed,
     InvalidDefinition,
+    MigrationRefused,
     RoleNotPermitted,
+    SchemaMigrationError,
     ServicewfError,
     StaleVersion,
+    StorageError,
     TriggerNotAllowed,
+    UnknownProcess,
     UnknownTrigger,
 )
 from servicewf.events import Event, EventKind
@@ -45,29 +62,40 @@ __all__ = [
     "Actor",
     "BusinessCalendar",
     "Case",
+    "CaseAlreadyExists",
+    "CaseNotFound",
     "CaseProcessor",
     "Clock",
     "CommandContext",
     "CommandRefused",
+    "ConflictRetriesExhausted",
+    "CorruptRecord",
     "DataMissing",
     "DefinitionBuilder",
     "Engine",
     "Event",
     "EventKind",
+    "ExtensionConditionsUnmet",
+    "ExtensionRefused",
     "FrozenClock",
+    "GoalUndefined",
     "Guard",
     "GuardFailed",
+    "HistoryMismatch",
     "HookFailed",
     "Hooks",
     "InvalidDefinition",
     "Labels",
     "MemoryStore",
+    "MigrationRefused",
     "ProcessDefinition",
     "Registry",
     "RoleNotPermitted",
+    "SchemaMigrationError",
     "ServicewfError",
     "StaleVersion",
     "State",
+    "StorageError",
     "Store",
     "SystemClock",
     "Timer",
@@ -75,6 +103,7 @@ __all__ = [
     "TransitionContext",
     "TriggerNotAllowed",
     "TriggerOption",
+    "UnknownProcess",
     "UnknownTrigger",
     "china_office",
     "guard",
