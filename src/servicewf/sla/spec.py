@@ -9,13 +9,13 @@ time for 24×7 clock hours).
 
 from __future__ import annotations
 
-import calendar
 import datetime as _dt
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Protocol
 
 import attrs
 
+from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.errors import InvalidPolicy
 
 __all__ = [
@@ -231,9 +231,7 @@ class Until:
         value = _dt.datetime.fromisoformat(instant) if isinstance(instant, str) else instant
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidPolicy(f"Until needs an aware instant (with a time zone), got {instant!r}")
-        utc = value.astimezone(_dt.timezone.utc)
-        # timegm, not datetime subtraction: pendulum instants subtract to an Interval.
-        return cls(calendar.timegm(utc.timetuple()) * US + utc.microsecond)
+        return cls(epoch_us(value))
 
     def apply(self, m: Measure, start: int) -> int:
         return self.at
@@ -245,9 +243,7 @@ class Until:
         return {"kind": "until", "at": self.at}
 
     def __str__(self) -> str:
-        instant = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(
-            microseconds=self.at)
-        return f"until {instant.isoformat()}"
+        return f"until {from_epoch_us(self.at).isoformat()}"
 
 
 Target = ClockHours | BusinessHours | WorkingDays | Until

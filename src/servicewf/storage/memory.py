@@ -9,20 +9,14 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-import pendulum
-
 from servicewf.case import Case
-from servicewf.clock import as_utc
+from servicewf.clock import as_utc, epoch_us
 from servicewf.errors import CaseAlreadyExists, CaseNotFound, StaleVersion
 from servicewf.events import Event
 from servicewf.storage.base import Store, Timer, check_append
 
 __all__ = ["MemoryStore"]
 
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-_EPOCH_ORD = _EPOCH.toordinal()
-_ONE_US = _dt.timedelta(microseconds=1)
-_PUTC = pendulum.UTC
 # Stale heap entries tolerated before a rebuild (and there must be more stale than current
 # ones): a rebuild costs O(current), so it runs after as many replacements and costs O(1) each.
 _COMPACT_MIN = 1024
@@ -35,20 +29,6 @@ _COMPACT_MIN = 1024
 # so comparisons never reach the timer slot.
 _Entry = list[Any]
 _DUE, _CASE, _NAME, _WRITE, _TIMER = range(5)
-
-
-def _instant_us(moment: _dt.datetime) -> int:
-    """Exact epoch microseconds of an aware datetime (``ValueError`` for a naive one)."""
-    tz = moment.tzinfo
-    if tz is _PUTC or tz is _dt.timezone.utc:
-        # Timers are UTC almost always; pendulum's UTC answers utcoffset() in Python, slowly,
-        # so read the fields instead (this runs for every timer written).
-        return ((moment.toordinal() - _EPOCH_ORD) * 86_400 + moment.hour * 3600
-                + moment.minute * 60 + moment.second) * 1_000_000 + moment.microsecond
-    if tz is None or moment.utcoffset() is None:
-        as_utc(moment)  # raises the library's ValueError with its advice
-    # The stdlib subtraction: pendulum's own builds a slower ``Interval``.
-    return _dt.datetime.__sub__(moment, _EPOCH) // _ONE_US
 
 
 def _states(state: str | Iterable[str] | None) -> frozenset[str] | None:
@@ -167,7 +147,7 @@ class MemoryStore(Store):
     def due_timers(
         self, now: _dt.datetime, *, limit: int | None = None, process: str | None = None
     ) -> list[Timer]:
-        cutoff = _instant_us(as_utc(now))
+        cutoff = epoch_us(as_utc(now))
         due: list[Timer] = []
         if limit is not None and limit <= 0:
             # A negative limit has always sliced (``due[:limit]``): kept as it was.
@@ -201,7 +181,7 @@ class MemoryStore(Store):
         with self._lock:
             self._prune_top()
             leases = self._leases
-            for timer in self._due(_instant_us(cutoff)):
+            for timer in self._due(epoch_us(cutoff)):
                 if process is not None and timer.process != process:
                     continue
                 key = (timer.case_id, timer.name)
@@ -275,7 +255,7 @@ class MemoryStore(Store):
             if t.case_id != case_id:
                 raise ValueError(f"timer of case {t.case_id!r} given for case {case_id!r}")
         # A naive due raises the library's ValueError here, as the SQL stores do on write.
-        return [_instant_us(t.due) for t in timers]
+        return [epoch_us(t.due) for t in timers]
 
     def _put_timers(self, case_id: str, timers: Sequence[Timer], dues: list[int]) -> None:
         """Replace the case's timers (``dues``: their instants, from :meth:`_check_timers`)."""

@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
 from servicewf.case import Case
-from servicewf.clock import as_utc
+from servicewf.clock import as_utc, epoch_us
 from servicewf.errors import (
     CaseAlreadyExists,
     CaseNotFound,
@@ -53,7 +53,6 @@ from servicewf.storage.codec import (
     decode_event,
     decode_timer,
     dumps,
-    to_micros,
     upgrade_snapshot,
 )
 from servicewf.storage.codec import loads as _loads
@@ -332,7 +331,7 @@ class SQLStore(Store):
             utc = as_utc(moment)
             return _dt.datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
                                 utc.microsecond, tzinfo=_dt.timezone.utc)
-        return to_micros(moment)
+        return epoch_us(moment)
 
     def _json(self, value: Mapping[str, Any]) -> Any:
         return dumps(value)
