@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from servicewf._frozen import names_tuple
 from servicewf.definition.machine import CompiledMachine
 from servicewf.definition.model import Guard, Labels, State, Transition
 from servicewf.definition.validation import definition_problems
@@ -33,10 +34,6 @@ def _transitions(value: Iterable[Transition]) -> tuple[Transition, ...]:
     return tuple(value)
 
 
-def _names(value: str | Iterable[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
 @attrs.frozen(eq=False)
 class ProcessDefinition:
     """A process: named, versioned, with states, transitions and the guards they name.
@@ -57,8 +54,8 @@ class ProcessDefinition:
     guards: Mapping[str, Guard] = attrs.field(factory=dict, converter=_guard_map)
     labels: Labels | None = None
     description: str = ""
-    intake: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    intake_guards: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    intake: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
+    intake_guards: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
 
     def __attrs_post_init__(self) -> None:
         problems = definition_problems(self.name, self.states, self.transitions, self.guards)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from servicewf._frozen import names_tuple
 from servicewf.case import Case
 from servicewf.clock import as_utc, epoch_us
 from servicewf.errors import CaseAlreadyExists, CaseNotFound, StaleVersion
@@ -34,7 +35,7 @@ _DUE, _CASE, _NAME, _WRITE, _TIMER = range(5)
 def _states(state: str | Iterable[str] | None) -> frozenset[str] | None:
     if state is None:
         return None
-    return frozenset((state,) if isinstance(state, str) else state)
+    return frozenset(names_tuple(state))
 
 
 class MemoryStore(Store):

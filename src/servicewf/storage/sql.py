@@ -35,6 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
+from servicewf._frozen import names_tuple
 from servicewf.case import Case
 from servicewf.clock import as_utc, epoch_us
 from servicewf.errors import (
@@ -182,7 +183,7 @@ def _update_case(tables: Tables) -> sa.Update:
 
 
 def _states(state: str | Iterable[str]) -> list[str]:
-    return [state] if isinstance(state, str) else list(state)
+    return list(names_tuple(state))
 
 
 def _check_timers(case_id: str, timers: Sequence[Timer]) -> None:
