@@ -124,3 +124,15 @@ def test_every_error_class_is_exported_by_errors() -> None:
                if inspect.isclass(v) and issubclass(v, BaseException)
                and v.__module__ == "servicewf.errors"}
     assert sorted(defined - set(errors.__all__)) == []
+
+
+IMPLEMENTATION_MODULES = ["servicewf.sla._fold", "servicewf.storage._codec"]
+
+
+@pytest.mark.parametrize("name", IMPLEMENTATION_MODULES)
+def test_implementation_modules_are_underscored(name: str) -> None:
+    import importlib.util
+
+    package, _, private = name.rpartition(".")
+    assert importlib.util.find_spec(name) is not None
+    assert importlib.util.find_spec(f"{package}.{private.lstrip('_')}") is None

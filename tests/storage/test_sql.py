@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from servicewf import Actor, Engine, FrozenClock
 from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.errors import CorruptRecord, SchemaMigrationError, StaleVersion, StorageError
-from servicewf.storage.codec import V0_EXTENSIONS_KEY
+from servicewf.storage._codec import V0_EXTENSIONS_KEY
 from servicewf.storage.schema import schema_sql
 from servicewf.storage.sql import SQLStore, normalize_url
 from tests.contract.backends import T0, case, make_store, moved, open_case, opened, timer

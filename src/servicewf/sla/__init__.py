@@ -9,7 +9,7 @@ incrementally inside every engine command.
 from __future__ import annotations
 
 from servicewf.errors import ExtensionConditionsUnmet, GoalUndefined
-from servicewf.sla.fold import BUILTIN_CALENDARS, BoundPolicy, recompute
+from servicewf.sla._fold import BUILTIN_CALENDARS, BoundPolicy, recompute
 from servicewf.sla.policy import ExtensionRequest, Policy
 from servicewf.sla.processor import SLA, TIMER_PREFIX, Breaching, escalated_tier
 from servicewf.sla.spec import (

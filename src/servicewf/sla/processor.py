@@ -22,7 +22,7 @@ from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.definition import ProcessDefinition
 from servicewf.errors import ExtensionConditionsUnmet, GoalUndefined, InvalidPolicy
 from servicewf.events import Event, EventKind
-from servicewf.sla.fold import BoundPolicy
+from servicewf.sla._fold import BoundPolicy
 from servicewf.sla.policy import ExtensionRequest, Policy
 from servicewf.sla.spec import Target
 from servicewf.sla.state import PAUSED, STOPPED, ClockState, ClockStates, ClockView

@@ -28,7 +28,7 @@ from servicewf.storage.base import replace_timers
 
 if TYPE_CHECKING:
     from servicewf.engine import Engine
-    from servicewf.sla.fold import BoundPolicy
+    from servicewf.sla._fold import BoundPolicy
 
 __all__ = ["ActionContext", "SweepEvent", "SweepReport", "Sweeper", "TimerHandler", "sweep"]
 

@@ -47,8 +47,7 @@ from servicewf.errors import (
     StorageError,
 )
 from servicewf.events import Event
-from servicewf.storage.base import Store, Timer, check_append
-from servicewf.storage.codec import (
+from servicewf.storage._codec import (
     SNAPSHOT_SCHEMA_VERSION,
     decode_case,
     decode_event,
@@ -56,7 +55,8 @@ from servicewf.storage.codec import (
     dumps,
     upgrade_snapshot,
 )
-from servicewf.storage.codec import loads as _loads
+from servicewf.storage._codec import loads as _loads
+from servicewf.storage.base import Store, Timer, check_append
 from servicewf.storage.schema import DATABASE_SCHEMA_VERSION, Tables, build_tables, schema_sql
 
 __all__ = ["MigrationReport", "SQLStore", "normalize_url", "schema_sql"]
