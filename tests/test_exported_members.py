@@ -126,7 +126,11 @@ def test_every_error_class_is_exported_by_errors() -> None:
     assert sorted(defined - set(errors.__all__)) == []
 
 
-IMPLEMENTATION_MODULES = ["servicewf.sla._fold", "servicewf.storage._codec"]
+IMPLEMENTATION_MODULES = [
+    "servicewf.definition._machine",
+    "servicewf.sla._fold",
+    "servicewf.storage._codec",
+]
 
 
 @pytest.mark.parametrize("name", IMPLEMENTATION_MODULES)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from servicewf._frozen import names_tuple
-from servicewf.definition.machine import CompiledMachine
+from servicewf.definition._machine import CompiledMachine
 from servicewf.definition.model import Guard, Labels, State, Transition
 from servicewf.definition.validation import definition_problems
 from servicewf.errors import InvalidDefinition
