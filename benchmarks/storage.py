@@ -39,9 +39,9 @@ import pendulum
 
 from servicewf import Actor, DefinitionBuilder, Engine, FrozenClock, ProcessDefinition
 from servicewf.case import Case
+from servicewf.clock import epoch_us
 from servicewf.events import Event, EventKind
 from servicewf.storage import MemoryStore, Timer
-from servicewf.storage.codec import to_micros
 from servicewf.storage.sql import SQLStore
 
 T0 = pendulum.datetime(2026, 3, 1, 9, 0, tz="UTC")
@@ -86,7 +86,7 @@ def raw_sqlite(path: str, n: int) -> float:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=NORMAL")
     db.execute("PRAGMA busy_timeout=5000")
-    now = to_micros(T0)
+    now = epoch_us(T0)
     versions = [1] * CASES
     for i in range(CASES):
         db.execute("INSERT INTO cases VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -100,7 +100,7 @@ def raw_sqlite(path: str, n: int) -> float:
     for i in range(n):
         k = i % CASES
         cid, v = f"c{k}", versions[k]
-        at = to_micros(T0)
+        at = epoch_us(T0)
         data = json.dumps({"n": i}, ensure_ascii=False)
         db.execute("BEGIN IMMEDIATE")
         cur = db.execute(update, ("open", v + 1, at, json.dumps({"客户": "张三", "n": i},

@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "servicewf"
 CORE = ["errors", "clock", "_frozen", "case", "events", "context", "definition", "hooks",
         "storage.base",
         "storage.memory", "storage", "engine"]
-OUTER = ["storage.sql", "storage.schema", "storage.codec", "cli", "demo", "worker", "processes",
+OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
          "sla", "calendar"]
 
 # module prefix -> prefixes it must never import

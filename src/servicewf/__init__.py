@@ -1,4 +1,9 @@
-"""servicewf: customer-service guidelines as executable, auditable state machines."""
+"""servicewf: customer-service guidelines as executable, auditable state machines.
+
+The public face: what users import. Every refusal of a command (``CommandRefused`` and each of
+its subclasses) and the storage errors worth catching are here; the whole exception tree is
+drawn in :mod:`servicewf.errors`.
+"""
 
 from servicewf.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar, china_office
 from servicewf.case import SYSTEM, Actor, Case
@@ -19,20 +24,40 @@ from servicewf.definition import (
 )
 from servicewf.engine import CaseProcessor, Engine, TriggerOption, replay
 from servicewf.errors import (
+    CaseAlreadyExists,
+    CaseMismatch,
+    CaseNotFound,
     CommandRefused,
+    ConflictRetriesExhausted,
+    CorruptRecord,
     DataMissing,
+    EventNotRecordable,
+    ExtensionConditionsUnmet,
+    ExtensionRefused,
+    FieldNotOwned,
+    GoalUndefined,
     GuardFailed,
+    HistoryMismatch,
     HookFailed,
+    InvalidData,
     InvalidDefinition,
+    InvalidIdentifier,
+    InvalidProcessor,
+    MigrationRefused,
+    ObserverFailed,
     RoleNotPermitted,
+    SchemaMigrationError,
     ServicewfError,
     StaleVersion,
+    StorageError,
+    TimeOutOfOrder,
     TriggerNotAllowed,
+    UnknownProcess,
     UnknownTrigger,
 )
 from servicewf.events import Event, EventKind
-from servicewf.hooks import Hooks
-from servicewf.storage import MemoryStore, Store, Timer
+from servicewf.hooks import Hooks, Observer
+from servicewf.storage import MemoryStore, Store, Timer, WriteSet
 
 __version__ = "0.1.0"
 
@@ -45,37 +70,59 @@ __all__ = [
     "Actor",
     "BusinessCalendar",
     "Case",
+    "CaseAlreadyExists",
+    "CaseMismatch",
+    "CaseNotFound",
     "CaseProcessor",
     "Clock",
     "CommandContext",
     "CommandRefused",
+    "ConflictRetriesExhausted",
+    "CorruptRecord",
     "DataMissing",
     "DefinitionBuilder",
     "Engine",
     "Event",
     "EventKind",
+    "EventNotRecordable",
+    "ExtensionConditionsUnmet",
+    "ExtensionRefused",
+    "FieldNotOwned",
     "FrozenClock",
+    "GoalUndefined",
     "Guard",
     "GuardFailed",
+    "HistoryMismatch",
     "HookFailed",
     "Hooks",
+    "InvalidData",
     "InvalidDefinition",
+    "InvalidIdentifier",
+    "InvalidProcessor",
     "Labels",
     "MemoryStore",
+    "MigrationRefused",
+    "Observer",
+    "ObserverFailed",
     "ProcessDefinition",
     "Registry",
     "RoleNotPermitted",
+    "SchemaMigrationError",
     "ServicewfError",
     "StaleVersion",
     "State",
+    "StorageError",
     "Store",
     "SystemClock",
+    "TimeOutOfOrder",
     "Timer",
     "Transition",
     "TransitionContext",
     "TriggerNotAllowed",
     "TriggerOption",
+    "UnknownProcess",
     "UnknownTrigger",
+    "WriteSet",
     "china_office",
     "guard",
     "replay",

@@ -1,4 +1,5 @@
-"""Read-only containers for the core's frozen objects (cases, events, timers).
+"""Read-only containers for the core's frozen objects (cases, events, timers), and the one
+converter of "a name or several" to a tuple.
 
 A :class:`~servicewf.case.Case` is immutable all the way down: its top-level mappings are
 :class:`types.MappingProxyType` views, and nested containers are :class:`FrozenDict` and
@@ -14,9 +15,10 @@ contract; so a frozen container is known to hold plain data.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, NoReturn
 
-__all__ = ["FrozenDict", "FrozenList"]
+__all__ = ["FrozenDict", "FrozenList", "names_tuple"]
 
 
 def _refuse(self: object, *args: object, **kwargs: object) -> NoReturn:
@@ -59,3 +61,17 @@ class FrozenList(list[Any]):
 
     def __deepcopy__(self, memo: dict[int, Any]) -> FrozenList:
         return self
+
+
+def names_tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    """Names given as one string or as an iterable of strings, as a tuple (``None``: empty).
+
+    The one spelling of "a name or several" (states, triggers, roles, fields...): a string is
+    one name, never its characters. For attrs converters and for arguments such as
+    ``state=`` of the stores.
+    """
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(value)

@@ -12,7 +12,14 @@ from typing import Protocol, runtime_checkable
 
 import pendulum
 
-__all__ = ["Clock", "FrozenClock", "SystemClock", "as_utc"]
+__all__ = ["Clock", "FrozenClock", "SystemClock", "as_utc", "epoch_us", "from_epoch_us"]
+
+_US = 1_000_000
+_EPOCH_ORD = _dt.date(1970, 1, 1).toordinal()
+_EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+_ONE_US = _dt.timedelta(microseconds=1)
+_UTC = _dt.timezone.utc
+_PUTC = pendulum.UTC
 
 
 @runtime_checkable
@@ -40,6 +47,42 @@ def as_utc(moment: _dt.datetime) -> pendulum.DateTime:
         utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second, utc.microsecond,
         tzinfo=pendulum.UTC,
     )
+
+
+def epoch_us(moment: _dt.datetime) -> int:
+    """Exact integer microseconds since 1970-01-01T00:00:00Z of an aware datetime.
+
+    The one conversion of an instant to epoch microseconds (the SLA clocks, the calendar's µs
+    API, the stores' due-time index and SQL columns all use it). Raises :class:`ValueError`
+    for a naive datetime (as :func:`as_utc` does) and :class:`TypeError` for a non-datetime.
+    """
+    tz = getattr(moment, "tzinfo", None)
+    if tz is _PUTC or tz is _UTC:
+        # Instants are UTC almost always: read the fields (pendulum's UTC answers utcoffset()
+        # in Python, slowly). Exact integer arithmetic, no timedelta built.
+        return ((moment.toordinal() - _EPOCH_ORD) * 86_400 + moment.hour * 3600
+                + moment.minute * 60 + moment.second) * _US + moment.microsecond
+    if not isinstance(moment, _dt.datetime):
+        raise TypeError(f"expected an aware datetime, got {type(moment).__name__}")
+    if tz is None or moment.utcoffset() is None:
+        as_utc(moment)  # raises the library's ValueError with its advice
+    # The stdlib subtraction: pendulum's own would build a slower ``Interval``.
+    return _dt.datetime.__sub__(moment, _EPOCH_UTC) // _ONE_US
+
+
+def from_epoch_us(
+    us: int, tz: str | pendulum.Timezone | pendulum.FixedTimezone | None = None
+) -> pendulum.DateTime:
+    """The instant ``us`` (epoch microseconds) as an aware pendulum ``DateTime``: in UTC, or
+    in ``tz`` (a pendulum zone or an IANA name) when given. The inverse of :func:`epoch_us`."""
+    seconds, micro = divmod(us, _US)
+    days, rest = divmod(seconds, 86_400)
+    day = _dt.date.fromordinal(days + _EPOCH_ORD)
+    hour, rest = divmod(rest, 3600)
+    minute, second = divmod(rest, 60)
+    out = pendulum.DateTime(day.year, day.month, day.day, hour, minute, second, micro,
+                            tzinfo=_PUTC)
+    return out if tz is None else out.in_timezone(tz)
 
 
 class SystemClock:

@@ -32,6 +32,7 @@ from servicewf.errors import (
     EventNotRecordable,
     FieldNotOwned,
     GuardFailed,
+    HistoryMismatch,
     HookFailed,
     InvalidIdentifier,
     InvalidProcessor,
@@ -452,11 +453,7 @@ class Engine:
                 return case
             stored = self.store.load(check_identifier(case.id, "case id"))
             if stored.version != case.version:
-                raise StaleVersion(
-                    f"case {case.id!r} is at version {stored.version}, not {case.version}: "
-                    "someone else changed it; reload it and retry",
-                    case_id=case.id, expected=case.version, actual=stored.version,
-                )
+                raise StaleVersion.for_case(case.id, case.version, stored.version)
             if stored != case:
                 raise CaseMismatch(
                     f"the case value handed for {case.id!r} differs from the stored case at "
@@ -640,38 +637,49 @@ def replay(
 
     ``definition`` is the version the case was opened under. A history that crosses
     ``migrated`` events needs ``registry`` to look the later versions up. Fires no hook and
-    no processor. Raises ``ValueError`` when the history does not fit (a gap in sequence
-    numbers, a transition the definition in force does not have).
+    no processor. Raises :class:`~servicewf.errors.HistoryMismatch` (a ``ValueError``) naming
+    the case and the event when the history does not fit (a gap in sequence numbers, a
+    transition the definition in force does not have).
     """
     if not events or events[0].kind is not EventKind.OPENED:
-        raise ValueError("a history starts with an 'opened' event")
+        raise HistoryMismatch("a history starts with an 'opened' event",
+                              case_id=events[0].case_id if events else None)
     first = events[0]
     if first.dest != definition.initial.id:
-        raise ValueError(f"history opens in {first.dest!r}, not {definition.initial.id!r}")
+        raise HistoryMismatch(
+            f"history opens in {first.dest!r}, not {definition.initial.id!r}",
+            case_id=first.case_id, seq=first.seq,
+        )
     state = first.dest
     data: dict[str, Any] = dict(first.data)
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq or event.case_id != first.case_id:
-            raise ValueError(f"event {event.seq} of {event.case_id!r} breaks the sequence")
+            raise HistoryMismatch(
+                f"event {event.seq} of {event.case_id!r} breaks the sequence",
+                case_id=first.case_id, seq=event.seq,
+            )
         if event.kind is EventKind.TRANSITION:
             trigger = event.trigger or ""
             dests = {t.target(state) for t in definition.compiled.options(trigger, state)}
             if event.source != state or event.dest not in dests:
-                raise ValueError(
+                raise HistoryMismatch(
                     f"event {event.seq}: {trigger!r} from {event.source!r} to {event.dest!r} "
-                    f"does not fit {definition.name} v{definition.version} in state {state!r}"
+                    f"does not fit {definition.name} v{definition.version} in state {state!r}",
+                    case_id=first.case_id, seq=event.seq,
                 )
             state = event.dest
             data.update(event.data)
         elif event.kind is EventKind.MIGRATED:
             if registry is None:
-                raise ValueError(
+                raise HistoryMismatch(
                     f"event {event.seq} migrates the case to v{event.data.get('to_version')}; "
-                    "pass registry= holding every version to replay it"
+                    "pass registry= holding every version to replay it",
+                    case_id=first.case_id, seq=event.seq,
                 )
             definition = registry.get(definition.name, int(event.data["to_version"]))
             if not definition.has_state(state):
-                raise ValueError(f"event {event.seq}: v{definition.version} has no {state!r}")
+                raise HistoryMismatch(f"event {event.seq}: v{definition.version} has no {state!r}",
+                                      case_id=first.case_id, seq=event.seq)
     last = events[-1]
     return Case(first.case_id, definition.name, definition.version, state, last.seq, first.at,
                 last.at, data)

@@ -1,8 +1,54 @@
-"""The exception hierarchy.
+"""The exception hierarchy: every exception class of servicewf is defined here.
 
 Every error the library raises on purpose derives from :class:`ServicewfError`. Refusals of a
 command derive from :class:`CommandRefused` and carry what to do next in their message. A refused
-command has changed nothing: not the case, not its history, not the store.
+command has changed nothing: not the case, not its history, not the store. Catch
+``CommandRefused`` to handle every refusal, including those of the SLA clocks and migrations.
+
+The tree (a class under another derives from it; extra builtin bases in parentheses)::
+
+    ServicewfError
+    ├── InvalidDefinition (ValueError)
+    ├── UnknownProcess (LookupError)
+    ├── CommandRefused
+    │   ├── UnknownTrigger
+    │   ├── TriggerNotAllowed
+    │   ├── GuardFailed
+    │   ├── DataMissing
+    │   ├── RoleNotPermitted
+    │   ├── FieldNotOwned
+    │   ├── InvalidData
+    │   ├── InvalidIdentifier
+    │   ├── EventNotRecordable
+    │   ├── CaseMismatch
+    │   ├── TimeOutOfOrder
+    │   ├── StaleVersion  (alias ConcurrencyConflict)
+    │   │   └── ConflictRetriesExhausted
+    │   ├── HookFailed
+    │   ├── MigrationRefused
+    │   ├── ExtensionRefused
+    │   │   └── ExtensionConditionsUnmet
+    │   └── GoalUndefined (also an InvalidPolicy)
+    ├── ObserverFailed
+    ├── InvalidProcessor (TypeError)
+    ├── HistoryMismatch (ValueError)
+    ├── StorageError
+    │   ├── CaseNotFound (LookupError)
+    │   ├── CaseAlreadyExists
+    │   ├── CorruptRecord
+    │   └── SchemaMigrationError
+    ├── CalendarError (ValueError)
+    │   ├── UnknownTimeZone
+    │   ├── InvalidCalendar
+    │   └── NoWorkingTime
+    ├── InvalidPolicy (ValueError)
+    │   └── GoalUndefined (see above)
+    ├── UnknownClock (LookupError)
+    └── ObligationError (ValueError)
+        └── NoCadence
+
+The storage backends build :class:`StaleVersion`, :class:`CaseNotFound` and
+:class:`CaseAlreadyExists` with the class methods here, so every backend words them alike.
 """
 
 from __future__ import annotations
@@ -16,12 +62,16 @@ __all__ = [
     "CaseNotFound",
     "CommandRefused",
     "ConcurrencyConflict",
+    "ConflictRetriesExhausted",
     "CorruptRecord",
     "DataMissing",
     "EventNotRecordable",
+    "ExtensionConditionsUnmet",
     "ExtensionRefused",
     "FieldNotOwned",
+    "GoalUndefined",
     "GuardFailed",
+    "HistoryMismatch",
     "HookFailed",
     "InvalidCalendar",
     "InvalidData",
@@ -30,9 +80,12 @@ __all__ = [
     "InvalidPolicy",
     "InvalidProcessor",
     "MigrationRefused",
+    "NoCadence",
     "NoWorkingTime",
+    "ObligationError",
     "ObserverFailed",
     "RoleNotPermitted",
+    "SchemaMigrationError",
     "ServicewfError",
     "StaleVersion",
     "StorageError",
@@ -209,6 +262,20 @@ class StaleVersion(CommandRefused):
         self.actual = actual
         super().__init__(message, case_id=case_id, trigger=trigger)
 
+    @classmethod
+    def for_case(
+        cls, case_id: str, expected: int, actual: int, trigger: str | None = None
+    ) -> StaleVersion:
+        """The refusal of a write expecting version ``expected`` of a case now at ``actual``.
+
+        Every backend builds it here, so the message is the same whatever the store.
+        """
+        return cls(
+            f"case {case_id!r} is at version {actual}, not {expected}: someone else changed "
+            "it; reload it and retry",
+            case_id=case_id, expected=expected, actual=actual, trigger=trigger,
+        )
+
 
 ConcurrencyConflict = StaleVersion
 """Alias: the storage layer's name for a :class:`StaleVersion` refusal."""
@@ -231,12 +298,53 @@ class InvalidProcessor(ServicewfError, TypeError):
     overlapping prefixes."""
 
 
+class ConflictRetriesExhausted(StaleVersion):
+    """Every attempt lost a concurrency race; ``attempts`` says how many were made.
+
+    Raised by :func:`~servicewf.storage.retry.retry_on_conflict`, chained to the last conflict.
+    """
+
+    def __init__(self, last: StaleVersion, attempts: int) -> None:
+        self.attempts = attempts
+        super().__init__(
+            f"gave up after {attempts} attempts, each lost to a concurrent writer (last: "
+            f"{last}); the case is heavily contended: retry later, raise attempts=, or "
+            "serialize the writers",
+            case_id=last.case_id, expected=last.expected, actual=last.actual,
+            trigger=last.trigger,
+        )
+
+
 class HookFailed(CommandRefused):
     """An integrator hook raised; the command was aborted. The original error is ``__cause__``."""
 
     def __init__(self, message: str, *, case_id: str | None, trigger: str | None, hook: str):
         self.hook = hook
         super().__init__(message, case_id=case_id, trigger=trigger)
+
+
+class MigrationRefused(CommandRefused):
+    """``Engine.migrate`` refused to move a case to another definition version (the case is
+    closed, already on that version, or in a state the target version does not have).
+
+    A refused command like any other; a database whose table layout cannot be used is a
+    :class:`SchemaMigrationError` instead.
+    """
+
+
+class HistoryMismatch(ServicewfError, ValueError):
+    """A history does not fit its definition (``replay``): a gap in the sequence numbers, a
+    transition the definition in force does not have, a migration without the registry.
+
+    ``case_id`` and ``seq`` name the case and the first event that does not fit (``None``
+    when the history is empty or does not open).
+    """
+
+    def __init__(self, message: str, *, case_id: str | None = None,
+                 seq: int | None = None) -> None:
+        self.case_id = case_id
+        self.seq = seq
+        super().__init__(message)
 
 
 # --- storage ------------------------------------------------------------------------------
@@ -247,11 +355,29 @@ class StorageError(ServicewfError):
 
 
 class CaseNotFound(StorageError, LookupError):
-    """No case with that id exists in the store."""
+    """No case with that id exists in the store; ``case_id`` names it when known."""
+
+    def __init__(self, message: str, *, case_id: str | None = None) -> None:
+        self.case_id = case_id
+        super().__init__(message)
+
+    @classmethod
+    def for_id(cls, case_id: str) -> CaseNotFound:
+        """The error every backend raises for an unknown ``case_id``."""
+        return cls(f"no case {case_id!r} in this store", case_id=case_id)
 
 
 class CaseAlreadyExists(StorageError):
-    """A case with that id exists already; pick another id."""
+    """A case with that id exists already; pick another id. ``case_id`` names it when known."""
+
+    def __init__(self, message: str, *, case_id: str | None = None) -> None:
+        self.case_id = case_id
+        super().__init__(message)
+
+    @classmethod
+    def for_id(cls, case_id: str) -> CaseAlreadyExists:
+        """The error every backend raises when ``case_id`` is taken."""
+        return cls(f"case {case_id!r} exists already; choose another id", case_id=case_id)
 
 
 class CorruptRecord(StorageError):
@@ -262,8 +388,9 @@ class CorruptRecord(StorageError):
         super().__init__(message)
 
 
-class MigrationRefused(StorageError):
-    """A schema or definition-version migration cannot be applied as asked."""
+class SchemaMigrationError(StorageError):
+    """The database's table layout is not this servicewf's: newer (upgrade servicewf), or
+    older and the store was opened without ``migrate=True``."""
 
 
 # --- calendars ----------------------------------------------------------------------------
@@ -298,3 +425,32 @@ class UnknownClock(ServicewfError, LookupError):
 
 class ExtensionRefused(CommandRefused):
     """An extension of an SLA clock does not meet the policy's conditions (reason, notice...)."""
+
+
+class ExtensionConditionsUnmet(ExtensionRefused):
+    """An extension was refused; ``missing`` names every unmet condition."""
+
+    def __init__(self, message: str, *, case_id: str | None, missing: Iterable[str]) -> None:
+        self.missing: tuple[str, ...] = tuple(missing)
+        super().__init__(message, case_id=case_id, trigger="extend")
+
+
+class GoalUndefined(CommandRefused, InvalidPolicy):
+    """A case's value is outside a goal table's domain and the table declares no default (or
+    a ``DueField`` holds no aware instant): the command that set it is refused.
+
+    A :class:`CommandRefused` (``case_id`` and ``trigger`` name the command; the SLA processor
+    fills them in when a ``select_target`` raised it bare) and, as before, an
+    :class:`InvalidPolicy`.
+    """
+
+
+# --- processes ----------------------------------------------------------------------------
+
+
+class ObligationError(ServicewfError, ValueError):
+    """An obligation cannot be built from what was given (the message says what to give)."""
+
+
+class NoCadence(ObligationError):
+    """The guidelines set no cadence for this case (a prospect has no contact cadence)."""

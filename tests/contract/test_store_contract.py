@@ -97,6 +97,32 @@ def test_missing_cases_raise_case_not_found(store):
     assert store.timers("nope") == []
 
 
+def test_every_backend_words_its_errors_alike(store):
+    """The messages come from the error classes, so no backend can word them its own way."""
+    first = open_case(store, "c1")
+    with pytest.raises(CaseAlreadyExists) as taken:
+        store.create(case("c1"), [opened("c1")])
+    assert str(taken.value) == "case 'c1' exists already; choose another id"
+    assert str(taken.value) == str(CaseAlreadyExists.for_id("c1"))
+    assert taken.value.case_id == "c1"
+    for look in (lambda: store.load("nope"), lambda: store.history("nope"),
+                 lambda: store.append(case("nope", version=2, state="b"),
+                                      [moved("nope", 2, "new", "b")], expected_version=1)):
+        with pytest.raises(CaseNotFound) as missing:
+            look()
+        assert str(missing.value) == "no case 'nope' in this store"
+        assert missing.value.case_id == "nope"
+    store.append(case("c1", version=2, state="b"), [moved("c1", 2, "new", "b")],
+                 expected_version=1)
+    with pytest.raises(StaleVersion) as stale:
+        store.append(case("c1", version=2, state="c"), [moved("c1", 2, "new", "c")],
+                     expected_version=first.version)
+    assert str(stale.value) == ("case 'c1' is at version 2, not 1: someone else changed it; "
+                                "reload it and retry")
+    assert str(stale.value) == str(StaleVersion.for_case("c1", 1, 2, trigger="to_c"))
+    assert (stale.value.expected, stale.value.actual, stale.value.trigger) == (1, 2, "to_c")
+
+
 # --- append ---------------------------------------------------------------------------------
 
 

@@ -43,3 +43,37 @@ def test_library_never_reads_the_wall_clock():
             if pattern.search(line):
                 offenders.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_epoch_microseconds_one_pair_of_helpers():
+    import zoneinfo
+
+    from servicewf.clock import epoch_us, from_epoch_us
+
+    t0 = pendulum.datetime(2026, 3, 1, 9, 0, 0, 123456, tz="UTC")
+    std = dt.datetime(2026, 3, 1, 9, 0, 0, 123456, tzinfo=dt.timezone.utc)
+    shanghai = t0.in_timezone("Asia/Shanghai")
+    zoned = std.astimezone(zoneinfo.ZoneInfo("America/New_York"))
+    expected = 1_772_355_600_123_456
+    assert {epoch_us(m) for m in (t0, std, shanghai, zoned)} == {expected}
+    for us in (expected, 0, -1, -(10**15), 253_402_300_799_999_999):
+        back = from_epoch_us(us)
+        assert back.tzinfo is pendulum.UTC and epoch_us(back) == us
+    local = from_epoch_us(expected, "Asia/Shanghai")
+    assert local == t0 and local.hour == 17
+    with pytest.raises(ValueError, match="naive datetime"):
+        epoch_us(dt.datetime(2026, 1, 1))
+    with pytest.raises(TypeError, match="aware datetime"):
+        epoch_us(dt.date(2026, 1, 1))  # type: ignore[arg-type]
+
+
+def test_instants_are_converted_to_microseconds_in_one_place():
+    """``clock.epoch_us`` is the only conversion: no module keeps its own epoch arithmetic."""
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "src" / "servicewf"
+    pattern = re.compile(r"def (_?instant_us|to_us|from_us|to_micros|from_micros)\(|timegm")
+    offenders = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+                 if p.name != "clock.py" and pattern.search(p.read_text(encoding="utf-8"))]
+    assert offenders == []

@@ -225,12 +225,20 @@ def test_unknown_case_and_duplicate_id(engine):
 def test_replay_rejects_histories_that_do_not_fit(engine, clock):
     case = to_in_progress(engine, clock)
     events = engine.history(case.id)
-    with pytest.raises(ValueError, match="breaks the sequence"):
+    from servicewf.errors import HistoryMismatch
+
+    with pytest.raises(HistoryMismatch, match="breaks the sequence") as gap:
         replay(ticket_definition(), [events[0], events[2]])
+    assert (gap.value.case_id, gap.value.seq) == (case.id, 3)
+    assert isinstance(gap.value, ValueError)  # what callers caught before
     other = ticket_definition().derive().remove_transition("start").add_transition(
         "begin", "planned", "in_progress").build()
-    with pytest.raises(ValueError, match="does not fit"):
+    with pytest.raises(HistoryMismatch, match="does not fit") as misfit:
         replay(other, events)
+    assert misfit.value.case_id == case.id and misfit.value.seq is not None
+    with pytest.raises(HistoryMismatch, match="starts with an 'opened'") as empty:
+        replay(ticket_definition(), [])
+    assert (empty.value.case_id, empty.value.seq) == (None, None)
 
 
 def test_record_appends_non_moving_events(engine, clock):
@@ -247,7 +255,7 @@ def test_record_appends_non_moving_events(engine, clock):
 
 def test_migrating_open_cases_is_explicit_audited_and_refuses_missing_states(clock):
     from servicewf import Registry
-    from servicewf.errors import MigrationRefused
+    from servicewf.errors import CommandRefused, MigrationRefused
 
     v1 = ticket_definition()
     b2 = v1.derive().remove_state("planned").add_transition("plan", "registered",
@@ -261,8 +269,9 @@ def test_migrating_open_cases_is_explicit_audited_and_refuses_missing_states(clo
                     data={"request_type": "x"})
     b = engine.fire(b, "plan", actor=AGENT, data={"plan": "p"})
     before_b = snapshot(engine, b.id)
-    with pytest.raises(MigrationRefused, match="'planned', which ticket v2 does not have"):
+    with pytest.raises(CommandRefused, match="'planned', which ticket v2 does not have") as no:
         engine.migrate(b, 2, actor=BOSS)
+    assert isinstance(no.value, MigrationRefused)
     assert snapshot(engine, b.id) == before_b
     a = engine.migrate(a, 2, actor=BOSS, comment="move to v2")
     assert a.definition_version == 2 and a.state == "registered"
@@ -271,7 +280,7 @@ def test_migrating_open_cases_is_explicit_audited_and_refuses_missing_states(clo
     assert (last.actor_id, last.comment) == ("b1", "move to v2")
     a = engine.fire(a, "plan", actor=AGENT, data={"plan": "p"})  # the v2 transition
     assert a.state == "in_progress"
-    with pytest.raises(ValueError, match="pass registry="):
+    with pytest.raises(ValueError, match="pass registry="):  # a HistoryMismatch
         replay(v1, engine.history(a.id))
     assert replay(v1, engine.history(a.id), registry=engine.registry) == a
     done = engine.fire(engine.open("ticket", actor=AGENT, version=1), "cancel", actor=AGENT,

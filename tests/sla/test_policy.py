@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from servicewf.errors import InvalidPolicy, UnknownClock
+from servicewf.errors import CommandRefused, InvalidPolicy, UnknownClock
 from servicewf.processes.presets import (
     PRESETS,
     complaint_business_centre,
@@ -49,6 +49,10 @@ def test_value_outside_domain_refuses_the_command_or_uses_the_default() -> None:
     case = engine.fire(engine.open("complaint", actor=AGENT), "record", actor=AGENT)
     with pytest.raises(GoalUndefined, match="default="):
         engine.fire(case, "classify", actor=AGENT, data={"level": "超級"})
+    with pytest.raises(CommandRefused) as refused:  # a refusal like any other
+        engine.fire(case, "classify", actor=AGENT, data={"level": "超級"})
+    assert isinstance(refused.value, GoalUndefined)
+    assert (refused.value.case_id, refused.value.trigger) == (case.id, "classify")
     assert engine.get(case.id).state == "recorded"  # nothing written
     policy = complaint_business_centre()
     table = policy.clock("resolve").target

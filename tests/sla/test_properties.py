@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from servicewf import Actor, Engine, Event, EventKind, FrozenClock, MemoryStore
+from servicewf.clock import epoch_us
 from servicewf.errors import CommandRefused
 from servicewf.processes.presets import (
     complaint_business_centre,
@@ -27,7 +28,6 @@ from servicewf.sla import (
     Warn,
     WorkingDays,
     recompute,
-    to_us,
 )
 
 from .helpers import (
@@ -199,7 +199,7 @@ def test_reclassification_equals_classifying_at_receipt(start, level, later, gap
     changed = bound.fold([opened, rec, cls1, cls2])["resolve"]
     direct = bound.fold([attrs.evolve(opened, data={"level": later})])["resolve"]
     assert changed.deadline == direct.deadline
-    assert changed.started == to_us(start)
+    assert changed.started == epoch_us(start)
 
 
 def test_two_workers_share_the_store_without_duplicates() -> None:
@@ -247,13 +247,14 @@ def test_stale_version_is_retried_on_the_reloaded_case() -> None:
 @given(a=instants, b=instants, d=st.integers(-30 * 86400, 30 * 86400),
        n=st.integers(1, 12))
 def test_calendar_measure_matches_the_public_calendar_api(a, b, d, n) -> None:  # type: ignore[no-untyped-def]
-    from servicewf.sla.measure import CalendarMeasure, from_us
+    from servicewf.clock import from_epoch_us
+    from servicewf.sla.measure import CalendarMeasure
 
     cal = CALENDARS["office"]
     m = CalendarMeasure(cal)
-    ta, tb = to_us(a), to_us(b)
-    assert m.add(ta, d * 1_000_000) == to_us(cal.add(a, dt.timedelta(seconds=d)))
+    ta, tb = epoch_us(a), epoch_us(b)
+    assert m.add(ta, d * 1_000_000) == epoch_us(cal.add(a, dt.timedelta(seconds=d)))
     assert m.working(ta, tb) == cal.working_time(a, b) // dt.timedelta(microseconds=1)
-    assert m.add_working_days(ta, n, None) == to_us(cal.add_working_days(a, n))
+    assert m.add_working_days(ta, n, None) == epoch_us(cal.add_working_days(a, n))
     assert m.add_working_days(ta, n, None) == m.add_working_days(ta, n, None)  # cached
-    assert from_us(ta) == a
+    assert from_epoch_us(ta) == a

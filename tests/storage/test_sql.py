@@ -13,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 
 from servicewf import Actor, Engine, FrozenClock
-from servicewf.errors import CorruptRecord, MigrationRefused, StaleVersion, StorageError
-from servicewf.storage.codec import V0_EXTENSIONS_KEY, from_micros, to_micros
+from servicewf.clock import epoch_us, from_epoch_us
+from servicewf.errors import CorruptRecord, SchemaMigrationError, StaleVersion, StorageError
+from servicewf.storage._codec import V0_EXTENSIONS_KEY
 from servicewf.storage.schema import schema_sql
 from servicewf.storage.sql import SQLStore, normalize_url
 from tests.contract.backends import T0, case, make_store, moved, open_case, opened, timer
@@ -46,10 +47,10 @@ def test_micros_are_exact_and_sortable():
                dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc),
                dt.datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=dt.timezone.utc)]
     for m in moments:
-        assert from_micros(to_micros(m)) == m
-    assert to_micros(T0) < to_micros(T0.add(microseconds=1))
+        assert from_epoch_us(epoch_us(m)) == m
+    assert epoch_us(T0) < epoch_us(T0.add(microseconds=1))
     with pytest.raises(ValueError, match="naive"):
-        to_micros(dt.datetime(2026, 1, 1))
+        epoch_us(dt.datetime(2026, 1, 1))
 
 
 def test_sqlite_runs_in_wal_mode_with_pragmas(tmp_path):
@@ -244,21 +245,21 @@ def _layout_zero(url: str) -> sa.Engine:
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO cases VALUES ('c1', 'ticket', 1, 'open', 1, ?, ?, ?)",
-            (to_micros(T0), to_micros(T0),
+            (epoch_us(T0), epoch_us(T0),
              json.dumps({"客户": "张三", V0_EXTENSIONS_KEY: {"sla": {"due": "x"}}})))
         conn.exec_driver_sql(
             "INSERT INTO cases VALUES ('c2', 'ticket', 1, 'open', 1, ?, ?, '{\"a\":1}')",
-            (to_micros(T0), to_micros(T0)))
+            (epoch_us(T0), epoch_us(T0)))
         conn.exec_driver_sql(
             "INSERT INTO cases VALUES ('c3', 'ticket', 1, 'open', 1, ?, ?, '[broken')",
-            (to_micros(T0), to_micros(T0)))
+            (epoch_us(T0), epoch_us(T0)))
     return engine
 
 
 def test_an_old_layout_is_refused_without_migrate(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     _layout_zero(url).dispose()
-    with pytest.raises(MigrationRefused, match="migrate=True"):
+    with pytest.raises(SchemaMigrationError, match="migrate=True"):
         SQLStore(url)
 
 
@@ -301,8 +302,9 @@ def test_a_newer_layout_is_refused(tmp_path):
         meta = store.tables.meta
         with store.engine.begin() as conn:
             conn.execute(meta.update().values(value="5"))
-    with pytest.raises(MigrationRefused, match="newer"):
+    with pytest.raises(SchemaMigrationError, match="newer") as newer:
         SQLStore.sqlite(tmp_path / "a.db")
+    assert isinstance(newer.value, StorageError)  # not a refused command
 
 
 # --- DDL ------------------------------------------------------------------------------------

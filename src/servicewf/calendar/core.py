@@ -34,7 +34,7 @@ from servicewf.calendar.schema import (
     parse_time,
     parse_weekly,
 )
-from servicewf.clock import as_utc
+from servicewf.clock import epoch_us
 from servicewf.errors import CalendarError, InvalidCalendar, NoWorkingTime, UnknownTimeZone
 
 __all__ = ["MAX_YEAR", "MIN_YEAR", "BusinessCalendar", "Closure"]
@@ -76,20 +76,6 @@ def _offset_us(offset: _dt.timedelta | None) -> int:
     if offset is None:  # pragma: no cover - zoneinfo always answers for a zone
         raise CalendarError("time zone gave no UTC offset")
     return _td_us(offset)
-
-
-def _instant_us(moment: _dt.datetime) -> int:
-    """Exact epoch microseconds of an aware datetime; naive ones raise ``ValueError``."""
-    if not isinstance(moment, _dt.datetime):
-        raise TypeError(f"expected an aware datetime, got {type(moment).__name__}")
-    if moment.tzinfo is None:
-        as_utc(moment)  # raises the library's ValueError for naive datetimes
-    try:
-        # The stdlib subtraction: pendulum's own would build a slow ``Interval``.
-        return _dt.datetime.__sub__(moment, _EPOCH_UTC) // _ONE_US
-    except TypeError:  # a tzinfo whose utcoffset() is None: naive after all
-        as_utc(moment)
-        raise
 
 
 def _refuse_non_int(**values: object) -> None:
@@ -676,7 +662,7 @@ class BusinessCalendar:
 
     def is_working(self, moment: _dt.datetime) -> bool:
         """True when ``moment`` is inside working time (an interval's end is not)."""
-        t = _instant_us(moment)
+        t = epoch_us(moment)
         if self._always:
             return True
         table = self._around(t)
@@ -703,7 +689,7 @@ class BusinessCalendar:
 
         Raises :class:`NoWorkingTime` when there is none.
         """
-        return self._out(self.next_opening_us(_instant_us(moment)))
+        return self._out(self.next_opening_us(epoch_us(moment)))
 
     def add(self, start: _dt.datetime, duration: _dt.timedelta) -> pendulum.DateTime:
         """``start`` plus ``duration`` of working time; a negative duration goes backward.
@@ -714,15 +700,15 @@ class BusinessCalendar:
         closing, and a result landing exactly on an opening stays there.
         Raises :class:`NoWorkingTime` when the calendar has no working time to count.
         """
-        return self._out(self.add_us(_instant_us(start), _td_us(duration)))
+        return self._out(self.add_us(epoch_us(start), _td_us(duration)))
 
     def subtract(self, start: _dt.datetime, duration: _dt.timedelta) -> pendulum.DateTime:
         """The instant ``duration`` of working time before ``start`` (``add(start, -d)``)."""
-        return self._out(self.add_us(_instant_us(start), -_td_us(duration)))
+        return self._out(self.add_us(epoch_us(start), -_td_us(duration)))
 
     def working_time(self, start: _dt.datetime, end: _dt.datetime) -> _dt.timedelta:
         """Working time between two instants; negative when ``end`` is before ``start``."""
-        return _dt.timedelta(microseconds=self.working_us(_instant_us(start), _instant_us(end)))
+        return _dt.timedelta(microseconds=self.working_us(epoch_us(start), epoch_us(end)))
 
     # --- the same arithmetic on epoch microseconds -----------------------------------------
     #
@@ -842,7 +828,7 @@ class BusinessCalendar:
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive number of working days, got {n!r}")
-        t = _instant_us(start)
+        t = epoch_us(start)
         local = self._local(t)
         ordinal = local.date().toordinal()
         table = self._load(local.year - 1, local.year + 1)
@@ -877,7 +863,7 @@ class BusinessCalendar:
         day. A ``timedelta`` is business time, as :meth:`add`. Raises ``ValueError`` when the
         window is empty (latest before earliest).
         """
-        t = _instant_us(start)
+        t = epoch_us(start)
         ordinal = self._local(t).date().toordinal()
 
         def bound(value: _dt.timedelta | int, end_of_day: bool, name: str) -> int:

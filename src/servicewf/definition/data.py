@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
+from servicewf._frozen import names_tuple
 from servicewf.definition.model import Guard, Labels, State, Transition
 from servicewf.errors import InvalidDefinition
 
@@ -203,7 +204,7 @@ def definition_from_dict(
         for t in data["transitions"]
     ]
     intake_guards = data.get("intake_guards", ())
-    intake_guards = [intake_guards] if isinstance(intake_guards, str) else list(intake_guards)
+    intake_guards = names_tuple(intake_guards)
     used = {g for t in transitions for g in (*t.conditions, *t.unless)} | set(intake_guards)
     return ProcessDefinition(
         data["name"], data["version"], states, transitions,

@@ -7,10 +7,12 @@ assembles them and validates the whole when it is built.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
+
+from servicewf._frozen import names_tuple
 
 if TYPE_CHECKING:
     from servicewf.context import CommandContext
@@ -31,12 +33,6 @@ _IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
 def is_identifier(text: str) -> bool:
     """True when ``text`` is a stable snake_case identifier (``[a-z][a-z0-9_]*``)."""
     return isinstance(text, str) and _IDENTIFIER.fullmatch(text) is not None
-
-
-def _tuple_of_str(value: str | Iterable[str]) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    return tuple(value)
 
 
 @attrs.frozen
@@ -104,15 +100,15 @@ class Transition:
     """
 
     trigger: str
-    sources: tuple[str, ...] = attrs.field(converter=_tuple_of_str)
+    sources: tuple[str, ...] = attrs.field(converter=names_tuple)
     dest: str
-    conditions: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
-    unless: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
-    required: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
-    roles: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    conditions: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
+    unless: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
+    required: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
+    roles: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
     labels: Labels | None = attrs.field(default=None, converter=_labels)
     description: str = ""
-    writes: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    writes: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
 
     @property
     def owned(self) -> frozenset[str]:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from servicewf.definition.machine import CompiledMachine
+from servicewf._frozen import names_tuple
+from servicewf.definition._machine import CompiledMachine
 from servicewf.definition.model import Guard, Labels, State, Transition
 from servicewf.definition.validation import definition_problems
 from servicewf.errors import InvalidDefinition
@@ -34,14 +35,10 @@ def _transitions(value: Iterable[Transition]) -> tuple[Transition, ...]:
     return tuple(value)
 
 
-def _names(value: str | Iterable[str]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
 def _recorders(
     value: Mapping[str, str | Iterable[str]]
 ) -> Mapping[str, tuple[str, ...]]:
-    return MappingProxyType({str(getattr(k, "value", k)): _names(v) for k, v in value.items()})
+    return MappingProxyType({str(getattr(k, "value", k)): names_tuple(v) for k, v in value.items()})
 
 
 RECORDABLE_KINDS = frozenset({"note", "clock_extended"})
@@ -89,13 +86,13 @@ class ProcessDefinition:
     guards: Mapping[str, Guard] = attrs.field(factory=dict, converter=_guard_map)
     labels: Labels | None = None
     description: str = ""
-    intake: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    intake_guards: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    intake: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
+    intake_guards: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
     owned_fields: bool = False
-    intake_writes: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    intake_writes: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
     recorders: Mapping[str, tuple[str, ...]] = attrs.field(
         factory=lambda: dict(DEFAULT_RECORDERS), converter=_recorders)
-    migrators: tuple[str, ...] = attrs.field(default=DEFAULT_MIGRATORS, converter=_names)
+    migrators: tuple[str, ...] = attrs.field(default=DEFAULT_MIGRATORS, converter=names_tuple)
 
     def __attrs_post_init__(self) -> None:
         problems = definition_problems(self.name, self.states, self.transitions, self.guards)

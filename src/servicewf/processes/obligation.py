@@ -24,7 +24,7 @@ import pendulum
 from servicewf.clock import as_utc
 from servicewf.context import CommandContext
 from servicewf.definition import STAY, DefinitionBuilder, Guard, ProcessDefinition
-from servicewf.errors import ServicewfError
+from servicewf.errors import NoCadence, ObligationError  # re-exported here
 from servicewf.processes.cadence import (
     COMPLAINT_REPORT,
     TEAM_EVALUATION,
@@ -66,14 +66,6 @@ __all__ = [
 
 NAME = "obligation"
 SOURCES = "000 §4.1–4.2, §5.4, §7.2; 001 §5.1"
-
-
-class ObligationError(ServicewfError, ValueError):
-    """An obligation cannot be built from what was given (the message says what to give)."""
-
-
-class NoCadence(ObligationError):
-    """The guidelines set no cadence for this case (a prospect has no contact cadence)."""
 
 
 def _term(id: str, en: str, hant: str, hans: str, *aliases: str) -> Term:

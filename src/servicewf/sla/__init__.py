@@ -8,14 +8,9 @@ incrementally inside every engine command.
 
 from __future__ import annotations
 
-from servicewf.sla.fold import BUILTIN_CALENDARS, BoundPolicy, recompute
-from servicewf.sla.measure import from_us, to_us
-from servicewf.sla.policy import (
-    ExtensionConditionsUnmet,
-    ExtensionRequest,
-    GoalUndefined,
-    Policy,
-)
+from servicewf.errors import ExtensionConditionsUnmet, GoalUndefined
+from servicewf.sla._fold import BUILTIN_CALENDARS, BoundPolicy, recompute
+from servicewf.sla.policy import ExtensionRequest, Policy
 from servicewf.sla.processor import SLA, TIMER_PREFIX, Breaching, escalated_tier
 from servicewf.sla.spec import (
     BusinessHours,
@@ -95,9 +90,7 @@ __all__ = [
     "Warn",
     "WorkingDays",
     "escalated_tier",
-    "from_us",
     "recompute",
     "sweep",
     "target_from_dict",
-    "to_us",
 ]

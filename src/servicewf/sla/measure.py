@@ -1,50 +1,25 @@
-"""Integer time for the clocks: instants as epoch microseconds, and the two ways to count.
+"""Integer time for the clocks: the two ways to count epoch microseconds.
 
-The fold over a history works on ``int`` microseconds so its inner loop does no datetime
-arithmetic; a calendar is consulted only at clock boundaries (start, stop, pause, resume,
-extension), through :class:`CalendarMeasure`.
+Instants are ``int`` epoch microseconds (:func:`servicewf.clock.epoch_us` converts). The fold
+over a history works on them so its inner loop does no datetime arithmetic; a calendar is
+consulted only at clock boundaries (start, stop, pause, resume, extension), through
+:class:`CalendarMeasure`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import zoneinfo
-from typing import Any
-
-import pendulum
 
 from servicewf.calendar import BusinessCalendar
+from servicewf.clock import epoch_us, from_epoch_us
 
-__all__ = ["ABSOLUTE", "AbsoluteMeasure", "CalendarMeasure", "from_us", "to_us"]
+__all__ = ["ABSOLUTE", "AbsoluteMeasure", "CalendarMeasure"]
 
 _US = 1_000_000
-_EPOCH_ORD = _dt.date(1970, 1, 1).toordinal()
 _EPOCH_UTC = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 _ONE_US = _dt.timedelta(microseconds=1)
-_PUTC = pendulum.UTC
 _QUARTER = 900 * _US
-
-
-def to_us(moment: _dt.datetime) -> int:
-    """Exact epoch microseconds of an aware datetime (``ValueError`` for a naive one)."""
-    tz = moment.tzinfo
-    if tz is _PUTC or tz is _dt.timezone.utc:  # events are stored in UTC: skip the zone
-        return ((moment.toordinal() - _EPOCH_ORD) * 86_400 + moment.hour * 3600
-                + moment.minute * 60 + moment.second) * _US + moment.microsecond
-    off = moment.utcoffset()
-    if off is None:
-        raise ValueError(f"naive datetime {moment!r} given where an instant is needed")
-    local = ((moment.toordinal() - _EPOCH_ORD) * 86_400 + moment.hour * 3600
-             + moment.minute * 60 + moment.second) * _US + moment.microsecond
-    return local - off // _ONE_US if off else local
-
-
-def from_us(us: int, tz: Any = None) -> pendulum.DateTime:
-    """The instant ``us`` as an aware pendulum DateTime (UTC unless ``tz`` is given)."""
-    utc = _EPOCH_UTC + _dt.timedelta(microseconds=us)
-    out = pendulum.DateTime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
-                            utc.microsecond, tzinfo=pendulum.UTC)
-    return out if tz is None else out.in_timezone(tz)
 
 
 class AbsoluteMeasure:
@@ -102,7 +77,7 @@ class CalendarMeasure:
 
     def add_working_days(self, t: int, n: int, cutoff: _dt.time | None) -> int:
         if cutoff is not None:
-            return to_us(self.calendar.add_working_days(from_us(t), n, cutoff=cutoff))
+            return epoch_us(self.calendar.add_working_days(from_epoch_us(t), n, cutoff=cutoff))
         # Local midnights fall on quarter-hours in UTC for every zone with a quarter-hour
         # offset, so a quarter-hour bucket of UTC has one local date: memoise it.
         bucket = t // _QUARTER
@@ -118,7 +93,7 @@ class CalendarMeasure:
         key = (ordinal, n)
         found = self._wd.get(key)
         if found is None:
-            found = to_us(self.calendar.add_working_days(from_us(t), n))
+            found = epoch_us(self.calendar.add_working_days(from_epoch_us(t), n))
             if len(self._wd) > 100_000:  # bound the cache; dates repeat within a few years
                 self._wd.clear()
             self._wd[key] = found

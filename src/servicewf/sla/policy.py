@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from servicewf.case import Case
-from servicewf.errors import ExtensionRefused, InvalidPolicy, UnknownClock
+from servicewf.errors import (  # ExtensionConditionsUnmet, GoalUndefined: re-exported here
+    ExtensionConditionsUnmet,
+    GoalUndefined,
+    InvalidPolicy,
+    UnknownClock,
+)
 from servicewf.sla.spec import (
     TARGET_TYPES,
     ClockSpec,
@@ -44,18 +49,6 @@ __all__ = [
     "GoalUndefined",
     "Policy",
 ]
-
-
-class GoalUndefined(InvalidPolicy):
-    """A case's value is outside a goal table's domain and the table declares no default."""
-
-
-class ExtensionConditionsUnmet(ExtensionRefused):
-    """An extension was refused; ``missing`` names every unmet condition."""
-
-    def __init__(self, message: str, *, case_id: str | None, missing: Iterable[str]) -> None:
-        self.missing: tuple[str, ...] = tuple(missing)
-        super().__init__(message, case_id=case_id, trigger="extend")
 
 
 @attrs.frozen

@@ -18,12 +18,12 @@ import pendulum
 
 from servicewf.calendar import BusinessCalendar
 from servicewf.case import SYSTEM, Actor, Case
+from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.definition import ProcessDefinition
-from servicewf.errors import InvalidPolicy
+from servicewf.errors import ExtensionConditionsUnmet, GoalUndefined, InvalidPolicy
 from servicewf.events import Event, EventKind
-from servicewf.sla.fold import BoundPolicy
-from servicewf.sla.measure import from_us, to_us
-from servicewf.sla.policy import ExtensionConditionsUnmet, ExtensionRequest, Policy
+from servicewf.sla._fold import BoundPolicy
+from servicewf.sla.policy import ExtensionRequest, Policy
 from servicewf.sla.spec import Target, target_from_dict
 from servicewf.sla.state import PAUSED, STOPPED, ClockState, ClockStates, ClockView
 from servicewf.storage.base import Store, Timer
@@ -139,7 +139,15 @@ class SLA:
         self._check_extensions(bound, case, states, events)
         # The data after the command: folding the events' data into it changes nothing, and
         # it is the data the events saw (the engine passes one event per command).
-        new = bound.fold(events, states, data=case.data)
+        try:
+            new = bound.fold(events, states, data=case.data)
+        except GoalUndefined as refused:
+            # select_target knows the data, not the command: name it for the caller.
+            if refused.case_id is None:
+                refused.case_id = case.id
+            if refused.trigger is None and events:
+                refused.trigger = events[-1].trigger
+            raise
         case = attrs.evolve(case, extensions={**case.extensions, EXTENSION_KEY: new.to_dict()})
         return case, self.timers_of(bound, case.id, new)
 
@@ -183,7 +191,7 @@ class SLA:
             if action is None:
                 continue
             kind, due = action
-            out.append(Timer(case_id, TIMER_PREFIX + s.name, from_us(due), process,
+            out.append(Timer(case_id, TIMER_PREFIX + s.name, from_epoch_us(due), process,
                              {"clock": s.name, "cycle": s.cycle, "action": kind,
                               "deadline": s.deadline}))
         return out
@@ -212,7 +220,7 @@ class SLA:
         notified = e.data.get("customer_notified_at")
         request = ExtensionRequest(
             clock, by, e.actor_id, e.role, e.data.get("reason"), e.data.get("notice"),
-            None if notified is None else from_us(0))
+            None if notified is None else from_epoch_us(0))
         missing = bound.policy.extension_problems(bound.policy.clock(clock), state, request)
         if missing:
             raise refuse(missing)
@@ -234,7 +242,7 @@ class SLA:
         current = engine.get(case) if isinstance(case, str) else case
         bound = self._bound_for(engine, current)
         return bound.fold(engine.history(current.id),
-                          until=None if now is None else to_us(now))
+                          until=None if now is None else epoch_us(now))
 
     def repair(self, engine: Engine, case: Case | str, *, actor: Actor = SYSTEM) -> Case:
         """Replace the stored clocks of a case with a recomputation from its history.
@@ -263,14 +271,14 @@ class SLA:
              now: _dt.datetime) -> ClockView:
         """One clock of ``case`` read at ``now``."""
         bound = self._bound_for(engine, case)
-        return self._view(bound, self.states(case)[clock], to_us(now))
+        return self._view(bound, self.states(case)[clock], epoch_us(now))
 
     def clocks(self, engine: Engine, case: Case | str, now: _dt.datetime) -> list[ClockView]:
         """Every clock of ``case`` read at ``now``: elapsed, remaining, paused, breached,
         deadline and warning instants."""
         current = engine.get(case) if isinstance(case, str) else case
         bound = self._bound_for(engine, current)
-        t = to_us(now)
+        t = epoch_us(now)
         return [self._view(bound, s, t) for s in self.states(current).clocks]
 
     def remaining(self, engine: Engine, case: Case | str, clock: str,
@@ -285,7 +293,7 @@ class SLA:
         tz = bound.calendars[c.spec.calendar].timezone
 
         def dt(us: int | None) -> pendulum.DateTime | None:
-            return None if us is None else from_us(us, tz)
+            return None if us is None else from_epoch_us(us, tz)
 
         elapsed = paused = 0
         remaining: int | None = None
@@ -318,15 +326,15 @@ class SLA:
     ) -> list[Breaching]:
         """Running clocks whose deadline is at or before ``now + within`` (already overdue
         ones included, unless their breach was recorded), soonest first, from the timers."""
-        horizon = to_us(now) + within // _ONE_US
+        horizon = epoch_us(now) + within // _ONE_US
         out: list[Breaching] = []
-        for t in store.due_timers(from_us(horizon), process=process):
+        for t in store.due_timers(from_epoch_us(horizon), process=process):
             if not t.name.startswith(TIMER_PREFIX):
                 continue
             deadline = t.payload.get("deadline")
             if isinstance(deadline, int) and deadline <= horizon:
                 out.append(Breaching(t.case_id, t.process, str(t.payload["clock"]),
-                                     from_us(deadline)))
+                                     from_epoch_us(deadline)))
         out.sort(key=lambda b: (b.deadline, b.case_id, b.clock))
         return out
 
@@ -377,7 +385,7 @@ class SLA:
                 case_id=current.id, missing=missing,
             )
         notified = (None if customer_notified_at is None
-                    else from_us(to_us(customer_notified_at)).isoformat())
+                    else from_epoch_us(epoch_us(customer_notified_at)).isoformat())
         if trigger is not None and state.deadline is not None:
             c = bound.by_name[clock]
             new_deadline = by.extend(c.m, state.deadline)
@@ -388,7 +396,7 @@ class SLA:
                 told = f"customer notified at {notified}"
             return engine.fire(current, trigger, actor=actor, comment=reason, data={
                 "reason": reason, "customer_notification": told,
-                "new_deadline": from_us(new_deadline,
+                "new_deadline": from_epoch_us(new_deadline,
                                         bound.calendars[c.spec.calendar].timezone).isoformat(),
             })
         data: dict[str, Any] = {"clock": clock, "cycle": state.cycle, "by": by.to_dict(),

@@ -9,13 +9,14 @@ time for 24×7 clock hours).
 
 from __future__ import annotations
 
-import calendar
 import datetime as _dt
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal, Protocol
 
 import attrs
 
+from servicewf._frozen import names_tuple
+from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.errors import InvalidPolicy
 
 __all__ = [
@@ -38,14 +39,6 @@ __all__ = [
 US = 1_000_000
 
 
-def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    return tuple(value)
-
-
 @attrs.frozen
 class On:
     """A condition on one history event; it matches when *any* of its parts does.
@@ -56,9 +49,9 @@ class On:
     - ``trigger``: the event was fired with one of these triggers (internal transitions too).
     """
 
-    enter: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    leave: tuple[str, ...] = attrs.field(default=(), converter=_names)
-    trigger: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    enter: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
+    leave: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
+    trigger: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
 
     def __bool__(self) -> bool:
         return bool(self.enter or self.leave or self.trigger)
@@ -231,9 +224,7 @@ class Until:
         value = _dt.datetime.fromisoformat(instant) if isinstance(instant, str) else instant
         if value.tzinfo is None or value.utcoffset() is None:
             raise InvalidPolicy(f"Until needs an aware instant (with a time zone), got {instant!r}")
-        utc = value.astimezone(_dt.timezone.utc)
-        # timegm, not datetime subtraction: pendulum instants subtract to an Interval.
-        return cls(calendar.timegm(utc.timetuple()) * US + utc.microsecond)
+        return cls(epoch_us(value))
 
     def apply(self, m: Measure, start: int) -> int:
         return self.at
@@ -245,9 +236,7 @@ class Until:
         return {"kind": "until", "at": self.at}
 
     def __str__(self) -> str:
-        instant = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(
-            microseconds=self.at)
-        return f"until {instant.isoformat()}"
+        return f"until {from_epoch_us(self.at).isoformat()}"
 
 
 Target = ClockHours | BusinessHours | WorkingDays | Until
@@ -447,7 +436,7 @@ class ExtensionRule:
     require_reason: bool = True
     require_notice: bool = True
     max_count: int | None = None
-    roles: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    roles: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
 
 
 Early = Literal["violation", "ignore"]
@@ -480,7 +469,7 @@ class ClockSpec:
     stop: On
     target: Target | GoalTable | DueField
     calendar: str = "24x7"
-    pause_in: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    pause_in: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
     pause: On | None = None
     resume: On | None = None
     cancel: On | None = None

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import attrs
 
 from servicewf.case import SYSTEM, Actor, Case
+from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.errors import (
     CommandRefused,
     CorruptRecord,
@@ -27,14 +28,13 @@ from servicewf.errors import (
     UnknownProcess,
 )
 from servicewf.events import EventKind
-from servicewf.sla.measure import from_us, to_us
 from servicewf.sla.processor import SLA, TIMER_PREFIX
 from servicewf.sla.state import ClockView
 from servicewf.storage.base import replace_timers
 
 if TYPE_CHECKING:
     from servicewf.engine import Engine
-    from servicewf.sla.fold import BoundPolicy
+    from servicewf.sla._fold import BoundPolicy
 
 __all__ = ["ActionContext", "SweepEvent", "SweepReport", "Sweeper", "TimerHandler", "sweep"]
 
@@ -177,7 +177,7 @@ class _SLAHandler:
             replace_timers(engine.store, case.id, TIMER_PREFIX, ())
             return False
         policy = bound.policy
-        now = to_us(ctx.now)
+        now = epoch_us(ctx.now)
         acted = False
         states = self.sla.states(case)
         done: set[tuple[str, int, str]] = set()
@@ -194,7 +194,7 @@ class _SLAHandler:
                     break  # never record the same thing twice, whatever a custom fold says
                 done.add((name, s.cycle, kind))
                 data = {"clock": name, "cycle": s.cycle, "deadline":
-                        None if s.deadline is None else from_us(s.deadline).isoformat(),
+                        None if s.deadline is None else from_epoch_us(s.deadline).isoformat(),
                         "target": None if s.target is None else str(s.target)}
                 if kind == "warning":
                     case = ctx.record(case, EventKind.CLOCK_WARNING, data,
@@ -218,7 +218,7 @@ class _SLAHandler:
         return acted
 
     def _view(self, bound: BoundPolicy, case: Case, name: str, ctx: ActionContext) -> ClockView:
-        return self.sla._view(bound, self.sla.states(case)[name], to_us(ctx.now))
+        return self.sla._view(bound, self.sla.states(case)[name], epoch_us(ctx.now))
 
 
 class Sweeper:

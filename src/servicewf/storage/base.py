@@ -208,10 +208,7 @@ class Store(abc.ABC):
                 # does not exist (CaseNotFound), and an existing one has moved on.
                 check_append(write, events, 0)
                 actual = self.load(write.id).version
-                raise StaleVersion(
-                    f"case {write.id!r} is at version {actual}, not 0: someone else changed "
-                    "it; reload it and retry",
-                    case_id=write.id, expected=0, actual=actual, trigger=events[0].trigger)
+                raise StaleVersion.for_case(write.id, 0, actual, events[0].trigger)
             write = WriteSet(write, tuple(events), expected_version,
                              {} if timers is None else {"": tuple(timers)})
         check_write(write)

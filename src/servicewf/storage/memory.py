@@ -9,20 +9,15 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-import pendulum
-
+from servicewf._frozen import names_tuple
 from servicewf.case import Case
-from servicewf.clock import as_utc
+from servicewf.clock import as_utc, epoch_us
 from servicewf.errors import CaseAlreadyExists, CaseNotFound, StaleVersion
 from servicewf.events import Event
 from servicewf.storage.base import Store, Timer, WriteSet, check_timers
 
 __all__ = ["MemoryStore"]
 
-_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-_EPOCH_ORD = _EPOCH.toordinal()
-_ONE_US = _dt.timedelta(microseconds=1)
-_PUTC = pendulum.UTC
 # Stale heap entries tolerated before a rebuild (and there must be more stale than current
 # ones): a rebuild costs O(current), so it runs after as many replacements and costs O(1) each.
 _COMPACT_MIN = 1024
@@ -37,24 +32,10 @@ _Entry = list[Any]
 _DUE, _CASE, _NAME, _WRITE, _TIMER = range(5)
 
 
-def _instant_us(moment: _dt.datetime) -> int:
-    """Exact epoch microseconds of an aware datetime (``ValueError`` for a naive one)."""
-    tz = moment.tzinfo
-    if tz is _PUTC or tz is _dt.timezone.utc:
-        # Timers are UTC almost always; pendulum's UTC answers utcoffset() in Python, slowly,
-        # so read the fields instead (this runs for every timer written).
-        return ((moment.toordinal() - _EPOCH_ORD) * 86_400 + moment.hour * 3600
-                + moment.minute * 60 + moment.second) * 1_000_000 + moment.microsecond
-    if tz is None or moment.utcoffset() is None:
-        as_utc(moment)  # raises the library's ValueError with its advice
-    # The stdlib subtraction: pendulum's own builds a slower ``Interval``.
-    return _dt.datetime.__sub__(moment, _EPOCH) // _ONE_US
-
-
 def _states(state: str | Iterable[str] | None) -> frozenset[str] | None:
     if state is None:
         return None
-    return frozenset((state,) if isinstance(state, str) else state)
+    return frozenset(names_tuple(state))
 
 
 class MemoryStore(Store):
@@ -89,25 +70,21 @@ class MemoryStore(Store):
         try:
             return self._cases[case_id]
         except KeyError:
-            raise CaseNotFound(f"no case {case_id!r} in this store") from None
+            raise CaseNotFound.for_id(case_id) from None
 
     def _apply(self, write: WriteSet) -> None:
         case, events, expected = write.case, write.events, write.expected_version
-        dues = [_instant_us(t.due) for g in write.timers.values() for t in g]
+        dues = [epoch_us(t.due) for g in write.timers.values() for t in g]
         with self._lock:
             if expected == 0:
                 if case.id in self._cases:
-                    raise CaseAlreadyExists(f"case {case.id!r} exists already; choose another id")
+                    raise CaseAlreadyExists.for_id(case.id)
                 self._events[case.id] = []
             else:
                 current = self.load(case.id)
                 if current.version != expected:
-                    raise StaleVersion(
-                        f"case {case.id!r} is at version {current.version}, not "
-                        f"{expected}: someone else changed it; reload it and retry",
-                        case_id=case.id, expected=expected, actual=current.version,
-                        trigger=events[0].trigger,
-                    )
+                    raise StaleVersion.for_case(case.id, expected, current.version,
+                                                events[0].trigger)
             self._cases[case.id] = case
             self._events[case.id].extend(events)
             if write.timers:
@@ -122,14 +99,14 @@ class MemoryStore(Store):
             prefixes = tuple(owned)
             kept = [t for t in self._timers.get(case_id, ()) if not t.name.startswith(prefixes)]
             if kept:
-                dues = [*(_instant_us(t.due) for t in kept), *dues]
+                dues = [*(epoch_us(t.due) for t in kept), *dues]
                 new = [*kept, *new]
         self._put_timers(case_id, new, dues)
 
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
         with self._lock:
             if case_id not in self._events:
-                raise CaseNotFound(f"no case {case_id!r} in this store")
+                raise CaseNotFound.for_id(case_id)
             return self._events[case_id][after:]
 
     def find(
@@ -164,7 +141,7 @@ class MemoryStore(Store):
 
     def set_timers(self, case_id: str, timers: Sequence[Timer], *, prefix: str = "") -> None:
         check_timers(case_id, timers, prefix)
-        dues = [_instant_us(t.due) for t in timers]
+        dues = [epoch_us(t.due) for t in timers]
         with self._lock:
             self.load(case_id)
             self._replace_owned(case_id, {prefix: timers}, dues)
@@ -172,7 +149,7 @@ class MemoryStore(Store):
     def due_timers(
         self, now: _dt.datetime, *, limit: int | None = None, process: str | None = None
     ) -> list[Timer]:
-        cutoff = _instant_us(as_utc(now))
+        cutoff = epoch_us(as_utc(now))
         due: list[Timer] = []
         if limit is not None and limit <= 0:
             # A negative limit has always sliced (``due[:limit]``): kept as it was.
@@ -206,7 +183,7 @@ class MemoryStore(Store):
         with self._lock:
             self._prune_top()
             leases = self._leases
-            for timer in self._due(_instant_us(cutoff)):
+            for timer in self._due(epoch_us(cutoff)):
                 if process is not None and timer.process != process:
                     continue
                 key = (timer.case_id, timer.name)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from servicewf.errors import StaleVersion
+from servicewf.errors import ConflictRetriesExhausted, StaleVersion  # the first re-exported
 
 if TYPE_CHECKING:
     from servicewf.case import Case
@@ -26,20 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["ConflictRetriesExhausted", "fire_with_retry", "retry_on_conflict"]
 
 T = TypeVar("T")
-
-
-class ConflictRetriesExhausted(StaleVersion):
-    """Every attempt lost a concurrency race; ``attempts`` says how many were made."""
-
-    def __init__(self, last: StaleVersion, attempts: int) -> None:
-        self.attempts = attempts
-        super().__init__(
-            f"gave up after {attempts} attempts, each lost to a concurrent writer (last: "
-            f"{last}); the case is heavily contended: retry later, raise attempts=, or "
-            "serialize the writers",
-            case_id=last.case_id, expected=last.expected, actual=last.actual,
-            trigger=last.trigger,
-        )
 
 
 def retry_on_conflict(

@@ -35,28 +35,28 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
+from servicewf._frozen import names_tuple
 from servicewf.case import Case
-from servicewf.clock import as_utc
+from servicewf.clock import as_utc, epoch_us
 from servicewf.errors import (
     CaseAlreadyExists,
     CaseNotFound,
     CorruptRecord,
-    MigrationRefused,
+    SchemaMigrationError,
     StaleVersion,
     StorageError,
 )
 from servicewf.events import Event
-from servicewf.storage.base import Store, Timer, WriteSet, check_timers
-from servicewf.storage.codec import (
+from servicewf.storage._codec import (
     SNAPSHOT_SCHEMA_VERSION,
     decode_case,
     decode_event,
     decode_timer,
     dumps,
-    to_micros,
     upgrade_snapshot,
 )
-from servicewf.storage.codec import loads as _loads
+from servicewf.storage._codec import loads as _loads
+from servicewf.storage.base import Store, Timer, WriteSet, check_timers
 from servicewf.storage.schema import DATABASE_SCHEMA_VERSION, Tables, build_tables, schema_sql
 
 __all__ = ["MigrationReport", "SQLStore", "normalize_url", "schema_sql"]
@@ -195,7 +195,7 @@ def _update_case(tables: Tables) -> sa.Update:
 
 
 def _states(state: str | Iterable[str]) -> list[str]:
-    return [state] if isinstance(state, str) else list(state)
+    return list(names_tuple(state))
 
 
 class SQLStore(Store):
@@ -207,7 +207,7 @@ class SQLStore(Store):
     ``BEGIN``/``BEGIN IMMEDIATE``; PostgreSQL: psycopg 3); an engine you pass is used as is.
 
     ``create`` creates missing tables and records the schema version. A database written by
-    an older servicewf is refused with :class:`~servicewf.errors.MigrationRefused` unless
+    an older servicewf is refused with :class:`~servicewf.errors.SchemaMigrationError` unless
     ``migrate=True`` (back it up first). ``prefix`` and ``schema`` place the tables beside
     your own (``prefix="wf_"`` gives ``wf_cases``...; ``schema`` is a PostgreSQL schema).
     """
@@ -336,7 +336,7 @@ class SQLStore(Store):
             utc = as_utc(moment)
             return _dt.datetime(utc.year, utc.month, utc.day, utc.hour, utc.minute, utc.second,
                                 utc.microsecond, tzinfo=_dt.timezone.utc)
-        return to_micros(moment)
+        return epoch_us(moment)
 
     def _json(self, value: Mapping[str, Any]) -> Any:
         return dumps(value)
@@ -376,15 +376,11 @@ class SQLStore(Store):
 
     @staticmethod
     def _stale(case: Case, events: Sequence[Event], expected: int, actual: int) -> StaleVersion:
-        return StaleVersion(
-            f"case {case.id!r} is at version {actual}, not {expected}: someone else changed "
-            "it; reload it and retry",
-            case_id=case.id, expected=expected, actual=actual, trigger=events[0].trigger,
-        )
+        return StaleVersion.for_case(case.id, expected, actual, events[0].trigger)
 
     @staticmethod
     def _not_found(case_id: str) -> CaseNotFound:
-        return CaseNotFound(f"no case {case_id!r} in this store")
+        return CaseNotFound.for_id(case_id)
 
     # --- Store ----------------------------------------------------------------------------
 
@@ -431,7 +427,7 @@ class SQLStore(Store):
 
     @staticmethod
     def _exists(case_id: str) -> CaseAlreadyExists:
-        return CaseAlreadyExists(f"case {case_id!r} exists already; choose another id")
+        return CaseAlreadyExists.for_id(case_id)
 
     def load(self, case_id: str) -> Case:
         if self._fast is not None:
@@ -672,12 +668,12 @@ class SQLStore(Store):
             if version == DATABASE_SCHEMA_VERSION:
                 return
             if version > DATABASE_SCHEMA_VERSION:
-                raise MigrationRefused(
+                raise SchemaMigrationError(
                     f"the database has table layout {version}, newer than this servicewf's "
                     f"{DATABASE_SCHEMA_VERSION}; upgrade servicewf"
                 )
             if not migrate:
-                raise MigrationRefused(
+                raise SchemaMigrationError(
                     f"the database has table layout {version}; this servicewf needs "
                     f"{DATABASE_SCHEMA_VERSION}. Back it up, then open the store once with "
                     "migrate=True (or apply the migration yourself, see docs/storage.md)"

@@ -14,10 +14,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from servicewf.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
+from servicewf.clock import epoch_us
 from servicewf.definition import ProcessDefinition
 from servicewf.errors import InvalidPolicy
 from servicewf.events import Event, EventKind
-from servicewf.sla.measure import ABSOLUTE, CalendarMeasure, to_us
+from servicewf.sla.measure import ABSOLUTE, CalendarMeasure
 from servicewf.sla.policy import Policy
 from servicewf.sla.spec import (
     ClockSpec,
@@ -257,7 +258,7 @@ class BoundPolicy:
                 apply(fold, e)
         else:
             for e in events:
-                if to_us(e.at) > until:
+                if epoch_us(e.at) > until:
                     break
                 apply(fold, e)
         return self._freeze(fold)
@@ -302,7 +303,7 @@ class BoundPolicy:
             if reacting is None:
                 reacting = self._reacting(source, dest, trig)
             if reacting:
-                at = to_us(e.at)
+                at = epoch_us(e.at)
                 runs = fold.runs
                 for c, flags in reacting:
                     self._clock_event(c, runs[c.index], at, flags, fold.data)
@@ -559,4 +560,4 @@ def recompute(
             raise TypeError("recompute() of a Policy needs definition=...; or pass a "
                             "BoundPolicy")
         bound = BoundPolicy(policy, definition, calendars)
-    return bound.fold(history, until=None if now is None else to_us(now))
+    return bound.fold(history, until=None if now is None else epoch_us(now))

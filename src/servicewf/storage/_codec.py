@@ -1,8 +1,9 @@
 """Encoding of cases, events and timers to row values and back, for the SQL backends.
 
-Instants are stored as integer microseconds since the Unix epoch (UTC) wherever the database
-has no zone-aware timestamp type (SQLite): sortable, exact, and cheap to compare. PostgreSQL
-keeps them as ``timestamptz``. Plain data is JSON text (``json`` on PostgreSQL).
+Instants are stored as integer microseconds since the Unix epoch (UTC;
+:func:`servicewf.clock.epoch_us` and :func:`~servicewf.clock.from_epoch_us` convert) wherever
+the database has no zone-aware timestamp type (SQLite): sortable, exact, and cheap to
+compare. PostgreSQL keeps them as ``timestamptz``. Plain data is JSON text (``json`` on PostgreSQL).
 
 Snapshots carry a ``schema_version``. Rows of an older version are upgraded when read
 (:func:`upgrade_snapshot`); rows that cannot be read raise
@@ -19,7 +20,7 @@ from typing import Any
 import pendulum
 
 from servicewf.case import Case
-from servicewf.clock import as_utc
+from servicewf.clock import as_utc, from_epoch_us
 from servicewf.errors import CorruptRecord, InvalidData
 from servicewf.events import Event, EventKind
 from servicewf.plain import frozen_mapping
@@ -30,9 +31,7 @@ __all__ = [
     "V0_EXTENSIONS_KEY",
     "decode_instant",
     "dumps",
-    "from_micros",
     "loads",
-    "to_micros",
     "upgrade_snapshot",
 ]
 
@@ -47,35 +46,10 @@ SNAPSHOT_SCHEMA_VERSION = 1
 V0_EXTENSIONS_KEY = "__extensions__"
 """Where schema version 0 kept a snapshot's extension state, inside ``data``."""
 
-_EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
-_UTC = pendulum.UTC
-
-
-def to_micros(moment: _dt.datetime) -> int:
-    """An aware instant as integer microseconds since 1970-01-01T00:00:00Z (exact)."""
-    offset = moment.utcoffset()
-    if offset is None:
-        raise ValueError(f"naive datetime {moment.isoformat()} cannot be stored; attach a zone")
-    # Integer arithmetic on the fields: exact, and faster than subtracting pendulum instants.
-    days = moment.toordinal() - _EPOCH_ORDINAL
-    seconds = days * 86400 + moment.hour * 3600 + moment.minute * 60 + moment.second
-    return seconds * 1_000_000 + moment.microsecond - offset // _dt.timedelta(microseconds=1)
-
-
-def from_micros(micros: int) -> pendulum.DateTime:
-    """The inverse of :func:`to_micros`, as a pendulum UTC instant."""
-    seconds, us = divmod(micros, 1_000_000)
-    days, rest = divmod(seconds, 86400)
-    day = _dt.date.fromordinal(days + _EPOCH_ORDINAL)
-    hour, rest = divmod(rest, 3600)
-    minute, second = divmod(rest, 60)
-    return pendulum.DateTime(day.year, day.month, day.day, hour, minute, second, us, tzinfo=_UTC)
-
-
 def decode_instant(value: Any) -> pendulum.DateTime:
     """A stored instant (integer microseconds or an aware datetime) as a pendulum UTC instant."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return from_micros(value)
+        return from_epoch_us(value)
     if isinstance(value, _dt.datetime):
         return as_utc(value)
     raise ValueError(f"not a stored instant: {value!r}")
