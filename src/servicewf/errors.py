@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "CalendarError",
+    "CalendarRangeError",
     "CaseAlreadyExists",
     "CaseNotFound",
     "CommandRefused",
@@ -194,6 +195,14 @@ class InvalidCalendar(CalendarError):
 
 class NoWorkingTime(CalendarError):
     """The calendar has no working time at all, so no positive business duration fits in it."""
+
+
+class CalendarRangeError(CalendarError):
+    """An instant, a date or a result of calendar arithmetic lies outside what can be computed:
+    the years a calendar with a schedule computes (``MIN_YEAR``–``MAX_YEAR``), or the years
+    1–9999 a datetime can hold (a 24×7 calendar's only limit). The message says which limit;
+    use a nearer start or a shorter duration (a 24×7 calendar's ``*_us`` methods have none).
+    """
 
 
 # --- SLA ----------------------------------------------------------------------------------
