@@ -2,7 +2,9 @@
 
 One run, same five-step process, same machine. Prints transitions per second for each, the
 ratio servicewf / bare transitions (target ≥ 1.0, failure below 0.5) and the memory per open
-case (target ≤ 1 KB beyond the user's own data).
+case (target ≤ 1 KB beyond the user's own data). Then times building a star-shaped definition
+of 1k and 10k triggers plus its first ``available()`` answers (target: 10k ≤ 1 s, and 10k at
+most 12 × 1k, i.e. linear).
 
     python benchmarks/engine.py [--quick]
 """
@@ -112,6 +114,36 @@ def bench_statemachine(n_cases: int) -> float:
     return n_cases * len(TRIGGERS) / elapsed
 
 
+def star_definition(n_triggers: int):
+    """One hub, ``n_triggers`` triggers ``t_i`` each going hub → ``leaf_i`` and back, and one
+    ``finish`` to the final state: the shape whose compile used to be O(states × triggers)."""
+    b = DefinitionBuilder("star")
+    b.add_state("hub", initial=True)
+    b.add_state("done", final=True)
+    for i in range(n_triggers):
+        b.add_state(f"leaf_{i}")
+    b.add_transition("finish", "hub", "done")
+    for i in range(n_triggers):
+        b.add_transition(f"t_{i}", "hub", f"leaf_{i}")
+        b.add_transition(f"t_{i}", f"leaf_{i}", "hub")
+    return b
+
+
+def definition_compile_seconds(n_triggers: int) -> float:
+    """Seconds to build a ``star_definition`` and answer the first ``available()`` on a case
+    in the hub (every trigger allowed) and on one in a leaf (all but one refused)."""
+    builder = star_definition(n_triggers)
+    clock = FrozenClock(pendulum.datetime(2026, 1, 1, tz="UTC"))
+    actor = Actor("u1", "agent")
+    gc.collect()
+    t0 = time.perf_counter()
+    engine = Engine(MemoryStore(), clock, [builder.build()])
+    case = engine.open("star", actor=actor)
+    engine.available(case, actor)
+    engine.available(engine.fire(case, "t_0", actor=actor), actor)
+    return time.perf_counter() - t0
+
+
 def memory_per_open_case(n_cases: int) -> float:
     """Bytes retained per opened case (case snapshot, opening event, store entries)."""
     clock = FrozenClock(pendulum.datetime(2026, 1, 1, tz="UTC"))
@@ -153,7 +185,17 @@ def main(argv: list[str] | None = None) -> int:
           f"{'PASS' if ok_speed else 'FAIL'}")
     print(f"BENCH engine_memory_per_case ratio={mem / 1024:.2f} target=1.0 "
           f"{'PASS' if ok_mem else 'FAIL'}")
-    return 0 if ok_speed and ok_mem else 1
+    t1k = min(definition_compile_seconds(1_000) for _ in range(runs))
+    t10k = min(definition_compile_seconds(10_000) for _ in range(runs))
+    ok_compile = t10k <= 1.0
+    ok_scaling = t10k / t1k <= 12
+    print(f"definition compile + first available(), star of 1k / 10k triggers: "
+          f"{t1k:.3f} s / {t10k:.3f} s")
+    print(f"BENCH definition_compile_10k ratio={t10k / 1.0:.2f} target=1 "
+          f"{'PASS' if ok_compile else 'FAIL'}")
+    print(f"BENCH definition_compile_scaling ratio={t10k / t1k:.2f} target=12 "
+          f"{'PASS' if ok_scaling else 'FAIL'}")
+    return 0 if ok_speed and ok_mem and ok_compile and ok_scaling else 1
 
 
 if __name__ == "__main__":

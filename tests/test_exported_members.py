@@ -44,7 +44,7 @@ EXPORTED = {
         ExtensionRefused ExtensionConditionsUnmet GoalUndefined
         HistoryMismatch
         StorageError CaseNotFound CaseAlreadyExists CorruptRecord SchemaMigrationError
-        CalendarError UnknownTimeZone InvalidCalendar NoWorkingTime
+        CalendarError UnknownTimeZone InvalidCalendar NoWorkingTime CalendarRangeError
         InvalidPolicy UnknownClock
         ObligationError NoCadence
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier

@@ -537,12 +537,10 @@ class Engine:
                     case_id=case.id, trigger=trigger,
                 )
             here = compiled.triggers_by_state.get(case.state, ())
-            origins = sorted({s for t in definition.transitions if t.trigger == trigger
-                              for s in t.sources})
             raise TriggerNotAllowed(
                 f"case {case.id!r} is in state {case.state!r}, where {trigger!r} is not "
-                f"allowed (it applies in: {', '.join(origins)}); allowed here: "
-                f"{', '.join(here) or 'nothing (final state)'}",
+                f"allowed (it applies in: {compiled.origins_text(trigger)}); allowed here: "
+                f"{compiled.exits_text(case.state) or 'nothing (final state)'}",
                 case_id=case.id, trigger=trigger, state=case.state, allowed=here,
             )
         role = command.actor.role

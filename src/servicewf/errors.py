@@ -40,7 +40,8 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     ├── CalendarError (ValueError)
     │   ├── UnknownTimeZone
     │   ├── InvalidCalendar
-    │   └── NoWorkingTime
+    │   ├── NoWorkingTime
+    │   └── CalendarRangeError
     ├── InvalidPolicy (ValueError)
     │   └── GoalUndefined (see above)
     ├── UnknownClock (LookupError)
@@ -57,6 +58,7 @@ from collections.abc import Iterable, Sequence
 
 __all__ = [
     "CalendarError",
+    "CalendarRangeError",
     "CaseAlreadyExists",
     "CaseMismatch",
     "CaseNotFound",
@@ -410,6 +412,14 @@ class InvalidCalendar(CalendarError):
 
 class NoWorkingTime(CalendarError):
     """The calendar has no working time at all, so no positive business duration fits in it."""
+
+
+class CalendarRangeError(CalendarError):
+    """An instant, a date or a result of calendar arithmetic lies outside what can be computed:
+    the years a calendar with a schedule computes (``MIN_YEAR``–``MAX_YEAR``), or the years
+    1–9999 a datetime can hold (a 24×7 calendar's only limit). The message says which limit;
+    use a nearer start or a shorter duration (a 24×7 calendar's ``*_us`` methods have none).
+    """
 
 
 # --- SLA ----------------------------------------------------------------------------------

@@ -35,7 +35,13 @@ from servicewf.calendar.schema import (
     parse_weekly,
 )
 from servicewf.clock import epoch_us
-from servicewf.errors import CalendarError, InvalidCalendar, NoWorkingTime, UnknownTimeZone
+from servicewf.errors import (
+    CalendarError,
+    CalendarRangeError,
+    InvalidCalendar,
+    NoWorkingTime,
+    UnknownTimeZone,
+)
 
 __all__ = ["MAX_YEAR", "MIN_YEAR", "BusinessCalendar", "Closure"]
 
@@ -76,6 +82,23 @@ def _offset_us(offset: _dt.timedelta | None) -> int:
     if offset is None:  # pragma: no cover - zoneinfo always answers for a zone
         raise CalendarError("time zone gave no UTC offset")
     return _td_us(offset)
+
+
+def _beyond_datetimes(us: int, what: str) -> CalendarRangeError:
+    """The error for an instant a datetime cannot hold (in UTC or the calendar's zone)."""
+    year = 1970 + us * 10_000 // (3_652_425 * _DAY_US)  # Gregorian years, exact integers
+    where = f"about year {year}" if abs(year) < 10**12 else "far"
+    return CalendarRangeError(
+        f"{what} ({where}, {_short(us)} µs from 1970) is outside the years 1–9999 a datetime "
+        "can hold; use a nearer start or a shorter duration"
+    )
+
+
+def _short(n: int) -> str:
+    """``n`` in decimal, or its order of magnitude when it has too many digits to print."""
+    if abs(n) < 10**30:
+        return str(n)
+    return f"{'-' if n < 0 else ''}~2**{abs(n).bit_length() - 1}"
 
 
 def _refuse_non_int(**values: object) -> None:
@@ -487,7 +510,10 @@ class BusinessCalendar:
     def _out(self, us: int) -> pendulum.DateTime:
         """A pendulum DateTime in the calendar zone, built cheaply (no ``pendulum.instance``)."""
         seconds, micro = divmod(us, _US)
-        loc = _dt.datetime.fromtimestamp(seconds, self._zi)
+        try:
+            loc = _dt.datetime.fromtimestamp(seconds, self._zi)
+        except (OverflowError, ValueError, OSError):
+            raise _beyond_datetimes(us, "the result") from None
         return pendulum.DateTime(
             loc.year, loc.month, loc.day, loc.hour, loc.minute, loc.second, micro,
             tzinfo=self._ptz, fold=loc.fold,
@@ -495,7 +521,10 @@ class BusinessCalendar:
 
     def _local(self, us: int) -> _dt.datetime:
         seconds, micro = divmod(us, _US)
-        return _dt.datetime.fromtimestamp(seconds, self._zi).replace(microsecond=micro)
+        try:
+            return _dt.datetime.fromtimestamp(seconds, self._zi).replace(microsecond=micro)
+        except (OverflowError, ValueError, OSError):
+            raise _beyond_datetimes(us, "the instant") from None
 
     def _wall_us(self, ordinal: int, seconds: int) -> int:
         """The instant of a wall-clock time ``seconds`` after the midnight of day ``ordinal``.
@@ -505,7 +534,13 @@ class BusinessCalendar:
         """
         days, seconds = divmod(seconds, DAY_SECONDS)
         ordinal += days
-        day = _dt.date.fromordinal(ordinal)
+        try:
+            day = _dt.date.fromordinal(ordinal)
+        except (OverflowError, ValueError):
+            raise CalendarRangeError(
+                f"day {ordinal} (counting 0001-01-01 as day 1) is outside the years 1–9999 a "
+                "date can hold; use a nearer date or fewer days"
+            ) from None
         naive = _dt.datetime(
             day.year, day.month, day.day, seconds // 3600, seconds // 60 % 60, seconds % 60
         )
@@ -576,8 +611,9 @@ class BusinessCalendar:
         if cached is not None:
             return cached
         if not MIN_YEAR <= year <= MAX_YEAR:
-            raise CalendarError(
-                f"year {year} is outside the years a calendar computes ({MIN_YEAR}–{MAX_YEAR})"
+            raise CalendarRangeError(
+                f"year {year} is outside the years a calendar computes ({MIN_YEAR}–{MAX_YEAR}); "
+                "use an instant inside them (only the 24×7 calendar has no such limit)"
             )
         if self._hol is not None:
             # Make-up workdays of a year may be announced with the next year's holidays.
@@ -606,9 +642,10 @@ class BusinessCalendar:
                 return table
             lo, hi = min(lo, table.lo), max(hi, table.hi)
         if lo < MIN_YEAR or hi > MAX_YEAR:
-            raise CalendarError(
+            raise CalendarRangeError(
                 f"years {lo}–{hi} reach outside the years a calendar computes "
-                f"({MIN_YEAR}–{MAX_YEAR})"
+                f"({MIN_YEAR}–{MAX_YEAR}); use an instant inside them (only the 24×7 calendar "
+                "has no such limit)"
             )
         intervals: list[tuple[int, int]] = []
         workdays: list[int] = []
@@ -627,7 +664,10 @@ class BusinessCalendar:
         table = self._table
         if table is not None and table.safe_lo <= us < table.safe_hi:
             return table
-        year = (_EPOCH_UTC + _dt.timedelta(microseconds=us)).year
+        try:
+            year = (_EPOCH_UTC + _dt.timedelta(microseconds=us)).year
+        except OverflowError:
+            raise _beyond_datetimes(us, "the instant") from None
         return self._load(year - 1, year + 1)
 
     def _no_more(self, table: _Table, forward: bool) -> bool:
@@ -698,7 +738,9 @@ class BusinessCalendar:
         and a result landing exactly on a closing time stays there. ``add(s, 0)`` is ``s`` when
         working, else the next opening. Backward mirrors it: counting starts at the previous
         closing, and a result landing exactly on an opening stays there.
-        Raises :class:`NoWorkingTime` when the calendar has no working time to count.
+        Raises :class:`NoWorkingTime` when the calendar has no working time to count, and
+        :class:`~servicewf.errors.CalendarRangeError` when ``start`` or the result lies outside
+        the years the calendar computes or a datetime holds (1–9999).
         """
         return self._out(self.add_us(epoch_us(start), _td_us(duration)))
 
@@ -707,7 +749,11 @@ class BusinessCalendar:
         return self._out(self.add_us(epoch_us(start), -_td_us(duration)))
 
     def working_time(self, start: _dt.datetime, end: _dt.datetime) -> _dt.timedelta:
-        """Working time between two instants; negative when ``end`` is before ``start``."""
+        """Working time between two instants; negative when ``end`` is before ``start``.
+
+        Raises :class:`~servicewf.errors.CalendarRangeError` for an instant outside the years
+        the calendar computes (a 24×7 calendar has no limit here).
+        """
         return _dt.timedelta(microseconds=self.working_us(epoch_us(start), epoch_us(end)))
 
     # --- the same arithmetic on epoch microseconds -----------------------------------------
@@ -727,9 +773,9 @@ class BusinessCalendar:
         intervals already sit at the instants their wall-clock times resolve to (see the DST
         rows of ``docs/calendar.md``).
 
-        Raises :class:`NoWorkingTime` when there is no later working time, :class:`CalendarError`
-        beyond the supported years (not for a 24×7 calendar, which returns ``t_us``), and
-        ``TypeError`` when ``t_us`` is not an ``int``.
+        Raises :class:`NoWorkingTime` when there is no later working time,
+        :class:`CalendarRangeError` beyond the supported years (not for a 24×7 calendar, which
+        returns ``t_us``), and ``TypeError`` when ``t_us`` is not an ``int``.
         """
         if type(t_us) is not int:
             _refuse_non_int(t_us=t_us)
@@ -756,7 +802,7 @@ class BusinessCalendar:
         ``start_us + delta_us``.
 
         Raises :class:`NoWorkingTime` when there is no working time to count into,
-        :class:`CalendarError` beyond the supported years, ``TypeError`` for a non-``int``.
+        :class:`CalendarRangeError` beyond the supported years, ``TypeError`` for a non-``int``.
         """
         if type(start_us) is not int or type(delta_us) is not int:
             _refuse_non_int(start_us=start_us, delta_us=delta_us)
@@ -806,7 +852,7 @@ class BusinessCalendar:
         equal or no working time lies between. Instants outside working time count nothing
         themselves. On a 24×7 calendar this is ``end_us - start_us``.
 
-        Raises :class:`CalendarError` beyond the supported years, ``TypeError`` for a
+        Raises :class:`CalendarRangeError` beyond the supported years, ``TypeError`` for a
         non-``int``. It never raises :class:`NoWorkingTime`: no working time is 0.
         """
         if type(start_us) is not int or type(end_us) is not int:

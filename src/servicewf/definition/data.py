@@ -14,7 +14,7 @@ from servicewf.errors import InvalidDefinition
 if TYPE_CHECKING:
     from servicewf.definition.process import ProcessDefinition
 
-__all__ = ["DEFINITION_SCHEMA", "definition_from_dict", "definition_to_dict"]
+__all__ = ["DEFINITION_SCHEMA", "MAX_DEPTH", "definition_from_dict", "definition_to_dict"]
 
 _LABELS: dict[str, Any] = {
     "type": "object",
@@ -163,22 +163,89 @@ def definition_to_dict(definition: ProcessDefinition) -> dict[str, Any]:
     return out
 
 
+MAX_DEPTH = 8
+"""How deeply plain data may nest (a valid definition nests 5 levels); deeper is a problem."""
+_MAX_INT = 10**100
+_PROBLEM_CHARS = 300
+_Path = tuple[str | int, ...]
+
+
+def _where(path: _Path) -> str:
+    return "/".join(str(p) for p in path) or "(top)"
+
+
+def _plain(value: Any, path: _Path, bad: dict[_Path, str]) -> Any:
+    """A copy of ``value`` that is safe to validate and print: plain types only, nested at
+    most :data:`MAX_DEPTH` deep (so cyclic data ends too). What cannot be copied is replaced by
+    a placeholder string and described in ``bad`` under its path."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) >= _MAX_INT:
+            bad[path] = "integer too large (at most 100 digits)"
+            return "<integer too large>"
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, (list, tuple, Mapping)):
+        if len(path) >= MAX_DEPTH:
+            bad[path] = f"nested more than {MAX_DEPTH} levels deep (a definition needs 5)"
+            return "<nested too deep>"
+        if not isinstance(value, Mapping):
+            return [_plain(v, (*path, i), bad) for i, v in enumerate(value)]
+        try:
+            items = list(value.items())
+        except Exception as exc:  # a hostile Mapping
+            bad[path] = f"mapping could not be read ({type(exc).__name__})"
+            return "<unreadable mapping>"
+        out: dict[str, Any] = {}
+        for k, v in items:
+            key = str.__str__(k) if isinstance(k, str) else f"<{type(k).__name__} key>"
+            out[key] = _plain(v, (*path, key), bad)
+        return out
+    bad[path] = (
+        f"a {type(value).__name__} is not plain data (use strings, numbers, booleans, null, "
+        "lists and mappings)"
+    )
+    return f"<{type(value).__name__}>"
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _PROBLEM_CHARS else text[: _PROBLEM_CHARS - 1] + "…"
+
+
 def definition_from_dict(
     data: Mapping[str, Any], guards: Mapping[str, Guard] | Iterable[Guard] = ()
 ) -> ProcessDefinition:
     """Build a definition from plain data; schema errors and semantic problems are all
-    reported in one :class:`InvalidDefinition`."""
+    reported in one :class:`InvalidDefinition`.
+
+    Any input, however malformed (not a mapping, wrong types, missing keys, values that are not
+    plain data, nesting deeper than :data:`MAX_DEPTH`, cycles), raises
+    :class:`InvalidDefinition` listing every problem found, never another exception. So does
+    a ``guards`` argument holding something other than :class:`Guard` objects.
+    """
     from servicewf.definition.process import ProcessDefinition
 
-    name = str(data.get("name", "?")) if isinstance(data, Mapping) else "?"
+    bad: dict[_Path, str] = {}
+    data = _plain(data, (), bad)
+    raw_name = data.get("name") if isinstance(data, dict) else None
+    name = _shorten(raw_name) if isinstance(raw_name, str) and ("name",) not in bad else "?"
     validator = jsonschema.Draft202012Validator(DEFINITION_SCHEMA)
     schema_problems = [
-        f"{'/'.join(str(p) for p in err.absolute_path) or '(top)'}: {err.message}"
+        _shorten(f"{_where(tuple(err.absolute_path))}: {err.message}")
         for err in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+        # An error about a placeholder repeats the problem ``bad`` describes better.
+        if not any(tuple(err.absolute_path)[: len(p)] == p for p in bad)
     ]
-    if schema_problems:
-        raise InvalidDefinition(name, schema_problems)
-    available = dict(guards) if isinstance(guards, Mapping) else {g.name: g for g in guards}
+    schema_problems = [
+        f"{_where(path)}: {what}" for path, what in sorted(bad.items(), key=lambda i: str(i[0]))
+    ] + schema_problems
+    available, guard_problems = _guards(guards)
+    if schema_problems or guard_problems:
+        raise InvalidDefinition(name, schema_problems + guard_problems)
     declared = list(data.get("guards", ()))
     missing = [g for g in declared if g not in available]
     if missing:
@@ -216,3 +283,28 @@ def definition_from_dict(
         recorders=data.get("recorders", {"note": []}),
         migrators=data.get("migrators", ["admin"]),
     )
+
+
+def _guards(guards: object) -> tuple[dict[str, Guard], list[str]]:
+    """The guards argument as ``{name: guard}``, with a problem for each item not a Guard."""
+    if isinstance(guards, Mapping):
+        items: list[tuple[str | None, object]] = list(guards.items())
+    elif isinstance(guards, Iterable) and not isinstance(guards, (str, bytes)):
+        items = [(None, g) for g in guards]
+    else:
+        return {}, [f"guards argument: expected Guard objects, got a {type(guards).__name__}"]
+    out: dict[str, Guard] = {}
+    problems: list[str] = []
+    for i, (key, g) in enumerate(items):
+        if not isinstance(g, Guard):
+            at = repr(key) if isinstance(key, str) else str(i)
+            problems.append(
+                f"guards argument [{_shorten(at)}]: expected a Guard, got a {type(g).__name__}"
+            )
+        elif key is None:
+            out[g.name] = g
+        elif isinstance(key, str):
+            out[key] = g
+        else:
+            problems.append(f"guards argument: key {i} is a {type(key).__name__}, not a name")
+    return out, problems
