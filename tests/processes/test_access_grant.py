@@ -16,9 +16,10 @@ def test_least_privilege_and_lifecycle() -> None:
     case = h.open("access_grant", **INTAKE)
     with pytest.raises(GuardFailed) as err:
         h.fire(case, "approve", "manager", approved_scope=["basic_profile", "finance"])
-    assert err.value.rule == "002 §7.2"
-    with pytest.raises(GuardFailed):
+    assert (err.value.guard, err.value.rule) == ("least_privilege", "002 §7.2")
+    with pytest.raises(GuardFailed) as own:
         h.fire(case, "approve", "manager", actor_id="amy")
+    assert (own.value.guard, own.value.rule) == ("not_self_approval", "002 §7.3")
     case = h.run(case, ("approve", "manager", {"approved_scope": "contact"}), "activate",
                  "audit", "audit", "revoke")
     assert [d for _, _, d in h.trail(case)] == ["requested", "approved", "active", "audited",

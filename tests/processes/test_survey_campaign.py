@@ -12,8 +12,10 @@ from tests.processes.support import Harness
 def test_campaign_path() -> None:
     h = Harness()
     case = h.open("survey_campaign", service_line="meeting rooms", questionnaire="Q2")
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "dispatch", channel="carrier pigeon")
+    assert (err.value.guard, err.value.rule) == ("channel_known",
+                                                 "vocabulary (channels (Classifications))")
     case = h.run(case, "dispatch", "collect", ("analyse", "agent", {"responses": 120}),
                  "report")
     with pytest.raises(DataMissing):
