@@ -3,6 +3,9 @@
 PostgreSQL: tests marked ``postgres`` use the server named by ``SERVICEWF_PG_DSN`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``) and skip when nothing answers there. With
 ``SERVICEWF_REQUIRE_PG=1`` (CI) such a skip is turned into a failure.
+
+Slow tests (marked ``slow``: long property runs) are skipped unless ``SERVICEWF_SLOW=1`` or the
+``-m`` expression names them (``pytest -m slow``).
 """
 
 from __future__ import annotations
@@ -65,3 +68,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "failed"
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
         report.longrepr = f"SERVICEWF_REQUIRE_PG=1 but the PostgreSQL test was skipped: {reason}"
+
+
+# --- slow tests ---------------------------------------------------------------------------
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("SERVICEWF_SLOW") == "1" or "slow" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="slow; run with SERVICEWF_SLOW=1 or -m slow")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)

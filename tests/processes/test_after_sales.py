@@ -36,7 +36,7 @@ def test_remote_then_on_site_with_parts_wait_c15(h: Harness) -> None:
     assert err.value.missing == ("eta",)
     with pytest.raises(GuardFailed) as past:
         h.fire(case, "wait_parts", eta=h.clock.now().subtract(hours=1).isoformat())
-    assert past.value.rule == "C15 (004 §6)"
+    assert (past.value.guard, past.value.rule) == ("eta_in_future", "C15 (004 §6)")
     with pytest.raises(GuardFailed) as blank:
         h.fire(case, "wait_parts", reason="  ")
     assert blank.value.guard == "reason_and_eta"
@@ -44,8 +44,9 @@ def test_remote_then_on_site_with_parts_wait_c15(h: Harness) -> None:
     with pytest.raises(DataMissing) as nomode:
         h.fire(case, "resume", mode=None)
     assert nomode.value.missing == ("mode",)
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as unknown:
         h.fire(case, "resume", mode="telepathy")
+    assert (unknown.value.guard, unknown.value.rule) == ("resume_remote", "004 §2")
     case = h.fire(case, "resume", mode="上門")
     assert h.trail(case)[-2:] == [("wait_parts", "on_site", "waiting_parts"),
                                   ("resume", "waiting_parts", "on_site")]
@@ -57,8 +58,10 @@ def test_escalation_ladder(h: Harness) -> None:
     case = h.run(h.open("after_sales", **INTAKE), *TO_ASSIGNED)
     for tier in ("emergency_team", "rnd", "supplier"):
         assert next_tier(case) == tier
-        with pytest.raises(GuardFailed):
+        with pytest.raises(GuardFailed) as down:
             h.fire(case, "escalate", tier="agent")
+        assert (down.value.guard, down.value.rule) == ("one_tier_up",
+                                                       "escalation ladder (004 §2)")
         case = h.fire(case, "escalate", tier=tier)
         assert case.state == "assigned"
     assert next_tier(case) is None
@@ -73,7 +76,7 @@ def test_reopen_until_satisfied_c11(h: Harness) -> None:
     case = h.fire(case, "follow_up")
     with pytest.raises(GuardFailed) as err:
         h.fire(case, "close")
-    assert err.value.rule == "C11 (004 §6)"
+    assert (err.value.guard, err.value.rule) == ("customer_not_dissatisfied", "C11 (004 §6)")
     case = h.fire(case, "reopen", reason="still warm")
     assert case.state == "assigned"
     case = h.run(case, "dispatch", "resolve", ("notify_customer", "agent", {"satisfaction": 5}),
@@ -86,8 +89,9 @@ def test_record_satisfaction_then_close_refused_then_fixed(h: Harness) -> None:
     case = h.run(h.open("after_sales", **INTAKE), *TO_ASSIGNED, "support_remotely", "resolve",
                  "notify_customer", "follow_up",
                  ("record_satisfaction", "agent", {"satisfaction": "dissatisfied"}))
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "close")
+    assert (err.value.guard, err.value.rule) == ("customer_not_dissatisfied", "C11 (004 §6)")
     case = h.fire(case, "record_satisfaction", satisfaction="滿意")
     assert h.fire(case, "close").state == "closed"
 

@@ -107,7 +107,8 @@ def test_acknowledge_needs_expected_time_c7(h: Harness) -> None:
         h.fire(case, "acknowledge", expected_completion=None)
     with pytest.raises(GuardFailed) as err:
         h.fire(case, "acknowledge", expected_completion="soon")
-    assert err.value.rule == "C7 (000 §5.2)"
+    assert (err.value.guard, err.value.rule) == ("expected_completion_is_instant",
+                                                 "C7 (000 §5.2)")
     d = definition()
     bare = type(case)(case.id, "complaint", 1, "investigating", 9, case.opened_at,
                       case.updated_at, {"level": "一般"})
@@ -138,19 +139,24 @@ def test_escalate_records_new_tier_one_step_up(h: Harness) -> None:
     case = h.fire(case, "escalate", tier="supervisor", reason="customer threatens media")
     assert case.state == "acknowledged" and current_tier(case) == "supervisor"
     assert h.trail(case)[-1] == ("escalate", "acknowledged", "acknowledged")
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "investigate", "agent")  # the agent tier is no longer enough
+    assert (err.value.guard, err.value.rule) == ("handler_matches_level", "C9 (000 §5.1, 001 §7.2)")
     case = h.fire(case, "investigate", "supervisor")
     case = h.fire(case, "escalate", tier="manager")
     assert next_tier(case) == "executive"  # top management coordinates (000 §5.1)
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "resolve", "supervisor")
+    assert (err.value.guard, err.value.rule) == ("handler_matches_level", "C9 (000 §5.1, 001 §7.2)")
     case = h.fire(case, "escalate", tier="executive")
     assert next_tier(case) is None
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "escalate", tier="ceo")
-    with pytest.raises(GuardFailed):
+    assert (err.value.guard, err.value.rule) == ("one_tier_up",
+                                                 "escalation (000 §5.1, 001 §7.2)")
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "resolve", "manager")
+    assert (err.value.guard, err.value.rule) == ("handler_matches_level", "C9 (000 §5.1, 001 §7.2)")
     assert h.fire(case, "resolve", "executive").state == "resolved"
 
 
@@ -161,9 +167,10 @@ def test_extend_needs_reason_notice_and_future_deadline_c14(h: Harness) -> None:
     assert err.value.missing == ("customer_notification",)
     with pytest.raises(GuardFailed) as bad:
         h.fire(case, "extend", customer_notification="   ")
-    assert bad.value.rule == "C14 (003 §4.3.1)"
-    with pytest.raises(GuardFailed):
+    assert (bad.value.guard, bad.value.rule) == ("extension_noticed", "C14 (003 §4.3.1)")
+    with pytest.raises(GuardFailed) as past:
         h.fire(case, "extend", new_deadline=h.clock.now().subtract(days=1).isoformat())
+    assert (past.value.guard, past.value.rule) == ("new_deadline_in_future", "C14 (003 §4.3.1)")
     case = h.fire(case, "extend", reason="parts from abroad",
                   customer_notification="SMS sent 10:02")
     assert h.trail(case)[-1] == ("extend", "acknowledged", "acknowledged")
@@ -174,9 +181,11 @@ def test_reopen_until_satisfied_and_close_refused_while_dissatisfied_c11(h: Harn
     case = h.fire(case, "record_satisfaction", satisfaction="不滿意")
     with pytest.raises(GuardFailed) as err:
         h.fire(case, "close", satisfaction="不满意")
-    assert err.value.rule == "C11 (004 §6)" and "reopen" in str(err.value)
-    with pytest.raises(GuardFailed):
-        h.fire(case, "close", satisfaction=1)
+    assert (err.value.guard, err.value.rule) == ("customer_not_dissatisfied", "C11 (004 §6)")
+    assert "reopen" in str(err.value)
+    with pytest.raises(GuardFailed) as score:
+        h.fire(case, "close", satisfaction=1)  # 1 of 5: dissatisfied
+    assert (score.value.guard, score.value.rule) == ("customer_not_dissatisfied", "C11 (004 §6)")
     case = h.fire(case, "reopen", reason="still rude on the phone")
     assert case.state == "investigating"
     case = h.run(case, "resolve", "give_feedback", ("close", "agent", {"satisfaction": "滿意"}))
@@ -192,7 +201,7 @@ def test_close_needs_satisfaction_c8(h: Harness) -> None:
     assert err.value.missing == ("satisfaction",)
     with pytest.raises(GuardFailed) as bad:
         h.fire(case, "close", satisfaction="ecstatic")
-    assert bad.value.rule == "C8 (001 §7.3)"
+    assert (bad.value.guard, bad.value.rule) == ("satisfaction_known", "C8 (001 §7.3)")
 
 
 def test_hand_over_keeps_state_and_changes_owner(h: Harness) -> None:
@@ -205,6 +214,8 @@ def test_follow_up_twice_then_archive(h: Harness) -> None:
     case = h.run(to_acknowledged(h), "investigate", "resolve", "give_feedback", "close",
                  "follow_up", "follow_up")
     assert h.trail(case)[-1] == ("follow_up", "followed_up", "followed_up")
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "archive", retain_until="2027-01-01")
+    assert (err.value.guard, err.value.rule) == ("retention_at_least_3_years",
+                                                 "Retention (001 §4.4)")
     assert h.fire(case, "archive").state == "archived"

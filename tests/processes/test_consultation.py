@@ -23,8 +23,9 @@ def test_answer_and_close_at_night() -> None:
 
 def test_channel_limited_to_consultation_channels() -> None:
     h = Harness()
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.open("consultation", **{**INTAKE, "channel": "letter"})
+    assert (err.value.guard, err.value.rule) == ("channel_known", "vocabulary (003 §4.1)")
 
 
 def test_transfer_opens_linked_complaint() -> None:
@@ -40,5 +41,6 @@ def test_transfer_opens_linked_complaint() -> None:
     assert complaint.data["linked_case_id"] == case.id
     with pytest.raises(TriggerNotAllowed):
         h.fire(moved, "answer")
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(h.open("consultation", **INTAKE), "transfer", transfer_to="nowhere")
+    assert (err.value.guard, err.value.rule) == ("transfer_to_known", "vocabulary (003 §4.1)")

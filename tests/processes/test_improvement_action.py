@@ -19,7 +19,7 @@ def test_plan_requires_owner_deadline_criteria_c13() -> None:
     assert set(err.value.missing) == {"owner", "acceptance_criteria"}
     with pytest.raises(GuardFailed) as past:
         h.fire(case, "plan", deadline=h.clock.now().subtract(days=1).isoformat())
-    assert past.value.rule == "C13 (001 §4.3)"
+    assert (past.value.guard, past.value.rule) == ("deadline_in_future", "C13 (001 §4.3)")
     case = h.run(case, "plan", "start", "check", "close")
     assert [d for _, _, d in h.trail(case)] == ["identified", "planned", "implementing",
                                                 "checked", "closed"]

@@ -30,8 +30,9 @@ def test_information_security_must_report_before_review() -> None:
     with pytest.raises(GuardFailed) as err:
         h.fire(case, "review")
     assert err.value.guard == "information_security"
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as partial:
         h.fire(case, "report", reported_to=["regulator"])
+    assert (partial.value.guard, partial.value.rule) == ("reported_to_all", "002 §7.4")
     case = h.run(case, "report", "review", "close")
     assert [d for _, _, d in h.trail(case)][-3:] == ["reported", "reviewed", "closed"]
 
@@ -40,22 +41,24 @@ def test_report_only_for_information_security() -> None:
     h = Harness()
     case = h.run(h.open("incident", description="x"), "classify", "respond", "recover",
                  "notify_customers")
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "report")
+    assert (err.value.guard, err.value.rule) == ("information_security", "002 §7.4")
 
 
 def test_one_public_wording_and_level_vocabulary() -> None:
     h = Harness()
     case = h.open("incident", description="outage")
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "classify", level="meh")
+    assert (err.value.guard, err.value.rule) == ("level_known", "vocabulary (002 §7.4)")
     with pytest.raises(DataMissing):
         h.fire(case, "classify", category=None)
     case = h.run(case, "classify", ("issue_statement", "manager",
                                     {"public_statement": "Service restored by 18:00"}))
     with pytest.raises(GuardFailed) as err:
         h.fire(case, "issue_statement", public_statement="All fine, nothing happened")
-    assert err.value.rule == "003 §10.3(2)"
+    assert (err.value.guard, err.value.rule) == ("one_wording", "003 §10.3(2)")
     case = h.fire(case, "issue_statement", public_statement="Service restored by 18:00")
     with pytest.raises(TriggerNotAllowed):
         h.fire(case, "update_customers")

@@ -154,7 +154,8 @@ def test_accept_needs_signer_and_satisfaction_c5(h: Harness) -> None:
     assert set(err.value.missing) == {"signer", "satisfaction"}
     with pytest.raises(GuardFailed) as bad:
         h.fire(case, "accept", satisfaction="meh")
-    assert bad.value.rule == "C5 (000 §3.4, 001 §3.3)"
+    assert (bad.value.guard, bad.value.rule) == ("satisfaction_known",
+                                                 "C5 (000 §3.4, 001 §3.3)")
     assert h.fire(case, "accept", satisfaction=4).data_as(ServiceRequestData).satisfaction \
         == "satisfied"
 
@@ -173,8 +174,9 @@ def test_wait_customer_and_resume_and_escalate(h: Harness) -> None:
     assert case.state == "waiting_customer"
     case = h.fire(case, "escalate", alert_kind="資源不足", reason="no technician free")
     assert case.state == "waiting_customer" and case.data_as(ServiceRequestData).escalated
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "escalate", alert_kind="boredom")
+    assert (err.value.guard, err.value.rule) == ("alert_kind_known", "vocabulary (002 §3.3)")
     case = h.run(case, "resume")
     assert h.trail(case)[-3:] == [
         ("wait_customer", "in_progress", "waiting_customer"),
@@ -196,7 +198,8 @@ def test_archive_retention_at_least_three_years(h: Harness) -> None:
     short = h.clock.now().add(years=2).date().isoformat()
     with pytest.raises(GuardFailed) as err:
         h.fire(case, "archive", retain_until=short)
-    assert err.value.rule == "Retention (001 §4.4)"
+    assert (err.value.guard, err.value.rule) == ("retention_at_least_3_years",
+                                                 "Retention (001 §4.4)")
     exact = h.clock.now().add(years=3).date().isoformat()
     assert h.fire(case, "archive", retain_until=exact).state == "archived"
 

@@ -167,12 +167,15 @@ def test_escalation_recorded_before_escalate_is_offered_still_binds_c9() -> None
     assert EventKind.ESCALATED in kinds
     assert "tier" not in case.data and current_tier(case) == "supervisor"
     case = h.run(case, ("confirm_classification", "supervisor"), "acknowledge")
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "investigate", "agent")
+    assert (err.value.guard, err.value.rule) == ("handler_matches_level",
+                                                 "C9 (000 §5.1, 001 §7.2)")
     case = h.fire(case, "investigate", "supervisor")
     # A later escalation by hand goes on from there: supervisor → manager.
-    with pytest.raises(GuardFailed):
+    with pytest.raises(GuardFailed) as err:
         h.fire(case, "escalate", "supervisor", tier="supervisor")
+    assert (err.value.guard, err.value.rule) == ("one_tier_up", "escalation (000 §5.1, 001 §7.2)")
     case = h.fire(case, "escalate", "supervisor", tier="manager")
     assert current_tier(case) == "manager"
 
