@@ -5,12 +5,16 @@ ratio servicewf / bare transitions (target ≥ 1.0, failure below 0.5) and the m
 case (target ≤ 1 KB beyond the user's own data).
 
     python benchmarks/engine.py [--quick]
+
+``--quick`` (or ``SERVICEWF_BENCH_QUICK=1``): smaller sizes; a missed target is printed but the
+exit status is 0 (CI smoke run: only a crash fails).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 import tracemalloc
@@ -133,7 +137,9 @@ def memory_per_open_case(n_cases: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (CI smoke run)")
+    parser.add_argument("--quick", action="store_true",
+                        default=os.environ.get("SERVICEWF_BENCH_QUICK") == "1",
+                        help="smaller sizes, targets not fatal (CI smoke run)")
     args = parser.parse_args(argv)
     n = 2_000 if args.quick else 20_000
     runs = 3
@@ -153,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'PASS' if ok_speed else 'FAIL'}")
     print(f"BENCH engine_memory_per_case ratio={mem / 1024:.2f} target=1.0 "
           f"{'PASS' if ok_mem else 'FAIL'}")
-    return 0 if ok_speed and ok_mem else 1
+    return 0 if (ok_speed and ok_mem) or args.quick else 1
 
 
 if __name__ == "__main__":
