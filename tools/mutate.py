@@ -385,6 +385,10 @@ def format_report(report: Report) -> str:
     return "\n".join(out)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("module", type=Path, help="the module's file, e.g. src/servicewf/engine.py")
@@ -426,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
         if m.key(module) in equivalents:
             m.status, m.reason = "equivalent", equivalents[m.key(module)]
 
+    signal.signal(signal.SIGTERM, _interrupt)  # `timeout`, `kill`: clean up like Ctrl-C
     runner = Runner(root, path, args.tests, shlex.split(args.pytest_args), args.seed)
     report = Report(module, str(path), args.tests, total, args.sample, args.seed,
                     args.timeout or 0.0, 0.0, mutants)
