@@ -362,8 +362,9 @@ class Runner:
 def format_report(report: Report) -> str:
     r = report
     out = [f"mutation report: {r.path} ({r.module}); tests: {' '.join(r.tests)}"]
+    is_sample = r.sample is not None and r.sample < r.total_mutants
     sampled = (f"{len(r.mutants)} sampled of {r.total_mutants} (seed {r.seed})"
-               if r.sample is not None else f"{len(r.mutants)} (all)")
+               if is_sample else f"{len(r.mutants)} of {r.total_mutants}")
     out.append(f"mutants: {sampled}; killed {r.count('killed')}, survived "
                f"{r.count('survived')}, timeout {r.count('timeout')}, equivalent "
                f"{r.count('equivalent')}, not run {r.count('not run')}")
@@ -379,7 +380,8 @@ def format_report(report: Report) -> str:
     out.append(f"MUTATION {r.module} killed={r.count('killed')} total={r.scored} "
                f"score={score} survived={r.count('survived')} timeout={r.count('timeout')} "
                f"not_run={r.count('not run')}")
-    sample = f"{r.sample}, seed {r.seed}" if r.sample is not None else "all"
+    sample = (f"{len(r.mutants)} of {r.total_mutants}, seed {r.seed}" if is_sample
+              else f"{len(r.mutants)} of {r.total_mutants}")
     out.append(f"table row: | `{r.module}` | {' '.join(r.tests)} | {sample} | "
                f"{r.count('killed')}/{r.scored} | {score} |")
     return "\n".join(out)
