@@ -40,8 +40,8 @@ def bench_lines(out: str) -> list[str]:
     return [line for line in out.splitlines() if line.startswith("BENCH ")]
 
 
-def test_there_are_four_benchmarks() -> None:
-    assert BENCHMARKS == ["business_calendar.py", "engine.py", "sla.py", "storage.py"]
+def test_the_benchmarks_are_found() -> None:
+    assert {"business_calendar.py", "engine.py", "sla.py", "storage.py"} <= set(BENCHMARKS)
 
 
 @pytest.mark.parametrize("script", BENCHMARKS)
