@@ -1,7 +1,9 @@
 """Benchmark of servicewf business calendars.
 
-Run: ``.venv/bin/python benchmarks/calendar.py``. Prints ``BENCH`` lines and exits non-zero
-when a target is missed:
+Run: ``.venv/bin/python benchmarks/business_calendar.py [--quick]``. Prints ``BENCH`` lines and
+exits non-zero when a target is missed or a comparison could not run (``SKIP``, e.g. pandas is
+not installed). ``--quick`` (or ``SERVICEWF_BENCH_QUICK=1``): smaller sizes, and a missed timing
+target is reported but not fatal (CI smoke run); a crash or a SKIP still is.
 
 * ``calendar_span``: adding 2 years of business time must cost about what adding 1 hour does
   (ratio <= 3), on the China office calendar;
@@ -11,7 +13,9 @@ when a target is missed:
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import os
 import random
 import sys
 import time
@@ -46,10 +50,10 @@ def _starts(rng: random.Random, tz: str, count: int) -> list[pendulum.DateTime]:
     return out
 
 
-def bench_span() -> tuple[float, float]:
+def bench_span(count: int = 2000) -> tuple[float, float]:
     """(µs per 1-hour add, µs per 2-year add) on the China office calendar."""
     cal = china_office()
-    starts = _starts(random.Random(1), "Asia/Shanghai", 2000)
+    starts = _starts(random.Random(1), "Asia/Shanghai", count)
     hour = dt.timedelta(hours=1)
     two_years = dt.timedelta(hours=2 * 250 * 8)
     for s in starts:  # warm up: the lazily built table now covers every result
@@ -66,7 +70,7 @@ def bench_span() -> tuple[float, float]:
     return _best_per_call(run(hour)), _best_per_call(run(two_years))
 
 
-def bench_vs_pandas() -> tuple[float, float, int]:
+def bench_vs_pandas(count: int = 300) -> tuple[float, float, int]:
     """(µs per call servicewf, µs per call pandas, number of inputs checked to agree)."""
     import pandas as pd
 
@@ -82,7 +86,7 @@ def bench_vs_pandas() -> tuple[float, float, int]:
         "holidays": holidays,
     })
     rng = random.Random(2)
-    hours = [rng.choice([1, 2, 4, 8, 16, 40, 100, 500, 2000]) for _ in range(300)]
+    hours = [rng.choice([1, 2, 4, 8, 16, 40, 100, 500, 2000]) for _ in range(count)]
     starts = _starts(rng, "UTC", len(hours))
     offsets = {
         n: pd.offsets.CustomBusinessHour(
@@ -115,10 +119,16 @@ def bench_vs_pandas() -> tuple[float, float, int]:
     return _best_per_call(ours_run, 7), _best_per_call(pandas_run, 3), len(pairs)
 
 
-def main() -> int:
-    """Run both benchmarks, print BENCH lines; return 0 when every target is met."""
+def main(argv: list[str] | None = None) -> int:
+    """Run both benchmarks, print BENCH lines; return 0 when every target is met (quick mode:
+    when both comparisons ran)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        default=os.environ.get("SERVICEWF_BENCH_QUICK") == "1",
+                        help="smaller sizes, timing targets not fatal (CI smoke run)")
+    args = parser.parse_args(argv)
     ok = True
-    one_hour, two_years = bench_span()
+    one_hour, two_years = bench_span(300 if args.quick else 2000)
     ratio = two_years / one_hour
     passed = ratio <= SPAN_TARGET
     ok &= passed
@@ -128,9 +138,10 @@ def main() -> int:
     try:
         import pandas  # noqa: F401
     except ImportError:
-        print("BENCH calendar_vs_pandas skipped: pandas is not installed")
-        return 0 if ok else 1
-    ours, theirs, checked = bench_vs_pandas()
+        # Not a pass: the comparison did not run.
+        print("BENCH calendar_vs_pandas SKIP pandas is not installed")
+        return 1
+    ours, theirs, checked = bench_vs_pandas(100 if args.quick else 300)
     ratio = theirs / ours
     passed = ratio >= PANDAS_TARGET
     ok &= passed
@@ -138,7 +149,7 @@ def main() -> int:
           f"pandas CustomBusinessHour {theirs:.2f} µs/call")
     print(f"BENCH calendar_vs_pandas ratio={ratio:.1f} target={PANDAS_TARGET:g} "
           f"{'PASS' if passed else 'FAIL'}")
-    return 0 if ok else 1
+    return 0 if ok or args.quick else 1
 
 
 if __name__ == "__main__":

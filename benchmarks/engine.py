@@ -7,12 +7,16 @@ of 1k and 10k triggers plus its first ``available()`` answers (target: 10k ≤ 1
 most 12 × 1k, i.e. linear).
 
     python benchmarks/engine.py [--quick]
+
+``--quick`` (or ``SERVICEWF_BENCH_QUICK=1``): smaller sizes; a missed target is printed but the
+exit status is 0 (CI smoke run: only a crash fails).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 import tracemalloc
@@ -165,7 +169,9 @@ def memory_per_open_case(n_cases: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (CI smoke run)")
+    parser.add_argument("--quick", action="store_true",
+                        default=os.environ.get("SERVICEWF_BENCH_QUICK") == "1",
+                        help="smaller sizes, targets not fatal (CI smoke run)")
     args = parser.parse_args(argv)
     n = 2_000 if args.quick else 20_000
     runs = 3
@@ -195,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'PASS' if ok_compile else 'FAIL'}")
     print(f"BENCH definition_compile_scaling ratio={t10k / t1k:.2f} target=12 "
           f"{'PASS' if ok_scaling else 'FAIL'}")
-    return 0 if ok_speed and ok_mem and ok_compile and ok_scaling else 1
+    return 0 if (ok_speed and ok_mem and ok_compile and ok_scaling) or args.quick else 1
 
 
 if __name__ == "__main__":

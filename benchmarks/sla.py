@@ -10,12 +10,16 @@
    case and deciding).
 
     python benchmarks/sla.py [--quick]
+
+``--quick`` (or ``SERVICEWF_BENCH_QUICK=1``): smaller sizes; a missed target is printed but the
+exit status is 0 (CI smoke run: only a crash fails).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import random
 import sys
 import time
@@ -162,13 +166,15 @@ def bench_sweep(n: int, due: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (CI smoke run)")
+    parser.add_argument("--quick", action="store_true",
+                        default=os.environ.get("SERVICEWF_BENCH_QUICK") == "1",
+                        help="smaller sizes, targets not fatal (CI smoke run)")
     args = parser.parse_args(argv)
-    n_hist = 10_000 if args.quick else 100_000
-    n_open, n_due = (10_000, 100) if args.quick else (100_000, 1_000)
+    n_hist = 2_000 if args.quick else 100_000
+    n_open, n_due = (3_000, 100) if args.quick else (100_000, 1_000)
     sweep_ratio = bench_sweep(n_open, n_due)
     recompute_ratio = bench_recompute(n_hist)
-    return 0 if recompute_ratio <= 1.5 and sweep_ratio <= 4.0 else 1
+    return 0 if (recompute_ratio <= 1.5 and sweep_ratio <= 4.0) or args.quick else 1
 
 
 if __name__ == "__main__":

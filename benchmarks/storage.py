@@ -14,9 +14,11 @@
   the due-time index makes the cost depend on the due timers, not on all of them, so ten times
   more timers may cost at most 2x (a scan of every timer costs about 10x).
 
-PostgreSQL parts are skipped (with a message) when no server answers at ``--dsn``
-(default ``$SERVICEWF_PG_DSN`` or ``postgresql://postgres@127.0.0.1:5432/test``).
-Exits non-zero when a target is missed.
+PostgreSQL parts print ``BENCH <name> SKIP <reason>`` when no server answers at ``--dsn``
+(default ``$SERVICEWF_PG_DSN`` or ``postgresql://postgres@127.0.0.1:5432/test``); with
+``SERVICEWF_REQUIRE_PG=1`` (CI) that is a failure. Exits non-zero when a target is missed.
+``--quick`` (or ``SERVICEWF_BENCH_QUICK=1``): smaller sizes, and a missed target is printed but
+not fatal (CI smoke run: only a crash or a required PostgreSQL that does not answer fails).
 """
 
 from __future__ import annotations
@@ -217,9 +219,9 @@ def pg_rate(kind: str, dsn: str, n: int) -> float:
         _drop_schema(dsn, schema)
 
 
-def bench_pg_4proc(dsn: str, n: int) -> bool:
-    ours = max(pg_rate("ours", dsn, n), pg_rate("ours", dsn, n))
-    raw = max(pg_rate("raw", dsn, n), pg_rate("raw", dsn, n))
+def bench_pg_4proc(dsn: str, n: int, rounds: int = 2) -> bool:
+    ours = max(pg_rate("ours", dsn, n) for _ in range(rounds))
+    raw = max(pg_rate("raw", dsn, n) for _ in range(rounds))
     ratio = ours / raw
     print(f"postgresql, 4 processes: Engine.fire + SQLStore {ours:,.0f} transitions/s; raw "
           f"psycopg {raw:,.0f} commits/s")
@@ -349,22 +351,32 @@ def pg_available(dsn: str) -> str | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (seconds)")
+    parser.add_argument("--quick", action="store_true",
+                        default=os.environ.get("SERVICEWF_BENCH_QUICK") == "1",
+                        help="smaller sizes (seconds), targets not fatal")
     parser.add_argument("--dsn", default=os.environ.get(
         "SERVICEWF_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"))
     args = parser.parse_args()
     quick = args.quick
-    ok = bench_sqlite(3000 if quick else 10000, 5)
-    ok = bench_memory_due(20_000, 200_000, 1000, 9) and ok
     problem = pg_available(args.dsn)
     if problem is not None:
-        print(f"PostgreSQL not reachable at {args.dsn} ({problem}); skipping pg_4proc and "
-              "pg_due_timers (set SERVICEWF_PG_DSN)")
+        required = os.environ.get("SERVICEWF_REQUIRE_PG") == "1"
+        print(f"PostgreSQL not reachable at {args.dsn} ({problem}); set SERVICEWF_PG_DSN"
+              + ("; SERVICEWF_REQUIRE_PG=1: this is a failure" if required else ""))
+        for name in ("pg_4proc", "pg_due_timers"):
+            print(f"BENCH {name} SKIP PostgreSQL not reachable")
+        if required:  # a comparison that must run cannot: fail now
+            return 1
+    ok = bench_sqlite(1000 if quick else 10000, 3 if quick else 5)
+    if quick:
+        ok = bench_memory_due(2_000, 20_000, 200, 5) and ok
     else:
-        ok = bench_pg_4proc(args.dsn, 300 if quick else 1500) and ok
-        ok = bench_pg_due(args.dsn, 100_000 if quick else 1_000_000, 1000,
-                          15 if quick else 31) and ok
-    return 0 if ok else 1
+        ok = bench_memory_due(20_000, 200_000, 1000, 9) and ok
+    if problem is None:
+        ok = bench_pg_4proc(args.dsn, 50 if quick else 1500, 1 if quick else 2) and ok
+        ok = bench_pg_due(args.dsn, 20_000 if quick else 1_000_000, 1000,
+                          9 if quick else 31) and ok
+    return 0 if ok or quick else 1
 
 
 if __name__ == "__main__":
