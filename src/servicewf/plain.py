@@ -26,6 +26,7 @@ Identifiers (case ids, actor ids, roles, triggers, event kinds) follow one rule:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -174,16 +175,19 @@ class _Walk:
             if problem:
                 raise self.refuse(path, f"has a key that {problem} (key number {position + 1})")
             self.text += len(key)
-            out[key] = self.value(item, _child(path, key), depth)
+            out[key] = self.value(item, _child(path, key, position), depth)
         return FrozenDict(out)
 
 
-def _child(path: str, key: str) -> str:
-    # Keys are field names, not customer data, as long as they look like names; anything
-    # else is shown by length only.
-    if len(key) <= 64 and key.isprintable():
+_FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+
+
+def _child(path: str, key: str, position: int) -> str:
+    # A key that looks like a field name is shown; any other key may be customer data (a
+    # phone number used as a key), so it is shown by position only.
+    if _FIELD_NAME.fullmatch(key):
         return f"{path}[{key!r}]"
-    return f"{path}[<key of {len(key)} characters>]"
+    return f"{path}[<key {position + 1}>]"
 
 
 def plain_data(
@@ -282,11 +286,11 @@ def check_stored(value: Mapping[str, Any], what: str) -> None:
     this looks only at the top level; a mapping assembled by hand is checked all through.
     """
     walk = _Walk(None, None)
-    for key, item in value.items():
+    for position, (key, item) in enumerate(value.items()):
         if type(key) is not str:
             raise walk.refuse(what, f"has a key of type {type(key).__name__}; mapping keys "
                                     "must be text")
         kind = type(item)
         if kind is FrozenDict or kind is FrozenList:
             continue
-        walk.value(item, _child(what, key), 1)
+        walk.value(item, _child(what, key, position), 1)

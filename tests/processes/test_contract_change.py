@@ -30,7 +30,7 @@ def test_written_request_needed() -> None:
     from servicewf.processes.contract_change import definition
 
     h.engine = Engine(MemoryStore(), h.clock,
-                      [definition().derive(version=1).set_intake(()).build()])
+                      [definition().derive(version=1).set_intake(()).own_fields(False).build()])
     bare = h.engine.open("contract_change", actor=Actor("a", "agent"), data={"reason": "x"})
     with pytest.raises(GuardFailed) as err:
         h.fire(bare, "negotiate")

@@ -58,7 +58,7 @@ def open_case(h: Harness, name: str, overrides: Mapping[str, Any] = {}, *,
     """Open a case with the table's intake and ``overrides``; ``bare`` opens it on the
     definition without intake checks (for the guards that re-check the intake)."""
     if bare:
-        derived = DEFINITIONS[name].derive(version=1).set_intake(()).build()
+        derived = DEFINITIONS[name].derive(version=1).set_intake(()).own_fields(False).build()
         h.engine = Engine(MemoryStore(), h.clock, [derived])
     data = _clean({**PROCESS_TABLE[name].intake, **overrides})
     return h.engine.open(name, actor=Actor("desk", "agent"), data=data)

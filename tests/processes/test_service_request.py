@@ -64,7 +64,7 @@ def test_register_refused_without_intake_c1(h: Harness) -> None:
     # case opened under a definition derived without intake (an integrator's variant).
     with pytest.raises(DataMissing):
         h.engine.open("service_request", actor=Actor("a", "agent"), data={})
-    variant = definition().derive(version=1).set_intake(()).build()
+    variant = definition().derive(version=1).set_intake(()).own_fields(False).build()
     h.engine = Engine(MemoryStore(), h.clock, [variant])
     case = h.engine.open("service_request", actor=Actor("a", "agent"), data={})
     with pytest.raises(GuardFailed) as err:

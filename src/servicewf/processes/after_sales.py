@@ -128,6 +128,15 @@ def _not_dissatisfied(ctx: CommandContext) -> bool:
                 or is_dissatisfied(ctx.data.get("satisfaction")))
 
 
+
+WRITES: dict[str, tuple[str, ...]] = {
+    "notify_customer": ("satisfaction",),
+    "resolve": ("new_solution",),
+}
+"""Optional fields a trigger may write besides its required ones (field ownership)."""
+INTAKE_WRITES: tuple[str, ...] = ("customer_tier", "product")
+"""Optional fields an opening may supply besides the intake."""
+
 GUARDS: tuple[Guard, ...] = (
     reserved_fields_guard({"tier": ("escalate",)}),
     fields_guard("intake_complete", INTAKE, rule="intake (004 §1)",
@@ -224,7 +233,8 @@ def definition() -> ProcessDefinition:
       conditions=("satisfaction_known", "customer_not_dissatisfied"),
       description="never while the customer is recorded dissatisfied (C11)")
     guard_every_transition(b, "reserved_fields")
-    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES, writes=WRITES,
+                       intake_writes=INTAKE_WRITES).build()
 
 
 def knowledge_base_hook(

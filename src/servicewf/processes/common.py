@@ -630,11 +630,27 @@ class ProcessInfo:
 
 
 def with_intake(
-    builder: DefinitionBuilder, intake: tuple[str, ...], vocabularies: Mapping[str, Vocabulary]
+    builder: DefinitionBuilder, intake: tuple[str, ...], vocabularies: Mapping[str, Vocabulary],
+    *, writes: Mapping[str, Sequence[str]] | None = None, intake_writes: Sequence[str] = (),
 ) -> DefinitionBuilder:
     """Declare the catalogue's required fields on entry and their vocabularies as the
     definition's intake, so that ``Engine.open`` refuses a case opened without them
-    (:class:`DataMissing`) or with an unknown value (:class:`GuardFailed`)."""
+    (:class:`DataMissing`) or with an unknown value (:class:`GuardFailed`), and the
+    definition's permissions.
+
+    Every built-in process owns its fields: a command writes only its transition's
+    ``required`` fields and what ``writes`` (trigger → optional fields) lists for it, an
+    opening only the intake and ``intake_writes``. So no later step can overwrite what an
+    earlier one decided (an approved scope, a level, a measure), 002 §7.3."""
+    builder.own_fields()
+    builder.intake_writes = tuple(intake_writes)
+    optional = dict(writes or {})
+    unknown = sorted(set(optional) - {t.trigger for t in builder.transitions})
+    if unknown:
+        raise ValueError(f"writes names triggers {unknown} the process does not have")
+    builder.transitions = [
+        attrs.evolve(t, writes=(*t.writes, *optional[t.trigger])) if t.trigger in optional
+        else t for t in builder.transitions]
     # Staff may record an SLA extension on any built-in case (each policy's ExtensionRule
     # still decides whether it is granted); customers and other roles may not.
     builder.recorders.setdefault("clock_extended", STAFF_ROLES)

@@ -169,6 +169,16 @@ def _not_dissatisfied(ctx: CommandContext) -> bool:
     return not is_dissatisfied(ctx.value("satisfaction"))
 
 
+
+WRITES: dict[str, tuple[str, ...]] = {
+    "archive": ("retain_until",),
+    "give_feedback": ("satisfaction",),
+    "reopen": ("satisfaction",),
+}
+"""Optional fields a trigger may write besides its required ones (field ownership)."""
+INTAKE_WRITES: tuple[str, ...] = ("customer_tier", "linked_case_id")
+"""Optional fields an opening may supply besides the intake."""
+
 GUARDS: tuple[Guard, ...] = (
     reserved_fields_guard({"tier": ("escalate",), "level": ("classify",),
                            "supervisor": ("confirm_classification",)}),
@@ -304,7 +314,8 @@ def definition() -> ProcessDefinition:
       required=("archive_key",), conditions=("retention_at_least_3_years",),
       description="content, process, result, customer feedback (000 §5.3, 001 §7.4)")
     guard_every_transition(b, "reserved_fields")
-    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES, writes=WRITES,
+                       intake_writes=INTAKE_WRITES).build()
 
 
 EXAMPLE = '''\

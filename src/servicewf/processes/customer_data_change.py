@@ -59,6 +59,12 @@ def _requester_authorised(ctx: CommandContext) -> bool:
     return False
 
 
+
+WRITES: dict[str, tuple[str, ...]] = {"submit": ("authorisation_ref",)}
+"""Optional fields a trigger may write besides its required ones (field ownership)."""
+INTAKE_WRITES: tuple[str, ...] = ()
+"""Optional fields an opening may supply besides the intake."""
+
 GUARDS: tuple[Guard, ...] = (
     reserved_fields_guard({"requested_by": (), "requester_kind": (),
                            "authorisation_ref": ("submit",)}),
@@ -95,7 +101,8 @@ def definition() -> ProcessDefinition:
                                                                           "驳回"),
       required=("reason",))
     guard_every_transition(b, "reserved_fields")
-    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES, writes=WRITES,
+                       intake_writes=INTAKE_WRITES).build()
 
 
 EXAMPLE = '''\

@@ -75,6 +75,12 @@ def _cause_analysis_if_overdue(ctx: CommandContext) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
 
+
+WRITES: dict[str, tuple[str, ...]] = {"re_plan": ("cause_analysis",)}
+"""Optional fields a trigger may write besides its required ones (field ownership)."""
+INTAKE_WRITES: tuple[str, ...] = ("source_case_id",)
+"""Optional fields an opening may supply besides the intake."""
+
 GUARDS: tuple[Guard, ...] = (
     reserved_fields_guard({"deadline": ("plan", "re_plan")}),
     vocabulary_guard("origin", IMPROVEMENT_ORIGIN),
@@ -120,7 +126,8 @@ def definition() -> ProcessDefinition:
       conditions=("cause_analysis_if_overdue", "plan_not_blank", "deadline_in_future"),
       description="overdue → cause analysis first (001 §4.3)")
     guard_every_transition(b, "reserved_fields")
-    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES, writes=WRITES,
+                       intake_writes=INTAKE_WRITES).build()
 
 
 EXAMPLE = '''\

@@ -87,6 +87,12 @@ def _all_reported(ctx: CommandContext) -> bool:
     return wanted <= {v.lower().replace(" ", "_") for v in text_list(value)}
 
 
+
+WRITES: dict[str, tuple[str, ...]] = {"notify_customers": ("public_statement",)}
+"""Optional fields a trigger may write besides its required ones (field ownership)."""
+INTAKE_WRITES: tuple[str, ...] = ()
+"""Optional fields an opening may supply besides the intake."""
+
 GUARDS: tuple[Guard, ...] = (
     reserved_fields_guard({"public_statement": ("issue_statement", "notify_customers")}),
     vocabulary_guard("category", INCIDENT_CATEGORY),
@@ -142,7 +148,8 @@ def definition() -> ProcessDefinition:
       required=("root_cause", "rectification"))
     t("close", "reviewed", "closed", labels=lab("Close", "關閉", "关闭"))
     guard_every_transition(b, "reserved_fields", "one_wording")
-    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES, writes=WRITES,
+                       intake_writes=INTAKE_WRITES).build()
 
 
 EXAMPLE = '''\

@@ -228,6 +228,12 @@ def _completion_in_range(ctx: CommandContext) -> bool:
     return when >= start_instant(start, tz)
 
 
+
+WRITES: dict[str, tuple[str, ...]] = {"fulfil": ("fulfilled_at", "ref")}
+"""Optional fields a trigger may write besides its required ones (field ownership)."""
+INTAKE_WRITES: tuple[str, ...] = ()
+"""Optional fields an opening may supply besides the intake."""
+
 GUARDS: tuple[Guard, ...] = (
     Guard("tz_known", _tz_known, rule=f"P8 cadence in the obligation's zone ({SOURCES})",
           explain="tz must be an IANA time zone such as 'Asia/Shanghai' (periods and due "
@@ -269,7 +275,7 @@ def definition() -> ProcessDefinition:
     t("end", "active", "ended", labels=lab("End", "終止", "终止"), required=("reason",),
       conditions=("reason_given",))
     guard_every_transition(b, "reserved_fields")
-    with_intake(b, INTAKE, INTAKE_VOCABULARIES)
+    with_intake(b, INTAKE, INTAKE_VOCABULARIES, writes=WRITES, intake_writes=INTAKE_WRITES)
     b.set_intake(INTAKE, guards=(*b.intake_guards, "tz_known", "start_valid", "subject_given"))
     return b.build()
 

@@ -70,6 +70,12 @@ def _verified(ctx: CommandContext) -> bool:
     return ctx.case.state == "verified" and bool(ctx.case.data.get("verified_by"))
 
 
+
+WRITES: dict[str, tuple[str, ...]] = {"archive": ("retain_until",), "report": ("linked_case_id",)}
+"""Optional fields a trigger may write besides its required ones (field ownership)."""
+INTAKE_WRITES: tuple[str, ...] = ("linked_case_id",)
+"""Optional fields an opening may supply besides the intake."""
+
 GUARDS: tuple[Guard, ...] = (
     vocabulary_guard("problem_type", PROBLEM_TYPE),
     Guard("complaint_linked", _complaint_linked, rule="problem types (000 §3.3)",
@@ -117,7 +123,8 @@ def definition() -> ProcessDefinition:
     t("review", "archived", "reviewed", labels=lab("Review", "復盤", "复盘"),
       required=("review_report", "chaired_by"), roles=(SUPERVISOR, MANAGER),
       description="復盤 report chaired by the service-team lead (001 §4.2)")
-    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES, writes=WRITES,
+                       intake_writes=INTAKE_WRITES).build()
 
 
 EXAMPLE = '''\

@@ -123,6 +123,12 @@ def _plan_agreed(ctx: CommandContext) -> bool:
         ctx.case.data.get(f) for f in CONFIRMATION_FIELDS)
 
 
+
+WRITES: dict[str, tuple[str, ...]] = {"request_info": ("missing",)}
+"""Optional fields a trigger may write besides its required ones (field ownership)."""
+INTAKE_WRITES: tuple[str, ...] = ()
+"""Optional fields an opening may supply besides the intake."""
+
 GUARDS: tuple[Guard, ...] = (
     reserved_fields_guard({f: ("agree_plan",) for f in CONFIRMATION_FIELDS}
                           | {f: ("deliver",) for f in DELIVERY_FIELDS}),
@@ -230,7 +236,8 @@ def definition() -> ProcessDefinition:
     t("reject", ("received", "registered"), "rejected", labels=lab("Reject", "拒絕", "拒绝"),
       required=("reason", "customer_notification"), description="not serviceable")
     guard_every_transition(b, "reserved_fields")
-    return with_intake(b, INTAKE, INTAKE_VOCABULARIES).build()
+    return with_intake(b, INTAKE, INTAKE_VOCABULARIES, writes=WRITES,
+                       intake_writes=INTAKE_WRITES).build()
 
 
 EXAMPLE = '''\

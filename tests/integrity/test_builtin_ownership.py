@@ -1,0 +1,59 @@
+"""Field ownership in the built-in processes: no step overwrites what another decided."""
+
+from __future__ import annotations
+
+import attrs
+import pytest
+
+from servicewf import Actor, FieldNotOwned
+from servicewf.processes import PROCESSES, builtin_registry
+from tests.processes.support import Harness
+
+
+def test_a_grantee_cannot_widen_the_approved_scope() -> None:
+    h = Harness()
+    case = h.open("access_grant", grantee="amy", requested_scope=["basic_profile", "contact"],
+                  purpose="account management")
+    case = h.engine.fire(case, "approve", actor=Actor("boss", "manager"),
+                         data={"approved_scope": ["basic_profile"], "approved_by": "boss"})
+    before = (h.engine.get(case.id), h.engine.history(case.id))
+    with pytest.raises(FieldNotOwned) as refused:
+        h.engine.fire(case, "activate", actor=Actor("amy", "agent"), data={
+            "approved_scope": ["basic_profile", "contact", "payment_cards"]})
+    assert refused.value.fields == ("approved_scope",)
+    assert (h.engine.get(case.id), h.engine.history(case.id)) == before
+    active = h.engine.fire(case, "activate", actor=Actor("amy", "agent"))
+    assert active.state == "active" and active.data["approved_scope"] == ["basic_profile"]
+
+
+UNTYPED = {
+    "complaint": ["customer_tier", "linked_case_id"],
+    "service_problem": ["retain_until"],
+    "service_request": ["info", "missing", "missing_info", "revision_reason"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PROCESSES))
+def test_every_built_in_process_owns_its_fields(name: str) -> None:
+    definition = builtin_registry().get(name)
+    assert definition.owned_fields
+    info = PROCESSES[name]
+    typed = {f.name for f in attrs.fields(info.data_class)}
+    owners: dict[str, set[str]] = {}
+    for f in (*definition.intake, *definition.intake_writes):
+        owners.setdefault(f, set()).add("open")
+    for t in definition.transitions:
+        for f in t.owned:
+            owners.setdefault(f, set()).add(t.trigger)
+    # Every field of the typed view can be written by some command, and a command writes a
+    # field the typed view does not know only where listed here (a typo in a writes= list
+    # would otherwise be silent).
+    assert sorted(typed - set(owners)) == []
+    assert sorted(set(owners) - typed) == UNTYPED.get(name, [])
+
+
+@pytest.mark.parametrize("name", sorted(PROCESSES))
+def test_staff_record_extensions_customers_do_not(name: str) -> None:
+    recorders = builtin_registry().get(name).recorders
+    assert recorders["clock_extended"] == ("agent", "supervisor", "manager", "executive")
+    assert recorders["note"] == ()

@@ -1,0 +1,290 @@
+"""Regression tests for the integrity findings: each failed before its fix."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+from collections.abc import Iterator
+
+import attrs
+import pytest
+
+from servicewf import (
+    SYSTEM,
+    Actor,
+    CaseMismatch,
+    Engine,
+    EventKind,
+    EventNotRecordable,
+    FieldNotOwned,
+    FrozenClock,
+    InvalidData,
+    InvalidIdentifier,
+    MemoryStore,
+    RoleNotPermitted,
+    StaleVersion,
+    TimeOutOfOrder,
+)
+from servicewf.engine import replay
+from servicewf.storage import Store
+
+from ..contract.backends import BACKENDS, make_store
+from .support import ADMIN, AGENT, BOSS, CUSTOMER, T0, make_engine, snapshot
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    yield from make_store(request.param, request)
+
+
+@pytest.fixture
+def engine(store: Store) -> Engine:
+    return make_engine(store)
+
+
+def approved(engine: Engine) -> str:
+    case = engine.open("ticket", actor=AGENT, data={"customer_ref": "C-1"}, version=1)
+    return engine.fire(case, "approve", actor=BOSS, data={"scope": ["basic"]}).id
+
+
+# --- 1. field ownership -----------------------------------------------------------------------
+
+
+def test_a_later_step_cannot_overwrite_a_field_it_does_not_own(engine: Engine) -> None:
+    cid = approved(engine)
+    before = snapshot(engine, cid)
+    with pytest.raises(FieldNotOwned) as refused:
+        engine.fire(cid, "work", actor=AGENT, data={"scope": ["basic", "payment_cards"]})
+    assert refused.value.fields == ("scope",) and refused.value.trigger == "work"
+    assert snapshot(engine, cid) == before
+    case = engine.fire(cid, "work", actor=AGENT, data={"note": "started"})
+    assert case.data["scope"] == ["basic"]
+
+
+def test_an_opening_writes_only_intake_fields(engine: Engine) -> None:
+    with pytest.raises(FieldNotOwned) as refused:
+        engine.open("ticket", actor=AGENT, data={"customer_ref": "C-1", "scope": ["all"]})
+    assert refused.value.fields == ("scope",) and refused.value.trigger == "open"
+    assert engine.store.count() == 0
+    case = engine.open("ticket", actor=AGENT, data={"customer_ref": "C-1", "priority": "high"})
+    assert case.data["priority"] == "high"
+
+
+# --- 2. record and migrate are checked ----------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", [EventKind.ESCALATED, EventKind.CLOCK_BREACHED,
+                                  EventKind.CLOCK_WARNING, EventKind.OBLIGATION_DUE])
+def test_system_events_come_only_from_the_system_actor(engine: Engine, kind: EventKind) -> None:
+    cid = approved(engine)
+    before = snapshot(engine, cid)
+    for actor in (AGENT, BOSS, ADMIN, CUSTOMER):
+        with pytest.raises(RoleNotPermitted) as refused:
+            engine.record(cid, kind, actor=actor, data={"tier": "agent"})
+        assert (refused.value.action, refused.value.kind) == ("record", kind.value)
+        assert refused.value.allowed == ("system",)
+    assert snapshot(engine, cid) == before
+    assert engine.record(cid, kind, actor=SYSTEM, data={"clock": "x"}).version == 3
+
+
+def test_recorders_are_declared_per_kind(engine: Engine) -> None:
+    cid = approved(engine)
+    with pytest.raises(RoleNotPermitted) as refused:
+        engine.record(cid, EventKind.NOTE, actor=CUSTOMER, data={"text": "hi"})
+    assert refused.value.allowed == ("agent", "supervisor")
+    with pytest.raises(RoleNotPermitted) as refused:
+        engine.record(cid, EventKind.CLOCK_EXTENDED, actor=AGENT)
+    assert refused.value.allowed == ("supervisor",)
+    assert engine.record(cid, EventKind.NOTE, actor=AGENT, data={"text": "hi"}).version == 3
+
+
+def test_engine_kinds_are_never_recorded(engine: Engine) -> None:
+    cid = approved(engine)
+    for kind in (EventKind.OPENED, EventKind.TRANSITION, EventKind.MIGRATED, "bogus"):
+        with pytest.raises(EventNotRecordable):
+            engine.record(cid, kind, actor=SYSTEM)
+
+
+def test_only_declared_roles_migrate(engine: Engine) -> None:
+    cid = approved(engine)
+    before = snapshot(engine, cid)
+    for actor in (CUSTOMER, AGENT, BOSS):
+        with pytest.raises(RoleNotPermitted) as refused:
+            engine.migrate(cid, 2, actor=actor)
+        assert (refused.value.action, refused.value.allowed) == ("migrate", ("admin",))
+    assert snapshot(engine, cid) == before
+    assert engine.migrate(cid, 2, actor=ADMIN).definition_version == 2
+
+
+# --- 3. the engine acts on the stored case ----------------------------------------------------
+
+
+def test_a_forged_case_value_is_refused(engine: Engine) -> None:
+    cid = approved(engine)
+    real = engine.get(cid)
+    before = snapshot(engine, cid)
+    forgeries = [
+        attrs.evolve(real, state="working"),
+        attrs.evolve(real, data={**real.data, "scope": ["everything"]}),
+        attrs.evolve(real, definition_version=2),
+        attrs.evolve(real, extensions={"sla": {}}),
+    ]
+    for forged in forgeries:
+        with pytest.raises(CaseMismatch):
+            engine.fire(forged, "work", actor=AGENT)
+    with pytest.raises(StaleVersion):
+        engine.fire(attrs.evolve(real, version=real.version + 5), "work", actor=AGENT)
+    assert snapshot(engine, cid) == before
+    # An equal value loaded elsewhere (another engine, a fresh read) is the truth: accepted.
+    other = make_engine(engine.store, engine.clock).get(cid)  # type: ignore[arg-type]
+    assert engine.fire(other, "work", actor=AGENT).state == "working"
+    events = engine.history(cid)
+    assert replay(engine.registry.get("ticket", 1), events).state == "working"
+
+
+# --- 4. values are immutable all the way down -------------------------------------------------
+
+
+def test_nested_data_cannot_change_the_history(engine: Engine) -> None:
+    supplied = {"customer_ref": "C-1", "contact": {"phones": ["1"]}}
+    case = engine.open("ticket", actor=AGENT, data=supplied)
+    supplied["contact"]["phones"].append("2")  # the caller's own object, after the command
+    supplied["customer_ref"] = "C-2"
+    with pytest.raises(TypeError):
+        case.data["contact"]["phones"].append("3")
+    with pytest.raises(TypeError):
+        case.data["contact"]["phones"] = []
+    stored = engine.store.load(case.id)
+    assert stored.data["contact"] == {"phones": ["1"]} and stored.data["customer_ref"] == "C-1"
+    assert engine.store.history(case.id)[0].data["contact"]["phones"] == ["1"]
+
+
+# --- 5. one data contract ---------------------------------------------------------------------
+
+
+class _Scalar(float):
+    """A float subclass standing in for numpy.float64."""
+
+
+BAD_VALUES = [
+    (float("nan"), "finite"), (math.inf, "finite"), (object(), "object"),
+    ({1, 2}, "set"), (decimal.Decimal("1.5"), "Decimal"), (b"secret", "bytes"),
+    (dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), "isoformat"), (_Scalar(1.0), "float"),
+    ({1: "a"}, "key"), (2**70, "64-bit"), ("a\x00b", "NUL"), ("\ud800", "surrogate"),
+]
+
+
+@pytest.mark.parametrize(("value", "said"), BAD_VALUES)
+def test_every_store_refuses_what_json_cannot_say(engine: Engine, value: object,
+                                                  said: str) -> None:
+    cid = approved(engine)
+    before = snapshot(engine, cid)
+    with pytest.raises(InvalidData) as refused:
+        engine.fire(cid, "comment", actor=AGENT, data={"tags": [{"phone": value}]})
+    assert refused.value.path == "data['tags'][0]['phone']"
+    assert said in refused.value.problem
+    if isinstance(value, (str, bytes)):
+        assert repr(value) not in str(refused.value)
+    assert snapshot(engine, cid) == before
+
+
+def test_deep_nesting_and_huge_data_are_refused(engine: Engine) -> None:
+    cid = approved(engine)
+    deep: object = "x"
+    for _ in range(10_000):
+        deep = [deep]
+    with pytest.raises(InvalidData, match="nests deeper"):
+        engine.fire(cid, "comment", actor=AGENT, data={"note": deep})
+    with pytest.raises(InvalidData, match="values"):
+        engine.fire(cid, "comment", actor=AGENT, data={"tags": list(range(20_000))})
+
+
+def test_a_customer_value_never_appears_in_a_refusal(engine: Engine) -> None:
+    cid = approved(engine)
+    phone = "+86 138 0013 8000"
+    with pytest.raises(InvalidData) as refused:
+        engine.fire(cid, "comment", actor=AGENT, data={"note": {phone: {1: phone}}})
+    assert phone not in str(refused.value)
+
+
+@pytest.mark.parametrize("data", [[("note", "x")], "note=x", 42])
+def test_data_must_be_a_mapping(engine: Engine, data: object) -> None:
+    cid = approved(engine)
+    with pytest.raises(InvalidData) as refused:
+        engine.fire(cid, "comment", actor=AGENT, data=data)  # type: ignore[arg-type]
+    assert refused.value.path == "data"
+
+
+def test_tuples_become_lists_on_every_store(engine: Engine) -> None:
+    case = engine.open("ticket", actor=AGENT, data={"customer_ref": "C-1",
+                                                   "contact": {"phones": ("1", "2")}})
+    assert engine.store.load(case.id).data["contact"]["phones"] == ["1", "2"]
+    assert case.data == engine.store.load(case.id).data
+
+
+# --- 6. identifiers ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", ["", "done\n", "a\x00b", " pad", "x" * 201, 7, "tab\there"])
+def test_one_identifier_rule_on_every_store(engine: Engine, bad: object) -> None:
+    with pytest.raises(InvalidIdentifier) as refused:
+        engine.open("ticket", actor=AGENT, data={"customer_ref": "C-1"},
+                    case_id=bad)  # type: ignore[arg-type]
+    assert refused.value.what == "case id"
+    if isinstance(bad, str) and bad:
+        assert bad not in str(refused.value)
+    with pytest.raises(InvalidIdentifier):
+        engine.open("ticket", actor=Actor(bad, "agent"),  # type: ignore[arg-type]
+                    data={"customer_ref": "C-1"})
+    with pytest.raises(InvalidIdentifier):
+        engine.open("ticket", actor=Actor("amy", bad),  # type: ignore[arg-type]
+                    data={"customer_ref": "C-1"})
+    with pytest.raises(InvalidIdentifier):
+        engine.fire(bad, "work", actor=AGENT)  # type: ignore[arg-type]
+    assert engine.store.count() == 0
+    assert engine.store.find() == []
+
+
+def test_identifier_pattern_rejects_a_trailing_newline() -> None:
+    from servicewf.definition.model import is_identifier
+
+    assert is_identifier("done") and not is_identifier("done\n")
+
+
+# --- 7. time ----------------------------------------------------------------------------------
+
+
+def test_a_clock_going_backwards_is_refused(store: Store) -> None:
+    clock = FrozenClock(T0)
+    engine = make_engine(store, clock)
+    cid = approved(engine)
+    before = snapshot(engine, cid)
+    clock.set(T0.subtract(minutes=1))
+    with pytest.raises(TimeOutOfOrder):
+        engine.fire(cid, "work", actor=AGENT)
+    with pytest.raises(TimeOutOfOrder):
+        engine.record(cid, EventKind.NOTE, actor=AGENT)
+    assert snapshot(engine, cid) == before
+    clock.set(T0)
+    assert engine.fire(cid, "work", actor=AGENT).updated_at == T0
+
+
+def test_a_sweep_never_acts_ahead_of_the_engine_clock() -> None:
+    from servicewf.sla import SLA, ClockHours, ClockSpec, On, Policy, Sweeper
+
+    policy = Policy("p", "ticket", (ClockSpec("respond", On(enter=("new",)),
+                                              On(enter=("approved",)), ClockHours(1)),))
+    sla = SLA([policy])
+    clock = FrozenClock(T0)
+    engine = Engine(MemoryStore(), clock, make_engine(MemoryStore()).registry,
+                    processors=[sla])
+    engine.open("ticket", actor=AGENT, data={"customer_ref": "C-1"})
+    with pytest.raises(TimeOutOfOrder):
+        Sweeper(engine, sla).run(T0.add(hours=2))
+    clock.set(T0.add(hours=2))
+    report = Sweeper(engine, sla).run()
+    assert report.breaches == 1
+    breach = [e for e in engine.history(engine.store.find()[0].id)
+              if e.kind is EventKind.CLOCK_BREACHED]
+    assert breach[0].at >= T0.add(hours=1)
