@@ -108,7 +108,7 @@ def test_unknown_priority_and_tier_refused(h: Harness) -> None:
 def test_knowledge_base_hook(h: Harness) -> None:
     published: list[str] = []
     hooks = Hooks()
-    hooks.after("resolve")(knowledge_base_hook(lambda case, text: published.append(text)))
+    hooks.after_commit("resolve")(knowledge_base_hook(lambda case, text: published.append(text)))
     h.engine.hooks = hooks
     case = h.run(h.open("after_sales", **INTAKE), *TO_ASSIGNED, "support_remotely")
     h.fire(case, "resolve", solution="reset the inverter", new_solution=True)

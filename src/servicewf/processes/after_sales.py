@@ -19,7 +19,7 @@ from collections.abc import Callable
 import attrs
 
 from servicewf.case import Case
-from servicewf.context import CommandContext, TransitionContext
+from servicewf.context import CommandContext
 from servicewf.definition import STAY, DefinitionBuilder, Guard, ProcessDefinition
 from servicewf.processes.common import (
     AFTER_SALES_PRIORITY,
@@ -45,6 +45,7 @@ from servicewf.processes.common import (
     vocabulary_guard,
     with_intake,
 )
+from servicewf.storage.base import WriteSet
 
 __all__ = [
     "CLOCKS_DOC", "INFO", "INTAKE", "AfterSalesData", "definition", "knowledge_base_hook",
@@ -239,20 +240,24 @@ def definition() -> ProcessDefinition:
 
 def knowledge_base_hook(
     publish: Callable[[Case, str], None],
-) -> Callable[[TransitionContext], None]:
-    """A hook for ``Hooks.after("resolve")``: calls ``publish(case, solution)`` when a ticket is
-    resolved with ``new_solution`` true (004: a new solution becomes a knowledge-base entry).
+) -> Callable[[WriteSet], None]:
+    """An observer for ``Hooks.after_commit("resolve")``: calls ``publish(case, solution)``
+    once a ticket resolved with ``new_solution`` true is committed (004: a new solution
+    becomes a knowledge-base entry). It runs after the write, so a resolution refused as
+    stale publishes nothing.
 
-    >>> hooks.after("resolve")(knowledge_base_hook(lambda case, text: kb.add(text)))
+    >>> hooks.after_commit("resolve")(knowledge_base_hook(lambda case, text: kb.add(text)))
     """
 
-    def hook(context: TransitionContext) -> None:
-        if context.after.process != NAME:
+    def observer(write: WriteSet) -> None:
+        case = write.case
+        if case.process != NAME:
             return
-        if context.command.data.get("new_solution") is True:
-            publish(context.after, str(context.command.data.get("solution", "")))
+        for event in write.events:
+            if event.trigger == "resolve" and event.data.get("new_solution") is True:
+                publish(case, str(event.data.get("solution", "")))
 
-    return hook
+    return observer
 
 
 EXAMPLE = '''\
