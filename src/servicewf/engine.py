@@ -13,7 +13,6 @@ observers see it. A command refused at any step raises a specific
 from __future__ import annotations
 
 import uuid
-import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -98,6 +97,7 @@ def _new_id() -> str:
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+_KNOWN_CASES = 10_000
 
 
 class Engine:
@@ -132,9 +132,11 @@ class Engine:
         self._check_timer_owners(self.processors)
         # The cases this engine wrote or read, by id: a case handed back that *is* the one
         # remembered needs no read to be trusted (the store's version check still guards the
-        # write). Weak, so the map never keeps a case alive.
-        self._known: weakref.WeakValueDictionary[str, Case] = weakref.WeakValueDictionary()
+        # write). A plain dict bounded to the most recent ids (a WeakValueDictionary cost a
+        # third of a fire); forgetting a case only costs one read.
+        self._known: dict[str, Case] = {}
         self._actors: set[Actor] = set()
+        self._last_actor: Actor | None = None
 
     @staticmethod
     def _check_timer_owners(processors: Sequence[CaseProcessor]) -> None:
@@ -242,9 +244,9 @@ class Engine:
         now = self.clock.now()
         options: list[TriggerOption] = []
         for trigger in definition.triggers:
-            command = CommandContext(current, definition, trigger, actor, _EMPTY, now)
             try:
-                t = self._decide(command, check_data=False)
+                t, _ = self._decide(current, definition, trigger, actor, _EMPTY, now,
+                                    check_data=False)
             except CommandRefused as refusal:
                 candidates = definition.compiled.options(trigger, current.state)
                 dest = candidates[0].target(current.state) if candidates else None
@@ -304,9 +306,9 @@ class Engine:
         supplied = plain_data(data, case_id=current.id, trigger=trigger)
         definition = self.registry.get(current.process, current.definition_version)
         now = self._now(current)
-        command = CommandContext(current, definition, trigger, actor, supplied, now, comment)
-        transition = self._decide(command)
-        before = command.case
+        transition, command = self._decide(current, definition, trigger, actor, supplied, now,
+                                           comment)
+        before = current
         dest = transition.target(before.state)
         merged = MappingProxyType({**before.data, **supplied}) if supplied else before.data
         seq = before.version + 1
@@ -315,6 +317,9 @@ class Engine:
         event = Event(before.id, seq, now, EventKind.TRANSITION, actor.id, actor.role, trigger,
                       before.state, dest, supplied, comment)
         if self.hooks:
+            if command is None:
+                command = CommandContext(current, definition, trigger, actor, supplied, now,
+                                         comment)
             context = TransitionContext(command, transition, before, after, event)
             for name, hook in self.hooks.selected(context):
                 try:
@@ -406,7 +411,7 @@ class Engine:
         still refuses a write-set planned against a version that moved on."""
         self.store.append(write)
         case = write.case
-        self._known[case.id] = case
+        self._remember(case)
         if self.hooks.has_observers:
             for name, observer in self.hooks.observers(write):
                 try:
@@ -440,7 +445,11 @@ class Engine:
                     f"two processors own overlapping timer prefixes ({owner!r}); give each "
                     "a prefix no other one starts with")
             timers[owner] = tuple(produced)
-        return WriteSet(case, events, expected, timers)
+        # Every value here was checked on its way in: command data by plain_data, anything
+        # a processor returns by the Case/Timer converters.
+        if timers:
+            return WriteSet(case, events, expected, MappingProxyType(timers), checked=True)
+        return WriteSet(case, events, expected, checked=True)
 
     # --- checks -----------------------------------------------------------------------------
 
@@ -452,6 +461,9 @@ class Engine:
             if known is case:
                 return case
             stored = self.store.load(check_identifier(case.id, "case id"))
+            if stored is case:  # a store that keeps values (MemoryStore) hands back the same
+                self._remember(case)
+                return case
             if stored.version != case.version:
                 raise StaleVersion.for_case(case.id, case.version, stored.version)
             if stored != case:
@@ -463,11 +475,18 @@ class Engine:
                 )
         else:
             stored = self.store.load(check_identifier(case, "case id"))
-        self._known[stored.id] = stored
+        self._remember(stored)
         return stored
 
+    def _remember(self, case: Case) -> None:
+        known = self._known
+        known[case.id] = case
+        if len(known) > _KNOWN_CASES:
+            del known[next(iter(known))]  # the oldest id first in, first out
+
     def _check_actor(self, actor: Actor, case_id: str | None) -> None:
-        if actor in self._actors:
+        if actor is self._last_actor or actor in self._actors:
+            self._last_actor = actor
             return
         if not isinstance(actor, Actor):
             raise InvalidIdentifier(
@@ -525,8 +544,14 @@ class Engine:
             action="record", kind=kind.value,
         )
 
-    def _decide(self, command: CommandContext, *, check_data: bool = True) -> Transition:
-        definition, case, trigger = command.definition, command.case, command.trigger
+    def _decide(
+        self, case: Case, definition: ProcessDefinition, trigger: str, actor: Actor,
+        data: Mapping[str, Any], now: pendulum.DateTime, comment: str | None = None, *,
+        check_data: bool = True,
+    ) -> tuple[Transition, CommandContext | None]:
+        """The transition ``trigger`` takes, and the guards' context if one was built (only
+        guarded transitions need it: building it costs as much as the rest of a decision)."""
+        command: CommandContext | None = None
         compiled = definition.compiled
         candidates = compiled.candidates(trigger, case.state)
         if not candidates:
@@ -543,20 +568,23 @@ class Engine:
                 f"{compiled.exits_text(case.state) or 'nothing (final state)'}",
                 case_id=case.id, trigger=trigger, state=case.state, allowed=here,
             )
-        role = command.actor.role
+        role = actor.role
         first_refusal: CommandRefused | None = None
         permitted = False
         for c in candidates:
             if c.roles is not None and role not in c.roles:
                 continue
             permitted = True
-            refusal = self._check_guards(command, c.checks) if c.checks else None
-            if refusal is not None:
-                first_refusal = first_refusal or refusal
-                continue
+            if c.checks:
+                if command is None:
+                    command = CommandContext(case, definition, trigger, actor, data, now,
+                                             comment)
+                refusal = self._check_guards(command, c.checks)
+                if refusal is not None:
+                    first_refusal = first_refusal or refusal
+                    continue
             if check_data:
-                data = command.data
-                if c.required:
+                if c.required and not all(_present(data.get(f)) for f in c.required):
                     missing = [f for f in c.required if not _present(data.get(f))]
                     if missing:
                         raise DataMissing(
@@ -566,7 +594,7 @@ class Engine:
                         )
                 if data and definition.owned_fields:
                     self._check_owned(data, c.transition.owned, case.id, trigger)
-            return c.transition
+            return c.transition, command
         if not permitted:
             roles = sorted({r for c in candidates for r in c.roles or ()})
             raise RoleNotPermitted(

@@ -201,9 +201,14 @@ def plain_data(
     Top-level keys are field names: they must also be identifiers
     (:func:`check_identifier`).
     """
+    if not value:
+        if value is None or isinstance(value, Mapping):
+            return _EMPTY
+    elif type(value) is dict:
+        flat = _flat(value)
+        if flat is not None:
+            return flat
     walk = _Walk(case_id, trigger)
-    if value is None:
-        return MappingProxyType({})
     if not isinstance(value, Mapping):
         raise walk.refuse(what, f"is a {type(value).__name__}; pass a mapping of field names "
                                 "to values")
@@ -217,6 +222,41 @@ def plain_data(
     if type(value) is FrozenDict:
         return MappingProxyType(value)
     return MappingProxyType(walk.mapping(value, what, 1))
+
+
+_KNOWN_FIELDS: set[str] = set()
+"""Field names already found valid (commands reuse a few dozen names): checked once each.
+Bounded, so hostile input cannot grow it without limit."""
+
+
+def _flat(value: dict[Any, Any]) -> Mapping[str, Any] | None:
+    """The fast path of :func:`plain_data` for the common command: a few fields of plain text,
+    numbers, booleans or ``None``. ``None`` means "not that simple": the full walk decides
+    (and words any refusal)."""
+    known = _KNOWN_FIELDS
+    text = 0
+    for key, item in value.items():
+        if key not in known:
+            if type(key) is not str or _identifier_problem(key):
+                return None
+            if len(known) < 4096:
+                known.add(key)
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() or "\x00" in item:
+                return None
+            text += len(item)
+        elif kind is int:
+            if not _INT_MIN <= item <= _INT_MAX:
+                return None
+        elif kind is float:
+            if not math.isfinite(item):
+                return None
+        elif kind is not bool and item is not None:
+            return None
+    if len(value) > MAX_ITEMS or text > MAX_TEXT:
+        return None
+    return MappingProxyType(FrozenDict(value))
 
 
 def _identifier_problem(value: str) -> str | None:

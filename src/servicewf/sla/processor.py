@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -264,8 +265,8 @@ class SLA:
                                    comment="SLA clocks recomputed")
         repaired = attrs.evolve(write.case, extensions={**write.case.extensions,
                                                         EXTENSION_KEY: fresh.to_dict()})
-        return engine.commit(attrs.evolve(write, case=repaired, timers={
-            **write.timers, TIMER_PREFIX: tuple(self.timers_of(bound, current.id, fresh))}))
+        return engine.commit(attrs.evolve(write, case=repaired, timers=MappingProxyType({
+            **write.timers, TIMER_PREFIX: tuple(self.timers_of(bound, current.id, fresh))})))
 
     def view(self, engine: Engine, case: Case, clock: str,
              now: _dt.datetime) -> ClockView:

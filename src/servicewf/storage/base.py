@@ -50,10 +50,15 @@ class Timer:
     payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_payload)
 
 
+_NO_TIMERS: Mapping[str, tuple[Timer, ...]] = MappingProxyType({})
+
+
 def _owned_timers(
     value: Mapping[str, Iterable[Timer]] | None,
 ) -> Mapping[str, tuple[Timer, ...]]:
-    return MappingProxyType({str(k): tuple(v) for k, v in (value or {}).items()})
+    if not value:
+        return _NO_TIMERS
+    return MappingProxyType({str(k): tuple(v) for k, v in value.items()})
 
 
 def _events(value: Iterable[Event]) -> tuple[Event, ...]:
@@ -76,10 +81,21 @@ class WriteSet:
     """
 
     case: Case
-    events: tuple[Event, ...] = attrs.field(converter=_events)
+    events: tuple[Event, ...]
     expected_version: int
-    timers: Mapping[str, tuple[Timer, ...]] = attrs.field(factory=dict,
-                                                          converter=_owned_timers)
+    timers: Mapping[str, tuple[Timer, ...]] = _NO_TIMERS
+    checked: bool = attrs.field(default=False, kw_only=True, eq=False, repr=False)
+    """Set by the engine, which built every value of the write-set from data it checked
+    against the plain-data contract: the store then skips that check (and only that one)."""
+
+    @classmethod
+    def build(
+        cls, case: Case, events: Iterable[Event], expected_version: int,
+        timers: Mapping[str, Iterable[Timer]] | None = None,
+    ) -> WriteSet:
+        """A write-set from any iterables (the constructor takes the final tuples and a
+        read-only mapping as they are: it runs inside every command)."""
+        return cls(case, _events(events), expected_version, _owned_timers(timers))
 
     @property
     def creates(self) -> bool:
@@ -144,19 +160,11 @@ def check_write(write: WriteSet) -> None:
     stored (refused with :class:`~servicewf.errors.InvalidData`)."""
     case = write.case
     check_append(case, write.events, write.expected_version)
+    if write.timers:
+        _check_owned_timers(case.id, write.timers)
+    if write.checked:
+        return
     check_identifier(case.id, "case id")
-    prefixes = sorted(write.timers)
-    for a, b in itertools.pairwise(prefixes):
-        if b.startswith(a):
-            raise ValueError(f"timer owners {a!r} and {b!r} overlap; give each subsystem a "
-                             "prefix no other one starts with")
-    if len(write.timers) == 1:
-        prefix, = write.timers
-        check_timers(case.id, write.timers[prefix], prefix)
-    elif write.timers:
-        for prefix, group in write.timers.items():
-            check_timers(case.id, group, prefix)
-        check_timers(case.id, [t for g in write.timers.values() for t in g])
     check_stored(case.data, "data")
     check_stored(case.extensions, "extensions")
     for e in write.events:
@@ -164,6 +172,21 @@ def check_write(write: WriteSet) -> None:
     for group in write.timers.values():
         for t in group:
             check_stored(t.payload, "timer payload")
+
+
+def _check_owned_timers(case_id: str, owned: Mapping[str, tuple[Timer, ...]]) -> None:
+    prefixes = sorted(owned)
+    for a, b in itertools.pairwise(prefixes):
+        if b.startswith(a):
+            raise ValueError(f"timer owners {a!r} and {b!r} overlap; give each subsystem a "
+                             "prefix no other one starts with")
+    if len(owned) == 1:
+        prefix, = owned
+        check_timers(case_id, owned[prefix], prefix)
+    else:
+        for prefix, group in owned.items():
+            check_timers(case_id, group, prefix)
+        check_timers(case_id, [t for g in owned.values() for t in g])
 
 
 class Store(abc.ABC):
@@ -174,7 +197,7 @@ class Store(abc.ABC):
 
         Raises :class:`~servicewf.errors.CaseAlreadyExists` when the id is taken.
         """
-        self.append(WriteSet(case, tuple(events), 0, {"": tuple(timers)} if timers else {}))
+        self.append(WriteSet.build(case, events, 0, {"": timers} if timers else None))
 
     @abc.abstractmethod
     def load(self, case_id: str) -> Case:
@@ -209,8 +232,8 @@ class Store(abc.ABC):
                 check_append(write, events, 0)
                 actual = self.load(write.id).version
                 raise StaleVersion.for_case(write.id, 0, actual, events[0].trigger)
-            write = WriteSet(write, tuple(events), expected_version,
-                             {} if timers is None else {"": tuple(timers)})
+            write = WriteSet.build(write, events, expected_version,
+                                   None if timers is None else {"": timers})
         check_write(write)
         self._apply(write)
 

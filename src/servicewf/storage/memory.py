@@ -74,7 +74,8 @@ class MemoryStore(Store):
 
     def _apply(self, write: WriteSet) -> None:
         case, events, expected = write.case, write.events, write.expected_version
-        dues = [epoch_us(t.due) for g in write.timers.values() for t in g]
+        owned = write.timers
+        dues = [epoch_us(t.due) for g in owned.values() for t in g] if owned else []
         with self._lock:
             if expected == 0:
                 if case.id in self._cases:
@@ -87,8 +88,8 @@ class MemoryStore(Store):
                                                 events[0].trigger)
             self._cases[case.id] = case
             self._events[case.id].extend(events)
-            if write.timers:
-                self._replace_owned(case.id, write.timers, dues)
+            if owned:
+                self._replace_owned(case.id, owned, dues)
 
     def _replace_owned(
         self, case_id: str, owned: Mapping[str, Sequence[Timer]], dues: list[int]
