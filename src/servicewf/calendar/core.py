@@ -642,7 +642,20 @@ class BusinessCalendar:
         if table is not None and table.safe_lo <= us < table.safe_hi:
             return table
         year = (_EPOCH_UTC + _dt.timedelta(microseconds=us)).year
-        return self._load(year - 1, year + 1)
+        return self._load(*self._years_around(year, us))
+
+    def _years_around(self, year: int, us: int) -> tuple[int, int]:
+        """Local years ``year - 1 .. year + 1`` clamped to the supported years, so instants
+        in the first and last supported years compute; an instant whose local year is outside
+        them raises :class:`CalendarError`."""
+        if MIN_YEAR < year < MAX_YEAR:
+            return year - 1, year + 1
+        local = self._local(us).year if MIN_YEAR - 1 <= year <= MAX_YEAR + 1 else year
+        if not MIN_YEAR <= local <= MAX_YEAR:
+            raise CalendarError(
+                f"year {local} is outside the years a calendar computes ({MIN_YEAR}–{MAX_YEAR})"
+            )
+        return max(year - 1, MIN_YEAR), min(year + 1, MAX_YEAR)
 
     def _no_more(self, table: _Table, forward: bool) -> bool:
         """True when extending the table further in that direction cannot find working time."""
@@ -845,7 +858,7 @@ class BusinessCalendar:
         t = _instant_us(start)
         local = self._local(t)
         ordinal = local.date().toordinal()
-        table = self._load(local.year - 1, local.year + 1)
+        table = self._load(*self._years_around(local.year, t))
         k = bisect.bisect_right(table.workdays, ordinal)
         if (
             cutoff is not None
