@@ -709,3 +709,22 @@ def test_stop_while_paused_in_a_state_and_held_ends_the_pause_and_judges_the_mov
     assert resolve.status == "paused"  # submit does not stop resolve; still held
     assert model.clocks["resolve"].held
 
+
+
+def test_an_extension_recorded_for_a_stopped_clock_does_not_move_its_deadline() -> None:
+    """SLA.extend refuses a clock that is not running, and the process's extend trigger does
+    not move a stopped clock (the fold checks); a ``clock_extended`` event in a history (an
+    import, a recompute under a changed policy) must not either: the stopped cycle's
+    deadline was the one judged."""
+    history = _history(
+        *START_WORK, (30, "t", "submit", "working", "review"),
+        (40, "t", "approve", "review", "done"),  # resolve met at 09:40
+        (50, "x", "resolve", 1, WorkingDays(1)),  # extension of the stopped cycle
+        (60, "t", "reopen", "done", "working"))
+    states, _ = _fold_and_model(history)
+    resolve = states["resolve"]
+    # Reopened: the 20 stopped minutes count as paused, no extension.
+    assert resolve.extensions == 0
+    assert resolve.deadline == to_us(T0.add(hours=5, minutes=20))  # 14:00 + 20 min
+    stopped = BoundPolicy(POLICY, DESK, CALENDARS).fold(history[:-1])["resolve"]
+    assert (stopped.outcome, stopped.deadline) == ("met", to_us(T0.add(hours=5)))
