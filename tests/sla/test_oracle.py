@@ -22,7 +22,7 @@ from typing import Any
 
 import pendulum
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
 from servicewf import STAY, Actor, DefinitionBuilder, Engine, EventKind, FrozenClock, MemoryStore
@@ -219,6 +219,7 @@ class Walk:
         self.seen: Counter[str] = Counter()
         self.case_id = ""
         self.seq = 0
+        self.step = 0
 
     @property
     def now(self) -> int:
@@ -420,7 +421,7 @@ class Walk:
                 "past": [tuple(p) for p in v.past],
             }
             diff = {k: (got[k], want[k]) for k in want if got[k] != want[k]}
-            assert not diff, f"clock {name!r} at step {self.seen.total()}: (fold, model) {diff}"
+            assert not diff, f"clock {name!r} at step {self.step}: (fold, model) {diff}"
 
 
 def option_allowed(options: dict[str, Any], trigger: str) -> bool:
@@ -445,9 +446,23 @@ def run_walk(ch: Chooser, steps: int, policy: Policy = POLICY) -> Walk:
     start = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai").add(
         minutes=ch.integer(0, 500 * 24 * 60))
     w = Walk(start, policy)
+    try:
+        _steps(ch, w, steps)
+    except AssertionError as failed:
+        # Shrinking a walk is slow, so the failure says what happened instead.
+        log = "\n".join(f"  {e.seq} {e.at.isoformat()} {e.kind.value} {e.trigger or ''} "
+                        f"{e.source}->{e.dest} {dict(e.data)}"
+                        for e in w.engine.history(w.case_id)) if w.case_id else ""
+        raise AssertionError(f"{failed}\nat {w.clock.now().isoformat()}, history:\n{log}") \
+            from failed
+    return w
+
+
+def _steps(ch: Chooser, w: Walk, steps: int) -> None:
     w.open({"priority": ch.choice(PRIORITIES)} if ch.chance(20) else {})
     w.check()
     for _ in range(steps):
+        w.step += 1
         roll = ch.integer(0, 99)
         if ch.chance(15) and w.jump(ch):
             # Time moved to a boundary the model knows of: sweep there half of the time.
@@ -474,7 +489,6 @@ def run_walk(ch: Chooser, steps: int, policy: Policy = POLICY) -> Walk:
             w.fire(trigger, _data(ch, w, trigger))
         # else: time passes only
         w.check()
-    return w
 
 
 def _data(ch: Chooser, w: Walk, trigger: str) -> dict[str, Any]:
@@ -499,9 +513,11 @@ def _final_check(w: Walk) -> None:
     assert recompute(w.policy, CALENDARS, history, definition=DESK) == stored
 
 
+# No shrinking: replaying walks takes minutes to shrink; a failure prints the history.
+NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
 FAST = settings(max_examples=int(os.environ.get("SERVICEWF_ORACLE_EXAMPLES", "30")),
-                deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                      HealthCheck.data_too_large])
+                deadline=None, phases=NO_SHRINK,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @FAST
@@ -520,7 +536,7 @@ def test_the_fold_matches_the_model_on_steered_walks(data: Any) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("SERVICEWF_SLOW") != "1",
                     reason="long run (about a minute): set SERVICEWF_SLOW=1")
-@settings(max_examples=400, deadline=None,
+@settings(max_examples=400, deadline=None, phases=NO_SHRINK,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.data())
 def test_the_fold_matches_the_model_on_long_walks(data: Any) -> None:
