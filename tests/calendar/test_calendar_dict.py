@@ -18,7 +18,13 @@ from servicewf.calendar import (
 
 def test_schema_is_a_valid_draft_2020_12_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(CALENDAR_SCHEMA)
-    jsonschema.validate(CHINA_OFFICE, CALENDAR_SCHEMA)
+    validator = jsonschema.Draft202012Validator(CALENDAR_SCHEMA)
+    assert list(validator.iter_errors(CHINA_OFFICE)) == []
+    assert validator.is_valid(TWENTY_FOUR_SEVEN.to_dict())
+    # The schema does reject things: a missing zone, a bad weekday, a malformed time.
+    assert not validator.is_valid({"weekly": {"mon": [["09:00", "17:00"]]}})
+    assert not validator.is_valid({"timezone": "UTC", "weekly": {"monday": []}})
+    assert not validator.is_valid({"timezone": "UTC", "weekly": {"mon": [["9am", "17:00"]]}})
 
 
 def test_full_example_round_trips() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pendulum
 import pytest
 
-from servicewf.calendar import BusinessCalendar, china_office
+from servicewf.calendar import MAX_YEAR, MIN_YEAR, BusinessCalendar, china_office
 from servicewf.errors import CalendarError, InvalidCalendar, NoWorkingTime, UnknownTimeZone
 
 OFFICE = {"mon": [["09:00", "17:00"]]}
@@ -172,3 +172,55 @@ def test_years_outside_the_supported_range() -> None:
     cal = china_office()
     with pytest.raises(CalendarError, match="outside the years"):
         cal.is_working(pendulum.datetime(3500, 1, 1))
+
+
+def _fresh_calendars() -> list[BusinessCalendar]:
+    # Fresh instances: the lazily loaded table must not depend on earlier calls.
+    return [build(), build(holidays=["2026-01-01"]),
+            BusinessCalendar.from_dict({"timezone": "America/New_York", "weekly": OFFICE})]
+
+
+@pytest.mark.parametrize("year", [MIN_YEAR, MIN_YEAR + 1, MAX_YEAR - 1, MAX_YEAR])
+def test_every_supported_year_computes(year: int) -> None:
+    """docs/calendar.md: the supported years are MIN_YEAR to MAX_YEAR inclusive; instants
+    *beyond* raise. The first and last supported years must work too (the table loads the
+    neighbouring years, which must be clamped, not refused)."""
+    monday = next(dt.date(year, 6, d) for d in range(1, 8) if dt.date(year, 6, d).weekday() == 0)
+    for cal in _fresh_calendars():
+        zone = cal.timezone
+        nine = pendulum.datetime(monday.year, monday.month, monday.day, 9, tz=zone)
+        assert cal.is_working_day(monday)
+        assert cal.is_working(nine.add(hours=1))
+        assert not cal.is_working(nine.add(hours=8))
+        assert cal.add(nine, dt.timedelta(hours=3)) == nine.add(hours=3)
+        assert cal.working_time(nine, nine.add(days=1)) == dt.timedelta(hours=8)
+        assert cal.next_opening(nine.subtract(hours=2)) == nine
+        assert cal.add_working_days(nine.subtract(days=3), 1) == nine.add(hours=8)
+
+
+@pytest.mark.parametrize("moment", [
+    pendulum.datetime(MIN_YEAR - 1, 12, 31, 12), pendulum.datetime(MAX_YEAR + 1, 1, 1, 12),
+    pendulum.datetime(MIN_YEAR - 50, 6, 1), pendulum.datetime(MAX_YEAR + 500, 6, 1)])
+def test_instants_beyond_the_supported_years_raise(moment: pendulum.DateTime) -> None:
+    for cal in _fresh_calendars():
+        with pytest.raises(CalendarError, match="outside the years"):
+            cal.is_working(moment)
+        with pytest.raises(CalendarError, match="outside the years"):
+            cal.add(moment, dt.timedelta(hours=1))
+        with pytest.raises(CalendarError, match="outside the years"):
+            cal.working_time(pendulum.datetime(2026, 1, 1), moment)
+        with pytest.raises(CalendarError, match="outside the years"):
+            cal.add_working_days(moment, 1)
+    # The 24x7 calendar is plain arithmetic: no year limit.
+    always = BusinessCalendar.always_open()
+    assert always.is_working(moment)
+    assert always.add(moment, dt.timedelta(hours=1)) == moment.add(hours=1)
+
+
+def test_counting_past_the_last_supported_year_is_refused_not_wrapped() -> None:
+    cal = build()
+    late = pendulum.datetime(MAX_YEAR, 12, 20, 9)
+    with pytest.raises(CalendarError):  # NoWorkingTime is a CalendarError
+        cal.add(late, dt.timedelta(hours=8 * 10))
+    with pytest.raises(CalendarError):
+        cal.add_working_days(late, 5)

@@ -37,7 +37,16 @@ def test_schema_is_a_published_json_schema():
     import jsonschema
 
     jsonschema.Draft202012Validator.check_schema(DEFINITION_SCHEMA)
-    jsonschema.validate(ticket_definition().to_dict(), DEFINITION_SCHEMA)
+    validator = jsonschema.Draft202012Validator(DEFINITION_SCHEMA)
+    data = ticket_definition().to_dict()
+    assert list(validator.iter_errors(data)) == []
+    # Not a schema that accepts anything: each of these breaks one rule.
+    assert not validator.is_valid({**data, "version": 0})
+    assert not validator.is_valid({**data, "unexpected": 1})
+    assert not validator.is_valid({k: v for k, v in data.items() if k != "states"})
+    broken = {**data, "transitions": [{k: v for k, v in t.items() if k != "source"}
+                                      for t in data["transitions"]]}
+    assert not validator.is_valid(broken)
 
 
 labels = st.builds(Labels, st.text(min_size=1, max_size=5), st.text(max_size=3),

@@ -312,3 +312,95 @@ def test_opening_checks_intake_data_and_guards(clock):
 
     again = ProcessDefinition.from_dict(data, guards=definition.guards)
     assert again.intake == definition.intake and again.intake_guards == ("known_channel",)
+
+
+def _two_versions():
+    from servicewf import Registry
+
+    # supervisors may migrate tickets here (the default is admins only)
+    v1 = attrs.evolve(ticket_definition(), migrators=("supervisor", "admin"))
+    v2 = v1.derive().remove_state("planned").add_transition(
+        "plan", "registered", "in_progress", required="plan").build()
+    return v1, v2, Registry([v1, v2])
+
+
+def test_migrating_to_the_version_the_case_already_runs_under_is_refused(clock):
+    from servicewf.errors import MigrationRefused
+
+    _, _, registry = _two_versions()
+    engine = Engine(MemoryStore(), clock, registry)
+    case = engine.open("ticket", actor=AGENT, version=1)
+    before = snapshot(engine, case.id)
+    admin = Actor("ops", "admin")  # the default migrators
+    with pytest.raises(MigrationRefused, match="already runs under ticket v1"):
+        engine.migrate(case, 1, actor=admin)
+    assert snapshot(engine, case.id) == before  # nothing written
+    moved = engine.migrate(case, 2, actor=admin)
+    with pytest.raises(MigrationRefused, match="already runs under ticket v2"):
+        engine.migrate(moved, 2, actor=admin)
+    assert engine.get(case.id) == moved
+
+
+def test_replay_refuses_a_history_opening_in_the_wrong_state(engine, clock):
+    case = to_in_progress(engine, clock)
+    events = engine.history(case.id)
+    assert replay(ticket_definition(), events) == engine.get(case.id)
+    wrong = [attrs.evolve(events[0], dest="registered"), *events[1:]]
+    with pytest.raises(ValueError, match="history opens in 'registered', not 'received'"):
+        replay(ticket_definition(), wrong)
+    with pytest.raises(ValueError, match="starts with an 'opened' event"):
+        replay(ticket_definition(), events[1:])
+    with pytest.raises(ValueError, match="starts with an 'opened' event"):
+        replay(ticket_definition(), [])
+
+
+def test_replay_refuses_a_migration_into_a_version_without_the_current_state(clock):
+    v1, _, registry = _two_versions()
+    engine = Engine(MemoryStore(), clock, registry)
+    case = engine.fire(engine.open("ticket", actor=AGENT, version=1), "register", actor=AGENT,
+                       data={"request_type": "x"})
+    case = engine.migrate(case, 2, actor=BOSS)
+    events = engine.history(case.id)
+    assert replay(v1, events, registry=registry) == case
+    # The same history with the case in 'planned' (v2 has no such state) when it migrates.
+    planned = engine.fire(engine.open("ticket", actor=AGENT, version=1), "register",
+                          actor=AGENT, data={"request_type": "x"})
+    planned = engine.fire(planned, "plan", actor=AGENT, data={"plan": "p"})
+    history = engine.history(planned.id)
+    forged = attrs.evolve(events[-1], case_id=planned.id, seq=len(history) + 1,
+                          source="planned", dest="planned")
+    with pytest.raises(ValueError, match=f"event {forged.seq}: v2 has no 'planned'"):
+        replay(v1, [*history, forged], registry=registry)
+    # ...and a history migrating to a version the registry lacks fails too.
+    unknown = attrs.evolve(events[-1], data={"from_version": 1, "to_version": 9})
+    from servicewf.errors import UnknownProcess
+
+    with pytest.raises(UnknownProcess, match="v9"):
+        replay(v1, [*events[:-1], unknown], registry=registry)
+
+
+def test_processors_see_the_migrated_event_with_the_target_definition(clock):
+    from servicewf.storage.base import Timer
+
+    seen: list[tuple[int, int, tuple[EventKind, ...], str]] = []
+
+    class Recorder:
+        timer_prefix = "rec"
+
+        def process(self, definition, case, events):
+            seen.append((definition.version, case.definition_version,
+                         tuple(e.kind for e in events), case.state))
+            marked = attrs.evolve(case, extensions={**case.extensions,
+                                                    "seen": len(seen)})
+            return marked, [Timer(case.id, "rec", clock.now(), case.process,
+                                  {"v": definition.version})]
+
+    _, _, registry = _two_versions()
+    engine = Engine(MemoryStore(), clock, registry, processors=[Recorder()])
+    case = engine.open("ticket", actor=AGENT, version=1)
+    seen.clear()
+    after = engine.migrate(case, 2, actor=BOSS)
+    assert seen == [(2, 2, (EventKind.MIGRATED,), "received")]
+    # What the processor returned is what was stored, in the same write.
+    assert engine.get(case.id).extensions["seen"] == 1 == after.extensions["seen"]
+    assert [t.payload for t in engine.store.timers(case.id)] == [{"v": 2}]

@@ -93,7 +93,23 @@ def test_presets_bind_to_the_built_in_processes(name: str) -> None:
     if module is None:  # the registry layout may differ; import the module by name
         import importlib
         module = importlib.import_module(f"servicewf.processes.{policy.process}")
-    BoundPolicy(policy, module.definition(), CALENDARS)
+    definition = module.definition()
+    bound = BoundPolicy(policy, definition, CALENDARS)
+    assert bound.definition is definition and bound.policy is policy
+    assert [c.spec.name for c in bound.clocks] == [c.name for c in policy.enabled]
+    assert policy.problems_with(definition) == []
+    # Every state and trigger the preset names really is in the definition (not vacuous:
+    # each enabled clock names at least one of them).
+    for c in policy.enabled:
+        states, triggers = c.names()
+        assert states or triggers, c.name
+        assert all(definition.has_state(s) for s in states), (c.name, states)
+        assert triggers <= set(definition.triggers), (c.name, triggers)
+    # ...and binding the same preset to a definition of another process is refused.
+    other = request_definition() if policy.process != "service_request" else (
+        complaint_definition())
+    with pytest.raises(InvalidPolicy, match="policy is for process"):
+        BoundPolicy(policy, other, CALENDARS)
 
 
 def test_unknown_clock_is_named() -> None:
@@ -216,7 +232,16 @@ def test_incident_preset_targets() -> None:
 
 
 def test_request_definition_is_valid_for_presets() -> None:
-    SLA([service_request()], CALENDARS).validate([request_definition()])
+    sla = SLA([service_request()], CALENDARS)
+    definition = request_definition()
+    sla.validate([definition])
+    bound = sla.bind(definition)
+    assert bound is not None and bound.definition is definition
+    assert {c.spec.name for c in bound.clocks} == {c.name for c in service_request().enabled}
+    # The trimmed definition without a state the preset names is refused, naming it.
+    trimmed = definition.derive().remove_state("waiting_customer").build()
+    with pytest.raises(InvalidPolicy, match="unknown state 'waiting_customer'"):
+        SLA([service_request()], CALENDARS).validate([trimmed])
 
 
 def test_documented_clocks_of_the_processes_exist_in_their_presets() -> None:

@@ -668,7 +668,21 @@ class BusinessCalendar:
             year = (_EPOCH_UTC + _dt.timedelta(microseconds=us)).year
         except OverflowError:
             raise _beyond_datetimes(us, "the instant") from None
-        return self._load(year - 1, year + 1)
+        return self._load(*self._years_around(year, us))
+
+    def _years_around(self, year: int, us: int) -> tuple[int, int]:
+        """Local years ``year - 1 .. year + 1`` clamped to the supported years, so instants
+        in the first and last supported years compute; an instant whose local year is outside
+        them raises :class:`~servicewf.errors.CalendarRangeError`."""
+        if MIN_YEAR < year < MAX_YEAR:
+            return year - 1, year + 1
+        local = self._local(us).year if MIN_YEAR - 1 <= year <= MAX_YEAR + 1 else year
+        if not MIN_YEAR <= local <= MAX_YEAR:
+            raise CalendarRangeError(
+                f"year {local} is outside the years a calendar computes ({MIN_YEAR}–{MAX_YEAR});"
+                " use an instant within them"
+            )
+        return max(year - 1, MIN_YEAR), min(year + 1, MAX_YEAR)
 
     def _no_more(self, table: _Table, forward: bool) -> bool:
         """True when extending the table further in that direction cannot find working time."""
@@ -877,7 +891,7 @@ class BusinessCalendar:
         t = epoch_us(start)
         local = self._local(t)
         ordinal = local.date().toordinal()
-        table = self._load(local.year - 1, local.year + 1)
+        table = self._load(*self._years_around(local.year, t))
         k = bisect.bisect_right(table.workdays, ordinal)
         if (
             cutoff is not None

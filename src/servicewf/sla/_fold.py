@@ -332,7 +332,8 @@ class BoundPolicy:
             elif kind is _BREACHED:
                 run.breached = True
                 run.breach_recorded = True
-            else:
+            elif run.status == RUNNING or run.status == PAUSED:
+                # As for an extend transition: a stopped cycle's deadline was the one judged.
                 self._extend(clock, run, target_from_dict(e.data["by"]))
             return
         if kind is _ESCALATED:
