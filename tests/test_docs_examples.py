@@ -1,0 +1,134 @@
+"""Every ```python block of the documentation runs.
+
+The blocks of README.md and of every page under docs/ (the generated process pages included)
+are executed, page by page: the blocks of one page run in order in one shared namespace, so a
+page may build an example up step by step; every page starts from a fresh namespace, in a
+fresh temporary working directory (a block that opens ``cases.db`` writes it there).
+
+A block that cannot run here (it needs a PostgreSQL server, say) is fenced ```python-norun
+instead; it is skipped, but only if it is listed in :data:`NORUN` below, so every skip is a
+decision recorded in this file. Keep the list short: prefer a block that runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import traceback
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+NORUN: dict[str, tuple[str, ...]] = {
+    # page -> the first line of each ```python-norun block on it
+    "docs/storage.md": (
+        'store = SQLStore("postgresql://app@db:5432/crm")         # needs a PostgreSQL server',
+    ),
+}
+"""The blocks the test skips on purpose, by page and first line."""
+
+_FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`\n]*)$")
+
+
+def pages() -> list[Path]:
+    """README.md and every Markdown page of the documentation, in a stable order."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def blocks(text: str) -> list[tuple[str, int, str]]:
+    """Every fenced block of ``text``: (info string, line number of its first line, code).
+
+    An unclosed fence is an error (Markdown would swallow the rest of the page into it)."""
+    found: list[tuple[str, int, str]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        opening = _FENCE.match(lines[i])
+        if not opening:
+            i += 1
+            continue
+        fence, info = opening["fence"], opening["info"].strip()
+        body: list[str] = []
+        start = i + 2
+        i += 1
+        while i < len(lines):
+            closing = _FENCE.match(lines[i])
+            if (closing and closing["fence"][0] == fence[0]
+                    and len(closing["fence"]) >= len(fence) and not closing["info"].strip()):
+                break
+            body.append(lines[i])
+            i += 1
+        else:
+            raise AssertionError(f"the fence opened on line {start - 1} is never closed")
+        found.append((info, start, "\n".join(body) + "\n"))
+        i += 1
+    return found
+
+
+def _name(page: Path) -> str:
+    return page.relative_to(ROOT).as_posix()
+
+
+def _language(info: str) -> str:
+    return info.split()[0].lower() if info else ""
+
+
+PAGES_WITH_PYTHON = [p for p in pages()
+                     if any(_language(i).startswith("python") for i, _, _ in
+                            blocks(p.read_text(encoding="utf-8")))]
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_PYTHON, ids=_name)
+def test_python_blocks_of_the_page_run(
+    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    name = _name(page)
+    namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
+    skipped: list[str] = []
+    for info, line, code in blocks(page.read_text(encoding="utf-8")):
+        language = _language(info)
+        if language == "python-norun":
+            skipped.append(code.splitlines()[0] if code.strip() else "")
+            continue
+        if language != "python":
+            continue
+        out = io.StringIO()
+        try:
+            compiled = compile(code, f"{name}:{line}", "exec")
+            with contextlib.redirect_stdout(out):
+                exec(compiled, namespace)
+        except Exception as exc:  # report the page and line, and the traceback into the block
+            detail = "".join(traceback.format_exception(exc, chain=False)[-6:])
+            pytest.fail(f"{name}, the python block starting on line {line} raised:\n{detail}",
+                        pytrace=False)
+    assert tuple(skipped) == NORUN.get(name, ()), (
+        f"{name}: the python-norun blocks {skipped} differ from the list in NORUN; make the "
+        "block runnable, or record the skip there")
+
+
+def test_every_norun_skip_is_on_its_page() -> None:
+    by_name = {_name(p): p for p in pages()}
+    for name, firsts in NORUN.items():
+        assert name in by_name, f"NORUN names {name}, which is not a documentation page"
+        found = tuple(code.splitlines()[0] for info, _, code in
+                      blocks(by_name[name].read_text(encoding="utf-8"))
+                      if _language(info) == "python-norun")
+        assert found == firsts, f"{name}: NORUN lists {firsts}, the page has {found}"
+
+
+def test_the_block_finder_sees_every_fence() -> None:
+    text = "a\n```python\nx = 1\n```\n\n````sh\n```\nnot a fence\n````\n~~~python-norun\ny\n~~~\n"
+    assert blocks(text) == [("python", 3, "x = 1\n"), ("sh", 7, "```\nnot a fence\n"),
+                            ("python-norun", 11, "y\n")]
+    with pytest.raises(AssertionError, match="never closed"):
+        blocks("```python\nx = 1\n")
+
+
+def test_the_documentation_has_python_blocks() -> None:
+    names = {_name(p) for p in PAGES_WITH_PYTHON}
+    assert {"README.md", "docs/engine.md", "docs/storage.md", "docs/definitions.md",
+            "docs/processes/complaint.md"} <= names
