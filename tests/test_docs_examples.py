@@ -20,12 +20,14 @@ from pathlib import Path
 
 import pytest
 
+from servicewf.storage.base import Store
+
 ROOT = Path(__file__).resolve().parents[1]
 
 NORUN: dict[str, tuple[str, ...]] = {
-    # page -> the first line of each ```python-norun block on it
+    # page -> the first line (without its comment) of each ```python-norun block on it
     "docs/storage.md": (
-        'store = SQLStore("postgresql://app@db:5432/crm")         # needs a PostgreSQL server',
+        'store = SQLStore("postgresql://app@db:5432/crm")',  # needs a PostgreSQL server
     ),
 }
 """The blocks the test skips on purpose, by page and first line."""
@@ -68,6 +70,12 @@ def blocks(text: str) -> list[tuple[str, int, str]]:
     return found
 
 
+def _first_line(code: str) -> str:
+    """How :data:`NORUN` names a block: its first line, without a trailing comment."""
+    first = code.splitlines()[0] if code.strip() else ""
+    return first.split("  #")[0].strip()
+
+
 def _name(page: Path) -> str:
     return page.relative_to(ROOT).as_posix()
 
@@ -89,32 +97,43 @@ def test_python_blocks_of_the_page_run(
     name = _name(page)
     namespace: dict[str, object] = {"__name__": f"docs_{page.stem}"}
     skipped: list[str] = []
-    for info, line, code in blocks(page.read_text(encoding="utf-8")):
-        language = _language(info)
-        if language == "python-norun":
-            skipped.append(code.splitlines()[0] if code.strip() else "")
-            continue
-        if language != "python":
-            continue
-        out = io.StringIO()
-        try:
-            compiled = compile(code, f"{name}:{line}", "exec")
-            with contextlib.redirect_stdout(out):
-                exec(compiled, namespace)
-        except Exception as exc:  # report the page and line, and the traceback into the block
-            detail = "".join(traceback.format_exception(exc, chain=False)[-6:])
-            pytest.fail(f"{name}, the python block starting on line {line} raised:\n{detail}",
-                        pytrace=False)
+    try:
+        for info, line, code in blocks(page.read_text(encoding="utf-8")):
+            language = _language(info)
+            if language == "python-norun":
+                skipped.append(_first_line(code))
+            elif language == "python":
+                _run(code, namespace, f"{name}:{line}")
+    finally:
+        _close_stores(namespace)
     assert tuple(skipped) == NORUN.get(name, ()), (
         f"{name}: the python-norun blocks {skipped} differ from the list in NORUN; make the "
         "block runnable, or record the skip there")
+
+
+def _run(code: str, namespace: dict[str, object], where: str) -> None:
+    """Execute one block in the page's namespace; a failure names the page and line."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            exec(compile(code, where, "exec"), namespace)
+    except Exception as exc:  # report the page and line, and the traceback into the block
+        detail = "".join(traceback.format_exception(exc, chain=False)[-6:])
+        pytest.fail(f"{where}: the python block starting on this line raised:\n{detail}",
+                    pytrace=False)
+
+
+def _close_stores(namespace: dict[str, object]) -> None:
+    """Close the stores a page opened (SQLite files in the temporary directory)."""
+    for value in namespace.values():
+        if isinstance(value, Store):
+            value.close()
 
 
 def test_every_norun_skip_is_on_its_page() -> None:
     by_name = {_name(p): p for p in pages()}
     for name, firsts in NORUN.items():
         assert name in by_name, f"NORUN names {name}, which is not a documentation page"
-        found = tuple(code.splitlines()[0] for info, _, code in
+        found = tuple(_first_line(code) for info, _, code in
                       blocks(by_name[name].read_text(encoding="utf-8"))
                       if _language(info) == "python-norun")
         assert found == firsts, f"{name}: NORUN lists {firsts}, the page has {found}"
