@@ -8,10 +8,15 @@ fresh temporary working directory (a block that opens ``cases.db`` writes it the
 A block that cannot run here (it needs a PostgreSQL server, say) is fenced ```python-norun
 instead; it is skipped, but only if it is listed in :data:`NORUN` below, so every skip is a
 decision recorded in this file. Keep the list short: prefer a block that runs.
+
+The pages show refusals as ``try: ... except SomeRefusal as refused: ...``. Such a block would
+pass silently if the refusal never came, so every ``try`` without an ``else`` gets one that
+fails: a documented refusal must happen.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import re
@@ -111,11 +116,27 @@ def test_python_blocks_of_the_page_run(
         "block runnable, or record the skip there")
 
 
+class _RefusalExpected(ast.NodeTransformer):
+    """Give every ``try``/``except`` without an ``else`` one that fails: the refusal the
+    page shows must happen."""
+
+    def visit_Try(self, node: ast.Try) -> ast.Try:
+        self.generic_visit(node)
+        if node.handlers and not node.orelse and not node.finalbody:
+            caught = ", ".join(ast.unparse(h.type) if h.type else "an exception"
+                               for h in node.handlers)
+            fail = ast.parse(f"raise AssertionError({f'expected {caught}, none was raised'!r})")
+            node.orelse = [ast.copy_location(fail.body[0], node.body[-1])]
+            ast.fix_missing_locations(node)
+        return node
+
+
 def _run(code: str, namespace: dict[str, object], where: str) -> None:
     """Execute one block in the page's namespace; a failure names the page and line."""
     try:
+        tree = _RefusalExpected().visit(ast.parse(code, where))
         with contextlib.redirect_stdout(io.StringIO()):
-            exec(compile(code, where, "exec"), namespace)
+            exec(compile(tree, where, "exec"), namespace)
     except Exception as exc:  # report the page and line, and the traceback into the block
         detail = "".join(traceback.format_exception(exc, chain=False)[-6:])
         pytest.fail(f"{where}: the python block starting on this line raised:\n{detail}",
@@ -145,6 +166,14 @@ def test_the_block_finder_sees_every_fence() -> None:
                             ("python-norun", 11, "y\n")]
     with pytest.raises(AssertionError, match="never closed"):
         blocks("```python\nx = 1\n")
+
+
+def test_a_documented_refusal_must_happen() -> None:
+    namespace: dict[str, object] = {}
+    with pytest.raises(pytest.fail.Exception, match="expected ValueError, none was raised"):
+        _run("try:\n    int('1')\nexcept ValueError:\n    pass\n", namespace, "page.md:1")
+    _run("try:\n    int('x')\nexcept ValueError:\n    caught = True\n", namespace, "page.md:1")
+    assert namespace["caught"] is True
 
 
 def test_the_documentation_has_python_blocks() -> None:
