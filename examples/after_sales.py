@@ -17,7 +17,7 @@ TZ = "Asia/Shanghai"
 def main() -> None:
     clock = FrozenClock(pendulum.datetime(2026, 3, 11, 9, 0, tz=TZ))
     hooks = Hooks()
-    hooks.after("resolve")(knowledge_base_hook(
+    hooks.before_commit("resolve")(knowledge_base_hook(
         lambda case, text: print(f"   knowledge base += {text!r}")))
     engine = Engine(MemoryStore(), clock, builtin_registry(), hooks=hooks)
     desk, tech = Actor("desk", "agent"), Actor("zhou", "technician")
