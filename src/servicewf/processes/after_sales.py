@@ -240,8 +240,9 @@ def definition() -> ProcessDefinition:
 def knowledge_base_hook(
     publish: Callable[[Case, str], None],
 ) -> Callable[[TransitionContext], None]:
-    """A hook for ``Hooks.before_commit("resolve")``: calls ``publish(case, solution)`` when a ticket is
-    resolved with ``new_solution`` true (004: a new solution becomes a knowledge-base entry).
+    """A hook for ``Hooks.before_commit("resolve")``: calls ``publish(case, solution)`` when a
+    ticket is resolved with ``new_solution`` true (004: a new solution becomes a knowledge-base
+    entry).
 
     >>> hooks.before_commit("resolve")(knowledge_base_hook(lambda case, text: kb.add(text)))
     """
