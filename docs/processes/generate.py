@@ -69,8 +69,9 @@ def render(info: ProcessInfo, definition: ProcessDefinition) -> str:
         out.append(f"| `{s.id}` | {s.label('zh_hant')} | {s.label('zh_hans')} | "
                    f"{s.label('en')} | {kind} |")
     out += ["", "## Triggers", "",
-            "| trigger | 繁體 | 简体 | English | from | to | required data | roles | guards |",
-            "|---|---|---|---|---|---|---|---|---|"]
+            "| trigger | 繁體 | 简体 | English | from | to | required data | optional data | roles "
+            "| guards |",
+            "|---|---|---|---|---|---|---|---|---|---|"]
     for t in definition.transitions:
         dest = "(stays; recorded)" if t.dest == STAY else f"`{t.dest}`"
         guards = [f"`{g}`" for g in t.conditions] + [f"not `{g}`" for g in t.unless]
@@ -78,10 +79,23 @@ def render(info: ProcessInfo, definition: ProcessDefinition) -> str:
             f"| `{t.trigger}` | {t.label('zh_hant')} | {t.label('zh_hans')} | {t.label('en')} | "
             f"{_sources(definition, t.sources)} | {dest} | "
             f"{', '.join(f'`{f}`' for f in t.required)} | "
+            f"{', '.join(f'`{f}`' for f in t.writes)} | "
             f"{', '.join(f'`{r}`' for r in t.roles) or 'any'} | {', '.join(guards)} |"
         )
     out += ["", "Intake (required when the case is opened with `open_case`): "
-            + (", ".join(f"`{f}`" for f in info.intake) or "none") + ".", ""]
+            + (", ".join(f"`{f}`" for f in info.intake) or "none") + "."]
+    if definition.intake_writes:
+        out += ["Optional on opening: "
+                + ", ".join(f"`{f}`" for f in definition.intake_writes) + "."]
+    out += [""]
+    if definition.owned_fields:
+        out += ["Each command writes only its required and optional data; any other field is "
+                "refused with `FieldNotOwned` (see "
+                "[permissions](../engine.md#permissions)).", ""]
+    recorders = [f"`{kind}` by {', '.join(f'`{r}`' for r in roles) or 'any role'}"
+                 for kind, roles in definition.recorders.items()]
+    if recorders:
+        out += ["Events recorded with `engine.record`: " + "; ".join(recorders) + ".", ""]
     out += ["## Clocks (defaults)", ""]
     if info.clocks:
         out += ["| clock | default | unit | source | note |", "|---|---|---|---|---|"]
