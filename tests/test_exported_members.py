@@ -63,7 +63,7 @@ EXPORTED = {
         TimerHandler Until Warn WorkingDays
         escalated_tier recompute sweep target_from_dict
     """),
-    "servicewf.storage": _names("MemoryStore Store Timer WriteSet"),
+    "servicewf.storage": _names("LogEntry MemoryStore Store Timer WriteSet"),
     "servicewf.calendar": _names("""
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
         WEEKDAYS china_office
