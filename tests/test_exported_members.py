@@ -34,6 +34,7 @@ EXPORTED = {
         ExtensionRefused ExtensionConditionsUnmet GoalUndefined HistoryMismatch
         InvalidDefinition UnknownProcess
         StorageError CaseNotFound CaseAlreadyExists CorruptRecord SchemaMigrationError
+        UnknownEventKind
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor WriteSet Observer
     """),
@@ -44,6 +45,7 @@ EXPORTED = {
         ExtensionRefused ExtensionConditionsUnmet GoalUndefined
         HistoryMismatch
         StorageError CaseNotFound CaseAlreadyExists CorruptRecord SchemaMigrationError
+        UnknownEventKind
         CalendarError UnknownTimeZone InvalidCalendar NoWorkingTime CalendarRangeError
         InvalidPolicy UnknownClock
         ObligationError NoCadence

@@ -70,10 +70,9 @@ def test_the_lower_position_committing_last_is_not_skipped(store):
 
 def test_a_reader_waits_only_for_appenders_that_drew_a_position(store):
     a = open_case(store, "a")
-    with store.engine.connect() as conn:
-        with conn.begin():
-            store.bind(conn).load("a")  # a transaction that wrote no event holds nothing
-            assert _cases(store.read_log()) == [("a", 1)]
+    with store.engine.connect() as conn, conn.begin():
+        store.bind(conn).load("a")  # a transaction that wrote no event holds nothing
+        assert _cases(store.read_log()) == [("a", 1)]
     append_note(store, a)
     assert _cases(store.read_log(after=1)) == [("a", 2)]
 

@@ -12,7 +12,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from servicewf import Actor, Engine, FrozenClock
+from servicewf import SYSTEM, Actor, Engine, FrozenClock
 from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.errors import CorruptRecord, SchemaMigrationError, StaleVersion, StorageError
 from servicewf.storage._codec import V0_EXTENSIONS_KEY
@@ -469,3 +469,37 @@ def test_the_sweep_skips_a_corrupt_row_and_settles_the_others(tmp_path):
         assert report.breaches >= 1
         assert any(e.kind.value == "clock_breached" for e in store.history("good"))
         assert store.timers("bad"), "the corrupt case's timers stay due for the next sweep"
+
+
+def test_an_unknown_event_kind_in_a_history_does_not_stop_the_sweep(tmp_path, monkeypatch):
+    """The sweep settles cases from their snapshots: a case whose history holds a kind this
+    process does not know is settled like the others (an unreadable snapshot is skipped,
+    see above), and reading that history says which event and kind."""
+    import pendulum
+
+    from servicewf import events as events_module
+    from servicewf.errors import UnknownEventKind
+    from servicewf.events import register_event_kind
+    from servicewf.processes import builtin_registry
+    from servicewf.processes.policies import default_sla
+    from servicewf.sla import Sweeper
+
+    kind = register_event_kind("test_sweep_marker", system=True)
+    clock = FrozenClock(pendulum.datetime(2026, 9, 14, 9, tz="Asia/Shanghai"))
+    registry = builtin_registry()
+    sla = default_sla(registry=registry)
+    with SQLStore.sqlite(tmp_path / "sweep.db") as store:
+        engine = Engine(store, clock, registry, processors=[sla])
+        agent = Actor("li", "agent")
+        intake = {"channel": "phone", "customer_ref": "C-1", "description": "broken lamp"}
+        for cid in ("good", "odd"):
+            engine.open("service_request", actor=agent, data=intake, case_id=cid)
+        engine.record("odd", kind, actor=SYSTEM)
+        monkeypatch.delitem(events_module._REGISTERED, "test_sweep_marker")  # not imported
+        clock.advance(hours=30)
+        report = Sweeper(engine, sla).run(clock.now())
+        assert report.skipped == {} and report.cases == 2
+        assert any(e.kind.value == "clock_breached" for e in store.history("good"))
+        with pytest.raises(UnknownEventKind, match="event 2 of case 'odd'"):
+            store.history("odd")
+        assert store.load("odd").version > 2  # the sweep wrote its verdicts on it too
