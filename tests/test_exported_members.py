@@ -34,6 +34,7 @@ EXPORTED = {
         ExtensionRefused ExtensionConditionsUnmet GoalUndefined HistoryMismatch
         InvalidDefinition UnknownProcess
         StorageError CaseNotFound CaseAlreadyExists CorruptRecord SchemaMigrationError
+        UnknownEventKind
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor WriteSet Observer
     """),
@@ -44,6 +45,7 @@ EXPORTED = {
         ExtensionRefused ExtensionConditionsUnmet GoalUndefined
         HistoryMismatch
         StorageError CaseNotFound CaseAlreadyExists CorruptRecord SchemaMigrationError
+        UnknownEventKind
         CalendarError UnknownTimeZone InvalidCalendar NoWorkingTime CalendarRangeError
         InvalidPolicy UnknownClock
         ObligationError NoCadence
@@ -63,7 +65,7 @@ EXPORTED = {
         TimerHandler Until Warn WorkingDays
         escalated_tier recompute sweep target_from_dict
     """),
-    "servicewf.storage": _names("MemoryStore Store Timer WriteSet"),
+    "servicewf.storage": _names("LogEntry MemoryStore Store Timer WriteSet"),
     "servicewf.calendar": _names("""
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
         WEEKDAYS china_office

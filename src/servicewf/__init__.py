@@ -52,6 +52,7 @@ from servicewf.errors import (
     StorageError,
     TimeOutOfOrder,
     TriggerNotAllowed,
+    UnknownEventKind,
     UnknownProcess,
     UnknownTrigger,
 )
@@ -120,6 +121,7 @@ __all__ = [
     "TransitionContext",
     "TriggerNotAllowed",
     "TriggerOption",
+    "UnknownEventKind",
     "UnknownProcess",
     "UnknownTrigger",
     "WriteSet",

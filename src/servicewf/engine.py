@@ -43,7 +43,8 @@ from servicewf.errors import (
     TriggerNotAllowed,
     UnknownTrigger,
 )
-from servicewf.events import ENGINE_KINDS, SYSTEM_KINDS, Event, EventKind
+from servicewf.events import ENGINE_KINDS, SYSTEM_KINDS, Event, EventKind, Kind, known_kinds
+from servicewf.events import event_kind as lookup_kind
 from servicewf.hooks import Hooks
 from servicewf.plain import check_identifier, plain_data
 from servicewf.storage.base import Store, Timer, WriteSet
@@ -509,13 +510,14 @@ class Engine:
         return now
 
     @staticmethod
-    def _recordable(kind: EventKind | str, case_id: str) -> EventKind:
+    def _recordable(kind: EventKind | str, case_id: str) -> Kind:
         try:
-            event_kind = EventKind(kind)
+            event_kind = lookup_kind(kind)
         except ValueError:
             raise EventNotRecordable(
                 f"there is no event kind {kind!r}; known kinds: "
-                f"{', '.join(k.value for k in EventKind)}", case_id=case_id) from None
+                f"{', '.join(known_kinds())} (a subsystem adds one with register_event_kind)",
+                case_id=case_id) from None
         if event_kind in ENGINE_KINDS:
             raise EventNotRecordable(
                 f"record() cannot append {event_kind.value!r} events; use open(), fire() or "
@@ -524,7 +526,7 @@ class Engine:
 
     @staticmethod
     def _check_recorder(
-        definition: ProcessDefinition, kind: EventKind, actor: Actor, case_id: str
+        definition: ProcessDefinition, kind: Kind, actor: Actor, case_id: str
     ) -> None:
         if actor.role == SYSTEM.role:
             return

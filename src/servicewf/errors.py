@@ -36,6 +36,7 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     │   ├── CaseNotFound (LookupError)
     │   ├── CaseAlreadyExists
     │   ├── CorruptRecord
+    │   │   └── UnknownEventKind
     │   └── SchemaMigrationError
     ├── CalendarError (ValueError)
     │   ├── UnknownTimeZone
@@ -94,6 +95,7 @@ __all__ = [
     "TimeOutOfOrder",
     "TriggerNotAllowed",
     "UnknownClock",
+    "UnknownEventKind",
     "UnknownProcess",
     "UnknownTimeZone",
     "UnknownTrigger",
@@ -388,6 +390,27 @@ class CorruptRecord(StorageError):
     def __init__(self, message: str, *, case_id: str | None = None) -> None:
         self.case_id = case_id
         super().__init__(message)
+
+
+class UnknownEventKind(CorruptRecord):
+    """A stored event has a kind this process does not know: ``case_id``, ``seq`` and
+    ``kind`` say which. The row is not damaged: the kind was registered by a subsystem
+    (:func:`~servicewf.events.register_event_kind`) that this process has not imported, or
+    written by a newer servicewf.
+
+    A :class:`CorruptRecord` because it is a row this process cannot read back: whatever
+    skips unreadable rows (the SLA sweep, your own ``except CorruptRecord``) skips it too.
+    """
+
+    def __init__(self, *, case_id: str, seq: int, kind: str) -> None:
+        self.seq = seq
+        self.kind = kind
+        super().__init__(
+            f"event {seq} of case {case_id!r} has kind {kind!r}, which this process does not "
+            "know: import the subsystem that registers it (servicewf.events."
+            "register_event_kind) before reading, or upgrade servicewf",
+            case_id=case_id,
+        )
 
 
 class SchemaMigrationError(StorageError):

@@ -79,3 +79,25 @@ def open_case(store: Store, cid: str, *, state: str = "new", process: str = "tic
     c = case(cid, state=state, process=process)
     store.create(c, [opened(cid, state=state)], timers)
     return c
+
+
+def another_store(kind: str, store: Store) -> Store:
+    """A second store on the same data as ``store`` (another connection pool on SQLite and
+    PostgreSQL; the same object for the in-memory store, which lives in one process)."""
+    if kind == "memory":
+        return store
+    assert isinstance(store, SQLStore)
+    if kind == "sqlite":
+        return SQLStore.sqlite(store.engine.url.database)
+    prefix = store.tables.cases.name.removesuffix("cases")
+    return SQLStore(store.engine, schema=store.tables.cases.schema, prefix=prefix)
+
+
+def append_note(store: Store, current: Case, *, count: int = 1) -> Case:
+    """Append ``count`` events to ``current`` in one write; return the new snapshot."""
+    events = [moved(current.id, current.version + i, current.state, current.state)
+              for i in range(1, count + 1)]
+    after = case(current.id, state=current.state, version=current.version + count,
+                 process=current.process)
+    store.append(after, events, expected_version=current.version)
+    return after

@@ -12,13 +12,22 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from servicewf import Actor, Engine, FrozenClock
+from servicewf import SYSTEM, Actor, Engine, FrozenClock
 from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.errors import CorruptRecord, SchemaMigrationError, StaleVersion, StorageError
 from servicewf.storage._codec import V0_EXTENSIONS_KEY
-from servicewf.storage.schema import schema_sql
+from servicewf.storage.schema import DATABASE_SCHEMA_VERSION, schema_sql
 from servicewf.storage.sql import SQLStore, normalize_url
-from tests.contract.backends import T0, case, make_store, moved, open_case, opened, timer
+from tests.contract.backends import (
+    T0,
+    append_note,
+    case,
+    make_store,
+    moved,
+    open_case,
+    opened,
+    timer,
+)
 from tests.helpers import ticket_definition
 
 SQL_BACKENDS = [
@@ -267,7 +276,7 @@ def test_migrating_layout_zero_moves_extensions_out_of_data(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     _layout_zero(url).dispose()
     with SQLStore(url, migrate=True) as store:
-        assert store.database_version() == 1
+        assert store.database_version() == DATABASE_SCHEMA_VERSION
         c1 = store.load("c1")
         assert dict(c1.data) == {"客户": "张三"}
         assert dict(c1.extensions) == {"sla": {"due": "x"}}
@@ -295,6 +304,47 @@ def test_rows_of_snapshot_format_zero_are_read_and_upgraded(store):
     assert report.upgraded == 1 and report.corrupt == ()
     assert store.upgrade_rows().upgraded == 0
     assert store.load("c1") == loaded
+
+
+def _to_layout_one(store: SQLStore) -> None:
+    """Turn the store's tables into layout 1: no ``position`` column in ``events``."""
+    ev, meta = store.tables.events, store.tables.meta
+    with store.engine.begin() as conn:
+        q = conn.dialect.identifier_preparer
+        index = q.quote(f"ix_{ev.name}_position")
+        if ev.schema:
+            index = f"{q.quote_schema(ev.schema)}.{index}"
+        conn.exec_driver_sql(f"DROP INDEX {index}")
+        conn.exec_driver_sql(f"ALTER TABLE {q.format_table(ev)} DROP COLUMN position")
+        conn.execute(meta.update().values(value="1"))
+
+
+def test_migrating_layout_one_numbers_the_existing_events(store):
+    """Layout 1 -> 2 numbers existing events by the time they were recorded (ties by case id
+    then seq), keeping each case's seq order even where its instants go backwards."""
+    minute = dt.timedelta(minutes=1)
+    at = {("b", 1): 1, ("b", 2): 5, ("a", 1): 2, ("a", 2): 0, ("a", 3): 3, ("c", 1): 1}
+    for cid, last in (("a", 3), ("b", 2), ("c", 1)):
+        events = [moved(cid, seq, "s", "s", at=T0 + at[cid, seq] * minute)
+                  for seq in range(1, last + 1)]
+        store.create(case(cid, version=last, state="s"), events)
+    expected = [("b", 1), ("c", 1), ("a", 1), ("a", 2), ("a", 3), ("b", 2)]
+    prefix, schema = store.tables.cases.name.removesuffix("cases"), store.tables.cases.schema
+    _to_layout_one(store)
+    store.close()
+    with pytest.raises(SchemaMigrationError, match="migrate=True"):
+        SQLStore(store.engine, prefix=prefix, schema=schema)
+    with SQLStore(store.engine, prefix=prefix, schema=schema, migrate=True) as upgraded:
+        assert upgraded.database_version() == DATABASE_SCHEMA_VERSION
+        log = upgraded.read_log()
+        assert [(e.case_id, e.seq) for _, e in log] == expected
+        assert [p for p, _ in log] == list(range(1, 7))
+        assert [e for _, e in log if e.case_id == "a"] == upgraded.history("a")
+        append_note(upgraded, upgraded.load("c"))  # new events come after the old ones
+        assert upgraded.read_log(after=6) == [(7, upgraded.history("c")[-1])]
+    with SQLStore(store.engine, prefix=prefix, schema=schema) as reopened:
+        assert reopened.database_version() == DATABASE_SCHEMA_VERSION
+        assert len(reopened.read_log()) == 7
 
 
 def test_a_newer_layout_is_refused(tmp_path):
@@ -419,3 +469,37 @@ def test_the_sweep_skips_a_corrupt_row_and_settles_the_others(tmp_path):
         assert report.breaches >= 1
         assert any(e.kind.value == "clock_breached" for e in store.history("good"))
         assert store.timers("bad"), "the corrupt case's timers stay due for the next sweep"
+
+
+def test_an_unknown_event_kind_in_a_history_does_not_stop_the_sweep(tmp_path, monkeypatch):
+    """The sweep settles cases from their snapshots: a case whose history holds a kind this
+    process does not know is settled like the others (an unreadable snapshot is skipped,
+    see above), and reading that history says which event and kind."""
+    import pendulum
+
+    from servicewf import events as events_module
+    from servicewf.errors import UnknownEventKind
+    from servicewf.events import register_event_kind
+    from servicewf.processes import builtin_registry
+    from servicewf.processes.policies import default_sla
+    from servicewf.sla import Sweeper
+
+    kind = register_event_kind("test_sweep_marker", system=True)
+    clock = FrozenClock(pendulum.datetime(2026, 9, 14, 9, tz="Asia/Shanghai"))
+    registry = builtin_registry()
+    sla = default_sla(registry=registry)
+    with SQLStore.sqlite(tmp_path / "sweep.db") as store:
+        engine = Engine(store, clock, registry, processors=[sla])
+        agent = Actor("li", "agent")
+        intake = {"channel": "phone", "customer_ref": "C-1", "description": "broken lamp"}
+        for cid in ("good", "odd"):
+            engine.open("service_request", actor=agent, data=intake, case_id=cid)
+        engine.record("odd", kind, actor=SYSTEM)
+        monkeypatch.delitem(events_module._REGISTERED, "test_sweep_marker")  # not imported
+        clock.advance(hours=30)
+        report = Sweeper(engine, sla).run(clock.now())
+        assert report.skipped == {} and report.cases == 2
+        assert any(e.kind.value == "clock_breached" for e in store.history("good"))
+        with pytest.raises(UnknownEventKind, match="event 2 of case 'odd'"):
+            store.history("odd")
+        assert store.load("odd").version > 2  # the sweep wrote its verdicts on it too

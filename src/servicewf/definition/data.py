@@ -85,7 +85,9 @@ DEFINITION_SCHEMA: dict[str, Any] = {
         "owned_fields": {"type": "boolean"},
         "recorders": {
             "type": "object",
-            "propertyNames": {"enum": ["note", "clock_extended"]},
+            # Kind names; which ones may be granted (note, clock_extended and kinds registered
+            # recordable) is checked when the definition is built.
+            "propertyNames": {"pattern": "^[a-z][a-z0-9_]*$"},
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
         },
         "migrators": {"type": "array", "items": {"type": "string"}},

@@ -14,6 +14,7 @@ from servicewf.definition._machine import CompiledMachine
 from servicewf.definition.model import Guard, Labels, State, Transition
 from servicewf.definition.validation import definition_problems
 from servicewf.errors import InvalidDefinition
+from servicewf.events import RECORDABLE_KINDS
 
 if TYPE_CHECKING:
     from servicewf.definition.builder import DefinitionBuilder
@@ -41,10 +42,11 @@ def _recorders(
     return MappingProxyType({str(getattr(k, "value", k)): names_tuple(v) for k, v in value.items()})
 
 
-RECORDABLE_KINDS = frozenset({"note", "clock_extended"})
-"""Event kinds a definition may let roles ``record()`` (``recorders``). The engine appends
-``opened``, ``transition`` and ``migrated`` itself; warnings, breaches, escalations and
-obligation events come only from the library's system actor."""
+# RECORDABLE_KINDS (from servicewf.events, kept importable here): the event kinds a definition
+# may let roles ``record()`` (``recorders``): ``note``, ``clock_extended`` and kinds registered
+# ``recordable=True``. The engine appends ``opened``, ``transition`` and ``migrated`` itself;
+# warnings, breaches, escalations, obligation events and registered system kinds come only
+# from the library's system actor.
 
 DEFAULT_RECORDERS: Mapping[str, tuple[str, ...]] = MappingProxyType({"note": ()})
 """Who may ``record()`` what unless a definition says otherwise: notes, by any role."""
@@ -73,8 +75,9 @@ class ProcessDefinition:
       ``intake_writes``. Anything else is refused, so a later step cannot overwrite what an
       earlier one decided (an approved scope, a tier).
     - ``recorders``: which roles may ``record()`` which event kinds (``{"note": ()}`` by
-      default: notes by anyone; an empty tuple means any role). Only ``note`` and
-      ``clock_extended`` can be granted.
+      default: notes by anyone; an empty tuple means any role). Only ``note``,
+      ``clock_extended`` and kinds registered with ``recordable=True``
+      (:func:`~servicewf.events.register_event_kind`) can be granted.
     - ``migrators``: the roles that may migrate cases *to* this version (``("admin",)`` by
       default); the library's ``system`` actor always may.
     """

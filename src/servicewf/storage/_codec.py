@@ -21,8 +21,8 @@ import pendulum
 
 from servicewf.case import Case
 from servicewf.clock import as_utc, from_epoch_us
-from servicewf.errors import CorruptRecord, InvalidData
-from servicewf.events import Event, EventKind
+from servicewf.errors import CorruptRecord, InvalidData, UnknownEventKind
+from servicewf.events import Event, event_kind
 from servicewf.plain import frozen_mapping
 from servicewf.storage.base import Timer
 
@@ -135,9 +135,17 @@ def decode_event(
     case_id: str, seq: Any, at: Any, kind: Any, actor_id: Any, role: Any, trigger: Any,
     source: Any, dest: Any, data: Any, comment: Any,
 ) -> Event:
-    """An event row as an :class:`Event`; :class:`CorruptRecord` naming the case otherwise."""
+    """An event row as an :class:`Event`; :class:`CorruptRecord` naming the case otherwise,
+    :class:`UnknownEventKind` (naming the case, the seq and the kind) when the row is sound
+    but its kind is neither built in nor registered in this process."""
     try:
-        return Event(case_id, int(seq), decode_instant(at), EventKind(kind), actor_id, role,
+        known = event_kind(kind)
+    except ValueError:
+        if isinstance(kind, str) and isinstance(seq, int):
+            raise UnknownEventKind(case_id=case_id, seq=seq, kind=kind) from None
+        known = kind  # not even a name: reported as corrupt below
+    try:
+        return Event(case_id, int(seq), decode_instant(at), known, actor_id, role,
                      trigger, source, dest, _frozen(loads(data)), comment)
     except (ValueError, TypeError, OverflowError, InvalidData) as exc:
         raise CorruptRecord(

@@ -3,6 +3,7 @@
 A store keeps, per case, the latest snapshot (the :class:`~servicewf.case.Case` value), the
 append-only history of :class:`~servicewf.events.Event` values, and the case's due timers.
 Writes are atomic per call: snapshot, events and timers change together or not at all.
+Every stored event also has a place in the store's global log (:meth:`Store.read_log`).
 Concurrency is optimistic: every write names the version the writer read; a write against a
 newer version fails with :class:`~servicewf.errors.StaleVersion` and writes nothing.
 
@@ -17,7 +18,7 @@ import datetime as _dt
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import pendulum
@@ -27,8 +28,8 @@ from servicewf.errors import StaleVersion
 from servicewf.events import Event
 from servicewf.plain import check_identifier, check_stored, frozen_mapping
 
-__all__ = ["Store", "Timer", "WriteSet", "check_append", "check_timers", "check_write",
-           "replace_timers"]
+__all__ = ["LogEntry", "Store", "Timer", "WriteSet", "check_append", "check_log_limit",
+           "check_timers", "check_write", "replace_timers"]
 
 
 def _payload(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -63,6 +64,21 @@ def _owned_timers(
 
 def _events(value: Iterable[Event]) -> tuple[Event, ...]:
     return tuple(value)
+
+
+class LogEntry(NamedTuple):
+    """An event with its ``position`` in the store's global log (:meth:`Store.read_log`).
+
+    The position is the store's, not the event's: an :class:`~servicewf.events.Event` is the
+    value a command plans before anything is written (the engine hands it to observers and
+    processors without a position), and it is equal to itself whichever store it was read
+    from. So the position travels beside the event instead of being an ``Event`` field that
+    would be ``None`` until stored and left out of equality. A tuple, so
+    ``for position, event in store.read_log(after=p)`` reads naturally.
+    """
+
+    position: int
+    event: Event
 
 
 @attrs.frozen(slots=True)
@@ -152,6 +168,12 @@ def check_timers(case_id: str, timers: Iterable[Timer], prefix: str = "") -> Non
         names.add(t.name)
         if t.due.utcoffset() is None:
             raise ValueError(f"timer {t.name!r} has a naive due instant; attach a zone")
+
+
+def check_log_limit(limit: int | None) -> None:
+    """Refuse a negative ``limit`` for :meth:`Store.read_log` (the same on every backend)."""
+    if limit is not None and limit < 0:
+        raise ValueError(f"read_log() limit must be >= 0 or None, got {limit}")
 
 
 def check_write(write: WriteSet) -> None:
@@ -245,6 +267,21 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
         """The case's events with ``seq > after``, in order."""
+
+    @abc.abstractmethod
+    def read_log(self, after: int = 0, *, limit: int | None = None) -> list[LogEntry]:
+        """The store's events of every case with ``position > after``, in position order
+        (at most ``limit`` of them).
+
+        Positions are integers that increase across the whole store in commit order: an
+        event committed after another has a greater position, and a reader never sees a
+        position before every smaller one it could ever see is visible. So a reader that
+        keeps the last position it processed and asks for ``after=`` that position resumes
+        exactly, missing nothing and seeing nothing twice, however many writers there are.
+        Events of one write follow their ``seq``. Positions are not always contiguous (a
+        PostgreSQL transaction rolled back after drawing one leaves a gap); never rely on
+        ``position + 1`` existing.
+        """
 
     @abc.abstractmethod
     def find(

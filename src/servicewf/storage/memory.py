@@ -14,7 +14,14 @@ from servicewf.case import Case
 from servicewf.clock import as_utc, epoch_us
 from servicewf.errors import CaseAlreadyExists, CaseNotFound, StaleVersion
 from servicewf.events import Event
-from servicewf.storage.base import Store, Timer, WriteSet, check_timers
+from servicewf.storage.base import (
+    LogEntry,
+    Store,
+    Timer,
+    WriteSet,
+    check_log_limit,
+    check_timers,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -53,6 +60,9 @@ class MemoryStore(Store):
         self._lock = threading.RLock()
         self._cases: dict[str, Case] = {}
         self._events: dict[str, list[Event]] = {}
+        # The global log: the event at index i has position i + 1. Appended under the lock
+        # in the same step as the case's history, so log order is commit order.
+        self._log: list[Event] = []
         self._timers: dict[str, list[Timer]] = {}
         self._leases: dict[tuple[str, str], tuple[str, _dt.datetime]] = {}
         # The due-time index: a binary heap (stdlib ``heapq``) with lazy deletion. A heap, not
@@ -88,6 +98,7 @@ class MemoryStore(Store):
                                                 events[0].trigger)
             self._cases[case.id] = case
             self._events[case.id].extend(events)
+            self._log.extend(events)
             if owned:
                 self._replace_owned(case.id, owned, dues)
 
@@ -109,6 +120,13 @@ class MemoryStore(Store):
             if case_id not in self._events:
                 raise CaseNotFound.for_id(case_id)
             return self._events[case_id][after:]
+
+    def read_log(self, after: int = 0, *, limit: int | None = None) -> list[LogEntry]:
+        check_log_limit(limit)
+        start = max(after, 0)
+        with self._lock:
+            chunk = self._log[start:] if limit is None else self._log[start:start + limit]
+        return [LogEntry(position, e) for position, e in enumerate(chunk, start=start + 1)]
 
     def find(
         self,

@@ -5,7 +5,9 @@ can sit beside an integrator's own tables:
 
 * ``cases``: one snapshot per case (latest :class:`~servicewf.case.Case`), with the version
   used for optimistic concurrency and the ``schema_version`` of the row format;
-* ``events``: the append-only history, primary key ``(case_id, seq)``;
+* ``events``: the append-only history, primary key ``(case_id, seq)``, with the global log
+  ``position`` (unique; see :meth:`~servicewf.storage.sql.SQLStore.read_log` for how it
+  follows commit order);
 * ``timers``: due instants per case, with the lease of the worker processing them;
 * ``servicewf_meta``: key/value facts about the database (the schema version).
 
@@ -22,11 +24,13 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 __all__ = ["DATABASE_SCHEMA_VERSION", "Tables", "build_tables", "schema_sql"]
 
-DATABASE_SCHEMA_VERSION = 1
+DATABASE_SCHEMA_VERSION = 2
 """The table layout this servicewf creates (recorded in ``servicewf_meta``).
 
-Layout 0 had no ``extensions`` and no ``schema_version`` column in ``cases``;
-:meth:`~servicewf.storage.sql.SQLStore.upgrade` brings it to layout 1.
+* Layout 0 had no ``extensions`` and no ``schema_version`` column in ``cases``.
+* Layout 1 had no ``position`` column in ``events`` (no global log order).
+
+``SQLStore(..., migrate=True)`` brings an older layout to this one, step by step.
 """
 
 # Instants: exact integer microseconds (UTC) where there is no zone-aware type; timestamptz on
@@ -100,6 +104,11 @@ def build_tables(prefix: str = "", schema: str | None = None) -> Tables:
         sa.Column("dest", sa.String(200), nullable=False),
         sa.Column("data", JSONData, nullable=False),
         sa.Column("comment", sa.Text, nullable=True),
+        # The global log order. PostgreSQL draws it from an identity sequence while the
+        # appender holds the log lock (commit order); SQLite computes max + 1 under its
+        # database write lock. See SQLStore.read_log.
+        sa.Column("position", sa.BigInteger, sa.Identity(), nullable=False),
+        sa.Index(f"ix_{prefix}events_position", "position", unique=True),
     )
     timers = sa.Table(
         f"{prefix}timers", md,
@@ -133,8 +142,8 @@ def schema_sql(
     (``"sqlite"``, ``"postgresql"`` or a SQLAlchemy dialect), one statement per ``;``.
 
     Use it when migrations are managed outside servicewf; then open the store with
-    ``SQLStore(..., create=False)`` and insert ``('schema_version', '1')`` into the meta table
-    (the last statement here does that).
+    ``SQLStore(..., create=False)`` and record :data:`DATABASE_SCHEMA_VERSION` as
+    ``schema_version`` in the meta table (the last statement here does that).
     """
     if isinstance(dialect, str):
         try:

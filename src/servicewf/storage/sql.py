@@ -56,7 +56,7 @@ from servicewf.storage._codec import (
     upgrade_snapshot,
 )
 from servicewf.storage._codec import loads as _loads
-from servicewf.storage.base import Store, Timer, WriteSet, check_timers
+from servicewf.storage.base import LogEntry, Store, Timer, WriteSet, check_log_limit, check_timers
 from servicewf.storage.schema import DATABASE_SCHEMA_VERSION, Tables, build_tables, schema_sql
 
 __all__ = ["MigrationReport", "SQLStore", "normalize_url", "schema_sql"]
@@ -135,9 +135,9 @@ class _FastSQLite:
             c = stmt.compile(dialect=dialect, column_keys=keys)
             return c.string, tuple(c.positiontup or ())
 
-        cases, events, timers = tables.cases, tables.events, tables.timers
+        cases, timers = tables.cases, tables.timers
         self.update_case = compiled(_update_case(tables))
-        self.insert_event = compiled(events.insert(), [c.name for c in events.columns])
+        self.insert_event = compiled(_insert_event(tables, postgresql=False), _EVENT_KEYS)
         self.delete_timers = compiled(timers.delete().where(
             timers.c.case_id == sa.bindparam("b_case")))
         self.delete_owned = compiled(_delete_owned(tables))
@@ -174,6 +174,31 @@ def _delete_owned(tables: Tables) -> sa.Delete:
         sa.func.substr(c.name, sa.literal_column("1"), sa.bindparam("b_len", type_=sa.Integer))
         == sa.bindparam("b_prefix", type_=sa.String),
     )
+
+
+_EVENT_KEYS = ("case_id", "seq", "at", "kind", "actor_id", "role", "trigger", "source", "dest",
+               "data", "comment")
+"""The columns of an event row the store binds (``position`` is the database's to assign)."""
+
+
+def _insert_event(tables: Tables, *, postgresql: bool) -> sa.Insert:
+    """The event INSERT. Its ``position`` comes from the identity sequence on PostgreSQL
+    (drawn under the shared log lock, see :meth:`SQLStore.read_log`) and is ``max + 1`` on
+    SQLite, evaluated per row inside the write transaction, which SQLite runs alone."""
+    events = tables.events
+    if postgresql:
+        return events.insert()
+    # max() alone in its SELECT, so SQLite reads it off the end of the position index
+    # (wrapped in coalesce() inside the same SELECT, it would scan the whole table).
+    last = sa.select(sa.func.max(events.c.position)).scalar_subquery()
+    following = sa.func.coalesce(last, sa.literal_column("0")) + sa.literal_column("1")
+    return events.insert().values(position=following)
+
+
+def _log_lock_key(schema: str | None, prefix: str) -> int:
+    """The PostgreSQL advisory lock that guards this store's log positions (a signed 64-bit
+    key): appenders hold it shared, :meth:`SQLStore.read_log` exclusive."""
+    return zlib.crc32(f"servicewf-log:{schema}.{prefix}".encode()) - 2**31
 
 
 def _update_case(tables: Tables) -> sa.Update:
@@ -256,6 +281,11 @@ class SQLStore(Store):
         )
         self._timer_cols = (t.timers.c.case_id, t.timers.c.name, t.timers.c.due,
                             t.timers.c.process, t.timers.c.payload)
+        self._event_cols = tuple(t.events.c[k] for k in _EVENT_KEYS)
+        self._q_insert_event = _insert_event(t, postgresql=self._pg)
+        key = _log_lock_key(schema, prefix)
+        self._q_append_lock = sa.text("SELECT pg_advisory_xact_lock_shared(:k)").bindparams(k=key)
+        self._q_read_lock = sa.text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=key)
         try:
             self._prepare_schema(create=create, migrate=migrate)
         except BaseException:
@@ -361,6 +391,7 @@ class SQLStore(Store):
         }
 
     def _event_row(self, e: Event) -> dict[str, Any]:
+        # No position: the database assigns it (see _insert_event).
         return {
             "case_id": e.case_id, "seq": e.seq, "at": self._instant(e.at), "kind": e.kind.value,
             "actor_id": e.actor_id, "role": e.role, "trigger": e.trigger, "source": e.source,
@@ -411,9 +442,13 @@ class SQLStore(Store):
                     if actual is None:
                         raise self._not_found(case.id)
                     raise self._stale(case, events, write.expected_version, actual)
-            conn.execute(t.events.insert(), [self._event_row(e) for e in events])
             for prefix, group in write.timers.items():
                 self._replace_timers(conn, case.id, prefix, group)
+            if self._pg:
+                # Shared: appenders do not wait for each other, only for a reader of the
+                # log (read_log). Taken last, so a reader waits for as little as possible.
+                conn.execute(self._q_append_lock)
+            conn.execute(self._q_insert_event, [self._event_row(e) for e in events])
 
     def _replace_timers(self, conn: Connection, case_id: str, prefix: str,
                         timers: Sequence[Timer]) -> None:
@@ -488,13 +523,95 @@ class SQLStore(Store):
 
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
         ev = self._tables.events
-        query = (sa.select(*ev.columns).where(ev.c.case_id == case_id, ev.c.seq > after)
+        query = (sa.select(*self._event_cols).where(ev.c.case_id == case_id, ev.c.seq > after)
                  .order_by(ev.c.seq))
         with self._tx(write=False) as conn:
             rows = conn.execute(query).all()
             if not rows and conn.execute(self._q_version, {"b_id": case_id}).first() is None:
                 raise self._not_found(case_id)
         return [decode_event(*r) for r in rows]
+
+    def read_log(self, after: int = 0, *, limit: int | None = None) -> list[LogEntry]:
+        """The events of every case with ``position > after``, in position order.
+
+        How positions follow commit order, so that a reader resuming ``after`` the last
+        position it saw never skips one:
+
+        * **SQLite** runs one write transaction at a time (``BEGIN IMMEDIATE`` here; any
+          writer holds the database lock from its first write to its commit). An event's
+          position is ``max(position) + 1`` computed inside that transaction, so positions
+          are handed out in commit order and the committed ones are always every position up
+          to the greatest (no gaps).
+        * **PostgreSQL** runs writers concurrently, and a sequence (``BIGSERIAL``, identity)
+          drawn at insert time is *not* in commit order: a transaction may draw 10, another
+          draw 11 and commit first; a reader then sees 11, moves its cursor past it, and
+          skips 10 forever once it commits. So positions are drawn from the identity
+          sequence (cache 1) only under a transaction-scoped advisory lock, the *log lock*:
+          an appender holds it **shared** from just before its events insert until it
+          commits, so appenders never wait for one another; this method takes it
+          **exclusive** before it reads, in a READ COMMITTED transaction. The exclusive lock
+          is granted once every appender that drew a position has committed (PostgreSQL
+          makes a commit visible before it releases the transaction's locks) or rolled
+          back, and no appender draws while the reader holds it; the read's snapshot,
+          taken after, therefore shows every position drawn so far that will ever exist,
+          and every later position is greater. Of two concurrent transactions, the one
+          that commits first may have the greater position, but no reader can tell: it sees
+          both or neither. Events of one case always follow their ``seq`` (its writers are
+          serialized by the case row), and a write that began after another committed
+          always has the greater positions. A rolled back transaction leaves a gap.
+
+          The price is on the reader's side: it waits for the appenders in flight, and new
+          appenders queue behind it for that wait and the read (a few milliseconds). Poll
+          with a pause when the log is drained, rather than in a tight loop. A transaction
+          you pass to :meth:`bind` holds the lock shared until it commits after a write, so
+          a reader waits for it; and on a bound view this method holds the lock exclusive
+          until that transaction ends (it must be READ COMMITTED; read the log from the
+          store itself rather than from a view).
+
+          Rejected designs: a single counter row (or an exclusive lock) in the appender's
+          transaction is also correct, but serializes appenders across their commit's WAL
+          flush, losing group commit (measured: 4 processes fell from 0.58 to 0.18 of raw
+          psycopg); filtering reads by ``pg_snapshot_xmin`` orders the log by transaction id
+          rather than by commit, needs a two-part cursor and stalls behind any long
+          transaction in the database; numbering committed events afterwards rewrites every
+          event row and makes reading a write.
+        """
+        check_log_limit(limit)
+        ev = self._tables.events
+        query = (sa.select(ev.c.position, *self._event_cols).where(ev.c.position > after)
+                 .order_by(ev.c.position))
+        if limit is not None:
+            query = query.limit(limit)
+        if not self._pg:
+            with self._tx(write=False) as conn:
+                rows = conn.execute(query).all()
+        else:
+            with self._log_reader() as conn:
+                conn.execute(self._q_read_lock)
+                rows = conn.execute(query).all()  # a snapshot taken after the lock
+        return [LogEntry(int(r[0]), decode_event(*r[1:])) for r in rows]
+
+    @contextlib.contextmanager
+    def _log_reader(self) -> Iterator[Connection]:
+        """A READ COMMITTED transaction on PostgreSQL: each statement gets a fresh snapshot,
+        so the read after the log lock sees what committed while the reader waited."""
+        if self._bound is not None:
+            with self._tx(write=False) as conn:
+                level = conn.exec_driver_sql("SHOW transaction_isolation").scalar()
+                if level != "read committed":
+                    raise StorageError(
+                        f"read_log() on a bound view needs a READ COMMITTED transaction, not "
+                        f"{level!s}: its snapshot must be taken after the log lock. Read the "
+                        "log from the store itself (not a bound view)")
+                yield conn
+            return
+        try:
+            with self._engine.connect() as conn:
+                conn.execution_options(isolation_level="READ COMMITTED")
+                with conn.begin():
+                    yield conn
+        except sa.exc.SQLAlchemyError as exc:
+            raise self._storage_error(exc) from exc
 
     def _case_filter(self, query: Any, process: str | None,
                      state: str | Iterable[str] | None) -> Any:
@@ -696,10 +813,57 @@ class SQLStore(Store):
                                      "INTEGER NOT NULL DEFAULT 0")
             t.metadata.create_all(conn)  # the meta table and anything else missing
             self._upgrade_rows(conn, batch_size=500)
+        if version <= 1:
+            self._number_events(conn)
         meta = t.meta
         conn.execute(meta.delete().where(meta.c.key == "schema_version"))
         conn.execute(meta.insert(), {"key": "schema_version",
                                      "value": str(DATABASE_SCHEMA_VERSION)})
+
+    def _number_events(self, conn: Connection) -> None:
+        """Layout 1 -> 2: give the existing events their log ``position``.
+
+        Their commit order was never recorded, so they are numbered in the order they were
+        recorded: by ``at``, ties by case id then ``seq``, except that an event never comes
+        before an earlier event of its own case (the sort key is the latest ``at`` of the
+        case so far), so each case's history keeps its ``seq`` order in the log. Events
+        written after the upgrade come after all of these.
+        """
+        ev = self._tables.events
+        columns = {c["name"] for c in sa.inspect(conn).get_columns(ev.name, schema=self._schema)}
+        if "position" in columns:
+            return  # created by this layout already (e.g. layout 0 had no events table)
+        preparer = conn.dialect.identifier_preparer
+        table = preparer.format_table(ev)
+        column = preparer.quote("position")
+        if self._pg:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column} BIGINT")
+        else:
+            # SQLite adds a NOT NULL column only with a default; every insert sets it anyway.
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table} ADD COLUMN {column} BIGINT NOT NULL DEFAULT 0")
+        running = sa.select(
+            ev.c.case_id, ev.c.seq,
+            sa.func.max(ev.c.at).over(partition_by=ev.c.case_id, order_by=ev.c.seq).label("m"),
+        ).subquery("running")
+        numbered = sa.select(
+            running.c.case_id, running.c.seq,
+            sa.func.row_number().over(
+                order_by=(running.c.m, running.c.case_id, running.c.seq)).label("n"),
+        ).subquery("numbered")
+        conn.execute(ev.update()
+                     .where(ev.c.case_id == numbered.c.case_id, ev.c.seq == numbered.c.seq)
+                     .values(position=numbered.c.n))
+        if self._pg:
+            last = conn.execute(sa.select(sa.func.coalesce(sa.func.max(ev.c.position), 0))
+                                ).scalar_one()
+            conn.exec_driver_sql(f"ALTER TABLE {table} ALTER COLUMN {column} SET NOT NULL")
+            conn.exec_driver_sql(
+                f"ALTER TABLE {table} ALTER COLUMN {column} ADD GENERATED BY DEFAULT AS "
+                f"IDENTITY (START WITH {int(last) + 1})")
+        for index in ev.indexes:
+            if "position" in index.columns:
+                index.create(conn)
 
     def upgrade_rows(self, *, batch_size: int = 500) -> MigrationReport:
         """Rewrite snapshot rows of an older ``schema_version`` in the current format.
