@@ -288,3 +288,45 @@ def test_a_sweep_never_acts_ahead_of_the_engine_clock() -> None:
     breach = [e for e in engine.history(engine.store.find()[0].id)
               if e.kind is EventKind.CLOCK_BREACHED]
     assert breach[0].at >= T0.add(hours=1)
+
+
+# --- 2. (cont.) the SLA fold no longer trusts a hand-recorded extension ---------------------
+
+
+def test_a_recorded_extension_meets_the_same_rule_as_sla_extend() -> None:
+    from servicewf.processes.presets import complaint_telecom
+    from servicewf.sla import WorkingDays
+    from servicewf.sla.policy import ExtensionConditionsUnmet
+    from tests.sla.helpers import AGENT as SLA_AGENT
+    from tests.sla.helpers import complaint_definition, sh
+    from tests.sla.helpers import make_engine as make_sla_engine
+
+    engine, sla, _ = make_sla_engine([complaint_telecom()], sh(2026, 9, 15, 10, 0),
+                                     complaint_definition())
+    case = engine.open("complaint", actor=SLA_AGENT)
+    deadline = sla.view(engine, case, "resolve", engine.clock.now()).deadline
+    by = WorkingDays(100).to_dict()
+    before = snapshot(engine, case.id)
+    with pytest.raises(ExtensionConditionsUnmet) as refused:
+        engine.record(case, EventKind.CLOCK_EXTENDED, actor=SLA_AGENT,
+                      data={"clock": "resolve", "by": by})
+    assert any("reason" in m for m in refused.value.missing)
+    assert any("customer notification" in m for m in refused.value.missing)
+    with pytest.raises(ExtensionConditionsUnmet):
+        engine.record(case, EventKind.CLOCK_EXTENDED, actor=SLA_AGENT,
+                      data={"clock": "nope", "by": by, "reason": "x", "notice": "y"})
+    assert snapshot(engine, case.id) == before
+    assert sla.view(engine, case, "resolve", engine.clock.now()).deadline == deadline
+
+
+def test_customers_cannot_record_extensions_on_built_in_cases() -> None:
+    from tests.processes.support import Harness
+    from tests.processes.test_complaint import INTAKE
+
+    h = Harness(with_sla=True)
+    case = h.open("complaint", **INTAKE)
+    with pytest.raises(RoleNotPermitted) as refused:
+        h.engine.record(case, EventKind.CLOCK_EXTENDED, actor=Actor("c1", "customer"),
+                        data={"clock": "resolve", "by": {"type": "working_days", "days": 9},
+                              "reason": "x", "notice": "y"})
+    assert refused.value.allowed == ("agent", "supervisor", "manager", "executive")
