@@ -249,6 +249,9 @@ class Engine:
                 t, _ = self._decide(current, definition, trigger, actor, _EMPTY, now,
                                     check_data=False)
             except CommandRefused as refusal:
+                # Kept as a value, not re-raised: without its traceback it does not keep the
+                # decision's frame (and everything in it) alive for each refused trigger.
+                refusal.__traceback__ = None
                 candidates = definition.compiled.options(trigger, current.state)
                 dest = candidates[0].target(current.state) if candidates else None
                 needs = candidates[0].required if candidates else ()
