@@ -32,7 +32,6 @@ import pendulum
 
 from servicewf.case import Actor, Case
 from servicewf.clock import FrozenClock
-from servicewf.engine import Engine
 from servicewf.errors import CommandRefused
 from servicewf.processes.complaint import current_tier
 from servicewf.storage.base import Store
@@ -332,21 +331,16 @@ def run_demo(
     days: int = 20, sweep_minutes: int = 15,
 ) -> DemoSummary:
     """Run the simulation and return its summary (nothing is printed here)."""
-    from servicewf.processes import builtin_registry
-    from servicewf.processes.policies import default_sla
-    from servicewf.processes.schedule import Obligations
-    from servicewf.sla import Sweeper
+    from servicewf.processes.stack import builtin_stack
 
     if cases < 1 or days < 1:
         raise ValueError("cases and days must be at least 1")
     rng = random.Random(seed)
     clock = FrozenClock(START)
     store = open_store(db)
-    registry = builtin_registry()
-    sla = default_sla(registry=registry)
-    obligations = Obligations()
-    engine = Engine(store, clock, registry, processors=[sla, obligations])
-    sweeper = Sweeper(engine, sla, owner="demo", handlers=[obligations])
+    stack = builtin_stack(store, clock, owner="demo")
+    engine, sla, sweeper = stack.engine, stack.sla, stack.sweeper
+    registry, obligations = stack.registry, stack.obligations
     filler = Filler(rng, clock.now)
     summary = DemoSummary(db=db, seed=seed, cases=cases, simulated_from=START,
                           simulated_to=START)

@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable
 
 from servicewf.clock import Clock, SystemClock
-from servicewf.engine import Engine
 from servicewf.sla import Sweeper, SweepReport
 
 __all__ = ["run_worker", "sweep_loop"]
@@ -57,19 +56,13 @@ def run_worker(
 ) -> int:
     """Run the sweep for the built-in processes against ``db`` until stopped: the SLA
     clocks and the recurring obligations (reminders, met and missed periods)."""
-    from servicewf.processes import builtin_registry
-    from servicewf.processes.policies import default_sla
-    from servicewf.processes.schedule import Obligations
+    from servicewf.processes.stack import builtin_stack
     from servicewf.storage.sql import SQLStore
 
     stop = stop or threading.Event()
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
-    registry = builtin_registry()
-    sla = default_sla(registry=registry)
     store = SQLStore(db)
-    obligations = Obligations()
-    engine = Engine(store, clock or SystemClock(), registry, processors=[sla, obligations])
-    sweeper = Sweeper(engine, sla, owner=name, batch=batch, handlers=[obligations])
+    sweeper = builtin_stack(store, clock or SystemClock(), owner=name, batch=batch).sweeper
 
     def request_stop(signum: int, _frame: object) -> None:
         log.info("worker %s: signal %s, stopping after this sweep", name, signum)
