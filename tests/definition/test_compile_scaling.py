@@ -72,3 +72,23 @@ def test_ten_thousand_triggers_compile_and_answer_quickly() -> None:
     leaf = engine.fire(case, "t_0", actor=ACTOR)
     assert [o.trigger for o in engine.available(leaf, ACTOR) if o.allowed] == ["back_0"]
     assert time.perf_counter() - t0 < 10
+
+
+def test_trap_check_is_one_search_not_one_per_final_state() -> None:
+    """A ring of open states, each with its own final exit: a backward search per final state
+    walked the whole ring again for each (3000 states: several seconds; now milliseconds)."""
+    import time
+
+    from servicewf import DefinitionBuilder
+
+    n = 3000
+    b = DefinitionBuilder("ring")
+    for i in range(n):
+        b.add_state(f"s_{i}", initial=i == 0)
+        b.add_state(f"end_{i}", final=True)
+        b.add_transition("next", f"s_{i}", f"s_{(i + 1) % n}")
+        b.add_transition("stop", f"s_{i}", f"end_{i}")
+    t0 = time.perf_counter()
+    definition = b.build()
+    assert time.perf_counter() - t0 < 1.0
+    assert len(definition.states) == 2 * n

@@ -94,7 +94,7 @@ def definition_problems(
                     )
 
     if len(initials) == 1 and initials[0] in ids:
-        reachable = _reach(initials[0], edges)
+        reachable = _reach({initials[0]}, edges)
         for state in states:
             if state.id not in reachable:
                 kind = "final state" if state.final else "state"
@@ -103,9 +103,9 @@ def definition_problems(
     for src, dests in edges.items():
         for d in dests:
             reverse[d].add(src)
-    can_finish: set[str] = set()
-    for f in finals:
-        can_finish |= _reach(f, reverse)
+    # One search from every final state at once: a search per final state would walk the
+    # shared part of the graph again for each (quadratic for a star of final leaves).
+    can_finish = _reach(finals, reverse)
     for state in states:
         if not state.final and state.id not in can_finish:
             exits = edges.get(state.id, set()) - {state.id}
@@ -129,9 +129,10 @@ def _indistinguishable(a: Transition, b: Transition) -> bool:
     return same_guards and roles_overlap
 
 
-def _reach(start: str, edges: Mapping[str, set[str]]) -> set[str]:
-    seen = {start}
-    todo = deque([start])
+def _reach(starts: set[str], edges: Mapping[str, set[str]]) -> set[str]:
+    """Every state reachable from any of ``starts`` along ``edges`` (the starts included)."""
+    seen = set(starts)
+    todo = deque(starts)
     while todo:
         for nxt in edges.get(todo.popleft(), ()):
             if nxt not in seen:
