@@ -373,7 +373,7 @@ class Engine:
         self._check_actor(actor, current.id)
         source = self.registry.get(current.process, current.definition_version)
         target = self.registry.get(current.process, to_version)
-        if actor.role != SYSTEM.role and actor.role not in target.migrators:
+        if actor != SYSTEM and actor.role not in target.migrators:
             raise RoleNotPermitted(
                 f"role {actor.role!r} may not migrate cases to {target.name} "
                 f"v{target.version}; ask someone with role "
@@ -531,7 +531,7 @@ class Engine:
     def _check_recorder(
         definition: ProcessDefinition, kind: Kind, actor: Actor, case_id: str
     ) -> None:
-        if actor.role == SYSTEM.role:
+        if actor == SYSTEM:
             return
         if kind in SYSTEM_KINDS:
             allowed: tuple[str, ...] = (SYSTEM.role,)

@@ -330,3 +330,16 @@ def test_customers_cannot_record_extensions_on_built_in_cases() -> None:
                         data={"clock": "resolve", "by": {"type": "working_days", "days": 9},
                               "reason": "x", "notice": "y"})
     assert refused.value.allowed == ("agent", "supervisor", "manager", "executive")
+
+
+def test_the_system_role_alone_grants_nothing(engine: Engine) -> None:
+    """Only the library's own SYSTEM actor records system events; a person whose role an
+    application happens to call "system" is an ordinary role."""
+    cid = approved(engine)
+    impostor = Actor("mallory", "system")
+    with pytest.raises(RoleNotPermitted):
+        engine.record(cid, EventKind.CLOCK_BREACHED, actor=impostor, data={"clock": "x"})
+    with pytest.raises(RoleNotPermitted):
+        engine.migrate(cid, 2, actor=impostor)
+    assert engine.record(cid, EventKind.CLOCK_BREACHED, actor=SYSTEM,
+                         data={"clock": "x"}).version == 3
