@@ -343,3 +343,13 @@ def test_the_system_role_alone_grants_nothing(engine: Engine) -> None:
         engine.migrate(cid, 2, actor=impostor)
     assert engine.record(cid, EventKind.CLOCK_BREACHED, actor=SYSTEM,
                          data={"clock": "x"}).version == 3
+
+
+def test_a_hand_built_case_with_a_bad_id_is_refused(engine: Engine) -> None:
+    from servicewf import Case
+
+    for bad in ([1], 7, "x\n"):
+        forged = Case(bad, "ticket", 1, "new", 1, T0, T0)  # type: ignore[arg-type]
+        with pytest.raises(InvalidIdentifier):
+            engine.fire(forged, "work", actor=AGENT)
+    assert engine.store.count() == 0
