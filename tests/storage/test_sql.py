@@ -16,7 +16,8 @@ from servicewf import Actor, Engine, FrozenClock
 from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.errors import CorruptRecord, SchemaMigrationError, StaleVersion, StorageError
 from servicewf.storage._codec import V0_EXTENSIONS_KEY
-from servicewf.storage.schema import schema_sql
+from servicewf.storage.base import OutboxMessage, WriteSet
+from servicewf.storage.schema import DATABASE_SCHEMA_VERSION, schema_sql
 from servicewf.storage.sql import SQLStore, normalize_url
 from tests.contract.backends import T0, case, make_store, moved, open_case, opened, timer
 from tests.helpers import ticket_definition
@@ -267,7 +268,7 @@ def test_migrating_layout_zero_moves_extensions_out_of_data(tmp_path):
     url = f"sqlite:///{tmp_path / 'old.db'}"
     _layout_zero(url).dispose()
     with SQLStore(url, migrate=True) as store:
-        assert store.database_version() == 1
+        assert store.database_version() == DATABASE_SCHEMA_VERSION
         c1 = store.load("c1")
         assert dict(c1.data) == {"客户": "张三"}
         assert dict(c1.extensions) == {"sla": {"due": "x"}}
@@ -297,6 +298,26 @@ def test_rows_of_snapshot_format_zero_are_read_and_upgraded(store):
     assert store.load("c1") == loaded
 
 
+def test_migrating_layout_one_adds_the_outbox_table(tmp_path):
+    path = tmp_path / "one.db"
+    with SQLStore.sqlite(path) as store:
+        open_case(store, "c1")
+        with store.engine.begin() as conn:  # back to layout 1: no outbox table
+            conn.exec_driver_sql("DROP TABLE outbox")
+            conn.execute(store.tables.meta.update().values(value="1"))
+    with pytest.raises(SchemaMigrationError, match="migrate=True"):
+        SQLStore.sqlite(path)
+    with SQLStore.sqlite(path, migrate=True) as store:
+        assert store.database_version() == DATABASE_SCHEMA_VERSION
+        assert store.count_outbox() == 0
+        message = OutboxMessage("c1/2/n", "c1", 2, "n", "customer", {"k": 1}, created_at=T0)
+        store.append(WriteSet.build(case("c1", version=2, state="b"),
+                                    [moved("c1", 2, "new", "b")], 1, outbox=[message]))
+        assert [e.message for e in store.outbox()] == [message]
+    with SQLStore.sqlite(path) as reopened:
+        assert reopened.count_outbox(status="pending") == 1
+
+
 def test_a_newer_layout_is_refused(tmp_path):
     with SQLStore.sqlite(tmp_path / "a.db") as store:
         meta = store.tables.meta
@@ -313,6 +334,7 @@ def test_a_newer_layout_is_refused(tmp_path):
 def test_schema_sql_creates_a_working_sqlite_database(tmp_path):
     ddl = schema_sql("sqlite", prefix="wf_")
     assert "CREATE TABLE wf_cases" in ddl and "CREATE INDEX ix_wf_timers_due" in ddl
+    assert "CREATE TABLE wf_outbox" in ddl
     db = sqlite3.connect(tmp_path / "manual.db")
     db.executescript(ddl)
     db.close()
