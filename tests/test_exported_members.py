@@ -36,6 +36,7 @@ EXPORTED = {
         StorageError CaseNotFound CaseAlreadyExists CorruptRecord SchemaMigrationError
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor WriteSet Observer
+        MessageRule OutboxMessage
     """),
     "servicewf.errors": _names("""
         ServicewfError InvalidDefinition UnknownProcess
@@ -63,7 +64,7 @@ EXPORTED = {
         TimerHandler Until Warn WorkingDays
         escalated_tier recompute sweep target_from_dict
     """),
-    "servicewf.storage": _names("MemoryStore Store Timer WriteSet"),
+    "servicewf.storage": _names("MemoryStore OutboxEntry OutboxMessage Store Timer WriteSet"),
     "servicewf.calendar": _names("""
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
         WEEKDAYS china_office

@@ -4,7 +4,7 @@ Only the interface and the in-memory store are imported here; durable backends a
 from their own modules so that the core never depends on them.
 """
 
-from servicewf.storage.base import Store, Timer, WriteSet
+from servicewf.storage.base import OutboxEntry, OutboxMessage, Store, Timer, WriteSet
 from servicewf.storage.memory import MemoryStore
 
-__all__ = ["MemoryStore", "Store", "Timer", "WriteSet"]
+__all__ = ["MemoryStore", "OutboxEntry", "OutboxMessage", "Store", "Timer", "WriteSet"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import abc
 import datetime as _dt
+import hashlib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -29,7 +30,7 @@ from servicewf.plain import check_identifier, check_stored, frozen_mapping, plai
 
 __all__ = ["DEAD", "DELIVERED", "OUTBOX_STATUSES", "PENDING", "OutboxEntry", "OutboxMessage",
            "Store", "Timer", "WriteSet", "backoff", "check_append", "check_outbox", "check_status",
-           "check_timers", "check_write", "replace_timers"]
+           "check_timers", "check_write", "message_id", "replace_timers"]
 
 
 def _payload(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -105,6 +106,25 @@ class OutboxMessage:
     recipient: str = attrs.field(converter=_recipient)
     payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_message_payload)
     created_at: pendulum.DateTime = attrs.field(kw_only=True)
+
+    @classmethod
+    def for_event(
+        cls, event: Event, topic: str, recipient: str, payload: Mapping[str, Any] | None = None,
+    ) -> OutboxMessage:
+        """The message ``event`` produces about ``topic`` for ``recipient``, with the
+        deterministic id :func:`message_id` (the same event, topic and recipient always give
+        the same id: the idempotency key a receiver deduplicates on)."""
+        return cls(message_id(event.case_id, event.seq, topic, recipient), event.case_id,
+                   event.seq, topic, recipient, payload, created_at=event.at)
+
+
+def message_id(case_id: str, seq: int, topic: str, recipient: str) -> str:
+    """``case_id/seq/topic/recipient``, or, when that is longer than an identifier may be,
+    a digest of it (``sha256:...``): unique per event, topic and recipient."""
+    text = f"{case_id}/{seq}/{topic}/{recipient}"
+    if len(text) <= 200 and text.isprintable():
+        return text
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 PENDING = "pending"
