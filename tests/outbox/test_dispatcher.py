@@ -282,3 +282,25 @@ def test_the_dispatcher_needs_no_engine():
     store = MemoryStore()
     with_messages(store, notice())
     assert Dispatcher(store, FrozenClock(T0), {"*": Flaky(0)}).run().claimed == 1
+
+
+def test_the_worker_dispatches_after_each_sweep(tmp_path):
+    from servicewf.storage.sql import SQLStore
+    from servicewf.worker import run_worker
+
+    path = tmp_path / "w.db"
+    h = Harness(with_sla=True)
+    store = SQLStore.sqlite(path)
+    assert h.sla is not None
+    h.engine = Engine(store, h.clock, builtin_registry(), processors=[h.sla])
+    case = to_acknowledged(h)
+    store.close()
+    staff = Flaky(0)
+    later = FrozenClock(h.clock.now().add(days=30))
+    assert run_worker(f"sqlite:///{path}", once=True, clock=later,
+                      senders={"staff": staff}) == 0
+    topics = {m.topic for m in staff.sent}
+    assert "sla.breached" in topics and all(m.case_id == case.id for m in staff.sent)
+    with SQLStore.sqlite(path) as reopened:
+        assert reopened.count_outbox(status=DELIVERED) == len(staff.sent)
+        assert reopened.count_outbox(status=PENDING) == 0
