@@ -168,3 +168,32 @@ def test_backoff_doubles_up_to_the_cap():
     assert [backoff(n, MINUTE, cap) for n in range(6)] == [
         dt.timedelta(0), MINUTE, 2 * MINUTE, 4 * MINUTE, 8 * MINUTE, cap]
     assert backoff(500, MINUTE, cap) == cap
+
+
+def test_concurrent_claims_never_hand_a_message_to_two_owners(store):
+    import threading
+
+    open_case(store, "c1")
+    messages = [message("c1", 2, f"t{i:02}", at=T0.add(seconds=i)) for i in range(40)]
+    store.append(write("c1", 2, *messages))
+    barrier = threading.Barrier(4)
+    got: dict[str, list[str]] = {}
+
+    def claim(owner: str) -> None:
+        barrier.wait()
+        mine: list[str] = []
+        for _ in range(10):
+            for e in store.claim_outbox(T0.add(minutes=1), owner=owner, lease=MINUTE, limit=3):
+                mine.append(e.message.id)
+                store.mark_delivered(e.message.id, now=T0.add(minutes=1))
+        got[owner] = mine
+
+    threads = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    claimed = [i for ids in got.values() for i in ids]
+    # Each message went to one owner, once; together they delivered every one.
+    assert sorted(claimed) == sorted(m.id for m in messages)
+    assert store.count_outbox(status=DELIVERED) == 40

@@ -1,8 +1,10 @@
 """The storage interface every backend implements.
 
 A store keeps, per case, the latest snapshot (the :class:`~servicewf.case.Case` value), the
-append-only history of :class:`~servicewf.events.Event` values, and the case's due timers.
-Writes are atomic per call: snapshot, events and timers change together or not at all.
+append-only history of :class:`~servicewf.events.Event` values, and the case's due timers;
+and the outbox: the :class:`OutboxMessage` values commands produced, with their delivery
+state. Writes are atomic per call: snapshot, events, timers and outbox messages change
+together or not at all.
 Concurrency is optimistic: every write names the version the writer read; a write against a
 newer version fails with :class:`~servicewf.errors.StaleVersion` and writes nothing.
 

@@ -3,7 +3,8 @@
 >>> store = SQLStore.sqlite("cases.db")
 >>> store = SQLStore("postgresql://app@db/crm", prefix="wf_")
 
-Every write is one transaction: snapshot, events and timers change together or not at all.
+Every write is one transaction: snapshot, events, timers and outbox messages change together
+or not at all.
 Concurrency is optimistic: ``append`` updates the snapshot row ``WHERE id = ? AND version = ?``
 and, when no row matched, raises :class:`~servicewf.errors.StaleVersion` having written
 nothing. The events' primary key ``(case_id, seq)`` guards the sequence as a second line.
