@@ -163,6 +163,25 @@ def test_failures_back_off_exponentially_then_dead_letter(store):
     assert store.count_outbox(status=DEAD) == 1
 
 
+def test_a_dead_letter_can_be_requeued(store):
+    open_case(store, "c1")
+    m = message("c1", 2)
+    store.append(write("c1", 2, m))
+    for _ in range(3):
+        store.mark_failed(m.id, now=T0, error="down", **RETRY)
+    assert store.outbox()[0].status == DEAD
+    later = T0.add(days=1)
+    again = store.requeue(m.id, now=later)
+    assert (again.status, again.attempts, again.next_attempt_at) == (PENDING, 0, later)
+    assert again.last_error == "down"
+    assert store.claim_outbox(later.subtract(seconds=1), owner="w", lease=MINUTE, limit=9) == []
+    [claimed] = store.claim_outbox(later, owner="w", lease=MINUTE, limit=9)
+    done = store.mark_delivered(claimed.message.id, now=later)
+    assert store.requeue(m.id, now=later.add(days=1)) == done  # delivered stays delivered
+    with pytest.raises(KeyError):
+        store.requeue("nope", now=T0)
+
+
 def test_backoff_doubles_up_to_the_cap():
     cap = dt.timedelta(minutes=10)
     assert [backoff(n, MINUTE, cap) for n in range(6)] == [

@@ -472,6 +472,12 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    def requeue(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
+        """Give a dead (or pending) message a fresh start: ``pending``, no attempts counted,
+        next attempt at ``now`` (after fixing what made it fail). A delivered message stays
+        as it was. Raises ``KeyError`` for an unknown id."""
+
+    @abc.abstractmethod
     def outbox(
         self, *, status: str | None = None, case_id: str | None = None,
         limit: int | None = None,

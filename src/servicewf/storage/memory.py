@@ -80,6 +80,7 @@ class MemoryStore(Store):
         self._stale = 0  # entries in the heap that are no longer current
         # The outbox: entries by message id (insertion order = write order), and leases.
         self._outbox: dict[str, OutboxEntry] = {}
+        self._pending: dict[str, None] = {}  # ids of pending messages: what claims scan
         self._outbox_leases: dict[str, tuple[str, _dt.datetime]] = {}
 
     def load(self, case_id: str) -> Case:
@@ -120,6 +121,7 @@ class MemoryStore(Store):
                 "are unique per store (build them from the case, the event and the topic)")
         for m in write.outbox:
             self._outbox[m.id] = OutboxEntry(m, PENDING, 0, as_utc(m.created_at))
+            self._pending[m.id] = None
 
     def claim_outbox(
         self,
@@ -135,8 +137,9 @@ class MemoryStore(Store):
         if limit <= 0:
             return []
         with self._lock:
-            due = [e for e in self._outbox.values()
-                   if e.status == PENDING and e.next_attempt_at <= cutoff
+            entries = self._outbox
+            due = [e for e in (entries[i] for i in self._pending)
+                   if e.next_attempt_at <= cutoff
                    and (recipient is None or e.message.recipient == recipient)]
             due.sort(key=lambda e: (e.next_attempt_at, e.message.created_at, e.message.id))
             claimed: list[OutboxEntry] = []
@@ -162,6 +165,7 @@ class MemoryStore(Store):
             if entry.status != DELIVERED:
                 entry = attrs.evolve(entry, status=DELIVERED, delivered_at=as_utc(now))
                 self._outbox[message_id] = entry
+                self._pending.pop(message_id, None)
             self._outbox_leases.pop(message_id, None)
             return entry
 
@@ -183,11 +187,24 @@ class MemoryStore(Store):
             attempts = entry.attempts + 1
             if attempts >= max_attempts:
                 entry = attrs.evolve(entry, status=DEAD, attempts=attempts, last_error=error)
+                self._pending.pop(message_id, None)
             else:
                 entry = attrs.evolve(entry, attempts=attempts, last_error=error,
                                      next_attempt_at=at + backoff(attempts, base_delay,
                                                                   max_delay))
             self._outbox[message_id] = entry
+            self._outbox_leases.pop(message_id, None)
+            return entry
+
+    def requeue(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
+        with self._lock:
+            entry = self._entry(message_id)
+            if entry.status == DELIVERED:
+                return entry
+            entry = attrs.evolve(entry, status=PENDING, attempts=0,
+                                 next_attempt_at=as_utc(now))
+            self._outbox[message_id] = entry
+            self._pending[message_id] = None
             self._outbox_leases.pop(message_id, None)
             return entry
 

@@ -726,6 +726,17 @@ class SQLStore(Store):
                 row = conn.execute(sa.select(*ob.columns).where(ob.c.id == message_id)).one()
         return self._decode_outbox(row)
 
+    def requeue(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
+        ob = self._tables.outbox
+        with self._tx(write=True) as conn:
+            row = self._locked_entry(conn, message_id)
+            if row.status != DELIVERED:
+                conn.execute(ob.update().where(ob.c.id == message_id).values(
+                    status=PENDING, attempts=0, next_attempt_at=self._instant(now),
+                    lease_owner=None, lease_until=None))
+                row = conn.execute(sa.select(*ob.columns).where(ob.c.id == message_id)).one()
+        return self._decode_outbox(row)
+
     def outbox(
         self, *, status: str | None = None, case_id: str | None = None,
         limit: int | None = None,
