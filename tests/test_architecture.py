@@ -13,16 +13,18 @@ CORE = ["errors", "clock", "_frozen", "plain", "case", "events", "context", "def
         "storage.base",
         "storage.memory", "storage", "engine"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
-         "sla", "calendar"]
+         "sla", "calendar", "outbox"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
     **{m: OUTER for m in CORE},
     "diagrams": ["engine", *OUTER],
     "calendar": ["engine", "sla", "processes", "storage", "cli", "demo", "worker", "definition"],
-    "sla": ["processes", "storage.sql", "cli", "demo", "worker"],
-    "processes": ["storage.sql", "cli", "demo", "worker"],
-    "storage.sql": ["engine", "sla", "processes", "cli", "demo", "worker"],
+    "sla": ["processes", "storage.sql", "cli", "demo", "worker", "outbox"],
+    "processes": ["storage.sql", "cli", "demo", "worker", "outbox"],
+    "storage.sql": ["engine", "sla", "processes", "cli", "demo", "worker", "outbox"],
+    # The dispatcher delivers what stores hold: it needs neither the engine nor a backend.
+    "outbox": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
 }
 
 

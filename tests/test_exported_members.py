@@ -37,6 +37,7 @@ EXPORTED = {
         UnknownEventKind
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor WriteSet Observer
+        MessageRule OutboxMessage
     """),
     "servicewf.errors": _names("""
         ServicewfError InvalidDefinition UnknownProcess
@@ -65,7 +66,9 @@ EXPORTED = {
         TimerHandler Until Warn WorkingDays
         escalated_tier recompute sweep target_from_dict
     """),
-    "servicewf.storage": _names("LogEntry MemoryStore Store Timer WriteSet"),
+    "servicewf.storage": _names("""
+        LogEntry MemoryStore OutboxEntry OutboxMessage Store Timer WriteSet
+    """),
     "servicewf.calendar": _names("""
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
         WEEKDAYS china_office

@@ -22,7 +22,7 @@ from servicewf.definition import (
     Transition,
     guard,
 )
-from servicewf.engine import CaseProcessor, Engine, TriggerOption, replay
+from servicewf.engine import CaseProcessor, Engine, MessageRule, TriggerOption, replay
 from servicewf.errors import (
     CaseAlreadyExists,
     CaseMismatch,
@@ -58,7 +58,7 @@ from servicewf.errors import (
 )
 from servicewf.events import Event, EventKind
 from servicewf.hooks import Hooks, Observer
-from servicewf.storage import MemoryStore, Store, Timer, WriteSet
+from servicewf.storage import MemoryStore, OutboxMessage, Store, Timer, WriteSet
 
 __version__ = "0.1.0"
 
@@ -102,9 +102,11 @@ __all__ = [
     "InvalidProcessor",
     "Labels",
     "MemoryStore",
+    "MessageRule",
     "MigrationRefused",
     "Observer",
     "ObserverFailed",
+    "OutboxMessage",
     "ProcessDefinition",
     "Registry",
     "RoleNotPermitted",

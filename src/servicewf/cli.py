@@ -49,10 +49,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
+    from servicewf.outbox import WebhookSender
     from servicewf.worker import run_worker
 
+    senders = {"*": WebhookSender(args.webhook)} if args.webhook else None
     return run_worker(args.db, interval=args.interval, owner=args.owner, batch=args.batch,
-                      once=args.once)
+                      once=args.once, senders=senders)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--owner", default=None, help="lease owner name (default host:pid)")
     worker.add_argument("--batch", type=int, default=200, help="timers claimed per sweep")
     worker.add_argument("--once", action="store_true", help="sweep once and exit")
+    worker.add_argument("--webhook", default=None,
+                        help="deliver the outbox after each sweep: POST every message as "
+                             "JSON to this URL (SMTP and routing: run_worker(senders=...))")
     worker.set_defaults(func=_cmd_worker)
 
     diagram = sub.add_parser("diagram", help="print a built-in process as Mermaid or DOT")

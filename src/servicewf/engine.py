@@ -47,9 +47,9 @@ from servicewf.events import ENGINE_KINDS, SYSTEM_KINDS, Event, EventKind, Kind,
 from servicewf.events import event_kind as lookup_kind
 from servicewf.hooks import Hooks
 from servicewf.plain import check_identifier, plain_data
-from servicewf.storage.base import Store, Timer, WriteSet
+from servicewf.storage.base import OutboxMessage, Store, Timer, WriteSet
 
-__all__ = ["CaseProcessor", "Engine", "TriggerOption", "replay"]
+__all__ = ["CaseProcessor", "Engine", "MessageRule", "TriggerOption", "replay"]
 
 
 class CaseProcessor(Protocol):
@@ -68,6 +68,21 @@ class CaseProcessor(Protocol):
     def process(
         self, definition: ProcessDefinition, case: Case, events: Sequence[Event]
     ) -> tuple[Case, Sequence[Timer] | None]: ...
+
+
+class MessageRule(Protocol):
+    """A producer of outbox messages (customer notices, staff alerts), run by the engine while
+    planning every command, after the processors, with the same arguments they get (the case
+    as it will be stored and the events being appended).
+
+    The messages it returns go into the command's write-set (:attr:`WriteSet.outbox`): they
+    are written with the case or not at all, and delivered afterwards by a dispatcher
+    (:mod:`servicewf.outbox`). Raising aborts the command.
+    """
+
+    def __call__(
+        self, definition: ProcessDefinition, case: Case, events: Sequence[Event]
+    ) -> Iterable[OutboxMessage]: ...
 
 
 @attrs.frozen
@@ -123,12 +138,15 @@ class Engine:
         hooks: Hooks | None = None,
         processors: Sequence[CaseProcessor] = (),
         id_factory: Callable[[], str] = _new_id,
+        messages: Sequence[MessageRule] = (),
     ) -> None:
         self.store = store
         self.clock = clock
         self.registry = definitions if isinstance(definitions, Registry) else Registry(definitions)
         self.hooks = hooks if hooks is not None else Hooks()
         self.processors: list[CaseProcessor] = list(processors)
+        self.messages: list[MessageRule] = list(messages)
+        """The outbox message rules (see :class:`MessageRule`), run after the processors."""
         self._new_id = id_factory
         self._check_timer_owners(self.processors)
         # The cases this engine wrote or read, by id: a case handed back that *is* the one
@@ -453,10 +471,26 @@ class Engine:
                     f"two processors own the timer prefix {owner!r}; give each its own")
             timers[owner] = tuple(produced)
         # Every value here was checked on its way in: command data by plain_data, anything
-        # a processor returns by the Case/Timer converters.
-        if timers:
-            return WriteSet(case, events, expected, MappingProxyType(timers), checked=True)
+        # a processor returns by the Case/Timer converters, messages by OutboxMessage's.
+        outbox = self._outbox(definition, case, events) if self.messages else ()
+        if timers or outbox:
+            return WriteSet(case, events, expected, MappingProxyType(timers), outbox,
+                            checked=True)
         return WriteSet(case, events, expected, checked=True)
+
+    # --- outbox messages (the only way messages reach a store: in a write-set) --------------
+
+    def _outbox(self, definition: ProcessDefinition, case: Case,
+                events: tuple[Event, ...]) -> tuple[OutboxMessage, ...]:
+        out: list[OutboxMessage] = []
+        for rule in self.messages:
+            for message in rule(definition, case, events):
+                if not isinstance(message, OutboxMessage):
+                    raise InvalidProcessor(
+                        f"message rule {getattr(rule, '__qualname__', rule)!r} returned a "
+                        f"{type(message).__name__}; it returns OutboxMessage values")
+                out.append(message)
+        return tuple(out)
 
     # --- checks -----------------------------------------------------------------------------
 

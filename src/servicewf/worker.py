@@ -1,4 +1,5 @@
-"""The sweep loop behind ``servicewf worker``: SLA clocks and recurring obligations.
+"""The sweep loop behind ``servicewf worker``: SLA clocks and recurring obligations, then
+(when senders are given) a dispatch pass over the outbox after each sweep.
 
 Several workers may run against one PostgreSQL database: each claims due timers with a lease
 (``FOR UPDATE SKIP LOCKED``), so a timer is processed by one worker, and a worker that dies
@@ -13,9 +14,10 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from servicewf.clock import Clock, SystemClock
+from servicewf.outbox import Dispatcher, DispatchReport, RetryPolicy, Sender
 from servicewf.sla import Sweeper, SweepReport
 
 __all__ = ["run_worker", "sweep_loop"]
@@ -30,14 +32,18 @@ def sweep_loop(
     interval: float,
     once: bool = False,
     on_report: Callable[[SweepReport], None] | None = None,
+    after_sweep: Callable[[], object] | None = None,
 ) -> int:
-    """Sweep until ``stop`` is set (or once); return the number of sweeps run."""
+    """Sweep until ``stop`` is set (or once); return the number of sweeps run.
+    ``after_sweep`` runs after each sweep (the outbox dispatch pass)."""
     sweeps = 0
     while not stop.is_set():
         report = sweeper.run()
         sweeps += 1
         if on_report is not None:
             on_report(report)
+        if after_sweep is not None:
+            after_sweep()
         if once:
             break
         stop.wait(interval)
@@ -53,16 +59,36 @@ def run_worker(
     once: bool = False,
     clock: Clock | None = None,
     stop: threading.Event | None = None,
+    senders: Mapping[str, Sender] | None = None,
+    retry: RetryPolicy | None = None,
 ) -> int:
     """Run the sweep for the built-in processes against ``db`` until stopped: the SLA
-    clocks and the recurring obligations (reminders, met and missed periods)."""
+    clocks and the recurring obligations (reminders, met and missed periods).
+
+    With ``senders`` (recipient kind → :class:`~servicewf.outbox.Sender`), the sweep's
+    commands also write the built-in notices (SLA warnings, breaches, escalations to staff)
+    to the outbox, and a :class:`~servicewf.outbox.Dispatcher` delivers pending messages
+    (every producer's, not only the sweep's) after each sweep."""
+    from servicewf.processes.notices import builtin_messages
     from servicewf.processes.stack import builtin_stack
     from servicewf.storage.sql import SQLStore
 
     stop = stop or threading.Event()
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
     store = SQLStore(db)
-    sweeper = builtin_stack(store, clock or SystemClock(), owner=name, batch=batch).sweeper
+    now = clock or SystemClock()
+    sweeper = builtin_stack(store, now, owner=name, batch=batch,
+                            messages=builtin_messages() if senders else ()).sweeper
+    dispatch: Callable[[], object] | None = None
+    if senders:
+        dispatcher = Dispatcher(store, now, senders, owner=name, batch=batch, retry=retry)
+
+        def dispatch() -> DispatchReport:
+            r = dispatcher.run()
+            if r.claimed:
+                log.info("worker %s: outbox %d delivered, %d retried, %d dead", name,
+                         len(r.delivered), len(r.retried), len(r.dead))
+            return r
 
     def request_stop(signum: int, _frame: object) -> None:
         log.info("worker %s: signal %s, stopping after this sweep", name, signum)
@@ -79,7 +105,8 @@ def run_worker(
                      "".join(f", {n} {what}" for what, n in sorted(r.counts.items())))
 
     try:
-        sweep_loop(sweeper, stop, interval=interval, once=once, on_report=report)
+        sweep_loop(sweeper, stop, interval=interval, once=once, on_report=report,
+                   after_sweep=dispatch)
     finally:
         store.close()
     return 0

@@ -16,6 +16,7 @@ from servicewf import SYSTEM, Actor, Engine, FrozenClock
 from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.errors import CorruptRecord, SchemaMigrationError, StaleVersion, StorageError
 from servicewf.storage._codec import V0_EXTENSIONS_KEY
+from servicewf.storage.base import OutboxMessage, WriteSet
 from servicewf.storage.schema import DATABASE_SCHEMA_VERSION, schema_sql
 from servicewf.storage.sql import SQLStore, normalize_url
 from tests.contract.backends import (
@@ -347,6 +348,26 @@ def test_migrating_layout_one_numbers_the_existing_events(store):
         assert len(reopened.read_log()) == 7
 
 
+def test_migrating_layout_two_adds_the_outbox_table(tmp_path):
+    path = tmp_path / "one.db"
+    with SQLStore.sqlite(path) as store:
+        open_case(store, "c1")
+        with store.engine.begin() as conn:  # back to layout 2: no outbox table
+            conn.exec_driver_sql("DROP TABLE outbox")
+            conn.execute(store.tables.meta.update().values(value="2"))
+    with pytest.raises(SchemaMigrationError, match="migrate=True"):
+        SQLStore.sqlite(path)
+    with SQLStore.sqlite(path, migrate=True) as store:
+        assert store.database_version() == DATABASE_SCHEMA_VERSION
+        assert store.count_outbox() == 0
+        message = OutboxMessage("c1/2/n", "c1", 2, "n", "customer", {"k": 1}, created_at=T0)
+        store.append(WriteSet.build(case("c1", version=2, state="b"),
+                                    [moved("c1", 2, "new", "b")], 1, outbox=[message]))
+        assert [e.message for e in store.outbox()] == [message]
+    with SQLStore.sqlite(path) as reopened:
+        assert reopened.count_outbox(status="pending") == 1
+
+
 def test_a_newer_layout_is_refused(tmp_path):
     with SQLStore.sqlite(tmp_path / "a.db") as store:
         meta = store.tables.meta
@@ -363,6 +384,7 @@ def test_a_newer_layout_is_refused(tmp_path):
 def test_schema_sql_creates_a_working_sqlite_database(tmp_path):
     ddl = schema_sql("sqlite", prefix="wf_")
     assert "CREATE TABLE wf_cases" in ddl and "CREATE INDEX ix_wf_timers_due" in ddl
+    assert "CREATE TABLE wf_outbox" in ddl
     db = sqlite3.connect(tmp_path / "manual.db")
     db.executescript(ddl)
     db.close()

@@ -8,11 +8,13 @@ timers. :func:`builtin_stack` builds it, so none of them keeps a private copy th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import attrs
 
 from servicewf.clock import Clock
 from servicewf.definition import Registry
-from servicewf.engine import Engine
+from servicewf.engine import Engine, MessageRule
 from servicewf.hooks import Hooks
 from servicewf.processes import builtin_registry
 from servicewf.processes.policies import default_sla
@@ -39,14 +41,16 @@ class Stack:
 
 def builtin_stack(
     store: Store, clock: Clock, *, owner: str | None = None, batch: int = 1000,
-    hooks: Hooks | None = None,
+    hooks: Hooks | None = None, messages: Sequence[MessageRule] = (),
 ) -> Stack:
     """The built-in processes on ``store`` and ``clock``: SLA clocks and obligations run as
     the engine's processors, and one sweeper (named ``owner`` in its leases, claiming
-    ``batch`` timers at a time) settles both kinds of timers."""
+    ``batch`` timers at a time) settles both kinds of timers. ``messages`` are the engine's
+    outbox rules (e.g. :func:`~servicewf.processes.notices.builtin_messages`)."""
     registry = builtin_registry()
     sla = default_sla(registry=registry)
     obligations = Obligations()
-    engine = Engine(store, clock, registry, processors=[sla, obligations], hooks=hooks)
+    engine = Engine(store, clock, registry, processors=[sla, obligations], hooks=hooks,
+                    messages=messages)
     sweeper = Sweeper(engine, sla, owner=owner, batch=batch, handlers=[obligations])
     return Stack(engine, sla, obligations, sweeper)

@@ -4,7 +4,15 @@ Only the interface and the in-memory store are imported here; durable backends a
 from their own modules so that the core never depends on them.
 """
 
-from servicewf.storage.base import LogEntry, Store, Timer, WriteSet
+from servicewf.storage.base import (
+    LogEntry,
+    OutboxEntry,
+    OutboxMessage,
+    Store,
+    Timer,
+    WriteSet,
+)
 from servicewf.storage.memory import MemoryStore
 
-__all__ = ["LogEntry", "MemoryStore", "Store", "Timer", "WriteSet"]
+__all__ = ["LogEntry", "MemoryStore", "OutboxEntry", "OutboxMessage", "Store", "Timer",
+           "WriteSet"]

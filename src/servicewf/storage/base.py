@@ -1,9 +1,11 @@
 """The storage interface every backend implements.
 
 A store keeps, per case, the latest snapshot (the :class:`~servicewf.case.Case` value), the
-append-only history of :class:`~servicewf.events.Event` values, and the case's due timers.
-Writes are atomic per call: snapshot, events and timers change together or not at all.
-Every stored event also has a place in the store's global log (:meth:`Store.read_log`).
+append-only history of :class:`~servicewf.events.Event` values, and the case's due timers;
+and the outbox: the :class:`OutboxMessage` values commands produced, with their delivery
+state. Writes are atomic per call: snapshot, events, timers and outbox messages change
+together or not at all. Every stored event also has a place in the store's global log
+(:meth:`Store.read_log`).
 Concurrency is optimistic: every write names the version the writer read; a write against a
 newer version fails with :class:`~servicewf.errors.StaleVersion` and writes nothing.
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import datetime as _dt
+import hashlib
 import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -26,10 +29,12 @@ import pendulum
 from servicewf.case import Case
 from servicewf.errors import StaleVersion
 from servicewf.events import Event
-from servicewf.plain import check_identifier, check_stored, frozen_mapping
+from servicewf.plain import check_identifier, check_stored, frozen_mapping, plain_data
 
-__all__ = ["LogEntry", "Store", "Timer", "WriteSet", "check_append", "check_log_limit",
-           "check_timers", "check_write", "replace_timers"]
+__all__ = ["DEAD", "DELIVERED", "OUTBOX_STATUSES", "PENDING", "LogEntry", "OutboxEntry",
+           "OutboxMessage", "Store", "Timer", "WriteSet", "backoff", "check_append",
+           "check_log_limit", "check_outbox", "check_status", "check_timers", "check_write",
+           "message_id", "replace_timers"]
 
 
 def _payload(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -81,6 +86,105 @@ class LogEntry(NamedTuple):
     event: Event
 
 
+def _message_id(value: str) -> str:
+    return check_identifier(value, "outbox message id")
+
+
+def _topic(value: str) -> str:
+    return check_identifier(value, "outbox topic")
+
+
+def _recipient(value: str) -> str:
+    return check_identifier(value, "outbox recipient")
+
+
+def _message_payload(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return plain_data(value, what="outbox payload")
+
+
+@attrs.frozen(slots=True)
+class OutboxMessage:
+    """Something to tell the outside world, written in the same atomic write as its case.
+
+    - ``id``: unique across the store and the idempotency key every delivery carries (the
+      producers build it from the case, the event and the topic, so a message planned twice
+      for the same event has the same id);
+    - ``case_id`` and ``seq``: the case and the event of this write-set that produced it;
+    - ``topic``: what it is about (``"complaint.deadline_extended"``, ``"sla.breached"``);
+    - ``recipient``: the kind of recipient (``"customer"``, ``"staff"``): the dispatcher
+      picks the sender by it;
+    - ``payload``: plain data (checked by :func:`servicewf.plain.plain_data`), e.g. rendered
+      texts and the address to use;
+    - ``created_at``: when the command that produced it ran (aware).
+    """
+
+    id: str = attrs.field(converter=_message_id)
+    case_id: str
+    seq: int
+    topic: str = attrs.field(converter=_topic)
+    recipient: str = attrs.field(converter=_recipient)
+    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_message_payload)
+    created_at: pendulum.DateTime = attrs.field(kw_only=True)
+
+    @classmethod
+    def for_event(
+        cls, event: Event, topic: str, recipient: str, payload: Mapping[str, Any] | None = None,
+    ) -> OutboxMessage:
+        """The message ``event`` produces about ``topic`` for ``recipient``, with the
+        deterministic id :func:`message_id` (the same event, topic and recipient always give
+        the same id: the idempotency key a receiver deduplicates on)."""
+        return cls(message_id(event.case_id, event.seq, topic, recipient), event.case_id,
+                   event.seq, topic, recipient, payload, created_at=event.at)
+
+
+def message_id(case_id: str, seq: int, topic: str, recipient: str) -> str:
+    """``case_id/seq/topic/recipient``, or, when that is longer than an identifier may be,
+    a digest of it (``sha256:...``): unique per event, topic and recipient."""
+    text = f"{case_id}/{seq}/{topic}/{recipient}"
+    if len(text) <= 200 and text.isprintable():
+        return text
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+PENDING = "pending"
+"""An outbox message waiting for (another) delivery attempt."""
+DELIVERED = "delivered"
+"""An outbox message a sender accepted."""
+DEAD = "dead"
+"""An outbox message given up after too many failed attempts (the dead letters)."""
+OUTBOX_STATUSES = (PENDING, DELIVERED, DEAD)
+
+
+@attrs.frozen(slots=True)
+class OutboxEntry:
+    """An outbox message as the store keeps it, with its delivery state."""
+
+    message: OutboxMessage
+    status: str
+    attempts: int
+    next_attempt_at: pendulum.DateTime
+    last_error: str | None = None
+    delivered_at: pendulum.DateTime | None = None
+
+
+def check_status(status: str | None) -> None:
+    """Refuse an outbox status that is not one of :data:`OUTBOX_STATUSES`."""
+    if status is not None and status not in OUTBOX_STATUSES:
+        raise ValueError(f"unknown outbox status {status!r}; use one of "
+                         f"{', '.join(OUTBOX_STATUSES)}")
+
+
+def backoff(attempts: int, base: _dt.timedelta, cap: _dt.timedelta) -> _dt.timedelta:
+    """The wait after the ``attempts``-th failure: ``base * 2 ** (attempts - 1)``, at most
+    ``cap`` (exponential back-off; the same on every store)."""
+    if attempts <= 0:
+        return _dt.timedelta(0)
+    if attempts > 62:
+        return cap
+    delay: _dt.timedelta = base * (2 ** (attempts - 1))
+    return min(delay, cap)
+
+
 @attrs.frozen(slots=True)
 class WriteSet:
     """Everything one command writes, planned in full before anything is written.
@@ -91,7 +195,9 @@ class WriteSet:
       creates the case); a store at another version refuses the whole write;
     - ``timers``: the case's timers by owner. Each key is a name prefix a subsystem owns
       (``"sla:"``, ``"obl:"``); the write replaces the timers under that prefix and keeps
-      everyone else's. The empty prefix owns every timer of the case.
+      everyone else's. The empty prefix owns every timer of the case;
+    - ``outbox``: the :class:`OutboxMessage` values the command produced, written with the
+      case or not at all (a stale write writes no message).
 
     A store applies a write-set atomically or not at all (:meth:`Store.append`).
     """
@@ -100,6 +206,7 @@ class WriteSet:
     events: tuple[Event, ...]
     expected_version: int
     timers: Mapping[str, tuple[Timer, ...]] = _NO_TIMERS
+    outbox: tuple[OutboxMessage, ...] = ()
     checked: bool = attrs.field(default=False, kw_only=True, eq=False, repr=False)
     """Set by the engine, which built every value of the write-set from data it checked
     against the plain-data contract: the store then skips that check (and only that one)."""
@@ -108,10 +215,12 @@ class WriteSet:
     def build(
         cls, case: Case, events: Iterable[Event], expected_version: int,
         timers: Mapping[str, Iterable[Timer]] | None = None,
+        outbox: Iterable[OutboxMessage] = (),
     ) -> WriteSet:
         """A write-set from any iterables (the constructor takes the final tuples and a
         read-only mapping as they are: it runs inside every command)."""
-        return cls(case, _events(events), expected_version, _owned_timers(timers))
+        return cls(case, _events(events), expected_version, _owned_timers(timers),
+                   tuple(outbox))
 
     @property
     def creates(self) -> bool:
@@ -184,6 +293,8 @@ def check_write(write: WriteSet) -> None:
     check_append(case, write.events, write.expected_version)
     if write.timers:
         _check_owned_timers(case.id, write.timers)
+    if write.outbox:
+        check_outbox(write)
     if write.checked:
         return
     check_identifier(case.id, "case id")
@@ -194,6 +305,28 @@ def check_write(write: WriteSet) -> None:
     for group in write.timers.values():
         for t in group:
             check_stored(t.payload, "timer payload")
+
+
+def check_outbox(write: WriteSet) -> None:
+    """Refuse outbox messages a store must not write: another case's, one whose ``seq`` is
+    not an event of this write-set, a repeated id, a naive ``created_at``."""
+    first = write.expected_version + 1
+    last = write.expected_version + len(write.events)
+    ids: set[str] = set()
+    for m in write.outbox:
+        if not isinstance(m, OutboxMessage):
+            raise TypeError(f"the outbox holds OutboxMessage values, not {type(m).__name__}")
+        if m.case_id != write.case.id:
+            raise ValueError(f"outbox message {m.id!r} of case {m.case_id!r} given for case "
+                             f"{write.case.id!r}")
+        if not first <= m.seq <= last:
+            raise ValueError(f"outbox message {m.id!r} names event {m.seq}; this write "
+                             f"appends events {first} to {last}")
+        if m.id in ids:
+            raise ValueError(f"outbox message ids are unique; {m.id!r} is repeated")
+        ids.add(m.id)
+        if m.created_at.utcoffset() is None:
+            raise ValueError(f"outbox message {m.id!r} has a naive created_at; attach a zone")
 
 
 def _check_owned_timers(case_id: str, owned: Mapping[str, tuple[Timer, ...]]) -> None:
@@ -328,6 +461,70 @@ class Store(abc.ABC):
         dies mid-sweep delays its timers by one lease and loses none. Processing a timer
         replaces the case's timers (``append(..., timers=...)``), which ends the lease.
         """
+
+    # --- the outbox: messages written by write-sets, delivered by a dispatcher -----------
+
+    @abc.abstractmethod
+    def claim_outbox(
+        self,
+        now: _dt.datetime,
+        *,
+        owner: str,
+        lease: _dt.timedelta,
+        limit: int,
+        recipient: str | None = None,
+    ) -> list[OutboxEntry]:
+        """Lease up to ``limit`` pending messages whose next attempt is due (``<= now``) to
+        ``owner`` until ``now + lease``, oldest attempt first (then created_at, id).
+
+        A message leased to another owner is skipped until the lease expires (concurrent
+        dispatchers on PostgreSQL skip each other's rows: ``FOR UPDATE SKIP LOCKED``); a
+        dispatcher that dies mid-delivery delays its messages by one lease, so delivery is
+        at least once.
+        """
+
+    @abc.abstractmethod
+    def mark_delivered(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
+        """Record that a sender accepted the message (status ``delivered``, lease ended).
+
+        A message already delivered stays as it was. Raises ``KeyError`` for an unknown id.
+        """
+
+    @abc.abstractmethod
+    def mark_failed(
+        self,
+        message_id: str,
+        *,
+        now: _dt.datetime,
+        error: str,
+        max_attempts: int,
+        base_delay: _dt.timedelta,
+        max_delay: _dt.timedelta,
+    ) -> OutboxEntry:
+        """Record a failed attempt: ``attempts`` grows by one and the lease ends; the message
+        dead-letters (status ``dead``) once ``attempts >= max_attempts``, else its next
+        attempt is ``now + backoff(attempts, base_delay, max_delay)``.
+
+        A message no longer pending (delivered meanwhile by another dispatcher) is left as
+        it is. Raises ``KeyError`` for an unknown id.
+        """
+
+    @abc.abstractmethod
+    def requeue(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
+        """Give a dead (or pending) message a fresh start: ``pending``, no attempts counted,
+        next attempt at ``now`` (after fixing what made it fail). A delivered message stays
+        as it was. Raises ``KeyError`` for an unknown id."""
+
+    @abc.abstractmethod
+    def outbox(
+        self, *, status: str | None = None, case_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[OutboxEntry]:
+        """Outbox entries (of ``status``, of ``case_id``), ordered by created_at then id."""
+
+    @abc.abstractmethod
+    def count_outbox(self, *, status: str | None = None) -> int:
+        """How many entries :meth:`outbox` would return for ``status`` without a limit."""
 
     def close(self) -> None:  # noqa: B027 - optional for backends without resources
         """Release resources (connections, files). The in-memory store has none."""

@@ -9,17 +9,25 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import attrs
+
 from servicewf._frozen import names_tuple
 from servicewf.case import Case
 from servicewf.clock import as_utc, epoch_us
-from servicewf.errors import CaseAlreadyExists, CaseNotFound, StaleVersion
+from servicewf.errors import CaseAlreadyExists, CaseNotFound, StaleVersion, StorageError
 from servicewf.events import Event
 from servicewf.storage.base import (
+    DEAD,
+    DELIVERED,
+    PENDING,
     LogEntry,
+    OutboxEntry,
     Store,
     Timer,
     WriteSet,
+    backoff,
     check_log_limit,
+    check_status,
     check_timers,
 )
 
@@ -75,6 +83,10 @@ class MemoryStore(Store):
         self._entries: dict[str, dict[str, _Entry]] = {}
         self._writes = itertools.count(1)
         self._stale = 0  # entries in the heap that are no longer current
+        # The outbox: entries by message id (insertion order = write order), and leases.
+        self._outbox: dict[str, OutboxEntry] = {}
+        self._pending: dict[str, None] = {}  # ids of pending messages: what claims scan
+        self._outbox_leases: dict[str, tuple[str, _dt.datetime]] = {}
 
     def load(self, case_id: str) -> Case:
         try:
@@ -90,17 +102,134 @@ class MemoryStore(Store):
             if expected == 0:
                 if case.id in self._cases:
                     raise CaseAlreadyExists.for_id(case.id)
-                self._events[case.id] = []
             else:
                 current = self.load(case.id)
                 if current.version != expected:
                     raise StaleVersion.for_case(case.id, expected, current.version,
                                                 events[0].trigger)
+            if write.outbox:
+                self._add_outbox(write)
+            if expected == 0:
+                self._events[case.id] = []
             self._cases[case.id] = case
             self._events[case.id].extend(events)
             self._log.extend(events)
             if owned:
                 self._replace_owned(case.id, owned, dues)
+
+    def _add_outbox(self, write: WriteSet) -> None:
+        """Add the write's messages (caller holds the lock; a taken id refuses the whole
+        write before anything changed, as the SQL primary key does)."""
+        taken = [m.id for m in write.outbox if m.id in self._outbox]
+        if taken:
+            raise StorageError(
+                f"outbox message id {taken[0]!r} is taken; nothing was written — message ids "
+                "are unique per store (build them from the case, the event and the topic)")
+        for m in write.outbox:
+            self._outbox[m.id] = OutboxEntry(m, PENDING, 0, as_utc(m.created_at))
+            self._pending[m.id] = None
+
+    def claim_outbox(
+        self,
+        now: _dt.datetime,
+        *,
+        owner: str,
+        lease: _dt.timedelta,
+        limit: int,
+        recipient: str | None = None,
+    ) -> list[OutboxEntry]:
+        cutoff = as_utc(now)
+        until = cutoff + lease
+        if limit <= 0:
+            return []
+        with self._lock:
+            entries = self._outbox
+            due = [e for e in (entries[i] for i in self._pending)
+                   if e.next_attempt_at <= cutoff
+                   and (recipient is None or e.message.recipient == recipient)]
+            due.sort(key=lambda e: (e.next_attempt_at, e.message.created_at, e.message.id))
+            claimed: list[OutboxEntry] = []
+            for entry in due:
+                held = self._outbox_leases.get(entry.message.id)
+                if held is not None and held[0] != owner and held[1] > cutoff:
+                    continue
+                self._outbox_leases[entry.message.id] = (owner, until)
+                claimed.append(entry)
+                if len(claimed) >= limit:
+                    break
+        return claimed
+
+    def _entry(self, message_id: str) -> OutboxEntry:
+        try:
+            return self._outbox[message_id]
+        except KeyError:
+            raise KeyError(f"no outbox message {message_id!r}") from None
+
+    def mark_delivered(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
+        with self._lock:
+            entry = self._entry(message_id)
+            if entry.status != DELIVERED:
+                entry = attrs.evolve(entry, status=DELIVERED, delivered_at=as_utc(now))
+                self._outbox[message_id] = entry
+                self._pending.pop(message_id, None)
+            self._outbox_leases.pop(message_id, None)
+            return entry
+
+    def mark_failed(
+        self,
+        message_id: str,
+        *,
+        now: _dt.datetime,
+        error: str,
+        max_attempts: int,
+        base_delay: _dt.timedelta,
+        max_delay: _dt.timedelta,
+    ) -> OutboxEntry:
+        at = as_utc(now)
+        with self._lock:
+            entry = self._entry(message_id)
+            if entry.status != PENDING:
+                return entry
+            attempts = entry.attempts + 1
+            if attempts >= max_attempts:
+                entry = attrs.evolve(entry, status=DEAD, attempts=attempts, last_error=error)
+                self._pending.pop(message_id, None)
+            else:
+                entry = attrs.evolve(entry, attempts=attempts, last_error=error,
+                                     next_attempt_at=at + backoff(attempts, base_delay,
+                                                                  max_delay))
+            self._outbox[message_id] = entry
+            self._outbox_leases.pop(message_id, None)
+            return entry
+
+    def requeue(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
+        with self._lock:
+            entry = self._entry(message_id)
+            if entry.status == DELIVERED:
+                return entry
+            entry = attrs.evolve(entry, status=PENDING, attempts=0,
+                                 next_attempt_at=as_utc(now))
+            self._outbox[message_id] = entry
+            self._pending[message_id] = None
+            self._outbox_leases.pop(message_id, None)
+            return entry
+
+    def outbox(
+        self, *, status: str | None = None, case_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[OutboxEntry]:
+        check_status(status)
+        with self._lock:
+            found = [e for e in self._outbox.values()
+                     if (status is None or e.status == status)
+                     and (case_id is None or e.message.case_id == case_id)]
+        found.sort(key=lambda e: (e.message.created_at, e.message.id))
+        return found if limit is None else found[:limit]
+
+    def count_outbox(self, *, status: str | None = None) -> int:
+        check_status(status)
+        with self._lock:
+            return sum(1 for e in self._outbox.values() if status is None or e.status == status)
 
     def _replace_owned(
         self, case_id: str, owned: Mapping[str, Sequence[Timer]], dues: list[int]

@@ -1,6 +1,6 @@
 """The SQL schema of :class:`~servicewf.storage.sql.SQLStore`, as SQLAlchemy Core tables.
 
-Four tables, all named with an optional prefix (and optionally in a database schema), so they
+Five tables, all named with an optional prefix (and optionally in a database schema), so they
 can sit beside an integrator's own tables:
 
 * ``cases``: one snapshot per case (latest :class:`~servicewf.case.Case`), with the version
@@ -9,6 +9,8 @@ can sit beside an integrator's own tables:
   ``position`` (unique; see :meth:`~servicewf.storage.sql.SQLStore.read_log` for how it
   follows commit order);
 * ``timers``: due instants per case, with the lease of the worker processing them;
+* ``outbox``: messages written with their case, waiting for (or done with) delivery: status,
+  attempts, next attempt, lease;
 * ``servicewf_meta``: key/value facts about the database (the schema version).
 
 :func:`schema_sql` renders the DDL for users who manage migrations themselves.
@@ -22,16 +24,21 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable
 
-__all__ = ["DATABASE_SCHEMA_VERSION", "Tables", "build_tables", "schema_sql"]
+__all__ = ["DATABASE_SCHEMA_VERSION", "OUTBOX_LAYOUT", "Tables", "build_tables", "schema_sql"]
 
-DATABASE_SCHEMA_VERSION = 2
+DATABASE_SCHEMA_VERSION = 3
 """The table layout this servicewf creates (recorded in ``servicewf_meta``).
 
 * Layout 0 had no ``extensions`` and no ``schema_version`` column in ``cases``.
 * Layout 1 had no ``position`` column in ``events`` (no global log order).
+* Layout 2 had no ``outbox`` table.
 
 ``SQLStore(..., migrate=True)`` brings an older layout to this one, step by step.
 """
+
+OUTBOX_LAYOUT = 3
+"""The layout that added the ``outbox`` table (the upgrade step
+``servicewf.storage.sql._add_outbox_table``)."""
 
 # Instants: exact integer microseconds (UTC) where there is no zone-aware type; timestamptz on
 # PostgreSQL. Plain data: JSON text; jsonb on PostgreSQL (queryable by integrators).
@@ -71,11 +78,13 @@ class Tables:
     events: sa.Table
     timers: sa.Table
     meta: sa.Table
+    outbox: sa.Table
 
 
 def build_tables(prefix: str = "", schema: str | None = None) -> Tables:
-    """The store's tables named ``{prefix}cases``, ``{prefix}events``, ``{prefix}timers`` and
-    ``{prefix}servicewf_meta``, in database schema ``schema`` (default schema when ``None``)."""
+    """The store's tables named ``{prefix}cases``, ``{prefix}events``, ``{prefix}timers``,
+    ``{prefix}outbox`` and ``{prefix}servicewf_meta``, in database schema ``schema``
+    (default schema when ``None``)."""
     md = sa.MetaData(schema=schema)
     cases = sa.Table(
         f"{prefix}cases", md,
@@ -126,7 +135,26 @@ def build_tables(prefix: str = "", schema: str | None = None) -> Tables:
         sa.Column("key", sa.String(100), primary_key=True),
         sa.Column("value", sa.String(200), nullable=False),
     )
-    return Tables(md, cases, events, timers, meta)
+    outbox = sa.Table(
+        f"{prefix}outbox", md,
+        sa.Column("id", Key(), primary_key=True),
+        sa.Column("case_id", Key(), nullable=False),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.Column("topic", Key(), nullable=False),
+        sa.Column("recipient", Key(), nullable=False),
+        sa.Column("payload", JSONData, nullable=False),
+        sa.Column("created_at", Instant, nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("next_attempt_at", Instant, nullable=False),
+        sa.Column("last_error", sa.Text, nullable=True),
+        sa.Column("delivered_at", Instant, nullable=True),
+        sa.Column("lease_owner", sa.String(200), nullable=True),
+        sa.Column("lease_until", Instant, nullable=True),
+        sa.Index(f"ix_{prefix}outbox_status_next", "status", "next_attempt_at"),
+        sa.Index(f"ix_{prefix}outbox_case", "case_id"),
+    )
+    return Tables(md, cases, events, timers, meta, outbox)
 
 
 _DIALECTS: dict[str, type[Dialect]] = {

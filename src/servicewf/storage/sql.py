@@ -3,7 +3,8 @@
 >>> store = SQLStore.sqlite("cases.db")
 >>> store = SQLStore("postgresql://app@db/crm", prefix="wf_")
 
-Every write is one transaction: snapshot, events and timers change together or not at all.
+Every write is one transaction: snapshot, events, timers and outbox messages change together
+or not at all.
 Concurrency is optimistic: ``append`` updates the snapshot row ``WHERE id = ? AND version = ?``
 and, when no row matched, raises :class:`~servicewf.errors.StaleVersion` having written
 nothing. The events' primary key ``(case_id, seq)`` guards the sequence as a second line.
@@ -51,13 +52,34 @@ from servicewf.storage._codec import (
     SNAPSHOT_SCHEMA_VERSION,
     decode_case,
     decode_event,
+    decode_instant,
     decode_timer,
     dumps,
     upgrade_snapshot,
 )
 from servicewf.storage._codec import loads as _loads
-from servicewf.storage.base import LogEntry, Store, Timer, WriteSet, check_log_limit, check_timers
-from servicewf.storage.schema import DATABASE_SCHEMA_VERSION, Tables, build_tables, schema_sql
+from servicewf.storage.base import (
+    DEAD,
+    DELIVERED,
+    PENDING,
+    LogEntry,
+    OutboxEntry,
+    OutboxMessage,
+    Store,
+    Timer,
+    WriteSet,
+    backoff,
+    check_log_limit,
+    check_status,
+    check_timers,
+)
+from servicewf.storage.schema import (
+    DATABASE_SCHEMA_VERSION,
+    OUTBOX_LAYOUT,
+    Tables,
+    build_tables,
+    schema_sql,
+)
 
 __all__ = ["MigrationReport", "SQLStore", "normalize_url", "schema_sql"]
 
@@ -119,6 +141,12 @@ class MigrationReport:
     corrupt: tuple[CorruptRecord, ...] = ()
 
 
+def _add_outbox_table(conn: Connection, tables: Tables) -> None:
+    """Layout upgrade step to :data:`~servicewf.storage.schema.OUTBOX_LAYOUT`: create the
+    ``outbox`` table and its indexes (nothing else changes; idempotent)."""
+    tables.outbox.create(conn, checkfirst=True)
+
+
 class _FastSQLite:
     """The append/load path on a store-owned SQLite file: one pooled DBAPI connection kept per
     thread and statements compiled once to SQL text, so a commit costs little more than the
@@ -142,6 +170,8 @@ class _FastSQLite:
             timers.c.case_id == sa.bindparam("b_case")))
         self.delete_owned = compiled(_delete_owned(tables))
         self.insert_timer = compiled(timers.insert(), [c.name for c in timers.columns])
+        self.insert_outbox = compiled(tables.outbox.insert(),
+                                      [c.name for c in tables.outbox.columns])
         self.select_case = compiled(sa.select(*cases.columns).where(
             cases.c.id == sa.bindparam("b_id")))
         self.select_version = compiled(sa.select(cases.c.version).where(
@@ -405,6 +435,29 @@ class SQLStore(Store):
             "lease_owner": None, "lease_until": None,
         }
 
+    def _outbox_row(self, m: OutboxMessage) -> dict[str, Any]:
+        created = self._instant(m.created_at)
+        return {
+            "id": m.id, "case_id": m.case_id, "seq": m.seq, "topic": m.topic,
+            "recipient": m.recipient, "payload": self._json(m.payload), "created_at": created,
+            "status": PENDING, "attempts": 0, "next_attempt_at": created, "last_error": None,
+            "delivered_at": None, "lease_owner": None, "lease_until": None,
+        }
+
+    @staticmethod
+    def _decode_outbox(row: Any) -> OutboxEntry:
+        try:
+            message = OutboxMessage(row.id, row.case_id, row.seq, row.topic, row.recipient,
+                                    _loads(row.payload),
+                                    created_at=decode_instant(row.created_at))
+            return OutboxEntry(message, row.status, row.attempts,
+                               decode_instant(row.next_attempt_at), row.last_error,
+                               None if row.delivered_at is None
+                               else decode_instant(row.delivered_at))
+        except (ValueError, TypeError) as exc:
+            raise CorruptRecord(f"the stored outbox message {row.id!r} cannot be read ({exc})",
+                                case_id=row.case_id) from exc
+
     @staticmethod
     def _stale(case: Case, events: Sequence[Event], expected: int, actual: int) -> StaleVersion:
         return StaleVersion.for_case(case.id, expected, actual, events[0].trigger)
@@ -449,6 +502,9 @@ class SQLStore(Store):
                 # log (read_log). Taken last, so a reader waits for as little as possible.
                 conn.execute(self._q_append_lock)
             conn.execute(self._q_insert_event, [self._event_row(e) for e in events])
+            if write.outbox:
+                # A taken message id fails the primary key: the whole transaction rolls back.
+                conn.execute(t.outbox.insert(), [self._outbox_row(m) for m in write.outbox])
 
     def _replace_timers(self, conn: Connection, case_id: str, prefix: str,
                         timers: Sequence[Timer]) -> None:
@@ -511,6 +567,10 @@ class SQLStore(Store):
                         sql, order = fast.insert_timer
                         cur.executemany(sql, [[r[k] for k in order]
                                               for r in map(self._timer_row, timers)])
+                if write.outbox:
+                    sql, order = fast.insert_outbox
+                    cur.executemany(sql, [[r[k] for k in order]
+                                          for r in map(self._outbox_row, write.outbox)])
                 cur.execute("COMMIT")
             except BaseException:
                 if raw.in_transaction:
@@ -704,6 +764,125 @@ class SQLStore(Store):
                 ])
         return [decode_timer(*r) for r in rows]
 
+    # --- outbox ---------------------------------------------------------------------------
+
+    def claim_outbox(
+        self,
+        now: _dt.datetime,
+        *,
+        owner: str,
+        lease: _dt.timedelta,
+        limit: int,
+        recipient: str | None = None,
+    ) -> list[OutboxEntry]:
+        if limit <= 0:
+            return []
+        ob = self._tables.outbox
+        cutoff = self._instant(now)
+        query = sa.select(*ob.columns).where(
+            ob.c.status == PENDING, ob.c.next_attempt_at <= cutoff,
+            sa.or_(ob.c.lease_owner.is_(None), ob.c.lease_owner == owner,
+                   ob.c.lease_until <= cutoff))
+        if recipient is not None:
+            query = query.where(ob.c.recipient == recipient)
+        query = query.order_by(ob.c.next_attempt_at, ob.c.created_at, ob.c.id).limit(limit)
+        if self._pg:
+            # Concurrent dispatchers skip each other's locked rows, as claim_due_timers does.
+            query = query.with_for_update(skip_locked=True)
+        until = self._instant(as_utc(now) + lease)
+        lease_rows = (ob.update().where(ob.c.id == sa.bindparam("b_id"))
+                      .values(lease_owner=owner, lease_until=until))
+        with self._tx(write=True) as conn:
+            rows = conn.execute(query).all()
+            if rows:
+                conn.execute(lease_rows, [{"b_id": r.id} for r in rows])
+        return [self._decode_outbox(r) for r in rows]
+
+    def _locked_entry(self, conn: Connection, message_id: str) -> Any:
+        ob = self._tables.outbox
+        query = sa.select(*ob.columns).where(ob.c.id == message_id)
+        if self._pg:
+            query = query.with_for_update()
+        row = conn.execute(query).first()
+        if row is None:
+            raise KeyError(f"no outbox message {message_id!r}")
+        return row
+
+    def mark_delivered(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
+        ob = self._tables.outbox
+        with self._tx(write=True) as conn:
+            row = self._locked_entry(conn, message_id)
+            values: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+            if row.status != DELIVERED:
+                values.update(status=DELIVERED, delivered_at=self._instant(now))
+            conn.execute(ob.update().where(ob.c.id == message_id).values(**values))
+            row = conn.execute(sa.select(*ob.columns).where(ob.c.id == message_id)).one()
+        return self._decode_outbox(row)
+
+    def mark_failed(
+        self,
+        message_id: str,
+        *,
+        now: _dt.datetime,
+        error: str,
+        max_attempts: int,
+        base_delay: _dt.timedelta,
+        max_delay: _dt.timedelta,
+    ) -> OutboxEntry:
+        ob = self._tables.outbox
+        with self._tx(write=True) as conn:
+            row = self._locked_entry(conn, message_id)
+            if row.status == PENDING:
+                attempts = row.attempts + 1
+                values: dict[str, Any] = {"attempts": attempts, "last_error": error,
+                                          "lease_owner": None, "lease_until": None}
+                if attempts >= max_attempts:
+                    values["status"] = DEAD
+                else:
+                    values["next_attempt_at"] = self._instant(
+                        as_utc(now) + backoff(attempts, base_delay, max_delay))
+                conn.execute(ob.update().where(ob.c.id == message_id).values(**values))
+                row = conn.execute(sa.select(*ob.columns).where(ob.c.id == message_id)).one()
+        return self._decode_outbox(row)
+
+    def requeue(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
+        ob = self._tables.outbox
+        with self._tx(write=True) as conn:
+            row = self._locked_entry(conn, message_id)
+            if row.status != DELIVERED:
+                conn.execute(ob.update().where(ob.c.id == message_id).values(
+                    status=PENDING, attempts=0, next_attempt_at=self._instant(now),
+                    lease_owner=None, lease_until=None))
+                row = conn.execute(sa.select(*ob.columns).where(ob.c.id == message_id)).one()
+        return self._decode_outbox(row)
+
+    def outbox(
+        self, *, status: str | None = None, case_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[OutboxEntry]:
+        check_status(status)
+        ob = self._tables.outbox
+        query = sa.select(*ob.columns)
+        if status is not None:
+            query = query.where(ob.c.status == status)
+        if case_id is not None:
+            query = query.where(ob.c.case_id == case_id)
+        query = query.order_by(ob.c.created_at, ob.c.id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self._tx(write=False) as conn:
+            rows = conn.execute(query).all()
+        return [self._decode_outbox(r) for r in rows]
+
+    def count_outbox(self, *, status: str | None = None) -> int:
+        check_status(status)
+        ob = self._tables.outbox
+        query = sa.select(sa.func.count()).select_from(ob)
+        if status is not None:
+            query = query.where(ob.c.status == status)
+        with self._tx(write=False) as conn:
+            return int(conn.execute(query).scalar_one())
+
     # --- scanning and schema --------------------------------------------------------------
 
     def iter_cases(
@@ -815,6 +994,8 @@ class SQLStore(Store):
             self._upgrade_rows(conn, batch_size=500)
         if version <= 1:
             self._number_events(conn)
+        if version < OUTBOX_LAYOUT:
+            _add_outbox_table(conn, t)
         meta = t.meta
         conn.execute(meta.delete().where(meta.c.key == "schema_version"))
         conn.execute(meta.insert(), {"key": "schema_version",
