@@ -1,0 +1,7 @@
+"""``python -m servicewf``: the ``servicewf`` command."""
+
+import sys
+
+from servicewf.cli import main
+
+sys.exit(main())
