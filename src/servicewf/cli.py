@@ -19,14 +19,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from servicewf.errors import UsageError
+
 if TYPE_CHECKING:
     from servicewf.definition import Guard, ProcessDefinition
 
 __all__ = ["UsageError", "build_parser", "main"]
-
-
-class UsageError(Exception):
-    """A bad invocation: ``main`` prints it as one line and exits with code 2."""
 
 
 # --- shared checks --------------------------------------------------------------------------
@@ -334,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         code: int = args.func(args)
-    except (ServicewfError, UsageError) as exc:
+    except ServicewfError as exc:
         print(f"servicewf: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:

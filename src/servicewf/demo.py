@@ -39,9 +39,9 @@ from servicewf.clock import FrozenClock
 from servicewf.errors import (
     CommandRefused,
     DataMissing,
+    DemoDatabaseInUse,
     GuardFailed,
     RoleNotPermitted,
-    ServicewfError,
     StaleVersion,
     TriggerNotAllowed,
 )
@@ -68,11 +68,6 @@ START = pendulum.datetime(2026, 9, 14, 8, 30, tz=TZ)  # a Monday, two weeks befo
 
 Step = tuple[float, str, Actor, dict[str, Any]]
 """(hours to wait, trigger, actor, data)"""
-
-
-class DemoDatabaseInUse(ServicewfError, ValueError):
-    """The database named for a demo run already holds cases (from an earlier run): its
-    numbers would mix with theirs, so the demo refuses to run on it."""
 
 
 @attrs.define
@@ -602,6 +597,8 @@ _ZH: Mapping[str, str] = {
     "the process definition": "流程定義",
     "the customer is recorded dissatisfied": "客戶記錄為不滿意",
     "the handler's role must match the complaint's tier": "處理人角色須與投訴層級相符",
+    "the completion (fulfilled_at": "完成時間須含時區、不得在未來或早於義務開始",
+    "acknowledge the complaint to the customer": "須先向客戶確認受理投訴",
 }
 """The demo's ``--lang zh`` summary: leading phrases of the refusals, translated."""
 
