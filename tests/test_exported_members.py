@@ -52,6 +52,7 @@ EXPORTED = {
         ObligationError NoCadence
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor
+        DemoDatabaseInUse UsageError
     """),
     "servicewf.plain": _names("""
         FrozenDict FrozenList MAX_DEPTH MAX_IDENTIFIER MAX_ITEMS MAX_TEXT

@@ -10,8 +10,9 @@ the China office calendar; a sweep every simulated quarter hour records warnings
 and escalates breached complaints. Beside the cases, a few recurring obligations run (weekly
 contact of two VIP customers, twice-monthly contact of an ordinary one, the monthly complaint
 report, the quarterly survey of a service line); the same sweeps remind them before they fall due
-and record each period met or missed. Everything is written to the chosen store (a SQLite file by
-default), and the run ends with a summary.
+and record each period met or missed. Everything is written to the chosen store (by default a
+fresh temporary SQLite file, removed after the run, so every run starts from nothing and two
+runs with the same seed report the same numbers), and the run ends with a summary.
 
 The simulation runs on a :class:`~servicewf.clock.FrozenClock` moved event by event, so a run
 is reproducible from its seed.
@@ -22,21 +23,45 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+import re
+import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import pendulum
 
 from servicewf.case import Actor, Case
 from servicewf.clock import FrozenClock
-from servicewf.errors import CommandRefused
+from servicewf.errors import (
+    CommandRefused,
+    DataMissing,
+    DemoDatabaseInUse,
+    GuardFailed,
+    RoleNotPermitted,
+    StaleVersion,
+    TriggerNotAllowed,
+)
 from servicewf.processes.complaint import current_tier
 from servicewf.storage.base import Store
 
-__all__ = ["DemoSummary", "ObligationRow", "open_store", "render_summary", "run_demo"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from servicewf.processes.stack import Stack
+
+__all__ = [
+    "DemoDatabaseInUse",
+    "DemoSummary",
+    "ObligationRow",
+    "open_store",
+    "refusal_reason",
+    "render_summary",
+    "run_demo",
+]
 
 TZ = "Asia/Shanghai"
 START = pendulum.datetime(2026, 9, 14, 8, 30, tz=TZ)  # a Monday, two weeks before National Day
@@ -67,6 +92,11 @@ class DemoSummary:
     obligation_events: Counter[str] = attrs.field(factory=Counter)
     """What the sweeps recorded on the obligations (``obligation_met``, ``..._missed``,
     ``..._due_soon``)."""
+    reasons: Counter[tuple[str, str, str, str]] = attrs.field(factory=Counter)
+    """The refusals in plain words: (process, trigger, why, rule) -> times."""
+    fresh: bool = False
+    """The run used a fresh temporary database (removed afterwards)."""
+    days: int = 0
 
 
 @attrs.frozen
@@ -327,23 +357,64 @@ def _arrivals(rng: random.Random, n: int, days: int) -> list[pendulum.DateTime]:
 
 
 def run_demo(
-    *, cases: int = 600, seed: int = 2026, db: str = "sqlite:///servicewf-demo.db",
+    *, cases: int = 600, seed: int = 2026, db: str | None = None,
     days: int = 20, sweep_minutes: int = 15,
+    progress: Callable[[float], None] | None = None,
 ) -> DemoSummary:
-    """Run the simulation and return its summary (nothing is printed here)."""
-    from servicewf.processes.stack import builtin_stack
+    """Run the simulation and return its summary (nothing is printed here).
 
+    ``db`` names the store (``"memory"``, ``sqlite:///path`` or a PostgreSQL URL); ``None``
+    is a fresh temporary SQLite file, removed after the run. A named database that already
+    holds cases is refused (:class:`DemoDatabaseInUse`): the summary counts what the store
+    holds, so an earlier run's cases would change the numbers. ``progress`` is called now and
+    then with the fraction of the simulated period done (0 to 1).
+    """
     if cases < 1 or days < 1:
         raise ValueError("cases and days must be at least 1")
+    if db is not None:
+        return _run(cases=cases, seed=seed, db=db, days=days, sweep_minutes=sweep_minutes,
+                    progress=progress, fresh=False)
+    folder = tempfile.mkdtemp(prefix="servicewf-demo-")
+    try:
+        return _run(cases=cases, seed=seed, db=f"sqlite:///{folder}/demo.db", days=days,
+                    sweep_minutes=sweep_minutes, progress=progress, fresh=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run(
+    *, cases: int, seed: int, db: str, days: int, sweep_minutes: int,
+    progress: Callable[[float], None] | None, fresh: bool,
+) -> DemoSummary:
+    from servicewf.processes.stack import builtin_stack
+
     rng = random.Random(seed)
     clock = FrozenClock(START)
     store = open_store(db)
-    stack = builtin_stack(store, clock, owner="demo")
+    try:
+        return _simulate(store, clock, rng, cases=cases, seed=seed, db=db, days=days,
+                         sweep_minutes=sweep_minutes, progress=progress, fresh=fresh,
+                         stack=builtin_stack(store, clock, owner="demo"))
+    finally:
+        store.close()
+
+
+def _simulate(
+    store: Store, clock: FrozenClock, rng: random.Random, *, cases: int, seed: int, db: str,
+    days: int, sweep_minutes: int, progress: Callable[[float], None] | None, fresh: bool,
+    stack: Stack,
+) -> DemoSummary:
+    held = sum(store.count(process=p) for p in (*STORIES, "obligation"))
+    if held:
+        raise DemoDatabaseInUse(
+            f"{db} already holds {held} cases from an earlier run; its numbers would mix "
+            "with this run's: remove it, name a new database, or leave out --db for a fresh "
+            "temporary one")
     engine, sla, sweeper = stack.engine, stack.sla, stack.sweeper
     registry, obligations = stack.registry, stack.obligations
     filler = Filler(rng, clock.now)
     summary = DemoSummary(db=db, seed=seed, cases=cases, simulated_from=START,
-                          simulated_to=START)
+                          simulated_to=START, fresh=fresh, days=days)
     # (when, tie-breaker, case id or "open:<process>", the story, its pending step)
     agenda: list[tuple[pendulum.DateTime, int, str, Iterator[Step], Step | None]] = []
     counter = itertools.count()
@@ -366,6 +437,7 @@ def run_demo(
     # The run stops a few days after the last arrival, with work still in flight, as a real
     # desk would be on any given day.
     cutoff = START.add(days=days + 5)
+    span = (cutoff - START).total_seconds()
     while agenda and agenda[0][0] <= cutoff:
         at, _, key, story, step = heapq.heappop(agenda)
         while next_sweep <= at:
@@ -373,6 +445,8 @@ def run_demo(
             _count(summary, sweeper.run(clock.now()))
             summary.sweeps += 1
             next_sweep = next_sweep.add(minutes=sweep_minutes)
+            if progress is not None and summary.sweeps % 16 == 0:
+                progress(min(1.0, (next_sweep - START).total_seconds() / span))
         clock.set(at)
         if key in obligation_intake:
             opener = _person(obligation_rng, "supervisor")
@@ -402,13 +476,20 @@ def run_demo(
                 if trigger == "investigate":
                     supplied["handler"] = actor.id
             try:
-                case = engine.fire(engine.get(case.id), trigger, actor=actor, data=supplied)
+                try:
+                    # The case this loop last saw is usually the stored one, which the engine
+                    # recognises without reading it; a sweep may have moved it on since.
+                    case = engine.fire(case, trigger, actor=actor, data=supplied)
+                except StaleVersion:
+                    case = engine.fire(engine.get(case.id), trigger, actor=actor, data=supplied)
                 live[key] = case
                 summary.accepted += 1
                 summary.transitions[(case.process, trigger)] += 1
             except CommandRefused as refusal:
                 rule = getattr(refusal, "rule", None) or ""
                 summary.refusals[(case.process, trigger, f"{type(refusal).__name__} {rule}")] += 1
+                why, cited = refusal_reason(refusal)
+                summary.reasons[(case.process, trigger, why, cited)] += 1
         try:
             nxt = next(story)
         except StopIteration:
@@ -434,8 +515,32 @@ def run_demo(
             status.missed_count, state.reminder_count, status.next_due))
     summary.obligations.sort(key=lambda row: (row.kind, row.subject))
     summary.wall_seconds = time.perf_counter() - wall
-    store.close()
+    if progress is not None:
+        progress(1.0)
     return summary
+
+
+_CASE_ID = re.compile(r"\s*(on )?case '[^']*'")
+
+
+def refusal_reason(refusal: CommandRefused) -> tuple[str, str]:
+    """A refusal in plain words, without the case id, and the rule it enforces:
+    ``(why, rule)`` (the rule is ``""`` when the refusal cites none)."""
+    if isinstance(refusal, GuardFailed):
+        text = str(refusal)
+        why = text.split("]: ", 1)[1] if refusal.rule and "]: " in text else \
+            text.split(": ", 1)[-1]
+        return why, refusal.rule or ""
+    if isinstance(refusal, TriggerNotAllowed):
+        allowed = ", ".join(refusal.allowed) or "nothing (final state)"
+        return (f"not possible in state {refusal.state!r} (possible there: {allowed})",
+                "the process definition")
+    if isinstance(refusal, DataMissing):
+        return f"required data missing: {', '.join(refusal.missing)}", "the process definition"
+    if isinstance(refusal, RoleNotPermitted):
+        return (f"role {refusal.role!r} may not do this (allowed: "
+                f"{', '.join(refusal.allowed) or 'nobody'})", "the process definition")
+    return _CASE_ID.sub("", str(refusal)).strip(), ""
 
 
 def _count(summary: DemoSummary, report: Any) -> None:
@@ -453,21 +558,122 @@ def _clock_label(view: Any) -> str:
     return str(view.status)
 
 
-def render_summary(summary: DemoSummary) -> None:
-    """Print ``summary`` as rich tables."""
+CLOCK_NOTES: Mapping[tuple[str, str], tuple[str, str]] = {
+    ("service_request", "first_response"): (
+        "30 min office hours",
+        "the simulated desk registers a request 6–36 min after it arrives and confirms it "
+        "0.2–4 h later"),
+    ("service_request", "confirmation"): (
+        "24 h office hours", "a request waiting for missing information (2–20 h) is "
+        "confirmed late"),
+    ("service_request", "resolution"): (
+        "due time set at confirmation (3 days)",
+        "the plan, its revisions, the customer's agreement (1–30 h) and the work (1–40 h, "
+        "rework in 15%) often take longer than promised"),
+    ("service_request", "feedback_processing"): (
+        "24 h office hours", "customers accept 0.5–20 h after delivery"),
+    ("service_request", "post_service_contact"): (
+        "24 h office hours",
+        "the desk calls back only after the customer accepted (0.5–20 h after delivery), "
+        "then 2–30 h later"),
+    ("service_request", "second_follow_up"): (
+        "day 15–30 after delivery", "the second call comes 14–28 days after the first"),
+    ("complaint", "record"): ("24 h office hours", "recorded 0.1–3 h after receipt"),
+    ("complaint", "acknowledge"): ("24 h office hours", "acknowledged within hours"),
+    ("complaint", "resolve"): (
+        "2/3/5 working days by level",
+        "one complaint in five waits in a queue (investigation up to 30 h, each resolution "
+        "round up to 60 h)"),
+    ("complaint", "follow_up"): (
+        "30 days after closing", "the desk follows up 1–25 days after closing"),
+}
+"""Per SLA clock of the demo: its target in words and how the simulated desk behaves (the
+cause of its breaches, if any)."""
+
+_ZH: Mapping[str, str] = {
+    "not possible in state": "在此狀態下不可執行:",
+    "required data missing": "缺少必填資料",
+    "may not do this": "無權執行此操作",
+    "the process definition": "流程定義",
+    "the customer is recorded dissatisfied": "客戶記錄為不滿意",
+    "the handler's role must match the complaint's tier": "處理人角色須與投訴層級相符",
+    "the completion (fulfilled_at": "完成時間須含時區、不得在未來或早於義務開始",
+    "acknowledge the complaint to the customer": "須先向客戶確認受理投訴",
+}
+"""The demo's ``--lang zh`` summary: leading phrases of the refusals, translated."""
+
+
+def _zh(text: str) -> str:
+    for en, zh in _ZH.items():
+        if en in text:
+            return f"{zh}({text})"
+    return text
+
+
+def _attainment(summary: DemoSummary) -> list[tuple[str, str, int, int, int]]:
+    """(process, clock, met, breached, open) per clock; idle and cancelled clocks are left
+    out (they never ran to a deadline)."""
+    rows: dict[tuple[str, str], list[int]] = {}
+    for (process, name, status), n in summary.sla.items():
+        row = rows.setdefault((process, name), [0, 0, 0])
+        if status == "met":
+            row[0] += n
+        elif status.startswith("breached"):
+            row[1] += n
+        elif status in ("running", "paused"):
+            row[2] += n
+    return [(p, c, *r) for (p, c), r in sorted(rows.items()) if any(r)]  # type: ignore[misc]
+
+
+def render_summary(summary: DemoSummary, *, console: Console | None = None,
+                   lang: str = "en") -> None:
+    """Print ``summary``: first what a person wants to read (SLA attainment with the causes
+    of breaches, refusals in plain words with their rule), then the details as tables.
+    ``lang="zh"`` shows the refusals' leading phrases in Chinese too."""
     from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = console or Console()
     console.rule("[bold]servicewf demo[/bold]")
+    store = ("a fresh temporary SQLite database (removed after the run; name one with --db "
+             "to keep it)" if summary.fresh else summary.db)
     console.print(
-        f"{summary.cases} cases simulated from {summary.simulated_from.format('YYYY-MM-DD HH:mm')}"
-        f" to {summary.simulated_to.in_timezone(TZ).format('YYYY-MM-DD HH:mm')} ({TZ}), "
-        f"seed {summary.seed}, store {summary.db}\n"
+        f"{summary.cases} cases over {summary.days} days from "
+        f"{summary.simulated_from.format('YYYY-MM-DD HH:mm')} to "
+        f"{summary.simulated_to.in_timezone(TZ).format('YYYY-MM-DD HH:mm')} ({TZ}), "
+        f"seed {summary.seed}\nstore: {store}\n"
         f"{summary.accepted} commands accepted, {sum(summary.refusals.values())} refused, "
         f"{summary.events} audit events, {summary.sweeps} SLA sweeps, "
         f"{summary.wall_seconds:.1f} s wall time"
     )
+    attained = Table(title="SLA attainment per clock")
+    for column in ("process", "clock", "target", "met", "breached", "open"):
+        attained.add_column(column, justify="right" if column in ("met", "breached", "open")
+                            else "left")
+    causes: list[str] = []
+    for process, name, met, breached, still_open in _attainment(summary):
+        target, cause = CLOCK_NOTES.get((process, name), ("see the SLA policy", ""))
+        attained.add_row(process, name, target, str(met), str(breached), str(still_open))
+        if breached:
+            causes.append(f"  {process} {name} ({target}): {breached} breached; "
+                          f"{cause or 'the simulated desk is slower than the target'}")
+    console.print(attained)
+    if causes:
+        console.print("Why clocks breach:", highlight=False)
+        for line in causes:
+            console.print(line, highlight=False, markup=False)
+    console.print()
+    console.print("Refused commands, in plain words:" if lang == "en" else
+                  "Refused commands (被拒絕的操作):", highlight=False)
+    for (process, trigger, reason, rule), n in summary.reasons.most_common():
+        if lang == "zh":
+            reason, rule = _zh(reason), _zh(rule)
+        console.print(f"  {n:>3} × {process} {trigger}: {reason}" + (f" [rule: {rule}]"
+                      if rule else ""), highlight=False, markup=False)
+    if not summary.reasons:
+        console.print("  none", highlight=False)
+    console.print()
+    console.rule("details")
     states = Table(title="Cases per state")
     states.add_column("process")
     states.add_column("state")
@@ -475,7 +681,7 @@ def render_summary(summary: DemoSummary) -> None:
     for (process, state), n in sorted(summary.states.items()):
         states.add_row(process, state, str(n))
     console.print(states)
-    refused = Table(title="Refused commands and why")
+    refused = Table(title="Refused commands and why (by class)")
     for column in ("process", "trigger", "refusal [rule]", "times"):
         refused.add_column(column, justify="right" if column == "times" else "left")
     for (process, trigger, why), n in summary.refusals.most_common():

@@ -46,8 +46,10 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     ├── InvalidPolicy (ValueError)
     │   └── GoalUndefined (see above)
     ├── UnknownClock (LookupError)
-    └── ObligationError (ValueError)
-        └── NoCadence
+    ├── ObligationError (ValueError)
+    │   └── NoCadence
+    ├── DemoDatabaseInUse (ValueError)
+    └── UsageError (ValueError)
 
 The storage backends build :class:`StaleVersion`, :class:`CaseNotFound` and
 :class:`CaseAlreadyExists` with the class methods here, so every backend words them alike.
@@ -68,6 +70,7 @@ __all__ = [
     "ConflictRetriesExhausted",
     "CorruptRecord",
     "DataMissing",
+    "DemoDatabaseInUse",
     "EventNotRecordable",
     "ExtensionConditionsUnmet",
     "ExtensionRefused",
@@ -99,6 +102,7 @@ __all__ = [
     "UnknownProcess",
     "UnknownTimeZone",
     "UnknownTrigger",
+    "UsageError",
 ]
 
 
@@ -487,3 +491,16 @@ class ObligationError(ServicewfError, ValueError):
 
 class NoCadence(ObligationError):
     """The guidelines set no cadence for this case (a prospect has no contact cadence)."""
+
+
+# --- the command line -----------------------------------------------------------------------
+
+
+class DemoDatabaseInUse(ServicewfError, ValueError):
+    """The database named for a demo run already holds cases (from an earlier run): its
+    numbers would mix with theirs, so the demo refuses to run on it."""
+
+
+class UsageError(ServicewfError, ValueError):
+    """A bad invocation of the ``servicewf`` command (a missing file, malformed JSON, a path
+    where a database URL is needed, a driver not installed): one line, exit code 2."""

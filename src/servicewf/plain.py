@@ -184,8 +184,10 @@ _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 
 def _child(path: str, key: str, position: int) -> str:
     # A key that looks like a field name is shown; any other key may be customer data (a
-    # phone number used as a key), so it is shown by position only.
-    if _FIELD_NAME.fullmatch(key):
+    # phone number used as a key), so it is shown by position only. An ASCII identifier of
+    # at most 64 characters is exactly what _FIELD_NAME matches, and far cheaper to test:
+    # this runs for every value of every case the engine builds.
+    if len(key) <= 64 and key.isascii() and key.isidentifier():
         return f"{path}[{key!r}]"
     return f"{path}[<key {position + 1}>]"
 
