@@ -56,7 +56,7 @@ EXPORTED = {
     """),
     "servicewf.plain": _names("""
         FrozenDict FrozenList MAX_DEPTH MAX_IDENTIFIER MAX_ITEMS MAX_TEXT
-        check_identifier check_stored frozen_mapping plain_data
+        check_identifier check_stored freeze_trusted frozen_mapping plain_data
     """),
     "servicewf.sla": _names("""
         BREACHED BUILTIN_CALENDARS CANCELLED IDLE MET NO_GOAL PAUSED RUNNING SLA STOPPED

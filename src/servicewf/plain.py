@@ -43,6 +43,7 @@ __all__ = [
     "FrozenList",
     "check_identifier",
     "check_stored",
+    "freeze_trusted",
     "frozen_mapping",
     "plain_data",
 ]
@@ -336,3 +337,20 @@ def check_stored(value: Mapping[str, Any], what: str) -> None:
         if kind is FrozenDict or kind is FrozenList:
             continue
         walk.value(item, _child(what, key, position), 1)
+
+
+def freeze_trusted(value: Any) -> Any:
+    """``value`` frozen (dicts to :class:`FrozenDict`, lists and tuples to
+    :class:`FrozenList`) *without* checking it against the contract.
+
+    Only for plain data the library builds itself from values that were checked (the SLA
+    clocks' and the obligations' state, kept in ``case.extensions`` and rebuilt on every
+    command): checking it again on each command cost a third of the demo's time. Never for
+    data that comes from a caller.
+    """
+    kind = type(value)
+    if kind is dict:
+        return FrozenDict({k: freeze_trusted(v) for k, v in value.items()})
+    if kind is list or kind is tuple:
+        return FrozenList([freeze_trusted(v) for v in value])
+    return value

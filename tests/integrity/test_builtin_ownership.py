@@ -57,3 +57,19 @@ def test_staff_record_extensions_customers_do_not(name: str) -> None:
     recorders = builtin_registry().get(name).recorders
     assert recorders["clock_extended"] == ("agent", "supervisor", "manager", "executive")
     assert recorders["note"] == ()
+
+
+def test_clock_state_kept_with_a_case_is_frozen_too() -> None:
+    from servicewf.plain import FrozenDict, FrozenList
+
+    h = Harness(with_sla=True)
+    from tests.processes.test_complaint import INTAKE
+
+    case = h.open("complaint", **INTAKE)
+    state = case.extensions["sla"]
+    assert type(state) is FrozenDict
+    clocks = next(v for v in state.values() if isinstance(v, list))
+    assert type(clocks) is FrozenList
+    with pytest.raises(TypeError):
+        clocks.append({"forged": True})
+    assert h.engine.store.load(case.id).extensions == case.extensions

@@ -33,6 +33,7 @@ from servicewf.case import Case
 from servicewf.clock import as_utc
 from servicewf.definition import ProcessDefinition
 from servicewf.events import Event, EventKind
+from servicewf.plain import freeze_trusted
 from servicewf.processes.cadence import Cadence, period_bounds, period_index
 from servicewf.processes.common import parse_instant
 from servicewf.processes.obligation import NAME, ObligationError, obligation_start
@@ -258,7 +259,9 @@ class Obligations:
         prior = ObligationState.from_dict(stored) if stored else None
         plan = self._plan(case)
         state = self.fold(definition, case, events, prior, plan=plan)
-        case = attrs.evolve(case, extensions={**case.extensions, EXTENSION_KEY: state.to_dict()})
+        # Built here from checked values: frozen without a second check (see freeze_trusted).
+        frozen = freeze_trusted(state.to_dict())
+        case = attrs.evolve(case, extensions={**case.extensions, EXTENSION_KEY: frozen})
         return case, self.timers_of(case, state, plan=plan)
 
     def _next(self, plan: _Plan, state: ObligationState

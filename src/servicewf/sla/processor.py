@@ -23,6 +23,7 @@ from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.definition import ProcessDefinition
 from servicewf.errors import ExtensionConditionsUnmet, GoalUndefined, InvalidPolicy
 from servicewf.events import Event, EventKind
+from servicewf.plain import freeze_trusted
 from servicewf.sla._fold import BoundPolicy
 from servicewf.sla.policy import ExtensionRequest, Policy
 from servicewf.sla.spec import Target, target_from_dict
@@ -149,7 +150,9 @@ class SLA:
             if refused.trigger is None and events:
                 refused.trigger = events[-1].trigger
             raise
-        case = attrs.evolve(case, extensions={**case.extensions, EXTENSION_KEY: new.to_dict()})
+        # Built here from checked values: frozen without a second check (see freeze_trusted).
+        frozen = freeze_trusted(new.to_dict())
+        case = attrs.evolve(case, extensions={**case.extensions, EXTENSION_KEY: frozen})
         return case, self.timers_of(bound, case.id, new)
 
     def _check_extensions(self, bound: BoundPolicy, case: Case, states: ClockStates | None,
