@@ -10,7 +10,7 @@ import pendulum
 import pytest
 
 from servicewf.calendar import MAX_YEAR, MIN_YEAR, BusinessCalendar
-from servicewf.errors import CalendarRangeError, InvalidCalendar, UnknownTimeZone
+from servicewf.errors import CalendarRangeError, InvalidCalendar, NoWorkingTime, UnknownTimeZone
 
 UTC = dt.timezone.utc
 WEEKLY = {"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]]}
@@ -116,3 +116,59 @@ def test_wall_times_on_dst_days_resolve_as_the_zone_database_says(zone: str,
         start = cal.working_intervals(day)[0][0].astimezone(UTC)  # (an ambiguous local
         # time never compares equal across zones: PEP 495)
         assert start == resolve(zone, day, wall), (zone, day, wall)
+
+
+# --- searching beyond the loaded years -------------------------------------------------------
+
+
+def one_hour_in(year: int) -> BusinessCalendar:
+    """Working time only 09:00–10:00 on one day of ``year`` (nothing recurs)."""
+    return BusinessCalendar("UTC", {}, overrides={dt.date(year, 5, 5): [["09:00", "10:00"]]})
+
+
+def test_working_time_years_ahead_is_found_forward_and_backward() -> None:
+    now = pendulum.datetime(2026, 1, 1, tz="UTC")
+    opening = pendulum.datetime(2031, 5, 5, 9, tz="UTC")
+    assert one_hour_in(2031).next_opening(now) == opening
+    assert one_hour_in(2031).add(now, dt.timedelta(minutes=30)) == opening.add(minutes=30)
+    # counting back exactly all the working time there is lands on its opening
+    assert one_hour_in(2031).subtract(opening.add(hours=1), dt.timedelta(hours=1)) == opening
+    assert one_hour_in(2031).subtract(opening.add(hours=5), dt.timedelta(hours=1)) == opening
+    later = pendulum.datetime(2036, 1, 1, tz="UTC")
+    assert one_hour_in(2031).subtract(later, dt.timedelta(minutes=15)) == opening.add(minutes=45)
+    with pytest.raises(NoWorkingTime, match="after"):
+        one_hour_in(2031).next_opening(opening.add(hours=1))
+    with pytest.raises(NoWorkingTime, match="before"):
+        one_hour_in(2031).subtract(opening, dt.timedelta(minutes=1))
+
+
+def promptly(seconds: float) -> Any:
+    """Fail the block (instead of hanging) when it runs longer than ``seconds``."""
+    import contextlib
+    import signal
+
+    @contextlib.contextmanager
+    def limit() -> Any:
+        def expired(signum: int, frame: object) -> None:
+            raise AssertionError(f"still searching after {seconds}s")
+
+        old = signal.signal(signal.SIGALRM, expired)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, old)
+
+    return limit()
+
+
+def test_a_search_stops_at_the_last_computed_year() -> None:
+    cal = office()  # 16 working hours a week, about 830 a year
+    start = pendulum.datetime(MAX_YEAR - 1, 6, 1, tz="UTC")
+    assert cal.add(start, dt.timedelta(hours=1000)).year == MAX_YEAR
+    with promptly(10), pytest.raises(NoWorkingTime, match="after"):
+        cal.add(start, dt.timedelta(hours=2000))
+    # (an instant within a year of the limits is refused: docs/calendar.md)
+    with pytest.raises(CalendarRangeError):
+        cal.is_working(pendulum.datetime(MAX_YEAR, 6, 1, tz="UTC"))
