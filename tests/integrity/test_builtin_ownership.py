@@ -57,3 +57,11 @@ def test_staff_record_extensions_customers_do_not(name: str) -> None:
     recorders = builtin_registry().get(name).recorders
     assert recorders["clock_extended"] == ("agent", "supervisor", "manager", "executive")
     assert recorders["note"] == ()
+
+
+@pytest.mark.parametrize("name", sorted(PROCESSES))
+def test_cases_stored_under_version_1_still_find_their_definition(name: str) -> None:
+    """A stored case names its definition version, and every built-in is at version 1: a
+    release that changes one adds a version instead of renumbering it."""
+    registry = builtin_registry()
+    assert registry.get(name, 1) is registry.get(name)
