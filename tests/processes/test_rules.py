@@ -233,6 +233,16 @@ def test_every_built_in_process_has_a_table() -> None:
     assert set(PROCESS_TABLE) == set(DEFINITIONS)
 
 
+@pytest.mark.parametrize("name", list(PROCESS_TABLE))
+def test_a_case_with_no_way_out_is_closed(name: str) -> None:
+    """The states a case cannot leave are exactly the final ones: a case there counts as
+    closed (it is not migrated, its clocks stop) and an open case can always move on."""
+    definition = DEFINITIONS[name]
+    for state in definition.states:
+        exits = definition.compiled.triggers_by_state.get(state.id, ())
+        assert definition.is_final(state.id) == (not exits), state.id
+
+
 # --- rules kept by the shape of the machine ---------------------------------------------------
 
 # (process, path, trigger, why): the trigger is not offered where the path ends.
