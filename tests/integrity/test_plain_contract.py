@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pendulum
 import pytest
 
-from servicewf import InvalidData
-from servicewf.plain import (
-    MAX_DEPTH,
-    MAX_IDENTIFIER,
-    MAX_ITEMS,
-    MAX_TEXT,
-    check_stored,
-    frozen_mapping,
-    plain_data,
-)
+from servicewf import Actor, InvalidData, InvalidIdentifier, plain
+from servicewf.engine import Engine
+from servicewf.plain import check_stored, frozen_mapping, plain_data
 from servicewf.storage.base import Timer
+
+from ..contract.backends import BACKENDS, make_store
+from .support import AGENT, make_engine
+
+# The documented limits (servicewf.plain), written out: a test that read them from the module
+# would follow a wrong value there.
+MAX_DEPTH, MAX_ITEMS, MAX_TEXT, MAX_IDENTIFIER = 32, 10_000, 1_000_000, 200
+
+
+def test_the_module_states_the_documented_limits() -> None:
+    assert (plain.MAX_DEPTH, plain.MAX_ITEMS, plain.MAX_TEXT, plain.MAX_IDENTIFIER) == (
+        MAX_DEPTH, MAX_ITEMS, MAX_TEXT, MAX_IDENTIFIER)
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    for store in make_store(request.param, request):
+        yield make_engine(store)
+
+
+def test_identifiers_of_the_longest_length_are_stored_everywhere(engine: Engine) -> None:
+    """The SQL stores' key columns hold 200 characters: the longest identifier round-trips."""
+    longest = "c" * MAX_IDENTIFIER
+    case = engine.open("ticket", actor=Actor("a" * MAX_IDENTIFIER, "agent"),
+                       data={"customer_ref": "C-1"}, case_id=longest)
+    assert engine.store.load(longest) == case
+    assert engine.history(longest)[0].actor_id == "a" * MAX_IDENTIFIER
+    with pytest.raises(InvalidIdentifier):
+        engine.open("ticket", actor=AGENT, data={"customer_ref": "C-1"}, case_id=longest + "c")
 
 
 def nested_lists(levels: int) -> dict[str, object]:
