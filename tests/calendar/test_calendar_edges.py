@@ -9,11 +9,21 @@ from typing import Any
 import pendulum
 import pytest
 
-from servicewf.calendar import MAX_YEAR, MIN_YEAR, BusinessCalendar
+from servicewf import calendar
+from servicewf.calendar import BusinessCalendar
 from servicewf.errors import CalendarRangeError, InvalidCalendar, NoWorkingTime, UnknownTimeZone
 
 UTC = dt.timezone.utc
 WEEKLY = {"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]]}
+
+
+# The documented years (docs/calendar.md), written out: a test reading them from the module
+# would follow a wrong value there.
+MIN_YEAR, MAX_YEAR = 1800, 2999
+
+
+def test_the_module_states_the_documented_years() -> None:
+    assert (calendar.MIN_YEAR, calendar.MAX_YEAR) == (MIN_YEAR, MAX_YEAR)
 
 
 def office() -> BusinessCalendar:
