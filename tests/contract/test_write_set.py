@@ -12,11 +12,11 @@ from types import MappingProxyType
 import attrs
 import pytest
 
-from servicewf.errors import InvalidData, StaleVersion
+from servicewf.errors import InvalidData, InvalidIdentifier, StaleVersion
 from servicewf.storage import MemoryStore, Timer
 from servicewf.storage.base import WriteSet
 
-from .backends import T0, case, moved, open_case, timer
+from .backends import T0, case, moved, open_case, opened, timer
 
 
 def stored(store: MemoryStore, cid: str) -> tuple[object, ...]:
@@ -81,7 +81,18 @@ def test_timers_must_be_aware_owned_and_of_this_case(store: MemoryStore) -> None
     for timers in bad:
         with pytest.raises(ValueError):
             store.append(WriteSet(c, (e,), 1, timers))
+    with pytest.raises(ValueError, match="timer 'sla:n' has a naive due"):  # named, early
+        store.append(WriteSet(c, (e,), 1, {"sla:": (naive,)}))
     assert stored(store, "c1") == before
+
+
+@pytest.mark.parametrize("bad", ["c1\n", " c1", "", "x" * 201])
+def test_a_hand_built_case_id_follows_the_identifier_rule(bad: str) -> None:
+    s = MemoryStore()
+    c = case(bad)
+    with pytest.raises(InvalidIdentifier):
+        s.create(c, [attrs.evolve(opened(), case_id=bad)])
+    assert s.count() == 0
 
 
 def test_hand_built_values_are_checked_before_they_are_stored(store: MemoryStore) -> None:
