@@ -27,7 +27,7 @@ TESTS[fold]="tests/sla tests/scenarios"
 MODULE[calendar]=src/servicewf/calendar/core.py
 TESTS[calendar]="tests/calendar"
 PROCESS_TESTS="tests/processes/test_rules.py tests/processes/test_random_walks.py tests/integrity"
-for p in access_grant incident service_request; do
+for p in access_grant incident service_request obligation; do
     MODULE[$p]=src/servicewf/processes/$p.py
     TESTS[$p]="tests/processes/test_$p.py $PROCESS_TESTS"
 done
@@ -35,7 +35,8 @@ MODULE[complaint]=src/servicewf/processes/complaint.py
 TESTS[complaint]="tests/processes/test_complaint.py tests/scenarios tests/sla"
 
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar access_grant incident service_request complaint)
+[ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar access_grant incident service_request obligation
+    complaint)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \
