@@ -17,18 +17,26 @@ mkdir -p "$OUT"
 
 declare -A MODULE TESTS
 MODULE[engine]=src/servicewf/engine.py
-TESTS[engine]="tests/engine tests/contract"
-MODULE[fold]=src/servicewf/sla/fold.py
+TESTS[engine]="tests/engine tests/contract tests/integrity"
+MODULE[plain]=src/servicewf/plain.py
+TESTS[plain]="tests/engine tests/contract tests/integrity"
+MODULE[base]=src/servicewf/storage/base.py
+TESTS[base]="tests/engine tests/contract tests/integrity"
+MODULE[fold]=src/servicewf/sla/_fold.py
 TESTS[fold]="tests/sla tests/scenarios"
 MODULE[calendar]=src/servicewf/calendar/core.py
 TESTS[calendar]="tests/calendar"
-MODULE[access_grant]=src/servicewf/processes/access_grant.py
-TESTS[access_grant]="tests/processes/test_access_grant.py tests/processes/test_random_walks.py"
+PROCESS_TESTS="tests/processes/test_rules.py tests/processes/test_random_walks.py tests/integrity"
+for p in access_grant incident service_request obligation; do
+    MODULE[$p]=src/servicewf/processes/$p.py
+    TESTS[$p]="tests/processes/test_$p.py $PROCESS_TESTS"
+done
 MODULE[complaint]=src/servicewf/processes/complaint.py
 TESTS[complaint]="tests/processes/test_complaint.py tests/scenarios tests/sla"
 
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(engine fold calendar access_grant complaint)
+[ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar access_grant incident service_request obligation
+    complaint)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

@@ -466,9 +466,12 @@ class Engine:
                 raise InvalidProcessor(
                     f"processor {type(processor).__name__} returned timers but declares no "
                     "timer_prefix; set timer_prefix to the name prefix its timers use")
-            if owner in timers:  # overlapping prefixes are refused at start and by the store
+            # Checked here too, not only at start: processors may be added afterwards.
+            if owner in timers or any(owner.startswith(o) or o.startswith(owner)
+                                      for o in timers):
                 raise InvalidProcessor(
-                    f"two processors own the timer prefix {owner!r}; give each its own")
+                    f"two processors own overlapping timer prefixes ({owner!r}); give each "
+                    "a prefix no other one starts with")
             timers[owner] = tuple(produced)
         # Every value here was checked on its way in: command data by plain_data, anything
         # a processor returns by the Case/Timer converters, messages by OutboxMessage's.

@@ -244,6 +244,7 @@ def _flat(value: dict[Any, Any]) -> Mapping[str, Any] | None:
                 return None
             if len(known) < 4096:
                 known.add(key)
+        text += len(key)  # keys count towards MAX_TEXT, as in the full walk
         kind = type(item)
         if kind is str:
             if not item.isascii() or "\x00" in item:

@@ -35,6 +35,7 @@ def test_information_security_must_report_before_review() -> None:
     assert (partial.value.guard, partial.value.rule) == ("reported_to_all", "002 §7.4")
     case = h.run(case, "report", "review", "close")
     assert [d for _, _, d in h.trail(case)][-3:] == ["reported", "reviewed", "closed"]
+    assert case.data_as(IncidentData).information_security is True
 
 
 def test_report_only_for_information_security() -> None:

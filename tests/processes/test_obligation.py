@@ -248,3 +248,38 @@ def test_vocabularies() -> None:
                 {"cadence": "monthly", "start": "2026-01-01", "tz": "Nowhere/City"}):
         with pytest.raises(ObligationError):
             obligation_start(bad)
+
+
+def test_start_and_zone_parsers_answer_for_every_kind_of_value() -> None:
+    from servicewf.processes.obligation import parse_start, valid_zone
+
+    aware = pendulum.datetime(2026, 1, 1, 9, tz="Asia/Shanghai")
+    assert parse_start(aware) == aware
+    assert parse_start(dt.datetime(2026, 1, 1, 1, tzinfo=dt.timezone.utc)) == aware
+    assert parse_start(dt.date(2026, 1, 1)) == dt.date(2026, 1, 1)
+    assert parse_start(" 2026-01-01 ") == dt.date(2026, 1, 1)
+    assert parse_start("2026-13-01") is None and parse_start(" ") is None
+    assert valid_zone("Asia/Shanghai") is True
+    for bad in (None, 8, "", " UTC", "Mars/Olympus"):
+        assert valid_zone(bad) is False, bad
+
+
+class _NoOffset(dt.tzinfo):
+    """A zone object that knows no offset: the datetime is as good as naive."""
+
+    def utcoffset(self, d: dt.datetime | None) -> None:
+        return None
+
+    def dst(self, d: dt.datetime | None) -> None:
+        return None
+
+
+def test_an_intake_start_needs_a_zone_with_an_offset() -> None:
+    from servicewf.processes.obligation import survey_obligation
+
+    for start in (dt.datetime(2026, 1, 1), dt.datetime(2026, 1, 1, tzinfo=_NoOffset())):
+        with pytest.raises(ObligationError, match="has no zone"):
+            survey_obligation("broadband", "high", start=start, tz="UTC")
+    data = survey_obligation("broadband", "high", start=pendulum.datetime(2026, 1, 1, tz="UTC"),
+                             tz="UTC")
+    assert data["start"] == "2026-01-01T00:00:00+00:00"

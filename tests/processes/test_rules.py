@@ -233,6 +233,35 @@ def test_every_built_in_process_has_a_table() -> None:
     assert set(PROCESS_TABLE) == set(DEFINITIONS)
 
 
+# Where each process ends (the catalogue's closing states): a case there is closed.
+ENDS = {
+    "service_request": {"archived", "cancelled", "rejected"},
+    "complaint": {"invalid", "archived"},
+    "consultation": {"closed", "transferred"},
+    "service_problem": {"reviewed"},
+    "incident": {"closed"},
+    "after_sales": {"closed"},
+    "improvement_action": {"closed"},
+    "survey_campaign": {"actions_raised"},
+    "obligation": {"ended"},
+    "contract": {"sealed"},
+    "contract_change": {"refused", "filed"},
+    "customer_data_change": {"applied", "rejected"},
+    "access_grant": {"revoked"},
+}
+
+
+@pytest.mark.parametrize("name", list(PROCESS_TABLE))
+def test_a_case_ends_where_the_process_ends_and_nowhere_else(name: str) -> None:
+    """The closing states are final and accept nothing (not even an any-state trigger such
+    as cancel); every other state has a way out."""
+    definition = DEFINITIONS[name]
+    assert {s.id for s in definition.states if definition.is_final(s.id)} == ENDS[name]
+    for state in definition.states:
+        exits = definition.compiled.triggers_by_state.get(state.id, ())
+        assert (state.id in ENDS[name]) == (not exits), state.id
+
+
 # --- rules kept by the shape of the machine ---------------------------------------------------
 
 # (process, path, trigger, why): the trigger is not offered where the path ends.
