@@ -1,4 +1,4 @@
-"""The compiled form of a definition: one ``transitions`` machine, shared by every case.
+"""The compiled form of a definition: a lookup table, and one ``transitions`` machine on demand.
 
 Why not bind cases to the machine as ``transitions`` models? Its binding sets attributes on the
 model (frozen and slotted classes refuse that), ``add_model`` costs O(n) per case and about
@@ -47,8 +47,8 @@ class CompiledMachine:
     """Per-definition lookup: ``options(trigger, state)`` → candidate transitions in order."""
 
     __slots__ = (
-        "_candidates", "_exits_text", "_origins_text", "_table", "machine", "origins_by_trigger",
-        "triggers_by_state",
+        "_candidates", "_exits_text", "_initial", "_machine", "_origins_text", "_states",
+        "_table", "origins_by_trigger", "triggers_by_state",
     )
 
     def __init__(
@@ -57,19 +57,12 @@ class CompiledMachine:
         transitions: Sequence[Transition],
         guards: Mapping[str, Guard] | None = None,
     ) -> None:
-        initial = next(s.id for s in states if s.initial)
-        # model=None: the machine holds the graph, never a case.
-        self.machine = Machine(
-            model=None,
-            states=[s.id for s in states],
-            initial=initial,
-            auto_transitions=False,
-            ignore_invalid_triggers=False,
-        )
+        self._initial = next(s.id for s in states if s.initial)
+        self._states = tuple(states)
+        self._machine: Machine | None = None
         table: dict[str, dict[str, list[Transition]]] = {}
         for t in transitions:
             for src in expand_sources(t, states):
-                self.machine.add_transition(t.trigger, src, t.target(src))
                 table.setdefault(t.trigger, {}).setdefault(src, []).append(t)
         self._table: Mapping[str, Mapping[str, tuple[Transition, ...]]] = {
             trig: {src: tuple(ts) for src, ts in per.items()} for trig, per in table.items()
@@ -90,13 +83,12 @@ class CompiledMachine:
             }
             for trig, per in table.items()
         }
-        # The machine answers which triggers leave each state. Not through
-        # ``Machine.get_triggers(state)``: it scans every event for each state it is asked
-        # about, O(states × triggers) over all states (134 s for a 10k-trigger star). One pass
-        # over the machine's events, in their declaration order, gives the same lists.
+        # Which triggers leave each state, in declaration order: one pass over the table (the
+        # same lists as ``Machine.get_triggers(state)``, which scans every event for each
+        # state it is asked about: O(states × triggers), 134 s for a 10k-trigger star).
         by_state: dict[str, list[str]] = {s.id: [] for s in states}
-        for trig, event in self.machine.events.items():
-            for src in event.transitions:
+        for trig, per_source in table.items():
+            for src in per_source:
                 if src in by_state:
                     by_state[src].append(trig)
         self.triggers_by_state: Mapping[str, tuple[str, ...]] = {
@@ -114,6 +106,22 @@ class CompiledMachine:
         # (as ``Engine.available`` may) does not build 10k messages of 10k names each.
         self._exits_text = {sid: _listing(ts) for sid, ts in self.triggers_by_state.items()}
         self._origins_text = {trig: _listing(os) for trig, os in self.origins_by_trigger.items()}
+
+    @property
+    def machine(self) -> Machine:
+        """The definition as one model-less ``transitions.Machine`` (built on first use: the
+        engine evaluates the table above and never needs it; building it for every compile
+        cost a third of a large definition's compile time)."""
+        if self._machine is None:
+            machine = Machine(model=None, states=[s.id for s in self._states],
+                              initial=self._initial, auto_transitions=False,
+                              ignore_invalid_triggers=False)
+            for trig, per_source in self._table.items():
+                for src, ts in per_source.items():
+                    for t in ts:
+                        machine.add_transition(trig, src, t.target(src))
+            self._machine = machine
+        return self._machine
 
     def exits_text(self, state: str) -> str:
         """The triggers leaving ``state``, comma-separated and cut after
