@@ -6,7 +6,7 @@ import datetime as _dt
 import heapq
 import itertools
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from servicewf._frozen import names_tuple
@@ -14,7 +14,17 @@ from servicewf.case import Case
 from servicewf.clock import as_utc, epoch_us
 from servicewf.errors import CaseAlreadyExists, CaseNotFound, StaleVersion
 from servicewf.events import Event
-from servicewf.storage.base import Store, Timer, WriteSet, check_timers
+from servicewf.storage.base import (
+    QuarantinedTimer,
+    Store,
+    Timer,
+    WriteSet,
+    check_timers,
+    claim_owner,
+    decode_quarantine,
+    encode_quarantine,
+    quarantine_delay,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -175,7 +185,9 @@ class MemoryStore(Store):
         lease: _dt.timedelta,
         limit: int,
         process: str | None = None,
+        on_corrupt: Callable[[QuarantinedTimer], None] | None = None,
     ) -> list[Timer]:
+        # Values are kept as written: no row here can fail to decode (``on_corrupt`` unused).
         cutoff = as_utc(now)
         until = cutoff + lease
         claimed: list[Timer] = []
@@ -191,11 +203,33 @@ class MemoryStore(Store):
                 held = leases.get(key)
                 if held is not None and held[0] != owner and held[1] > cutoff:
                     continue
-                leases[key] = (owner, until)
+                leases[key] = (owner if held is None else claim_owner(held[0], owner), until)
                 claimed.append(timer)
                 if len(claimed) >= limit:
                     break
         return claimed
+
+    def quarantine_timer(self, case_id: str, name: str, *, now: _dt.datetime, reason: str,
+                         backoff: _dt.timedelta) -> QuarantinedTimer | None:
+        with self._lock:
+            if name not in self._entries.get(case_id, {}):
+                return None
+            key = (case_id, name)
+            held = self._leases.get(key)
+            q = None if held is None else decode_quarantine(held[0])
+            attempts = 1 if q is None else q[0] + 1
+            until = as_utc(now) + quarantine_delay(attempts, backoff)
+            self._leases[key] = (encode_quarantine(attempts, reason), until)
+            return QuarantinedTimer(case_id, name, attempts, until, reason)
+
+    def quarantined_timers(self) -> list[QuarantinedTimer]:
+        with self._lock:
+            out = []
+            for (case_id, name), (owner, until) in sorted(self._leases.items()):
+                q = decode_quarantine(owner)
+                if q is not None:
+                    out.append(QuarantinedTimer(case_id, name, q[0], until, q[1]))
+            return out
 
     def _due(self, cutoff_us: int) -> Iterator[Timer]:
         """Current timers with ``due <= cutoff_us``, ordered by (due, case id, name), lazily.
