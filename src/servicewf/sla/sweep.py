@@ -432,10 +432,12 @@ class Sweeper:
                 report.stopped = True
                 break
             n = self.batch if limit is None else min(self.batch, limit - report.timers)
+            corrupt: list[QuarantinedTimer] = []
             claimed = store.claim_due_timers(now, owner=self.owner, lease=self.lease, limit=n,
-                                             on_corrupt=report.quarantined.append)
+                                             on_corrupt=corrupt.append)
+            report.quarantined += corrupt
             fresh = [t for t in claimed if (t.case_id, t.name) not in seen]
-            if not fresh and not (report.quarantined and len(claimed) == n):
+            if not fresh and not corrupt:
                 break
             cases: dict[str, dict[int, tuple[TimerHandler, list[Timer]]]] = {}
             for t in fresh:
@@ -451,7 +453,7 @@ class Sweeper:
             for case_id, handlers in cases.items():
                 # one settlement per case and handler deals with all its due timers
                 self._settle_case(case_id, list(handlers.values()), ctx)
-            if len(claimed) < n:
+            if len(claimed) + len(corrupt) < n:
                 break
         return report
 

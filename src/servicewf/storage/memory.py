@@ -112,6 +112,14 @@ class MemoryStore(Store):
             if kept:
                 dues = [*(epoch_us(t.due) for t in kept), *dues]
                 new = [*kept, *new]
+            # Leases (and quarantines) of the timers kept are theirs still, as in SQL, where
+            # only the replaced rows are rewritten.
+            held = {t.name: self._leases.get((case_id, t.name)) for t in kept}
+            self._put_timers(case_id, new, dues)
+            for name, lease in held.items():
+                if lease is not None:
+                    self._leases[(case_id, name)] = lease
+            return
         self._put_timers(case_id, new, dues)
 
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:

@@ -1,0 +1,157 @@
+"""The sweep in production: a worker killed between a breach and its escalation, timers that
+cannot be processed (quarantine), stopping under a backlog."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from servicewf import EventKind, FrozenClock, MemoryStore
+from servicewf.sla import Sweeper
+from servicewf.sla.sweep import ActionContext, breach_timer_name
+from servicewf.storage import Timer
+from servicewf.storage.base import replace_timers
+from servicewf.storage.sql import SQLStore
+
+from .sweep_setup import AGENT, LATE, T0, job_engine
+
+
+class Killed(BaseException):
+    """Stands for the worker process dying (not an Exception: nothing may catch it)."""
+
+
+def _escalations(engine, cid):  # type: ignore[no-untyped-def]
+    return [e for e in engine.history(cid) if e.kind is EventKind.ESCALATED]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request, tmp_path):  # type: ignore[no-untyped-def]
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    s = SQLStore.sqlite(tmp_path / "s.db")
+    yield s
+    s.close()
+
+
+def test_a_worker_killed_after_the_breach_escalates_on_the_next_sweep_exactly_once(
+        store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    clock = FrozenClock(T0)
+    engine, sla = job_engine(store, clock)
+    ids = [engine.open("job", actor=AGENT, case_id=f"j{i}").id for i in range(3)]
+    clock.set(LATE)
+    real = ActionContext.escalate
+
+    def dies(self, case, **kw):  # type: ignore[no-untyped-def]
+        raise Killed  # after the breach's commit, before the escalation's
+
+    monkeypatch.setattr(ActionContext, "escalate", dies)
+    with pytest.raises(Killed):
+        Sweeper(engine, sla, owner="victim").run()
+    victim = ids[0]
+    assert [e.kind for e in engine.history(victim)][-1] is EventKind.CLOCK_BREACHED
+    assert _escalations(engine, victim) == []
+    # The breach left its pending action: due at once, not leased.
+    assert breach_timer_name("resolve", 1) in [t.name for t in store.timers(victim)]
+    monkeypatch.setattr(ActionContext, "escalate", real)
+    # The pending action is not leased: the next sweep escalates at once; the victim's
+    # other claimed timers wait for its lease to lapse.
+    report = Sweeper(engine, sla, owner="next").run()
+    assert (report.breaches, report.escalations) == (0, 1)
+    assert len(_escalations(engine, victim)) == 1
+    clock.set(clock.now() + dt.timedelta(minutes=5))
+    report = Sweeper(engine, sla, owner="next").run()
+    assert (report.breaches, report.escalations) == (2, 2)
+    for cid in ids:
+        assert len(_escalations(engine, cid)) == 1, cid
+        assert [e.kind for e in engine.history(cid)].count(EventKind.CLOCK_BREACHED) == 1
+        assert not [t for t in store.timers(cid) if t.name.startswith("sla-breach:")]
+    clock.set(clock.now() + dt.timedelta(hours=1))
+    again = Sweeper(engine, sla, owner="later").run()
+    assert (again.breaches, again.escalations) == (0, 0)
+
+
+def test_an_escalation_already_recorded_only_drops_the_pending_timer(store) -> None:  # type: ignore[no-untyped-def]
+    clock = FrozenClock(T0)
+    engine, sla = job_engine(store, clock)
+    cid = engine.open("job", actor=AGENT).id
+    clock.set(LATE)
+    assert Sweeper(engine, sla).run().escalations == 1
+    # A pending timer that survived (e.g. written back by an old worker): no second one.
+    name = breach_timer_name("resolve", 1)
+    replace_timers(store, cid, name, [Timer(cid, name, LATE, "job",
+                                            {"clock": "resolve", "cycle": 1})])
+    report = Sweeper(engine, sla).run()
+    assert report.escalations == 0
+    assert len(_escalations(engine, cid)) == 1
+    assert [t.name for t in store.timers(cid) if t.name.startswith("sla-breach:")] == []
+
+
+def test_what_cannot_be_processed_is_quarantined_and_the_rest_is_swept(store) -> None:  # type: ignore[no-untyped-def]
+    clock = FrozenClock(T0)
+    engine, sla = job_engine(store, clock)
+    ids = [engine.open("job", actor=AGENT, case_id=f"j{i}").id for i in range(6)]
+    # Earlier than every SLA timer: a full batch of timers no handler owns, then a case
+    # whose handler fails.
+    for cid in ids[:2]:
+        replace_timers(store, cid, "foreign:", [Timer(cid, "foreign:x", T0, "job")])
+    clock.set(LATE)
+    sweeper = Sweeper(engine, sla, owner="w", batch=2)
+    report = sweeper.run()
+    assert sorted((q.case_id, q.name, q.attempts) for q in report.quarantined) == \
+        [(ids[0], "foreign:x", 1), (ids[1], "foreign:x", 1)]
+    assert "no handler" in report.quarantined[0].reason
+    assert report.breaches == 6 and report.escalations == 6
+    assert [(q.case_id, q.name) for q in store.quarantined_timers()] == \
+        sorted((cid, "foreign:x") for cid in ids[:2])
+    # Retried after the back-off (the lease), then quarantined for twice as long.
+    clock.set(clock.now() + sweeper.lease)
+    report = sweeper.run()
+    assert sorted(q.attempts for q in report.quarantined) == [2, 2]
+    assert report.quarantined[0].until == clock.now() + 2 * sweeper.lease
+
+
+def test_a_failing_handler_quarantines_its_timers_instead_of_killing_the_worker(store) -> None:  # type: ignore[no-untyped-def]
+    clock = FrozenClock(T0)
+    engine, sla = job_engine(store, clock)
+    ids = [engine.open("job", actor=AGENT, case_id=f"j{i}").id for i in range(3)]
+
+    class Broken:
+        timer_prefix = "broken:"
+
+        def settle(self, ctx, case):  # type: ignore[no-untyped-def]
+            raise RuntimeError("a bug")
+
+    replace_timers(store, ids[1], "broken:", [Timer(ids[1], "broken:x", T0, "job")])
+    clock.set(LATE)
+    report = Sweeper(engine, sla, handlers=[Broken()]).run()
+    assert [(q.case_id, q.name, q.reason) for q in report.quarantined] == \
+        [(ids[1], "broken:x", "RuntimeError: a bug")]
+    assert report.escalations == 3
+
+
+def test_stop_ends_the_sweep_after_the_current_batch_whatever_the_backlog() -> None:
+    clock = FrozenClock(T0)
+    engine, _ = job_engine(MemoryStore(), clock)
+    stop = threading.Event()
+    settled: list[str] = []
+
+    class Count:
+        timer_prefix = "t:"
+
+        def settle(self, ctx, case):  # type: ignore[no-untyped-def]
+            settled.append(case.id)
+            stop.set()  # SIGTERM arrives during the first batch
+            replace_timers(ctx.engine.store, case.id, "t:", ())
+            return False
+
+    for i in range(3000):
+        cid = engine.open("job", actor=AGENT, case_id=f"j{i:04d}").id
+        replace_timers(engine.store, cid, "t:", [Timer(cid, "t:x", T0, "job")])
+    sweeper = Sweeper(engine, None, handlers=[Count()], batch=100)
+    report = sweeper.run(stop=stop)
+    assert report.stopped and report.timers == 100 and len(settled) == 100
+    # The rest is still due for the next worker.
+    assert len(engine.store.due_timers(T0)) == 2900
