@@ -58,8 +58,18 @@ def pg_sweep_worker(dsn: str, schema: str, prefix: str, owner: str, wall0: float
     import time
 
     from servicewf.sla import Sweeper
+    from servicewf.sla.sweep import ActionContext
     from servicewf.storage.sql import SQLStore
 
+    real = ActionContext.escalate
+
+    def slow_escalate(self, case, **kw):  # type: ignore[no-untyped-def]
+        # A slow network between the breach's commit and the escalation's: widens the
+        # window a kill must hit to lose an escalation (the defect this test guards).
+        time.sleep(0.02)
+        return real(self, case, **kw)
+
+    ActionContext.escalate = slow_escalate  # type: ignore[method-assign]
     store = SQLStore(dsn, schema=schema, prefix=prefix)
     engine, sla = job_engine(store, RunningClock(LATE, wall0))
     sweeper = Sweeper(engine, sla, owner=owner, lease=dt.timedelta(seconds=2), batch=10)
