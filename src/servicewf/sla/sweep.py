@@ -14,9 +14,10 @@ A worker may die anywhere (``SIGKILL``, a dropped connection). What makes that s
   lapses for the next worker;
 - the breach of a clock and its breach action (the policy's ``on_breach``: the escalation)
   are two writes. The breach's write-set also writes a *pending breach action* timer,
-  ``sla-breach:<clock>:<cycle>:``, due at once; the escalation's write-set deletes it. A
-  worker killed between the two leaves the timer, and the next sweep claims it and runs the
-  action; killed after the escalation's commit, the timer is gone with it. Before acting on
+  ``sla-breach:<clock>:<cycle>:``, due one lease later (as if leased to the writer); the
+  escalation's write-set deletes it. A worker killed between the two leaves the timer, and
+  a sweep claims it once the lease has passed and runs the action (two workers acting on it
+  at once are serialized by the case version: the loser re-reads and finds it done); killed after the escalation's commit, the timer is gone with it. Before acting on
   such a timer the history is read as well: an escalation already recorded for that clock
   after that breach only drops the timer. So each breach escalates exactly once;
 - what cannot be processed (a row that does not decode, an unreadable case, a timer no
@@ -142,6 +143,9 @@ class ActionContext:
         self.report = report
         self.listeners = listeners
         self._clears: str | None = None
+        self.lease = _dt.timedelta(0)
+        """The sweeper's lease: a pending breach action falls due one lease after the breach
+        (the worker that wrote it acts at once; another one only if it died)."""
 
     def record(self, case: Case, kind: EventKind, data: dict[str, Any],
                comment: str | None = None) -> Case:
@@ -261,7 +265,7 @@ class _SLAHandler:
                                                actor=ctx.actor, data=data,
                                                comment=f"{name} breached")
                     write = attrs.evolve(write, timers={**write.timers, pending: (Timer(
-                        case.id, pending, as_utc(ctx.now), case.process,
+                        case.id, pending, as_utc(ctx.now) + ctx.lease, case.process,
                         {"clock": name, "cycle": s.cycle, "action": "on_breach"}),)})
                     case = engine.commit(write)
                     ctx.report.breaches += 1
@@ -425,6 +429,7 @@ class Sweeper:
                 "advance) or run without now=")
         report = SweepReport()
         ctx = ActionContext(self.engine, self.sla, now, report, self.listeners)
+        ctx.lease = self.lease
         seen: set[tuple[str, str]] = set()
         store = self.engine.store
         while limit is None or report.timers < limit:
