@@ -17,7 +17,8 @@ A worker may die anywhere (``SIGKILL``, a dropped connection). What makes that s
   ``sla-breach:<clock>:<cycle>:``, due one lease later (as if leased to the writer); the
   escalation's write-set deletes it. A worker killed between the two leaves the timer, and
   a sweep claims it once the lease has passed and runs the action (two workers acting on it
-  at once are serialized by the case version: the loser re-reads and finds it done); killed after the escalation's commit, the timer is gone with it. Before acting on
+  at once are serialized by the case version: the loser re-reads and finds it done);
+  killed after the escalation's commit, the timer is gone with it. Before acting on
   such a timer the history is read as well: an escalation already recorded for that clock
   after that breach only drops the timer. So each breach escalates exactly once;
 - what cannot be processed (a row that does not decode, an unreadable case, a timer no
