@@ -271,7 +271,8 @@ class _SLAHandler:
                     case = engine.commit(write)
                     ctx.report.breaches += 1
                     ctx.notify("breach", case, name, data)
-                    case = _run_breach_action(ctx, self.sla, bound, case, name, s.cycle)
+                    case = _run_breach_action(ctx, self.sla, bound, case, name, s.cycle,
+                                              recovering=False)
                 states = self.sla.states(case)
                 acted = True
         if not acted:
@@ -286,12 +287,14 @@ class _SLAHandler:
 
 
 def _run_breach_action(ctx: ActionContext, sla: SLA, bound: BoundPolicy, case: Case,
-                       clock: str, cycle: int) -> Case:
+                       clock: str, cycle: int, *, recovering: bool = True) -> Case:
     """Run the policy's ``on_breach`` for ``clock``'s ``cycle`` and delete its pending timer:
     with the action's first write when it writes through ``ctx`` (atomic: both or neither),
-    else afterwards (then an action killed half-way runs again: at least once)."""
+    else afterwards (then an action killed half-way runs again: at least once).
+    ``recovering``: the timer was found by a sweep (not just written by this one), so the
+    history is checked first for an escalation already recorded."""
     pending = breach_timer_name(clock, cycle)
-    if _breach_action_done(ctx.engine, bound, case.id, clock, cycle):
+    if recovering and _breach_action_done(ctx.engine, bound, case.id, clock, cycle):
         replace_timers(ctx.engine.store, case.id, pending, ())
         return case
     view = sla._view(bound, sla.states(case)[clock], epoch_us(ctx.now))
