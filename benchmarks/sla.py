@@ -257,8 +257,8 @@ def bench_sweep_pg(n: int) -> float | None:
                 conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     admin.dispose()
     ratio = rates[4] / 2000
-    print(f"BENCH sweep_pg_4workers ratio={ratio:.2f} target=1 rate1={rates[1]:.0f}/s "
-          f"rate4={rates[4]:.0f}/s {'PASS' if ratio >= 1 else 'FAIL'}")
+    print(f"BENCH sweep_pg_4workers ratio={ratio:.2f} target=1 one_worker={rates[1]:.0f}/s "
+          f"four_workers={rates[4]:.0f}/s {'PASS' if ratio >= 1 else 'FAIL'}")
     return ratio
 
 
