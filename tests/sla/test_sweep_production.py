@@ -153,3 +153,17 @@ def test_stop_ends_the_sweep_after_the_current_batch_whatever_the_backlog() -> N
     assert report.stopped and report.timers == 100 and len(settled) == 100
     # The rest is still due for the next worker.
     assert len(engine.store.due_timers(T0)) == 2900
+
+
+def test_a_pending_breach_action_naming_no_clock_is_quarantined_not_retried_for_ever(
+        store) -> None:  # type: ignore[no-untyped-def]
+    clock = FrozenClock(T0)
+    engine, sla = job_engine(store, clock)
+    ids = [engine.open("job", actor=AGENT, case_id=f"j{i}").id for i in range(2)]
+    bad = "sla-breach:gone:1:"
+    replace_timers(store, ids[0], bad, [Timer(ids[0], bad, T0, "job", {"clock": "gone"})])
+    clock.set(LATE)
+    report = Sweeper(engine, sla).run()  # a CorruptRecord about one case: not a DB outage
+    assert [(q.case_id, q.name) for q in report.quarantined] == [(ids[0], bad)]
+    assert "CorruptRecord" in report.quarantined[0].reason
+    assert report.escalations == 2

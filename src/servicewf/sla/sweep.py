@@ -41,6 +41,7 @@ import attrs
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import as_utc, epoch_us, from_epoch_us
 from servicewf.errors import (
+    CaseNotFound,
     CommandRefused,
     CorruptRecord,
     StaleVersion,
@@ -494,11 +495,16 @@ class Sweeper:
                     handler, timers = pending[0]
                     try:
                         handler.settle(ctx, case)
-                    except (StaleVersion, StorageError):
+                    except StaleVersion:
                         raise
-                    except (CorruptRecord, UnknownProcess, CommandRefused) as failed:
+                    except (CorruptRecord, CaseNotFound, UnknownProcess,
+                            CommandRefused) as failed:
+                        # CorruptRecord and CaseNotFound are StorageErrors, but about this
+                        # case's rows: retrying the whole sweep would meet them again.
                         self._quarantine(case_id, timers, f"{type(failed).__name__}: "
                                          f"{failed}", ctx)
+                    except StorageError:
+                        raise  # the database, not the timer: the worker loop retries
                     except Exception as failed:  # a handler's (or a policy's) own bug
                         log.exception("timer handler %s failed on case %r",
                                       type(handler).__name__, case_id)
