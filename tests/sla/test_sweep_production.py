@@ -167,3 +167,40 @@ def test_a_pending_breach_action_naming_no_clock_is_quarantined_not_retried_for_
     assert [(q.case_id, q.name) for q in report.quarantined] == [(ids[0], bad)]
     assert "CorruptRecord" in report.quarantined[0].reason
     assert report.escalations == 2
+
+
+def test_sweep_loop_retries_database_errors_with_back_off_and_stops_on_other_errors(
+        ) -> None:
+    from servicewf.errors import StorageError
+    from servicewf.worker import sweep_loop
+
+    stop = threading.Event()
+    calls: list[str] = []
+
+    class Flaky:
+        def run(self, stop=None):  # type: ignore[no-untyped-def]
+            calls.append("run")
+            if len(calls) <= 3:
+                raise StorageError("server closed the connection unexpectedly")
+            stop.set()
+            from servicewf.sla import SweepReport
+            return SweepReport()
+
+    errors: list[BaseException] = []
+    t = time_now()
+    assert sweep_loop(Flaky(), stop, interval=0, backoff=0.01, max_backoff=0.02,  # type: ignore[arg-type]
+                      on_error=errors.append) == 1
+    assert len(errors) == 3 and time_now() - t >= 0.01 + 0.02 + 0.02
+
+    class Broken:
+        def run(self, stop=None):  # type: ignore[no-untyped-def]
+            raise ValueError("bad configuration")
+
+    with pytest.raises(ValueError, match="bad configuration"):
+        sweep_loop(Broken(), threading.Event(), interval=0)  # type: ignore[arg-type]
+
+
+def time_now() -> float:
+    import time
+
+    return time.monotonic()
