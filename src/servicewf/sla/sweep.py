@@ -470,8 +470,13 @@ class Sweeper:
     def _quarantine(self, case_id: str, timers: Sequence[Timer], reason: str,
                     ctx: ActionContext) -> None:
         for t in timers:
-            q = self.engine.store.quarantine_timer(case_id, t.name, now=ctx.now, reason=reason,
-                                                   backoff=self.backoff)
+            try:
+                q = self.engine.store.quarantine_timer(case_id, t.name, now=ctx.now,
+                                                       reason=reason, backoff=self.backoff)
+            except NotImplementedError:  # a store of its own without quarantine
+                log.warning("timer %r of case %r cannot be processed (%s); its lease lapses",
+                            t.name, case_id, reason)
+                continue
             if q is not None:
                 ctx.report.quarantined.append(q)
                 log.warning("quarantined timer %r of case %r (attempt %d, until %s): %s",
