@@ -3,8 +3,12 @@
 
 Several workers may run against one PostgreSQL database: each claims due timers with a lease
 (``FOR UPDATE SKIP LOCKED``), so a timer is processed by one worker, and a worker that dies
-mid-sweep only delays its timers by one lease. SIGTERM and SIGINT stop the loop after the
-current sweep.
+mid-sweep only delays its timers by one lease. SIGTERM and SIGINT stop the loop within one
+batch (the sweep checks the stop event between batches). A database error (a dropped
+connection, a restarted server) does not end the worker: it is logged and the sweep is
+retried after a back-off that doubles up to ``max_backoff``. Only a stop signal or a
+configuration error (anything that is not a :class:`~servicewf.errors.StorageError` or a
+connection error) ends it.
 """
 
 from __future__ import annotations
@@ -17,10 +21,16 @@ import threading
 from collections.abc import Callable, Mapping
 
 from servicewf.clock import Clock, SystemClock
+from servicewf.errors import StorageError
 from servicewf.outbox import Dispatcher, DispatchReport, RetryPolicy, Sender
 from servicewf.sla import Sweeper, SweepReport
 
 __all__ = ["run_worker", "sweep_loop"]
+
+# What a database outage raises: the store's StorageError (SQLStore wraps the driver's
+# errors), and the connection errors a driver may raise unwrapped. CaseNotFound and
+# CorruptRecord are StorageErrors too, but the sweep handles those per case.
+_RECOVERABLE: tuple[type[BaseException], ...] = (StorageError, ConnectionError, TimeoutError)
 
 log = logging.getLogger("servicewf.worker")
 
@@ -33,17 +43,40 @@ def sweep_loop(
     once: bool = False,
     on_report: Callable[[SweepReport], None] | None = None,
     after_sweep: Callable[[], object] | None = None,
+    backoff: float = 0.5,
+    max_backoff: float = 30.0,
+    on_error: Callable[[BaseException], None] | None = None,
 ) -> int:
     """Sweep until ``stop`` is set (or once); return the number of sweeps run.
-    ``after_sweep`` runs after each sweep (the outbox dispatch pass)."""
+    ``after_sweep`` runs after each sweep (the outbox dispatch pass).
+
+    A sweep that fails on the database (:class:`~servicewf.errors.StorageError`, a
+    connection error) is logged and retried after ``backoff`` seconds, doubled after each
+    failure in a row up to ``max_backoff``; the connection pool reconnects on the next try.
+    Any other error is a bug or a configuration error and ends the loop (raised)."""
     sweeps = 0
+    failures = 0
     while not stop.is_set():
-        report = sweeper.run()
+        try:
+            report = sweeper.run(stop=stop)
+            if after_sweep is not None:
+                after_sweep()  # a database that fails here is retried like a failed sweep
+        except _RECOVERABLE as exc:
+            failures += 1
+            delay = min(backoff * 2 ** min(failures - 1, 30), max_backoff)
+            log.warning("sweep failed (%s: %s); retrying in %.1f s (failure %d in a row)",
+                        type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "",
+                        delay, failures)
+            if on_error is not None:
+                on_error(exc)
+            if once and failures > 1:
+                raise
+            stop.wait(delay)
+            continue
+        failures = 0
         sweeps += 1
         if on_report is not None:
             on_report(report)
-        if after_sweep is not None:
-            after_sweep()
         if once:
             break
         stop.wait(interval)
@@ -91,7 +124,7 @@ def run_worker(
             return r
 
     def request_stop(signum: int, _frame: object) -> None:
-        log.info("worker %s: signal %s, stopping after this sweep", name, signum)
+        log.info("worker %s: signal %s, stopping after this batch", name, signum)
         stop.set()
 
     if threading.current_thread() is threading.main_thread():

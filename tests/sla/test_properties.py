@@ -285,16 +285,16 @@ def test_stale_version_is_retried_on_the_reloaded_case() -> None:
     clock = FrozenClock(sh(2026, 9, 15, 9, 0))
     engine = Engine(MemoryStore(), clock, [COMPLAINT], processors=[sla])
     case = engine.open("complaint", actor=AGENT, data={"level": "一般"})
-    original = engine.record
+    original = engine.plan_record
     raced = []
 
-    def racing_record(c, kind, **kw):  # type: ignore[no-untyped-def]
-        if not raced:  # someone else writes first, once
+    def racing_plan(c, kind, **kw):  # type: ignore[no-untyped-def]
+        if not raced:  # someone else writes first, once (between reading and writing)
             raced.append(1)
-            original(engine.get(c.id), EventKind.NOTE, actor=Actor("x", "agent"))
+            engine.record(engine.get(c.id), EventKind.NOTE, actor=Actor("x", "agent"))
         return original(c, kind, **kw)
 
-    engine.record = racing_record  # type: ignore[method-assign]
+    engine.plan_record = racing_plan  # type: ignore[method-assign]
     report = run_at(Sweeper(engine, sla), sh(2026, 9, 30, 9, 0))
     assert report.retries == 1
     assert sum(e.kind is EventKind.CLOCK_BREACHED for e in engine.history(case.id)) == 3

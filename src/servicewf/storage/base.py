@@ -19,7 +19,7 @@ import abc
 import datetime as _dt
 import hashlib
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -31,10 +31,10 @@ from servicewf.errors import StaleVersion
 from servicewf.events import Event
 from servicewf.plain import check_identifier, check_stored, frozen_mapping, plain_data
 
-__all__ = ["DEAD", "DELIVERED", "OUTBOX_STATUSES", "PENDING", "LogEntry", "OutboxEntry",
-           "OutboxMessage", "Store", "Timer", "WriteSet", "backoff", "check_append",
-           "check_log_limit", "check_outbox", "check_status", "check_timers", "check_write",
-           "message_id", "replace_timers"]
+__all__ = ["DEAD", "DELIVERED", "OUTBOX_STATUSES", "PENDING", "QUARANTINE_OWNER", "LogEntry",
+           "OutboxEntry", "OutboxMessage", "QuarantinedTimer", "Store", "Timer", "WriteSet",
+           "backoff", "check_append", "check_log_limit", "check_outbox", "check_status",
+           "check_timers", "check_write", "message_id", "quarantine_delay", "replace_timers"]
 
 
 def _payload(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -57,6 +57,60 @@ class Timer:
 
 
 _NO_TIMERS: Mapping[str, tuple[Timer, ...]] = MappingProxyType({})
+
+QUARANTINE_OWNER = "!quarantine"
+"""The lease owner that marks a quarantined timer (no worker is named so)."""
+
+
+@attrs.frozen(slots=True)
+class QuarantinedTimer:
+    """A timer set aside because it could not be processed: its row does not decode, its
+    case cannot be read, no handler owns its name, or its handler failed.
+
+    ``attempts`` counts the failures in a row; the timer is not claimed again before
+    ``until`` (a back-off that doubles with each attempt), then it is retried. Processing it
+    (which rewrites the case's timers) or repairing the row ends the quarantine.
+    """
+
+    case_id: str
+    name: str
+    attempts: int
+    until: _dt.datetime
+    reason: str
+
+
+def quarantine_delay(attempts: int, base: _dt.timedelta,
+                     cap: _dt.timedelta = _dt.timedelta(hours=6)) -> _dt.timedelta:
+    """The back-off after ``attempts`` failures: ``base`` doubled each time, at most ``cap``."""
+    delay: _dt.timedelta = base * (2 ** min(max(attempts - 1, 0), 30))
+    return min(delay, cap)
+
+
+def encode_quarantine(attempts: int, reason: str) -> str:
+    """The lease owner that records a quarantine (at most 200 characters, the column's size):
+    the attempts and the reason live in the lease columns, so the table layout is unchanged."""
+    return f"{QUARANTINE_OWNER}/{attempts}/{reason}"[:200]
+
+
+def decode_quarantine(owner: str | None) -> tuple[int, str] | None:
+    """``(attempts, reason)`` of a lease owner written by :func:`encode_quarantine` or by a
+    claim of a quarantined timer (``!quarantine/3/@worker``); ``None`` for an ordinary owner."""
+    if not owner or not owner.startswith(QUARANTINE_OWNER + "/"):
+        return None
+    _, attempts, reason = owner.split("/", 2)
+    try:
+        return int(attempts), reason
+    except ValueError:
+        return 1, reason
+
+
+def claim_owner(previous: str | None, owner: str) -> str:
+    """The lease owner a claim writes: ``owner``, keeping the attempts of a quarantined
+    timer (``!quarantine/N/@owner``) so that a failure after the retry counts N + 1."""
+    q = decode_quarantine(previous)
+    if q is None:
+        return owner
+    return f"{QUARANTINE_OWNER}/{q[0]}/@{owner}"[:200]
 
 
 def _owned_timers(
@@ -454,13 +508,28 @@ class Store(abc.ABC):
         lease: _dt.timedelta,
         limit: int,
         process: str | None = None,
+        on_corrupt: Callable[[QuarantinedTimer], None] | None = None,
     ) -> list[Timer]:
         """Lease up to ``limit`` due timers to ``owner`` until ``now + lease``.
 
         A timer leased to another owner is skipped until its lease expires, so a worker that
         dies mid-sweep delays its timers by one lease and loses none. Processing a timer
         replaces the case's timers (``append(..., timers=...)``), which ends the lease.
+
+        A quarantined timer (:meth:`quarantine_timer`) is skipped until its back-off ends.
+        A row that cannot be decoded does not fail the claim: it is quarantined by key (the
+        lease doubled per attempt as back-off), reported to ``on_corrupt`` and left out.
         """
+
+    def quarantine_timer(self, case_id: str, name: str, *, now: _dt.datetime, reason: str,
+                         backoff: _dt.timedelta) -> QuarantinedTimer | None:
+        """Set the timer aside until ``now + quarantine_delay(attempts, backoff)``, counting
+        one more failed attempt; ``None`` when the timer is gone (processed meanwhile)."""
+        raise NotImplementedError
+
+    def quarantined_timers(self) -> list[QuarantinedTimer]:
+        """Every quarantined timer (whose back-off may have ended), by case id and name."""
+        raise NotImplementedError
 
     # --- the outbox: messages written by write-sets, delivered by a dispatcher -----------
 

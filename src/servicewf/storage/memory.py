@@ -6,7 +6,7 @@ import datetime as _dt
 import heapq
 import itertools
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -22,6 +22,7 @@ from servicewf.storage.base import (
     PENDING,
     LogEntry,
     OutboxEntry,
+    QuarantinedTimer,
     Store,
     Timer,
     WriteSet,
@@ -29,6 +30,10 @@ from servicewf.storage.base import (
     check_log_limit,
     check_status,
     check_timers,
+    claim_owner,
+    decode_quarantine,
+    encode_quarantine,
+    quarantine_delay,
 )
 
 __all__ = ["MemoryStore"]
@@ -242,6 +247,14 @@ class MemoryStore(Store):
             if kept:
                 dues = [*(epoch_us(t.due) for t in kept), *dues]
                 new = [*kept, *new]
+            # Leases (and quarantines) of the timers kept are theirs still, as in SQL, where
+            # only the replaced rows are rewritten.
+            held = {t.name: self._leases.get((case_id, t.name)) for t in kept}
+            self._put_timers(case_id, new, dues)
+            for name, lease in held.items():
+                if lease is not None:
+                    self._leases[(case_id, name)] = lease
+            return
         self._put_timers(case_id, new, dues)
 
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
@@ -322,7 +335,9 @@ class MemoryStore(Store):
         lease: _dt.timedelta,
         limit: int,
         process: str | None = None,
+        on_corrupt: Callable[[QuarantinedTimer], None] | None = None,
     ) -> list[Timer]:
+        # Values are kept as written: no row here can fail to decode (``on_corrupt`` unused).
         cutoff = as_utc(now)
         until = cutoff + lease
         claimed: list[Timer] = []
@@ -338,11 +353,33 @@ class MemoryStore(Store):
                 held = leases.get(key)
                 if held is not None and held[0] != owner and held[1] > cutoff:
                     continue
-                leases[key] = (owner, until)
+                leases[key] = (owner if held is None else claim_owner(held[0], owner), until)
                 claimed.append(timer)
                 if len(claimed) >= limit:
                     break
         return claimed
+
+    def quarantine_timer(self, case_id: str, name: str, *, now: _dt.datetime, reason: str,
+                         backoff: _dt.timedelta) -> QuarantinedTimer | None:
+        with self._lock:
+            if name not in self._entries.get(case_id, {}):
+                return None
+            key = (case_id, name)
+            held = self._leases.get(key)
+            q = None if held is None else decode_quarantine(held[0])
+            attempts = 1 if q is None else q[0] + 1
+            until = as_utc(now) + quarantine_delay(attempts, backoff)
+            self._leases[key] = (encode_quarantine(attempts, reason), until)
+            return QuarantinedTimer(case_id, name, attempts, until, reason)
+
+    def quarantined_timers(self) -> list[QuarantinedTimer]:
+        with self._lock:
+            out = []
+            for (case_id, name), (owner, until) in sorted(self._leases.items()):
+                q = decode_quarantine(owner)
+                if q is not None:
+                    out.append(QuarantinedTimer(case_id, name, q[0], until, q[1]))
+            return out
 
     def _due(self, cutoff_us: int) -> Iterator[Timer]:
         """Current timers with ``due <= cutoff_us``, ordered by (due, case id, name), lazily.

@@ -62,9 +62,11 @@ from servicewf.storage.base import (
     DEAD,
     DELIVERED,
     PENDING,
+    QUARANTINE_OWNER,
     LogEntry,
     OutboxEntry,
     OutboxMessage,
+    QuarantinedTimer,
     Store,
     Timer,
     WriteSet,
@@ -72,6 +74,10 @@ from servicewf.storage.base import (
     check_log_limit,
     check_status,
     check_timers,
+    claim_owner,
+    decode_quarantine,
+    encode_quarantine,
+    quarantine_delay,
 )
 from servicewf.storage.schema import (
     DATABASE_SCHEMA_VERSION,
@@ -307,6 +313,15 @@ class SQLStore(Store):
             t.timers.update()
             .where(t.timers.c.case_id == sa.bindparam("b_case"),
                    t.timers.c.name == sa.bindparam("b_name"))
+            .values(lease_owner=sa.bindparam("v_owner"), lease_until=sa.bindparam("v_until"))
+        )
+        self._q_claim_guarded = (
+            t.timers.update()
+            .where(t.timers.c.case_id == sa.bindparam("b_case"),
+                   t.timers.c.name == sa.bindparam("b_name"),
+                   sa.or_(t.timers.c.lease_owner.is_(None),
+                          t.timers.c.lease_owner == sa.bindparam("b_owner"),
+                          t.timers.c.lease_until <= sa.bindparam("b_cutoff")))
             .values(lease_owner=sa.bindparam("v_owner"), lease_until=sa.bindparam("v_until"))
         )
         self._timer_cols = (t.timers.c.case_id, t.timers.c.name, t.timers.c.due,
@@ -743,26 +758,102 @@ class SQLStore(Store):
         lease: _dt.timedelta,
         limit: int,
         process: str | None = None,
+        on_corrupt: Callable[[QuarantinedTimer], None] | None = None,
     ) -> list[Timer]:
         if limit <= 0:
             return []
         tm = self._tables.timers
         cutoff = self._instant(now)
-        query = self._due_query(now, process, limit).where(
-            sa.or_(tm.c.lease_owner.is_(None), tm.c.lease_owner == owner,
-                   tm.c.lease_until <= cutoff))
+        free = sa.or_(tm.c.lease_owner.is_(None), tm.c.lease_owner == owner,
+                      tm.c.lease_until <= cutoff)
+        query = (sa.select(*self._timer_cols, tm.c.lease_owner)
+                 .where(tm.c.due <= cutoff, free))
+        if process is not None:
+            query = query.where(tm.c.process == process)
+        query = query.order_by(tm.c.due, tm.c.case_id, tm.c.name).limit(limit)
         if self._pg:
             # Concurrent claimers skip each other's locked rows instead of queueing behind them.
             query = query.with_for_update(skip_locked=True)
+        # On a SQLite engine the store did not create (no BEGIN IMMEDIATE: the driver may run
+        # the SELECT outside the write transaction, or in autocommit), two processes can read
+        # the same free rows; each row is then taken by a compare-and-set UPDATE that repeats
+        # the "free" condition, and only the claimer whose UPDATE matched keeps it. SQLite
+        # runs one writer at a time, so exactly one of them matches.
+        guarded = self._engine.dialect.name == "sqlite" and not self._sqlite_owned
         until = self._instant(as_utc(now) + lease)
+        claimed: list[Timer] = []
+        bad: list[QuarantinedTimer] = []
+        leases: list[dict[str, Any]] = []
         with self._tx(write=True) as conn:
             rows = conn.execute(query).all()
-            if rows:
-                conn.execute(self._q_lease, [
-                    {"b_case": r[0], "b_name": r[1], "v_owner": owner, "v_until": until}
-                    for r in rows
-                ])
-        return [decode_timer(*r) for r in rows]
+            for case_id, name, due, proc, payload, held in rows:
+                try:
+                    timer = decode_timer(case_id, name, due, proc, payload)
+                except CorruptRecord as exc:
+                    # One bad row must not fail the claim of the others: set it aside by
+                    # key (no decoding needed) with a back-off, and report it.
+                    q = self._quarantine(conn, case_id, name, now=now, reason=str(exc),
+                                         backoff=lease, held=held)
+                    if q is not None:
+                        bad.append(q)
+                    continue
+                params = {"b_case": case_id, "b_name": name,
+                          "v_owner": claim_owner(held, owner), "v_until": until}
+                if guarded:
+                    if conn.execute(self._q_claim_guarded, {**params, "b_owner": owner,
+                                                            "b_cutoff": cutoff}).rowcount != 1:
+                        continue  # another process took it first
+                else:
+                    leases.append(params)
+                claimed.append(timer)
+            if leases:
+                conn.execute(self._q_lease, leases)
+        if on_corrupt is not None:
+            for q in bad:
+                on_corrupt(q)
+        elif bad:
+            for q in bad:
+                log.warning("quarantined timer %r of case %r: %s", q.name, q.case_id, q.reason)
+        return claimed
+
+    def _quarantine(self, conn: Connection, case_id: str, name: str, *, now: _dt.datetime,
+                    reason: str, backoff: _dt.timedelta,
+                    held: str | None) -> QuarantinedTimer | None:
+        q = decode_quarantine(held)
+        attempts = 1 if q is None else q[0] + 1
+        until = as_utc(now) + quarantine_delay(attempts, backoff)
+        done = conn.execute(self._q_lease, {"b_case": case_id, "b_name": name,
+                                            "v_owner": encode_quarantine(attempts, reason),
+                                            "v_until": self._instant(until)})
+        if done.rowcount != 1:
+            return None
+        return QuarantinedTimer(case_id, name, attempts, until, reason)
+
+    def quarantine_timer(self, case_id: str, name: str, *, now: _dt.datetime, reason: str,
+                         backoff: _dt.timedelta) -> QuarantinedTimer | None:
+        tm = self._tables.timers
+        with self._tx(write=True) as conn:
+            found = conn.execute(
+                sa.select(tm.c.lease_owner).where(tm.c.case_id == case_id, tm.c.name == name)
+            ).first()
+            if found is None:
+                return None
+            return self._quarantine(conn, case_id, name, now=now, reason=reason,
+                                    backoff=backoff, held=found[0])
+
+    def quarantined_timers(self) -> list[QuarantinedTimer]:
+        tm = self._tables.timers
+        query = (sa.select(tm.c.case_id, tm.c.name, tm.c.lease_owner, tm.c.lease_until)
+                 .where(tm.c.lease_owner.startswith(QUARANTINE_OWNER + "/", autoescape=True))
+                 .order_by(tm.c.case_id, tm.c.name))
+        with self._tx(write=False) as conn:
+            rows = conn.execute(query).all()
+        out: list[QuarantinedTimer] = []
+        for case_id, name, held, until in rows:
+            q = decode_quarantine(held)
+            if q is not None:
+                out.append(QuarantinedTimer(case_id, name, q[0], decode_instant(until), q[1]))
+        return out
 
     # --- outbox ---------------------------------------------------------------------------
 
