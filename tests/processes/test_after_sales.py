@@ -134,3 +134,11 @@ def test_close_cannot_overwrite_a_recorded_dissatisfaction_c11() -> None:
     happy = Case("c", "after_sales", 1, "followed_up", 9, now, now, {"satisfaction": "滿意"})
     assert g(CommandContext(happy, d, "close", actor, {}, now))
     assert not g(CommandContext(happy, d, "close", actor, {"satisfaction": "不滿意"}, now))
+
+
+def test_a_ticket_without_a_new_solution_says_so(h: Harness) -> None:
+    """The typed view's default: no new knowledge-base entry unless one is reported (found by
+    mutation: the default was not pinned)."""
+    case = h.run(h.open("after_sales", **INTAKE), *TO_ASSIGNED, "support_remotely", "resolve")
+    assert "new_solution" not in case.data
+    assert case.data_as(AfterSalesData).new_solution is False

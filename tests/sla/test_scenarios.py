@@ -249,3 +249,50 @@ def test_sweep_after_the_deadline_skips_the_warning() -> None:
     case = engine.open("service_request", actor=AGENT)
     run_at(Sweeper(engine, sla), sh(2026, 9, 16, 9, 0))
     assert [e.kind for e in engine.history(case.id)[1:]] == [EventKind.CLOCK_BREACHED]
+
+
+def test_an_early_stop_while_paused_closes_the_pause() -> None:
+    """Stopping a paused clock before its earliest moment ends the pause at the stop: the
+    time spent paused is counted as paused (found by mutation: the close was not tested)."""
+    from servicewf.sla import ClockHours, On
+
+    from .helpers import request_definition
+
+    spec = ClockSpec("deliver", start=On(enter="confirmed"), stop=On(enter="cancelled"),
+                     target=ClockHours(10), earliest=ClockHours(5),
+                     pause_in=("waiting_customer",))
+    engine, sla, clock = make_engine([Policy("p", "service_request", (spec,))],
+                                     sh(2026, 9, 15, 9, 0), request_definition())
+    case = engine.open("service_request", actor=AGENT)
+    case = engine.fire(case, "register", actor=AGENT)
+    case = engine.fire(case, "confirm", actor=AGENT)
+    case = engine.fire(case, "start", actor=AGENT)
+    clock.advance(hours=1)
+    case = engine.fire(case, "wait_customer", actor=AGENT)
+    clock.advance(hours=2)
+    case = engine.fire(case, "cancel", actor=AGENT)  # stopped 3 h in: before the 5 h earliest
+    view = sla.view(engine, case, "deliver", clock.now())
+    assert view.status == "stopped" and view.outcome == "too_early"
+    assert view.paused == dt.timedelta(hours=2)
+    assert view.elapsed == dt.timedelta(hours=1)
+
+
+def test_a_one_microsecond_pause_moves_the_deadline_by_one_microsecond() -> None:
+    """Pauses are counted to the microsecond, the unit every clock measures in (found by
+    mutation: a pause of 1 µs could be dropped unnoticed)."""
+    from servicewf.sla import ClockHours, On
+
+    from .helpers import request_definition
+
+    spec = ClockSpec("deliver", start=On(enter="confirmed"), stop=On(enter="delivered"),
+                     target=ClockHours(10), pause_in=("waiting_customer",))
+    engine, sla, clock = make_engine([Policy("p", "service_request", (spec,))],
+                                     sh(2026, 9, 15, 9, 0), request_definition())
+    case = engine.open("service_request", actor=AGENT)
+    case = engine.fire(engine.fire(case, "register", actor=AGENT), "confirm", actor=AGENT)
+    case = engine.fire(engine.fire(case, "start", actor=AGENT), "wait_customer", actor=AGENT)
+    clock.set(clock.now().add(microseconds=1))
+    case = engine.fire(case, "resume", actor=AGENT)
+    view = sla.view(engine, case, "deliver", clock.now())
+    assert view.deadline == sh(2026, 9, 15, 19, 0).add(microseconds=1)
+    assert view.paused == dt.timedelta(microseconds=1)
