@@ -43,3 +43,15 @@ def test_not_effective_re_plan_needs_cause_analysis_when_overdue() -> None:
     assert h.trail(case)[-1] == ("re_plan", "not_effective", "planned")
     with pytest.raises(TriggerNotAllowed):
         h.fire(case, "close")
+
+
+def test_overdue_means_strictly_after_the_deadline() -> None:
+    """At the deadline itself the action is not yet overdue (found by mutation: the boundary
+    was not pinned)."""
+    from servicewf.processes.improvement_action import is_overdue
+
+    deadline = "2026-03-09T18:00:00+08:00"
+    assert not is_overdue(deadline, "2026-03-09T18:00:00+08:00")
+    assert not is_overdue(deadline, "2026-03-09T10:00:00+00:00")  # the same instant
+    assert is_overdue(deadline, "2026-03-09T18:00:00.000001+08:00")
+    assert not is_overdue(None, deadline) and not is_overdue(deadline, None)
