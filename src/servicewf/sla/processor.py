@@ -213,8 +213,11 @@ class SLA:
         if not isinstance(clock, str) or clock not in bound.by_name:
             raise refuse([f"a clock of the policy in data['clock'] "
                           f"({', '.join(bound.by_name)})"])
+        raw = e.data.get("by")
         try:
-            by = target_from_dict(e.data["by"])
+            if not isinstance(raw, Mapping):
+                raise TypeError("not a mapping")
+            by = target_from_dict(raw)
         except (KeyError, TypeError, ValueError, InvalidPolicy):
             raise refuse(["the extension in data['by'] (a target's plain data, e.g. "
                           "WorkingDays(2).to_dict())"]) from None
