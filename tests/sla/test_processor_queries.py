@@ -23,7 +23,7 @@ def _complaint():  # type: ignore[no-untyped-def]
 
 
 def test_recompute_takes_a_case_or_its_id() -> None:
-    engine, sla, clock, case = _complaint()
+    engine, sla, _clock, case = _complaint()
     assert sla.recompute(engine, case.id) == sla.recompute(engine, case) == sla.states(case)
 
 
@@ -46,7 +46,7 @@ def test_breaching_within_includes_a_deadline_exactly_at_the_horizon() -> None:
 
 
 def test_a_recorded_extension_needs_a_readable_extension() -> None:
-    engine, sla, clock, case = _complaint()
+    engine, _sla, _clock, case = _complaint()
     for by in ({"type": "no_such_target"}, "two days", None):
         with pytest.raises(ExtensionConditionsUnmet) as refused:
             engine.record(case, EventKind.CLOCK_EXTENDED, actor=AGENT, data={
