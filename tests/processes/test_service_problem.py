@@ -44,3 +44,22 @@ def test_complaint_problem_needs_linked_case_and_review_needs_lead() -> None:
                  "verify", "archive")
     with pytest.raises(RoleNotPermitted):
         h.fire(case, "review", "agent")
+
+
+def test_verified_means_the_verified_state_and_who_verified_it_c12() -> None:
+    """Both halves of C12's check hold separately (found by mutation: `and` read as `or`
+    went unnoticed): a verifier's name alone does not make a problem verified, nor does the
+    state without one."""
+    import attrs
+
+    h = Harness()
+    case = h.run(h.open("service_problem", **INTAKE), "report", "analyse", "resolve")
+    d = definition()
+    g = d.guards["problem_verified"]
+    actor, now = Actor("a", "agent"), h.clock.now()
+    named = attrs.evolve(case, data={**case.data, "verified_by": "lead"})
+    assert not g(CommandContext(named, d, "archive", actor, {}, now))
+    unnamed = attrs.evolve(case, state="verified")
+    assert not g(CommandContext(unnamed, d, "archive", actor, {}, now))
+    both = attrs.evolve(named, state="verified")
+    assert g(CommandContext(both, d, "archive", actor, {}, now))
