@@ -48,3 +48,25 @@ def test_templates_show_a_dash_for_a_missing_field_and_text_for_other_values() -
     assert out == {"subject": {"en": "c1: —"}, "body": {"en": "—"}}
     assert _plain_value(pendulum.date(2026, 3, 2)) == "2026-03-02"
     assert _plain_value(3) == 3 and _plain_value(None) is None
+
+
+def test_a_notice_reads_the_deadline_of_the_clock_its_event_names() -> None:
+    from servicewf.clock import epoch_us, from_epoch_us
+    from servicewf.events import Event, EventKind
+    from servicewf.processes.notices import _clock_of
+
+    first, second = NOW.add(days=1), NOW.add(days=3)
+    sla = {"clocks": [{"name": "acknowledge", "deadline": epoch_us(first)},
+                      {"name": "resolve", "deadline": epoch_us(second)}]}
+    case = Case("c1", "complaint", 1, "recorded", 2, NOW, NOW, extensions={"sla": sla})
+
+    def event(**data: object) -> Event:
+        return Event("c1", 2, NOW, EventKind.CLOCK_WARNING, "servicewf", "system", None,
+                     "recorded", "recorded", data)
+
+    text = from_epoch_us(epoch_us(second)).isoformat()
+    assert _clock_of(case, event(clock="resolve")) == {"deadline": text, "new_deadline": text}
+    assert _clock_of(case, event(clock="follow_up")) == {}
+    assert _clock_of(case, event()) == {}
+    bare = Case("c2", "complaint", 1, "recorded", 2, NOW, NOW)
+    assert _clock_of(bare, event(clock="resolve")) == {}
