@@ -87,3 +87,24 @@ def test_periods_tile_time_without_gaps(cadence: Cadence, start: pendulum.Date,
     status = next_due(cadence, start, FrozenClock(now), tz=TZ)
     assert status.next_due == ps[-1].due
     assert len(status.missed) == len(ps) - 1  # nothing done: every closed period is missed
+
+
+def test_period_edges_are_exact() -> None:
+    """Periods include their start and exclude their due instant, a period beginning exactly
+    at ``until`` has begun, and indexes start at 0 (surviving mutants of cadence)."""
+    import datetime as _dt
+
+    import pytest as _pytest
+
+    from servicewf.processes.cadence import Cadence, period_bounds, periods
+
+    start = _dt.date(2026, 1, 5)  # a Monday
+    first_due = period_bounds(Cadence.WEEKLY, start, 0)[1]
+    assert first_due == period_bounds(Cadence.WEEKLY, start, 1)[0]
+    with _pytest.raises(ValueError, match="negative"):
+        period_bounds(Cadence.WEEKLY, start, -1)
+    at_due = periods(Cadence.WEEKLY, start, first_due)
+    assert [p.index for p in at_due] == [0, 1]          # period 1 begins exactly at until
+    assert at_due[1].start == first_due
+    done_at_start = periods(Cadence.WEEKLY, start, first_due, done=[first_due])
+    assert [p.met for p in done_at_start] == [False, True]  # start included, due excluded
