@@ -447,3 +447,24 @@ def test_every_period_is_settled_once_as_cadence_says(
                   and (first_met is None or i < first_met)]
         got = [e.at for e in events if e.data["status"] == "due_soon" and e.data["period"] == k]
         assert got == should[:1], (k, got, should)
+
+
+def test_settle_says_whether_it_wrote() -> None:
+    """``settle`` returns True exactly when it recorded something (surviving mutants: the
+    return value was never checked)."""
+    from servicewf.processes.schedule import ObligationState
+
+    w = World(MemoryStore(), sh(2026, 3, 2, 9))
+    cid = w.open(contact_obligation("C-1", "VIP", start=pendulum.date(2026, 3, 2), tz=TZ))
+    early = ActionContext(w.engine, None, sh(2026, 3, 3, 9), SweepReport(), [])
+    w.clock.set(sh(2026, 3, 3, 9))
+    assert w.ob.settle(early, w.engine.get(cid)) is False   # nothing over, nothing due soon
+    late = sh(2026, 3, 17, 9)  # two weeks over: both missed
+    w.clock.set(late)
+    report = SweepReport()
+    assert w.ob.settle(ActionContext(w.engine, None, late, report, []),
+                       w.engine.get(cid)) is True
+    assert report.counts["obligation_missed"] == 2
+    # a state written before the counters existed reads as zero counts
+    old = ObligationState.from_dict({"settled": 1})
+    assert (old.met_count, old.missed_count, old.reminder_count, old.reminded) == (0, 0, 0, -1)
