@@ -27,16 +27,37 @@ TESTS[fold]="tests/sla tests/scenarios"
 MODULE[calendar]=src/servicewf/calendar/core.py
 TESTS[calendar]="tests/calendar"
 PROCESS_TESTS="tests/processes/test_rules.py tests/processes/test_random_walks.py tests/integrity"
-for p in access_grant incident service_request obligation; do
+for p in access_grant incident service_request obligation after_sales consultation contract \
+        contract_change customer_data_change improvement_action service_problem survey_campaign; do
     MODULE[$p]=src/servicewf/processes/$p.py
     TESTS[$p]="tests/processes/test_$p.py $PROCESS_TESTS"
 done
 MODULE[complaint]=src/servicewf/processes/complaint.py
 TESTS[complaint]="tests/processes/test_complaint.py tests/scenarios tests/sla"
+MODULE[sla_processor]=src/servicewf/sla/processor.py
+TESTS[sla_processor]="tests/sla tests/scenarios tests/integrity"
+MODULE[common]=src/servicewf/processes/common.py
+TESTS[common]="tests/processes tests/integrity"
+MODULE[notices]=src/servicewf/processes/notices.py
+TESTS[notices]="tests/engine/test_outbox_messages.py tests/outbox tests/processes/test_common_edges.py"
+MODULE[cadence]=src/servicewf/processes/cadence.py
+TESTS[cadence]="tests/processes/test_cadence.py tests/processes/test_schedule.py tests/processes/test_obligation.py"
+MODULE[schedule]=src/servicewf/processes/schedule.py
+TESTS[schedule]="tests/processes/test_schedule.py tests/processes/test_obligation.py"
+MODULE[presets]=src/servicewf/processes/presets.py
+TESTS[presets]="tests/processes/test_presets_table.py tests/sla/test_service_request_clocks.py"
+MODULE[policies]=src/servicewf/processes/policies.py
+TESTS[policies]="tests/processes/test_stack_and_policies.py tests/sla/test_policy.py"
+MODULE[stack]=src/servicewf/processes/stack.py
+TESTS[stack]="tests/processes/test_stack_and_policies.py tests/test_cli.py"
+MODULE[approval]=src/servicewf/processes/approval.py
+TESTS[approval]="tests/processes tests/integrity"
 
 names=("$@")
-[ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar access_grant incident service_request obligation
-    complaint)
+[ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
+    service_request obligation complaint after_sales consultation contract contract_change
+    customer_data_change improvement_action service_problem survey_campaign common notices cadence
+    schedule presets policies stack approval)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \
