@@ -90,3 +90,22 @@ def test_business_centre_service_time_by_request_type(request_type: str,
     view = sla.view(h.engine, case, "service_time", h.clock.now())
     expected = None if minutes is None else START.add(minutes=minutes)
     assert view.deadline == expected
+
+
+def test_a_promised_due_time_moves_by_clock_time_over_a_night() -> None:
+    """A pause shifts a promised due time in clock time, even across closed office hours
+    (DueField is absolute; found by mutation)."""
+    h = Harness(START, with_sla=True)
+    assert h.sla is not None
+    due = START.add(days=5)
+    case = h.run(h.open("service_request", **INTAKE), "register",
+                 ("confirm", "agent", {"due": due.isoformat()}),
+                 "propose_plan", "agree_plan", "start")
+    evening = h.clock.now().in_timezone("Asia/Shanghai").start_of("day").add(hours=17)
+    h.clock.set(max(evening, h.clock.now()))
+    case = h.fire(case, "wait_customer", reason="customer away")
+    paused_at = h.clock.now()
+    h.clock.set(paused_at.add(hours=17))  # overnight, mostly outside office hours
+    case = h.fire(case, "resume")
+    view = h.sla.view(h.engine, case, "resolution", h.clock.now())
+    assert view.deadline == due.add(hours=17)
