@@ -53,3 +53,17 @@ def test_a_recorded_extension_needs_a_readable_extension() -> None:
                 "clock": "resolve", "by": by, "reason": "parts", "notice": "phoned"})
         assert any("data['by']" in m for m in refused.value.missing)
     assert len(engine.history(case.id)) == 1
+
+
+def test_clock_states_name_their_clocks_and_refuse_unknown_ones() -> None:
+    from servicewf.errors import UnknownClock
+    from servicewf.sla import ClockState
+
+    engine, sla, _clock, case = _complaint()
+    states = sla.states(case)
+    assert states.names() == ("record", "acknowledge", "resolve", "follow_up")  # feedback: off
+    with pytest.raises(UnknownClock, match="no clock 'resolution'"):
+        states["resolution"]
+    stored = case.extensions["sla"]
+    assert stored["v"] == 1 and stored == states.to_dict()
+    assert ClockState("x").held is False  # a new clock is not held
