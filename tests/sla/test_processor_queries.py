@@ -59,7 +59,7 @@ def test_clock_states_name_their_clocks_and_refuse_unknown_ones() -> None:
     from servicewf.errors import UnknownClock
     from servicewf.sla import ClockState
 
-    engine, sla, _clock, case = _complaint()
+    _engine, sla, _clock, case = _complaint()
     states = sla.states(case)
     assert states.names() == ("record", "acknowledge", "resolve", "follow_up")  # feedback: off
     with pytest.raises(UnknownClock, match="no clock 'resolution'"):
