@@ -322,7 +322,10 @@ class Runner:
 
     def imported_file(self, module: str) -> str:
         done = subprocess.run(
-            [sys.executable, "-c", f"import {module} as m; print(m.__file__)"],
+            # sys.modules, not `import a.b as m`: a package may export a function named like
+            # one of its modules (servicewf.sla.sweep), and the import statement takes that.
+            [sys.executable, "-c", f"import importlib, sys; importlib.import_module({module!r}); "
+             f"print(sys.modules[{module!r}].__file__)"],
             env=self.env, capture_output=True, text=True, check=False, timeout=120)
         return done.stdout.strip() or done.stderr.strip()
 
