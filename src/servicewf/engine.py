@@ -332,7 +332,7 @@ class Engine:
         definition = self.registry.get(current.process, current.definition_version)
         now = self.clock.now()
         if now < current.updated_at:
-            self._now(current)  # raises TimeOutOfOrder
+            raise self._out_of_order(current, now)
         transition, command = self._decide(current, definition, trigger, actor, supplied, now,
                                            comment)
         before = current
@@ -546,13 +546,18 @@ class Engine:
     def _now(self, current: Case) -> pendulum.DateTime:
         now = self.clock.now()
         if now < current.updated_at:
-            raise TimeOutOfOrder(
-                f"the engine clock reads {now.isoformat()}, before case {current.id!r} was "
-                f"last changed ({current.updated_at.isoformat()}); events would be out of "
-                "order. Fix the clock (a FrozenClock moved backwards?) and retry",
-                case_id=current.id,
-            )
+            raise self._out_of_order(current, now)
         return now
+
+    @staticmethod
+    def _out_of_order(current: Case, now: pendulum.DateTime) -> TimeOutOfOrder:
+        # The refusal names the very reading that was refused (a second reading could differ).
+        return TimeOutOfOrder(
+            f"the engine clock reads {now.isoformat()}, before case {current.id!r} was "
+            f"last changed ({current.updated_at.isoformat()}); events would be out of "
+            "order. Fix the clock (a FrozenClock moved backwards?) and retry",
+            case_id=current.id,
+        )
 
     @staticmethod
     def _recordable(kind: EventKind | str, case_id: str) -> Kind:

@@ -353,3 +353,23 @@ def test_a_hand_built_case_with_a_bad_id_is_refused(engine: Engine) -> None:
         with pytest.raises(InvalidIdentifier):
             engine.fire(forged, "work", actor=AGENT)
     assert engine.store.count() == 0
+
+
+def test_the_refused_clock_reading_is_the_one_checked() -> None:
+    """A clock read behind the case is refused even if a second reading would be ahead: the
+    check and the event use one reading (before, a backwards reading slipped through when
+    the refusal re-read the clock)."""
+
+    class Jittery:
+        def __init__(self) -> None:
+            self.readings = iter([T0, T0.subtract(minutes=1), T0.add(minutes=1)])
+
+        def now(self):  # type: ignore[no-untyped-def]
+            return next(self.readings)
+
+    engine = make_engine(MemoryStore())
+    engine.clock = Jittery()  # type: ignore[assignment]
+    case = engine.open("ticket", actor=AGENT, data={"customer_ref": "C-1"}, version=1)
+    with pytest.raises(TimeOutOfOrder):
+        engine.fire(case, "comment", actor=AGENT)
+    assert [e.at for e in engine.history(case.id)] == [T0]
