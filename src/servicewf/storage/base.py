@@ -34,7 +34,8 @@ from servicewf.plain import check_identifier, check_stored, frozen_mapping, plai
 __all__ = ["DEAD", "DELIVERED", "OUTBOX_STATUSES", "PENDING", "QUARANTINE_OWNER", "LogEntry",
            "OutboxEntry", "OutboxMessage", "QuarantinedTimer", "Store", "Timer", "WriteSet",
            "backoff", "check_append", "check_log_limit", "check_outbox", "check_status",
-           "check_timers", "check_write", "message_id", "quarantine_delay", "replace_timers"]
+           "check_timers", "check_write", "message_id", "quarantine_delay", "replace_timers",
+           "unowned_timers"]
 
 
 def _payload(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -283,14 +284,21 @@ class WriteSet:
 
     def owns(self, timer_name: str) -> bool:
         """True when the write replaces the timer named ``timer_name``."""
-        return any(timer_name.startswith(prefix) for prefix in self.timers)
+        return timer_name.startswith(tuple(self.timers))
 
     def timers_after(self, current: Iterable[Timer]) -> list[Timer]:
         """The case's timers once this write is applied over ``current``."""
         if not self.timers:
             return list(current)
-        kept = [t for t in current if not self.owns(t.name)]
+        kept = unowned_timers(current, self.timers)
         return [*kept, *(t for group in self.timers.values() for t in group)]
+
+
+def unowned_timers(current: Iterable[Timer], prefixes: Iterable[str]) -> list[Timer]:
+    """The timers of ``current`` that no owner prefix in ``prefixes`` replaces (the empty
+    prefix owns them all): what a write keeps of a case's timers."""
+    owned = tuple(prefixes)
+    return [t for t in current if not t.name.startswith(owned)]
 
 
 def check_append(case: Case, events: Sequence[Event], expected_version: int) -> None:

@@ -34,6 +34,7 @@ from servicewf.storage.base import (
     decode_quarantine,
     encode_quarantine,
     quarantine_delay,
+    unowned_timers,
 )
 
 __all__ = ["MemoryStore"]
@@ -242,8 +243,7 @@ class MemoryStore(Store):
         """Replace the timers under each owner prefix of ``owned`` (caller holds the lock)."""
         new = [t for g in owned.values() for t in g]
         if "" not in owned:
-            prefixes = tuple(owned)
-            kept = [t for t in self._timers.get(case_id, ()) if not t.name.startswith(prefixes)]
+            kept = unowned_timers(self._timers.get(case_id, ()), owned)
             if kept:
                 dues = [*(epoch_us(t.due) for t in kept), *dues]
                 new = [*kept, *new]
