@@ -20,6 +20,7 @@ from typing import Any, Protocol
 import attrs
 import pendulum
 
+from servicewf._gc import collector_paused
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import Clock
 from servicewf.context import CommandContext, TransitionContext
@@ -262,6 +263,13 @@ class Engine:
         definition = self.registry.get(current.process, current.definition_version)
         now = self.clock.now()
         options: list[TriggerOption] = []
+        # One option (and maybe a refusal) per trigger, no cycles: see servicewf._gc.
+        with collector_paused():
+            self._options(current, definition, actor, now, options)
+        return options
+
+    def _options(self, current: Case, definition: ProcessDefinition, actor: Actor,
+                 now: pendulum.DateTime, options: list[TriggerOption]) -> None:
         for trigger in definition.triggers:
             try:
                 t, _ = self._decide(current, definition, trigger, actor, _EMPTY, now,
@@ -276,7 +284,6 @@ class Engine:
                 options.append(TriggerOption(trigger, dest, False, needs, refusal))
             else:
                 options.append(TriggerOption(trigger, t.target(current.state), True, t.required))
-        return options
 
     def history(self, case_id: str) -> list[Event]:
         """The case's audit log."""
