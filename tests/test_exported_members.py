@@ -74,6 +74,9 @@ EXPORTED = {
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
         WEEKDAYS china_office
     """),
+    "servicewf.explain": _names("""
+        LANGUAGES explain language
+    """),
     "servicewf.definition": _names("""
         ANY_STATE Candidate CompiledMachine DEFINITION_SCHEMA DefinitionBuilder Guard Labels
         ProcessDefinition Registry STAY State Transition guard

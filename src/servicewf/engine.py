@@ -708,6 +708,7 @@ class Engine:
                 return GuardFailed(
                     f"{command.trigger!r} refused on case {command.case.id!r}{rule}: {what}",
                     case_id=command.case.id, trigger=command.trigger, guard=g.name, rule=g.rule,
+                    explanation=what,
                 )
         return None
 
