@@ -9,8 +9,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "servicewf"
 
-CORE = ["errors", "clock", "_gc", "_frozen", "plain", "case", "events", "context", "definition",
-        "hooks", "storage.base", "storage.memory", "storage", "engine"]
+CORE = ["errors", "clock", "_gc", "_trusted", "_frozen", "plain", "case", "events", "context",
+        "definition", "hooks", "storage.base", "storage.memory", "storage", "engine"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
          "sla", "calendar", "outbox", "explain"]
 

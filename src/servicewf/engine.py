@@ -21,6 +21,7 @@ import attrs
 import pendulum
 
 from servicewf._gc import collector_paused
+from servicewf._trusted import trusted_constructor
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import Clock
 from servicewf.context import CommandContext, TransitionContext
@@ -48,7 +49,7 @@ from servicewf.events import ENGINE_KINDS, SYSTEM_KINDS, Event, EventKind, Kind,
 from servicewf.events import event_kind as lookup_kind
 from servicewf.hooks import Hooks
 from servicewf.plain import check_identifier, plain_data
-from servicewf.storage.base import OutboxMessage, Store, Timer, WriteSet
+from servicewf.storage.base import _NO_TIMERS, OutboxMessage, Store, Timer, WriteSet
 
 __all__ = ["CaseProcessor", "Engine", "MessageRule", "TriggerOption", "replay"]
 
@@ -115,6 +116,12 @@ def _new_id() -> str:
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _KNOWN_CASES = 10_000
+
+# Cases, events and write-sets built inside a command hold values the command has checked and
+# frozen already: their converters would only confirm that (see servicewf._trusted).
+_case = trusted_constructor(Case)
+_event = trusted_constructor(Event)
+_write_set = trusted_constructor(WriteSet)
 
 
 class Engine:
@@ -346,10 +353,10 @@ class Engine:
         dest = transition.target(before.state)
         merged = MappingProxyType({**before.data, **supplied}) if supplied else before.data
         seq = before.version + 1
-        after = Case(before.id, before.process, before.definition_version, dest, seq,
-                     before.opened_at, now, merged, before.extensions)
-        event = Event(before.id, seq, now, EventKind.TRANSITION, actor.id, actor.role, trigger,
-                      before.state, dest, supplied, comment)
+        after = _case(before.id, before.process, before.definition_version, dest, seq,
+                      before.opened_at, now, merged, before.extensions)
+        event = _event(before.id, seq, now, EventKind.TRANSITION, actor.id, actor.role, trigger,
+                       before.state, dest, supplied, comment)
         if self.hooks:
             if command is None:
                 command = CommandContext(current, definition, trigger, actor, supplied, now,
@@ -484,9 +491,8 @@ class Engine:
         # a processor returns by the Case/Timer converters, messages by OutboxMessage's.
         outbox = self._outbox(definition, case, events) if self.messages else ()
         if timers or outbox:
-            return WriteSet(case, events, expected, MappingProxyType(timers), outbox,
-                            checked=True)
-        return WriteSet(case, events, expected, checked=True)
+            return _write_set(case, events, expected, MappingProxyType(timers), outbox, True)
+        return _write_set(case, events, expected, _NO_TIMERS, (), True)
 
     # --- outbox messages (the only way messages reach a store: in a write-set) --------------
 
