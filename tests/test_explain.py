@@ -11,13 +11,19 @@ from hypothesis import strategies as st
 
 from servicewf import Actor, Engine, FrozenClock, MemoryStore
 from servicewf.errors import (
+    CaseMismatch,
     CommandRefused,
     DataMissing,
+    EventNotRecordable,
     FieldNotOwned,
     GuardFailed,
+    HookFailed,
     InvalidData,
+    InvalidIdentifier,
+    MigrationRefused,
     RoleNotPermitted,
     StaleVersion,
+    TimeOutOfOrder,
     TriggerNotAllowed,
     UnknownTrigger,
 )
@@ -129,6 +135,14 @@ def test_builtin_refusal_in_chinese_cites_the_rule() -> None:
      "reload it and try again"),
     (lambda: UnknownTrigger("m", case_id="c", trigger="zap"), "the process has no step zap"),
     (lambda: CommandRefused("m", case_id="c"), "the command was refused"),
+    (lambda: InvalidIdentifier("m", what="actor id"), "the actor id is not a valid identifier"),
+    (lambda: HookFailed("m", case_id="c", trigger="t", hook="before_commit:publish"),
+     "an integration check stopped the command (before_commit:publish)"),
+    (lambda: MigrationRefused("m"), "the case cannot move to that version of its process"),
+    (lambda: CaseMismatch("m", case_id="c"),
+     "the case shown is not the stored one: reload it and try again"),
+    (lambda: TimeOutOfOrder("m", case_id="c"), "the time is earlier than the case's last event"),
+    (lambda: EventNotRecordable("m"), "this kind of event cannot be recorded here"),
 ])
 def test_each_refusal_class_has_a_sentence_in_every_language(make, en) -> None:
     refusal = make()
