@@ -13,6 +13,7 @@ observers see it. A command refused at any step raises a specific
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -160,8 +161,10 @@ class Engine:
         # The cases this engine wrote or read, by id: a case handed back that *is* the one
         # remembered needs no read to be trusted (the store's version check still guards the
         # write). A plain dict bounded to the most recent ids (a WeakValueDictionary cost a
-        # third of a fire); forgetting a case only costs one read.
-        self._known: dict[str, Case] = {}
+        # third of a fire); forgetting a case only costs one read. An OrderedDict, because
+        # dropping a plain dict's first key leaves a hole that every later next(iter(...))
+        # walks past: with the cache full, each command paid a scan of thousands of holes.
+        self._known: OrderedDict[str, Case] = OrderedDict()
         self._actors: set[Actor] = set()
         self._last_actor: Actor | None = None
 
@@ -541,7 +544,7 @@ class Engine:
         known = self._known
         known[case.id] = case
         if len(known) > _KNOWN_CASES:
-            del known[next(iter(known))]  # the oldest id first in, first out
+            known.popitem(last=False)  # the oldest id first in, first out
 
     def _check_actor(self, actor: Actor, case_id: str | None) -> None:
         if actor is self._last_actor or actor in self._actors:
