@@ -1,11 +1,12 @@
 """Engine benchmark: servicewf vs bare ``transitions`` vs ``python-statemachine``.
 
 One run, same five-step process, same machine. Prints transitions per second for each, the
-ratio servicewf / bare transitions (target ≥ 1.0, failure below 0.5) and the memory per open
-case (target ≤ 1 KB beyond the user's own data). Then times building a star-shaped definition
-of 1k and 10k triggers plus its first ``available()`` answers (target: 10k ≤ 1 s, and 10k at
-most 12 × 1k, i.e. linear; the interpreter's own objects are frozen out of the collector while
-timing, so a full collection does not charge the library for the size of the heap).
+ratio servicewf / bare transitions (target ≥ 1.2, issue #20's floor; the aim is 2.0) and the
+memory per open case (target ≤ 1 KB beyond the user's own data). Then times building a
+star-shaped definition of 1k and 10k triggers plus its first ``available()`` answers (target:
+10k ≤ 1 s, and 10k at most 12 × 1k, i.e. linear; the interpreter's own objects are frozen out
+of the collector while timing, so a full collection does not charge the library for the size
+of the heap).
 
     python benchmarks/engine.py [--quick]
 
@@ -194,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"python-statemachine (send):                              {psm:12,.0f} transitions/s")
     print(f"ratio servicewf/python-statemachine: {ours / psm:.2f}")
     print(f"memory per open case: {mem:,.0f} bytes (case, opening event, store entries)")
-    ok_speed = ratio >= 1.0
+    ok_speed = ratio >= 1.2
     ok_mem = mem <= 1024
-    print(f"BENCH engine_vs_transitions ratio={ratio:.2f} target=1.0 "
+    print(f"BENCH engine_vs_transitions ratio={ratio:.2f} target=1.2 "
           f"{'PASS' if ok_speed else 'FAIL'}")
     print(f"BENCH engine_memory_per_case ratio={mem / 1024:.2f} target=1.0 "
           f"{'PASS' if ok_mem else 'FAIL'}")
