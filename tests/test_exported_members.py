@@ -53,6 +53,7 @@ EXPORTED = {
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor
         DemoDatabaseInUse UsageError
+        LogImportError NaiveTimestamp
     """),
     "servicewf.plain": _names("""
         FrozenDict FrozenList MAX_DEPTH MAX_IDENTIFIER MAX_ITEMS MAX_TEXT
