@@ -19,7 +19,9 @@ import csv
 import datetime as _dt
 import gzip
 import io
+import json
 import os
+import sqlite3
 import xml.etree.ElementTree as ET
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -31,8 +33,8 @@ import pendulum
 from servicewf.errors import LogImportError, NaiveTimestamp
 from servicewf.plain import MAX_IDENTIFIER, frozen_mapping
 
-__all__ = ["DROP_REASONS", "ColumnMap", "ImportedEvent", "Log", "LossReport", "read_log",
-           "read_rows"]
+__all__ = ["COERCE_REASONS", "DROP_REASONS", "ColumnMap", "ImportedEvent", "Log", "LossReport",
+           "ocel_json_rows", "ocel_sqlite_rows", "read_log", "read_rows"]
 
 DROP_REASONS = ("missing_case_id", "missing_activity", "unparsable_time", "duplicate",
                 "invalid_value")
@@ -59,6 +61,9 @@ class ColumnMap:
     ``data`` maps a column to the definition field it fills (a sequence of names keeps the
     column's name). ``kind`` names a column of event kinds (servicewf's own exports): rows
     of kinds that are derived on import (SLA verdicts, deviations) are skipped and counted.
+    ``seq`` names a column ordering a case's rows with equal time stamps (rows with another
+    ``seq`` are never duplicates); ``data_json`` a column holding a JSON object of data
+    fields (servicewf's CSV export).
     """
 
     case: str
@@ -69,6 +74,8 @@ class ColumnMap:
     role: str | None = None
     data: Mapping[str, str] = attrs.field(factory=dict, converter=_data_columns)
     kind: str | None = None
+    seq: str | None = None
+    data_json: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if (self.activity is None) == (self.state is None):
@@ -87,8 +94,8 @@ class ColumnMap:
 
     def columns(self) -> list[str]:
         """Every column the map reads."""
-        return [c for c in (self.case, self.time, self.label, self.actor, self.role, self.kind)
-                if c is not None] + list(self.data)
+        return [c for c in (self.case, self.time, self.label, self.actor, self.role, self.kind,
+                            self.seq, self.data_json) if c is not None] + list(self.data)
 
 
 class ImportedEvent(NamedTuple):
@@ -102,6 +109,7 @@ class ImportedEvent(NamedTuple):
     role: str | None
     data: Mapping[str, Any]
     kind: str | None = None
+    seq: int = 0
 
 
 @attrs.define
@@ -320,15 +328,69 @@ def _open_binary(path: str | os.PathLike[str]) -> io.BufferedIOBase:
     return raw
 
 
+def _ocel_event_row(etype: str, time: Any, attrs: Iterable[tuple[str, Any]],
+                    relations: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    row: dict[str, Any] = {"activity": etype, "time": time}
+    for name, value in attrs:
+        row[name] = value
+    for oid, qualifier in relations:
+        if qualifier == "ticket" and oid.startswith("case:"):
+            row["case"] = oid[5:]
+        elif qualifier in ("performed by", "raised by") and oid.startswith("actor:"):
+            row["actor"] = oid[6:]
+    return row
+
+
+def ocel_json_rows(path: str | os.PathLike[str]) -> Iterator[Mapping[str, Any]]:
+    """The events of an OCEL 2.0 JSON file as rows: ``activity`` (the event type),
+    ``time``, every attribute by name, ``case`` (the object related as ``ticket``, as
+    servicewf writes it) and ``actor`` (``performed by`` / ``raised by``)."""
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    for e in doc.get("events", ()):
+        yield _ocel_event_row(
+            e["type"], e["time"], ((a["name"], a["value"]) for a in e.get("attributes", ())),
+            ((r["objectId"], r.get("qualifier", "")) for r in e.get("relationships", ())))
+
+
+def ocel_sqlite_rows(path: str | os.PathLike[str]) -> Iterator[Mapping[str, Any]]:
+    """The events of an OCEL 2.0 SQLite database as rows (as :func:`ocel_json_rows`); its
+    times are UTC."""
+    db = sqlite3.connect(f"file:{os.fspath(path)}?mode=ro", uri=True)
+    try:
+        relations: dict[str, list[tuple[str, str]]] = {}
+        for eid, oid, q in db.execute("SELECT ocel_event_id, ocel_object_id, ocel_qualifier "
+                                      "FROM event_object"):
+            relations.setdefault(eid, []).append((oid, q))
+        types = db.execute("SELECT ocel_type, ocel_type_map FROM event_map_type").fetchall()
+        for etype, tmap in types:
+            cur = db.execute(f'SELECT * FROM "event_{tmap}"')
+            names = [d[0] for d in cur.description]
+            for values in cur:
+                row = dict(zip(names, values, strict=True))
+                eid = row.pop("ocel_id")
+                at = _dt.datetime.fromisoformat(row.pop("ocel_time")).replace(
+                    tzinfo=_dt.timezone.utc)
+                yield _ocel_event_row(etype, at, ((k, v) for k, v in row.items()
+                                                  if v is not None), relations.get(eid, ()))
+    finally:
+        db.close()
+
+
 def read_rows(source: Any, *, delimiter: str = ",") -> Iterator[Mapping[str, Any]]:
-    """The rows of ``source``: a CSV path (plain or gzip), an ``.xes``/``.xes.gz`` path, a
-    pandas DataFrame, or an iterable of mappings."""
+    """The rows of ``source``: a CSV path (plain or gzip), an ``.xes``/``.xes.gz`` path, an
+    OCEL 2.0 ``.jsonocel``/``.ocel.json`` or ``.sqlite`` path, a pandas DataFrame, or an
+    iterable of mappings."""
     if hasattr(source, "itertuples") and hasattr(source, "columns"):
         return _frame_rows(source)
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source).lower()
         if name.endswith((".xes", ".xes.gz")):
             return _xes_rows(source)
+        if name.endswith((".jsonocel", ".ocel.json")):
+            return ocel_json_rows(source)
+        if name.endswith((".sqlite", ".sqlite3", ".ocel.db")):
+            return ocel_sqlite_rows(source)
         return _csv_rows(source, delimiter)
     if isinstance(source, Iterable):
         return iter(source)
@@ -390,6 +452,7 @@ def read_log(
     label_col, case_col, time_col = columns.label, columns.case, columns.time
     actor_col, role_col, kind_col = columns.actor, columns.role, columns.kind
     data_cols = list(columns.data.items())
+    seq_col, json_col = columns.seq, columns.data_json
     derived = set(derived_kinds)
     n = 0
     for n, row in enumerate(read_rows(source, delimiter=delimiter), start=1):
@@ -428,8 +491,26 @@ def read_log(
             coerced = coerced or changed
             if value is not None:
                 data[field] = value
+        if json_col is not None and row.get(json_col) not in (None, ""):
+            try:
+                extra = json.loads(row[json_col]) if isinstance(row[json_col], str) \
+                    else row[json_col]
+            except ValueError:
+                extra = None
+            if not isinstance(extra, dict):
+                report.drop("invalid_value", n)
+                continue
+            data.update(extra)
+        seq = 0
+        if seq_col is not None:
+            try:
+                seq = int(row.get(seq_col))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                report.drop("invalid_value", n)
+                continue
         kind = str(row[kind_col]) if kind_col is not None and row.get(kind_col) else None
-        key = (label, at, actor, role, tuple(sorted(data.items(), key=lambda kv: kv[0])), kind)
+        key = (label, at, actor, role, tuple(sorted(data.items(), key=lambda kv: kv[0])), kind,
+               seq)
         keys = seen.setdefault(case, set())
         try:
             duplicate = key in keys
@@ -444,16 +525,17 @@ def read_log(
         # Frozen (and checked against the plain-data contract) once, here: events and cases
         # built from it share the read-only mapping instead of copying it again.
         cases.setdefault(case, []).append(
-            ImportedEvent(n, case, label, at, actor, role, frozen_mapping(data), kind))
+            ImportedEvent(n, case, label, at, actor, role, frozen_mapping(data), kind, seq))
         report.rows_imported += 1
     report.rows_read = n
     for events in cases.values():
-        if any(events[i].at < events[i - 1].at for i in range(1, len(events))):
-            latest = events[0].at
+        if any((events[i].at, events[i].seq) < (events[i - 1].at, events[i - 1].seq)
+               for i in range(1, len(events))):
+            latest = (events[0].at, events[0].seq)
             for e in events:
-                if e.at < latest:
+                if (e.at, e.seq) < latest:
                     report.coerce("out_of_order", e.row)
                 else:
-                    latest = e.at
-            events.sort(key=lambda e: e.at)
+                    latest = (e.at, e.seq)
+            events.sort(key=lambda e: (e.at, e.seq))
     return Log(cases, columns, report)
