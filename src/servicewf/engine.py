@@ -46,7 +46,7 @@ from servicewf.errors import (
 from servicewf.events import ENGINE_KINDS, SYSTEM_KINDS, Event, EventKind, Kind, known_kinds
 from servicewf.events import event_kind as lookup_kind
 from servicewf.hooks import Hooks
-from servicewf.plain import check_identifier, plain_data
+from servicewf.plain import check_identifier, check_stored, plain_data
 from servicewf.storage.base import OutboxMessage, Store, Timer, WriteSet
 
 __all__ = ["CaseProcessor", "Engine", "MessageRule", "TriggerOption", "replay"]
@@ -156,6 +156,7 @@ class Engine:
         self._known: dict[str, Case] = {}
         self._actors: set[Actor] = set()
         self._last_actor: Actor | None = None
+        self._checked_data: dict[int, Mapping[str, Any]] = {}  # plan_history's, by id
 
     @staticmethod
     def _check_timer_owners(processors: Sequence[CaseProcessor]) -> None:
@@ -444,7 +445,10 @@ class Engine:
         history import (:meth:`plan_history`) judges each imported fact with it."""
         definition = self.registry.get(case.process, case.definition_version)
         try:
-            supplied = plain_data(data, case_id=case.id, trigger=trigger) if data else _EMPTY
+            # A read-only mapping is what frozen_mapping/plain_data hand out (checked when
+            # frozen); anything else is checked here.
+            supplied = (data if type(data) is MappingProxyType else
+                        plain_data(data, case_id=case.id, trigger=trigger)) if data else _EMPTY
             transition, _ = self._decide(case, definition, trigger, actor, supplied, at)
         except CommandRefused as refusal:
             refusal.__traceback__ = None
@@ -472,6 +476,9 @@ class Engine:
         if not events:
             raise HistoryMismatch("an import writes at least one event", case_id=case.id)
         previous = self._current(case.id).updated_at if expected_version else None
+        checked = self._checked_data
+        if len(checked) > 20_000:
+            checked.clear()
         for offset, event in enumerate(events, start=1):
             seq = expected_version + offset
             if event.case_id != case.id or event.seq != seq:
@@ -489,6 +496,14 @@ class Engine:
                     f"before the case's previous event ({previous.isoformat()}); sort the "
                     "case's events by time", case_id=case.id)
             previous = event.at
+            # The plain-data check the store would run, once per distinct data mapping (an
+            # import shares one mapping between rows with equal data): the write-set can then
+            # be marked checked. The cache holds the mappings, so an id is not reused.
+            data = event.data
+            if data and checked.get(id(data)) is not data:
+                check_stored(data, "imported event data")
+                checked[id(data)] = data
+        check_stored(case.data, "imported case data")
         last = events[-1]
         if case.version != last.seq or case.updated_at != last.at:
             raise HistoryMismatch(
@@ -505,8 +520,8 @@ class Engine:
             if produced is not None:
                 timers[processor.timer_prefix] = tuple(produced)
         if timers:
-            return WriteSet(case, batch, expected, MappingProxyType(timers))
-        return WriteSet(case, batch, expected)
+            return WriteSet(case, batch, expected, MappingProxyType(timers), checked=True)
+        return WriteSet(case, batch, expected, checked=True)
 
     # --- committing -----------------------------------------------------------------------
 

@@ -154,3 +154,35 @@ def test_replay_names_case_and_seq():
     with pytest.raises(HistoryMismatch) as info:
         replay(ticket(), bad)
     assert (info.value.case_id, info.value.seq) == ("c9", 2)
+
+
+def test_plan_history_checks_data_a_caller_froze_by_hand():
+    from types import MappingProxyType
+
+    from servicewf.case import Case
+    from servicewf.errors import InvalidData
+    from servicewf.storage import MemoryStore
+    engine = engine_for(MemoryStore())
+    bad = Event("c1", 1, T, EventKind.OPENED, "a", "agent", None, None, "new",
+                MappingProxyType({"x": float("nan")}))
+    with pytest.raises(InvalidData):
+        engine.plan_history(Case("c1", "ticket", 1, "new", 1, T, T), [bad])
+    with pytest.raises(InvalidData):
+        engine.plan_history(Case("c1", "ticket", 1, "new", 1, T, T,
+                                 MappingProxyType({"y": float("inf")})),
+                            [Event("c1", 1, T, EventKind.OPENED, "a", "agent", None, None,
+                                   "new")])
+
+
+def test_judge_checks_plain_dict_data_and_reports_refusals():
+    from servicewf.case import Case
+    from servicewf.errors import InvalidData
+    from servicewf.storage import MemoryStore
+    engine = engine_for(MemoryStore())
+    case = Case("c1", "ticket", 1, "working", 2, T, T)
+    moved, refusal = engine.judge(case, "resolve", actor=Actor("a", "agent"),
+                                  data={"solution": float("nan")}, at=T)
+    assert moved is None and isinstance(refusal, InvalidData)
+    moved, refusal = engine.judge(case, "resolve", actor=Actor("a", "agent"),
+                                  data={"solution": "x"}, at=T)
+    assert refusal is None and moved.dest == "resolved"

@@ -154,3 +154,11 @@ def test_loss_report_matches_an_oracle(tmp_path_factory, rows):
         assert sorted(kept[cid], key=lambda p: p[1]) == [
             (e.label, e.at.isoformat()) for e in events]
         assert all(isinstance(e.at, dt.datetime) for e in events)
+
+
+def test_equal_but_differently_typed_values_stay_apart():
+    rows = [{"id": "c1", "what": "a", "when": "2026-03-02T09:00:00Z", "v": v}
+            for v in (1, True, 1.0)]
+    log = read_log(rows, ColumnMap(case="id", activity="what", time="when", data=["v"]))
+    assert not log.report.dropped
+    assert [type(e.data["v"]) for e in log.cases["c1"]] == [int, bool, float]

@@ -174,6 +174,7 @@ def replay_case(
     table = graph.state_names if mode == "state" else graph.trigger_names
     if names:
         table = {**table, **names}
+    original = {r.row: r.label for r in rows}  # deviations quote the log's own name
     rows = [r if r.label in graph.states and mode == "state" else
             r._replace(label=table.get(r.label) or table.get(slug(r.label)) or r.label)
             for r in rows]
@@ -194,7 +195,8 @@ def replay_case(
     def deviate(row: ImportedEvent, kind: str, rule: str | None, at_state: str,
                 reason: str) -> None:
         fact = events[-1]
-        d = Deviation(case_id, fact.seq, row.row, kind, rule, at_state, row.label, reason)
+        d = Deviation(case_id, fact.seq, row.row, kind, rule, at_state,
+                      original.get(row.row, row.label), reason)
         deviations.append(d)
         events.append(Event(case_id, len(events) + 1, fact.at, HISTORY_DEVIATION, SYSTEM.id,
                             SYSTEM.role, fact.trigger, state, state,

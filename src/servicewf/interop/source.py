@@ -15,6 +15,7 @@ every row dropped or coerced, by reason, with row numbers (the first data row is
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as _dt
 import gzip
@@ -453,6 +454,7 @@ def read_log(
     actor_col, role_col, kind_col = columns.actor, columns.role, columns.kind
     data_cols = list(columns.data.items())
     seq_col, json_col = columns.seq, columns.data_json
+    interned: dict[Any, Mapping[str, Any]] = {}
     derived = set(derived_kinds)
     n = 0
     for n, row in enumerate(read_rows(source, delimiter=delimiter), start=1):
@@ -509,8 +511,12 @@ def read_log(
                 report.drop("invalid_value", n)
                 continue
         kind = str(row[kind_col]) if kind_col is not None and row.get(kind_col) else None
-        key = (label, at, actor, role, tuple(sorted(data.items(), key=lambda kv: kv[0])), kind,
-               seq)
+        # Types in the key: 1, 1.0 and True are equal in Python, not in a log.
+        # (Fields come in column order unless a JSON column adds its own: then sorted.)
+        data_key = tuple((k, type(v), v) for k, v in data.items())
+        if json_col is not None:
+            data_key = tuple(sorted(data_key, key=lambda kv: kv[0]))
+        key = (label, at, actor, role, data_key, kind, seq)
         keys = seen.setdefault(case, set())
         try:
             duplicate = key in keys
@@ -522,10 +528,20 @@ def read_log(
             continue
         if coerced:
             report.coerce("invalid_data", n)
-        # Frozen (and checked against the plain-data contract) once, here: events and cases
-        # built from it share the read-only mapping instead of copying it again.
+        # Frozen (and checked against the plain-data contract) once, here, and shared by rows
+        # with equal data: events and cases built from it share the read-only mapping, and
+        # the engine's import mode checks each distinct mapping once.
+        try:
+            frozen = interned.get(data_key)
+        except TypeError:  # an unhashable value (a list from JSON): not shared
+            frozen = None
+        if frozen is None:
+            frozen = frozen_mapping(data)
+            if len(interned) < 200_000:
+                with contextlib.suppress(TypeError):
+                    interned[data_key] = frozen
         cases.setdefault(case, []).append(
-            ImportedEvent(n, case, label, at, actor, role, frozen_mapping(data), kind, seq))
+            ImportedEvent(n, case, label, at, actor, role, frozen, kind, seq))
         report.rows_imported += 1
     report.rows_read = n
     for events in cases.values():
