@@ -83,7 +83,8 @@ def sla(hours: float = 5 * 24) -> SLA:
         "resolution", start=On(enter="new"),
         stop=On(enter=("completed_resolved", "completed_closed", "completed_in_call")),
         cancel=On(enter=("completed_cancelled", "unmatched_unmatched")),
-        reopen=On(leave="completed_resolved"),
+        # Reopened when work resumes (the only way out of resolved but closing/cancelling).
+        reopen=On(trigger="accepted_in_progress"),
         pause_in=WAITS, target=ClockHours(hours), warn=None)
     return SLA([Policy("bpic2013_resolution", PROCESS, (clock,))])
 
