@@ -75,6 +75,10 @@ EXPORTED = {
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
         WEEKDAYS china_office
     """),
+    "servicewf.interop": _names("""
+        HISTORY_DEVIATION CaseReplay ColumnMap Deviation ImportResult ImportedEvent Log
+        LossReport discover import_log read_log read_rows replay_case
+    """),
     "servicewf.definition": _names("""
         ANY_STATE Candidate CompiledMachine DEFINITION_SCHEMA DefinitionBuilder Guard Labels
         ProcessDefinition Registry STAY State Transition guard

@@ -547,6 +547,28 @@ class Engine:
                     ) from exc
         return case
 
+    def commit_many(self, writes: Sequence[WriteSet]) -> list[Case]:
+        """Apply write-sets planned by this engine in one store call
+        (:meth:`~servicewf.storage.base.Store.append_many`: one transaction on the SQL
+        stores), then tell the after-commit observers of each; return the cases as stored.
+        History import commits its batches so."""
+        self.store.append_many(writes)
+        cases = []
+        for write in writes:
+            self._remember(write.case)
+            if self.hooks.has_observers:
+                for name, observer in self.hooks.observers(write):
+                    try:
+                        observer(write)
+                    except Exception as exc:
+                        raise ObserverFailed(
+                            f"observer {name} raised {type(exc).__name__} after case "
+                            f"{write.case.id!r} was committed; the command stands (its case "
+                            "is this error's .case)", case=write.case, observer=name,
+                        ) from exc
+            cases.append(write.case)
+        return cases
+
     def _write(
         self, definition: ProcessDefinition, case: Case, event: Event, expected: int
     ) -> WriteSet:

@@ -13,7 +13,6 @@ the SLA clocks are folded from them) and committed by the engine like any comman
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -317,21 +316,10 @@ class ImportResult:
 
 
 def _commit_batch(engine: Engine, writes: list[WriteSet]) -> None:
-    """Commit ``writes`` in one transaction when the store can bind one (SQL stores): the
-    batch is then all-or-nothing, so a failed batch leaves no half-imported case; one by one
-    otherwise (each write-set is atomic on its own)."""
-    store = engine.store
-    begin = getattr(getattr(store, "engine", None), "begin", None)
-    bind = getattr(store, "bind", None)
-    if begin is None or bind is None:
-        for w in writes:
-            engine.commit(w)
-        return
-    with begin() as connection:
-        scoped = copy.copy(engine)
-        scoped.store = bind(connection)
-        for w in writes:
-            scoped.commit(w)
+    """Commit ``writes`` through the engine in one store call: one transaction on a SQL
+    store (all or nothing, so a failed batch leaves no half-imported case; multi-row
+    inserts), one by one on the memory store (each write-set atomic on its own)."""
+    engine.commit_many(writes)
 
 
 def import_log(
