@@ -162,3 +162,33 @@ def test_equal_but_differently_typed_values_stay_apart():
     log = read_log(rows, ColumnMap(case="id", activity="what", time="when", data=["v"]))
     assert not log.report.dropped
     assert [type(e.data["v"]) for e in log.cases["c1"]] == [int, bool, float]
+
+
+def test_gzipped_xes_and_event_count(tmp_path):
+    import gzip
+
+    path = tmp_path / "l.xes.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write(XES)
+    cols = ColumnMap(case="case:concept:name", activity="concept:name", time="time:timestamp")
+    log = read_log(path, cols)
+    assert log.events == 2 and [e.label for e in log.cases["t1"]] == ["open", "close"]
+
+
+def test_values_without_a_json_form_are_coerced_and_counted():
+    rows = [{"id": "c1", "what": "a", "when": f"2026-03-02T09:0{i}:00Z", "v": v}
+            for i, v in enumerate([float("nan"), float("inf"), float("-inf"), 2.5,
+                                   dt.datetime(2026, 1, 1), dt.date(2026, 1, 2)])]
+    log = read_log(rows, ColumnMap(case="id", activity="what", time="when", data=["v"]))
+    assert [dict(e.data) for e in log.cases["c1"]] == [
+        {}, {}, {}, {"v": 2.5}, {"v": "2026-01-01T00:00:00"}, {"v": "2026-01-02"}]
+    assert log.report.coerced == {"invalid_data": [1, 2, 3, 5, 6]}
+
+
+def test_progress_is_told_every_ten_thousand_rows():
+    rows = [{"id": f"c{i % 7}", "what": "a", "when": "2026-03-02T09:00:00Z", "n": i}
+            for i in range(20_001)]
+    told: list[int] = []
+    log = read_log(rows, ColumnMap(case="id", activity="what", time="when", data=["n"]),
+                   progress=told.append)
+    assert told == [10_000, 20_000] and log.events == 20_001

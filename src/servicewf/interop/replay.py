@@ -145,6 +145,20 @@ class _Graph:
         return graph
 
 
+_ACTORS: dict[tuple[str, str], Actor] = {}
+
+
+def _actor(actor_id: str, role: str) -> Actor:
+    """One Actor value per (id, role): the engine recognises an actor it checked already by
+    identity, and an import names the same people again and again."""
+    found = _ACTORS.get((actor_id, role))
+    if found is None:
+        if len(_ACTORS) > 50_000:
+            _ACTORS.clear()
+        found = _ACTORS[(actor_id, role)] = Actor(actor_id, role)
+    return found
+
+
 def _role_for(definition: ProcessDefinition, trigger: str, state: str) -> str:
     for c in definition.compiled.candidates(trigger, state):
         if c.roles:
@@ -189,7 +203,7 @@ def replay_case(
         role = row.role
         if role is None:
             role = _role_for(definition, trigger, at_state) if trigger else IMPORT_ACTOR
-        return Actor(row.actor or IMPORT_ACTOR, role)
+        return _actor(row.actor or IMPORT_ACTOR, role)
 
     def deviate(row: ImportedEvent, kind: str, rule: str | None, at_state: str,
                 reason: str) -> None:
@@ -233,7 +247,7 @@ def replay_case(
         at = row.at
         if mode == "state" and row.label == state:
             # A row that repeats the state: a data update, recorded as a note.
-            actor = Actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
+            actor = _actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
             events.append(Event(case_id, len(events) + 1, at, EventKind.NOTE, actor.id,
                                 actor.role, None, state, state, row.data))
             if row.data:
