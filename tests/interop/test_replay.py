@@ -47,6 +47,7 @@ def test_a_fitting_history_is_written_and_replays(store):
     assert [e.trigger for e in history] == [None, "start", "wait", "resume", "resolve", "close"]
     assert history[1].at == T and history[-1].at == T.add(hours=4)
     assert history[-1].role == "lead"
+    assert (history[0].actor_id, history[0].role) == ("ann", "agent")  # the log's own role
     from servicewf.engine import replay
     assert replay(ticket(), history).state == "closed"
 
@@ -101,6 +102,7 @@ def test_not_in_flight_a_later_first_state_is_judged_as_a_move(store):
     [d] = result.cases["c1"]
     assert d.kind == "not_in_graph" and d.state == "new"
     assert [e.dest for e in engine.history("c1")][:2] == ["new", "waiting"]
+    assert engine.history("c1")[0].role == "import"  # the log names no role
 
 
 def test_unknown_state_is_a_deviation(store):
@@ -186,3 +188,50 @@ def test_judge_checks_plain_dict_data_and_reports_refusals():
     moved, refusal = engine.judge(case, "resolve", actor=Actor("a", "agent"),
                                   data={"solution": "x"}, at=T)
     assert refusal is None and moved.dest == "resolved"
+
+
+def test_replay_case_reports_fit_and_first_divergence_without_writing():
+    from servicewf.events import SYSTEM_KINDS
+    from servicewf.interop import replay_case
+    from servicewf.storage import MemoryStore
+
+    store = MemoryStore()
+    engine = engine_for(store)
+    log = read_log([*rows("ok", ("start", "agent", {"priority": "p"}), ("wait",)),
+                    *rows("bad", ("wait",), ("start",))], ACT)
+    good = replay_case(engine, ticket(), "ok", log.cases["ok"], mode="activity")
+    assert good.fits and good.first_divergence is None
+    assert (good.case.state, good.case.version) == ("waiting", 3)
+    bad = replay_case(engine, ticket(), "bad", log.cases["bad"], mode="activity")
+    assert not bad.fits
+    # wait is not allowed from new, but it leads only to waiting: the case is there next
+    assert [(d.kind, d.state) for d in bad.deviations] == [
+        ("trigger_not_allowed", "new"), ("trigger_not_allowed", "waiting")]
+    assert bad.first_divergence == bad.deviations[0]
+    assert bad.first_divergence.to_dict() == {
+        "case_id": "bad", "seq": 2, "row": 3, "kind": "trigger_not_allowed", "rule": None,
+        "state": "new", "label": "wait", "reason": bad.deviations[0].reason}
+    assert store.read_log() == []  # replaying writes nothing
+    # Deviations are recorded by the system actor alone: no role can forge or hide them.
+    assert HISTORY_DEVIATION in SYSTEM_KINDS and HISTORY_DEVIATION.system
+
+
+def test_a_state_log_opening_without_intake_data_is_a_deviation():
+    from servicewf import DefinitionBuilder
+    from servicewf.storage import MemoryStore
+
+    intake = (DefinitionBuilder("ticket", 1).add_state("new", initial=True)
+              .add_state("working").add_state("closed", final=True)
+              .set_intake(["customer"])
+              .add_transition("start", "new", "working")
+              .add_transition("close", "working", "closed").build())
+    engine = engine_for(MemoryStore(), intake)
+    cols = ColumnMap(case="case", state="status", time="at", data=["customer"])
+    data = [*rows("c1", ("new", "", {"customer": "K1"}), ("working",), key="status"),
+            *rows("c2", ("new",), ("working",), key="status"),
+            *rows("c3", ("working", "", {"customer": "K3"}), key="status")]
+    result = import_log(engine, read_log(data, cols), "ticket", in_flight=True)
+    assert result.cases["c1"] == () and result.cases["c3"] == ()
+    [d] = result.cases["c2"]
+    assert (d.kind, d.seq, d.row) == ("data_missing", 1, 3)
+    assert "customer" in d.reason

@@ -225,8 +225,7 @@ def replay_case(
     start_label = first.label if mode == "state" else None
     if start_label is not None and start_label != initial and in_flight:
         opening_state = start_label
-    first_actor = actor_of(first, None, initial) if first.role else Actor(
-        first.actor or IMPORT_ACTOR, IMPORT_ACTOR)
+    first_actor = actor_of(first, None, initial)  # the log's role, else "import"
     open_data = first.data if opening_state == start_label else _EMPTY
     events.append(Event(case_id, 1, first.at, EventKind.OPENED, first_actor.id,
                         first_actor.role, None, None, opening_state, open_data))
@@ -236,9 +235,10 @@ def replay_case(
         deviate(first, "unknown_state", None, opening_state,
                 f"the log opens the case in state {opening_state!r}, which "
                 f"{definition.name} v{definition.version} does not have")
-    elif opening_state == initial and definition.intake:
+    elif opening_state == start_label and definition.intake:
+        # A state log's first row opens the case with its data: the intake must be there.
         missing = [f for f in definition.intake if data.get(f) in (None, "", [], {})]
-        if missing and opening_state == start_label:
+        if missing:
             deviate(first, "data_missing", None, state,
                     f"opening needs data the log does not give: {', '.join(missing)}")
     remaining: Iterable[ImportedEvent] = rows[1:] if opening_state == start_label else rows
