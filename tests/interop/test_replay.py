@@ -235,3 +235,29 @@ def test_a_state_log_opening_without_intake_data_is_a_deviation():
     [d] = result.cases["c2"]
     assert (d.kind, d.seq, d.row) == ("data_missing", 1, 3)
     assert "customer" in d.reason
+
+
+def test_batches_are_committed_as_progress_says():
+    from servicewf.storage import MemoryStore
+
+    store = MemoryStore()
+    engine = engine_for(store)
+    data = [r for i in range(5) for r in rows(f"c{i}", ("start", "agent", {"priority": "p"}))]
+    seen: list[tuple[int, int, int]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total, len({e.case_id for _, e in store.read_log()})))
+
+    import_log(engine, read_log(data, ACT), "ticket", batch=2, progress=progress)
+    assert seen == [(2, 5, 2), (4, 5, 4), (5, 5, 5)]
+
+
+def test_a_repeated_final_state_is_after_final():
+    from servicewf.storage import MemoryStore
+
+    engine = engine_for(MemoryStore())
+    cols = ColumnMap(case="case", state="status", time="at", data=["x"])
+    data = rows("c1", ("closed",), ("closed", "", {"x": 1}), key="status")
+    result = import_log(engine, read_log(data, cols), "ticket", in_flight=True)
+    assert [(d.kind, d.seq) for d in result.cases["c1"]] == [("after_final", 2)]
+    assert engine.get("c1").data == {"x": 1}
