@@ -53,6 +53,7 @@ EXPORTED = {
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor
         DemoDatabaseInUse UsageError
+        LogImportError NaiveTimestamp
     """),
     "servicewf.plain": _names("""
         FrozenDict FrozenList MAX_DEPTH MAX_IDENTIFIER MAX_ITEMS MAX_TEXT
@@ -76,6 +77,10 @@ EXPORTED = {
     """),
     "servicewf.explain": _names("""
         LANGUAGES explain language
+    """),
+    "servicewf.interop": _names("""
+        HISTORY_DEVIATION CaseReplay ColumnMap Deviation ImportResult ImportedEvent Log
+        LossReport discover import_log read_log read_rows replay_case
     """),
     "servicewf.definition": _names("""
         ANY_STATE Candidate CompiledMachine DEFINITION_SCHEMA DefinitionBuilder Guard Labels

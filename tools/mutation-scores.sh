@@ -54,12 +54,18 @@ MODULE[stack]=src/servicewf/processes/stack.py
 TESTS[stack]="tests/processes/test_stack_and_policies.py tests/test_cli.py"
 MODULE[approval]=src/servicewf/processes/approval.py
 TESTS[approval]="tests/processes tests/integrity"
+MODULE[interop_source]=src/servicewf/interop/source.py
+TESTS[interop_source]="tests/interop/test_source.py tests/interop/test_roundtrip.py"
+MODULE[interop_replay]=src/servicewf/interop/replay.py
+TESTS[interop_replay]="tests/interop/test_replay.py tests/interop/test_roundtrip.py"
+MODULE[interop_export]=src/servicewf/interop/export.py
+TESTS[interop_export]="tests/interop/test_roundtrip.py tests/interop/test_cli.py"
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
     service_request obligation complaint after_sales consultation contract contract_change
-    customer_data_change improvement_action service_problem survey_campaign common notices explain cadence
-    schedule presets policies stack approval)
+    customer_data_change improvement_action service_problem survey_campaign common notices explain
+    cadence schedule presets policies stack approval interop_source interop_replay interop_export)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

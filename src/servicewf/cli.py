@@ -327,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     processes = sub.add_parser("processes", formatter_class=fmt,
                                help="list the built-in processes")
     processes.set_defaults(func=_cmd_processes)
+
+    from servicewf.interop.cli import add_parsers as add_interop  # import, discover, export
+
+    add_interop(sub, fmt)
     return parser
 
 

@@ -49,7 +49,7 @@ from servicewf.errors import (
 from servicewf.events import ENGINE_KINDS, SYSTEM_KINDS, Event, EventKind, Kind, known_kinds
 from servicewf.events import event_kind as lookup_kind
 from servicewf.hooks import Hooks
-from servicewf.plain import check_identifier, plain_data
+from servicewf.plain import check_identifier, check_stored, plain_data
 from servicewf.storage.base import _NO_TIMERS, OutboxMessage, Store, Timer, WriteSet
 
 __all__ = ["CaseProcessor", "Engine", "MessageRule", "TriggerOption", "replay"]
@@ -167,6 +167,7 @@ class Engine:
         self._known: OrderedDict[str, Case] = OrderedDict()
         self._actors: set[Actor] = set()
         self._last_actor: Actor | None = None
+        self._checked_data: dict[int, Mapping[str, Any]] = {}  # plan_history's, by id
 
     @staticmethod
     def _check_timer_owners(processors: Sequence[CaseProcessor]) -> None:
@@ -444,6 +445,101 @@ class Engine:
                              updated_at=now)
         return self._write(target, after, event, current.version)
 
+    # --- import mode: history from another system ----------------------------------------
+
+    def judge(
+        self,
+        case: Case,
+        trigger: str,
+        *,
+        actor: Actor,
+        data: Mapping[str, Any] | None = None,
+        at: pendulum.DateTime,
+    ) -> tuple[Transition | None, CommandRefused | None]:
+        """How a live command would have fared: the transition ``trigger`` takes from
+        ``case`` for ``actor`` with ``data`` at the instant ``at``, or the refusal it would
+        get (graph, role, guards, required and owned data). Writes nothing and reads no clock:
+        history import (:meth:`plan_history`) judges each imported fact with it."""
+        definition = self.registry.get(case.process, case.definition_version)
+        try:
+            # A read-only mapping is what frozen_mapping/plain_data hand out (checked when
+            # frozen); anything else is checked here.
+            supplied = (data if type(data) is MappingProxyType else
+                        plain_data(data, case_id=case.id, trigger=trigger)) if data else _EMPTY
+            transition, _ = self._decide(case, definition, trigger, actor, supplied, at)
+        except CommandRefused as refusal:
+            refusal.__traceback__ = None
+            return None, refusal
+        return transition, None
+
+    def plan_history(self, case: Case, events: Sequence[Event],
+                     expected_version: int = 0) -> WriteSet:
+        """Import mode: the write-set of ``events``, facts that happened in another system,
+        appended to ``case`` (``expected_version`` 0: the write creates it).
+
+        The only path that takes historical instants: instead of the engine clock, the
+        events' own instants are used; they must not go backwards (from the stored case's
+        last change on). Events are facts, not commands: whether each fitted the definition
+        is judged beforehand (:meth:`judge`) and deviations are recorded as events of their
+        own; here the engine checks what every write must hold (identifiers, a contiguous
+        sequence from ``expected_version``, a registered definition holding the case's state
+        or naming it as it stands, aware non-decreasing instants) and runs the case
+        processors over all the events at once, so SLA clocks are folded from the
+        historical instants. Message rules do not run: customers are not notified of the
+        past. The live commands still refuse a clock that goes backwards.
+        """
+        check_identifier(case.id, "case id")
+        definition = self.registry.get(case.process, case.definition_version)
+        if not events:
+            raise HistoryMismatch("an import writes at least one event", case_id=case.id)
+        previous = self._current(case.id).updated_at if expected_version else None
+        checked = self._checked_data
+        if len(checked) > 20_000:
+            checked.clear()
+        for offset, event in enumerate(events, start=1):
+            seq = expected_version + offset
+            if event.case_id != case.id or event.seq != seq:
+                raise HistoryMismatch(
+                    f"imported event {event.seq} of {event.case_id!r} breaks the sequence of "
+                    f"case {case.id!r} (expected event {seq})", case_id=case.id, seq=event.seq)
+            if (seq == 1) != (event.kind is EventKind.OPENED):
+                raise HistoryMismatch(
+                    f"imported event {seq} of {case.id!r}: a case's first event, and only "
+                    "it, is its opening", case_id=case.id, seq=seq)
+            self._check_actor(Actor(event.actor_id, event.role), case.id)
+            if previous is not None and event.at < previous:
+                raise TimeOutOfOrder(
+                    f"imported event {seq} of {case.id!r} is dated {event.at.isoformat()}, "
+                    f"before the case's previous event ({previous.isoformat()}); sort the "
+                    "case's events by time", case_id=case.id)
+            previous = event.at
+            # The plain-data check the store would run, once per distinct data mapping (an
+            # import shares one mapping between rows with equal data): the write-set can then
+            # be marked checked. The cache holds the mappings, so an id is not reused.
+            data = event.data
+            if data and checked.get(id(data)) is not data:
+                check_stored(data, "imported event data")
+                checked[id(data)] = data
+        check_stored(case.data, "imported case data")
+        last = events[-1]
+        if case.version != last.seq or case.updated_at != last.at:
+            raise HistoryMismatch(
+                f"the imported case {case.id!r} is at version {case.version}, not at its "
+                f"last event {last.seq} (or not at that event's instant)",
+                case_id=case.id, seq=last.seq)
+        # The processors see the whole imported batch in one call (they fold any number of
+        # events); one write-set: the case, its events and timers go in atomically.
+        expected = expected_version
+        batch = tuple(events)
+        timers: dict[str, tuple[Timer, ...]] = {}
+        for processor in self.processors:
+            case, produced = processor.process(definition, case, batch)
+            if produced is not None:
+                timers[processor.timer_prefix] = tuple(produced)
+        if timers:
+            return WriteSet(case, batch, expected, MappingProxyType(timers), checked=True)
+        return WriteSet(case, batch, expected, checked=True)
+
     # --- committing -----------------------------------------------------------------------
 
     def commit(self, write: WriteSet) -> Case:
@@ -467,6 +563,28 @@ class Engine:
                         case=case, observer=name,
                     ) from exc
         return case
+
+    def commit_many(self, writes: Sequence[WriteSet]) -> list[Case]:
+        """Apply write-sets planned by this engine in one store call
+        (:meth:`~servicewf.storage.base.Store.append_many`: one transaction on the SQL
+        stores), then tell the after-commit observers of each; return the cases as stored.
+        History import commits its batches so."""
+        self.store.append_many(writes)
+        cases = []
+        for write in writes:
+            self._remember(write.case)
+            if self.hooks.has_observers:
+                for name, observer in self.hooks.observers(write):
+                    try:
+                        observer(write)
+                    except Exception as exc:
+                        raise ObserverFailed(
+                            f"observer {name} raised {type(exc).__name__} after case "
+                            f"{write.case.id!r} was committed; the command stands (its case "
+                            "is this error's .case)", case=write.case, observer=name,
+                        ) from exc
+            cases.append(write.case)
+        return cases
 
     def _write(
         self, definition: ProcessDefinition, case: Case, event: Event, expected: int

@@ -49,7 +49,9 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     ├── ObligationError (ValueError)
     │   └── NoCadence
     ├── DemoDatabaseInUse (ValueError)
-    └── UsageError (ValueError)
+    ├── UsageError (ValueError)
+    └── LogImportError (ValueError)
+        └── NaiveTimestamp
 
 The storage backends build :class:`StaleVersion`, :class:`CaseNotFound` and
 :class:`CaseAlreadyExists` with the class methods here, so every backend words them alike.
@@ -85,7 +87,9 @@ __all__ = [
     "InvalidIdentifier",
     "InvalidPolicy",
     "InvalidProcessor",
+    "LogImportError",
     "MigrationRefused",
+    "NaiveTimestamp",
     "NoCadence",
     "NoWorkingTime",
     "ObligationError",
@@ -506,3 +510,17 @@ class DemoDatabaseInUse(ServicewfError, ValueError):
 class UsageError(ServicewfError, ValueError):
     """A bad invocation of the ``servicewf`` command (a missing file, malformed JSON, a path
     where a database URL is needed, a driver not installed): one line, exit code 2."""
+
+
+# --- event-log import (servicewf.interop) ---------------------------------------------------
+
+
+class LogImportError(ServicewfError, ValueError):
+    """An event log cannot be imported as asked (a column map naming neither an activity nor
+    a state column, an unknown time zone, a source that is no log): the message says what
+    to give. Rows that do not read are not errors: the loss report counts them."""
+
+
+class NaiveTimestamp(LogImportError):
+    """A time stamp without a UTC offset, and no zone was given to read it in: servicewf
+    never guesses UTC (a local-time log would shift by hours and reorder). Give ``tz=``."""

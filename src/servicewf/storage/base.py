@@ -454,6 +454,17 @@ class Store(abc.ABC):
         check_write(write)
         self._apply(write)
 
+    def append_many(self, writes: Sequence[WriteSet]) -> None:
+        """Apply several write-sets, each checked as :meth:`append` checks it (bulk import).
+
+        A store that can applies them in one transaction, all or nothing (the SQL stores;
+        write-sets that all create new cases go in with one multi-row statement per table).
+        This default applies them one by one, each atomically: a failure leaves the ones
+        before it written.
+        """
+        for write in writes:
+            self.append(write)
+
     @abc.abstractmethod
     def _apply(self, write: WriteSet) -> None:
         """Write a checked write-set atomically (the one method a backend implements for

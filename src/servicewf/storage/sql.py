@@ -74,6 +74,7 @@ from servicewf.storage.base import (
     check_log_limit,
     check_status,
     check_timers,
+    check_write,
     claim_owner,
     decode_quarantine,
     encode_quarantine,
@@ -442,12 +443,14 @@ class SQLStore(Store):
             "v_schema_version": SNAPSHOT_SCHEMA_VERSION,
         }
 
-    def _event_row(self, e: Event) -> dict[str, Any]:
-        # No position: the database assigns it (see _insert_event).
+    def _event_row(self, e: Event, data: Any = None) -> dict[str, Any]:
+        # No position: the database assigns it (see _insert_event). ``data``: the event's
+        # data already encoded (append_many encodes a mapping shared by events once).
         return {
             "case_id": e.case_id, "seq": e.seq, "at": self._instant(e.at), "kind": e.kind.value,
             "actor_id": e.actor_id, "role": e.role, "trigger": e.trigger, "source": e.source,
-            "dest": e.dest, "data": self._json(e.data), "comment": e.comment,
+            "dest": e.dest, "data": self._json(e.data) if data is None else data,
+            "comment": e.comment,
         }
 
     def _timer_row(self, t: Timer) -> dict[str, Any]:
@@ -527,6 +530,53 @@ class SQLStore(Store):
             if write.outbox:
                 # A taken message id fails the primary key: the whole transaction rolls back.
                 conn.execute(t.outbox.insert(), [self._outbox_row(m) for m in write.outbox])
+
+    def append_many(self, writes: Sequence[WriteSet]) -> None:
+        """Apply ``writes`` in one transaction: all of them, or none (bulk import).
+
+        Each is checked as :meth:`append` checks it. When every write-set creates a case
+        (distinct ids, no outbox), the cases, their timers and their events go in with one
+        multi-row INSERT per table (``executemany``), after one look for ids already taken;
+        otherwise they are applied in turn inside the same transaction.
+        """
+        writes = list(writes)
+        for write in writes:
+            check_write(write)
+        if not writes:
+            return
+        ids = [w.case.id for w in writes]
+        bulk = all(w.creates and not w.outbox for w in writes) and len(set(ids)) == len(ids)
+        t = self._tables
+        with self._tx(write=True) as conn:
+            if not bulk:
+                # One transaction around the ordinary path (a view bound to it).
+                view = self if self._bound is not None else self.bind(conn)
+                for write in writes:
+                    view._apply(write)
+                return
+            for start in range(0, len(ids), 500):  # bound-parameter limits
+                taken = conn.execute(sa.select(t.cases.c.id).where(
+                    t.cases.c.id.in_(ids[start:start + 500]))).first()
+                if taken is not None:
+                    raise self._exists(taken[0])
+            conn.execute(t.cases.insert(), [self._case_row(w.case) for w in writes])
+            timers = [self._timer_row(x) for w in writes for group in w.timers.values()
+                      for x in group]
+            if timers:
+                conn.execute(t.timers.insert(), timers)
+            if self._pg:
+                conn.execute(self._q_append_lock)  # as in _apply: appenders share it
+            # Imported events share data mappings (rows with equal data): each is encoded
+            # once; the cache holds the mapping so that its id is not reused meanwhile.
+            encoded: dict[int, tuple[Mapping[str, Any], Any]] = {}
+            rows = []
+            for w in writes:
+                for e in w.events:
+                    hit = encoded.get(id(e.data))
+                    if hit is None or hit[0] is not e.data:
+                        hit = encoded[id(e.data)] = (e.data, self._json(e.data))
+                    rows.append(self._event_row(e, hit[1]))
+            conn.execute(self._q_insert_event, rows)
 
     def _replace_timers(self, conn: Connection, case_id: str, prefix: str,
                         timers: Sequence[Timer]) -> None:

@@ -1,0 +1,378 @@
+"""History replay: imported events are facts, checked against a definition, every deviation
+recorded, the case written through the engine's import mode.
+
+Each imported case is rebuilt event by event. A fact that a live command would have been
+refused for (a move the graph does not have, a role that may not fire it, missing required
+data, a guard that does not hold, anything after a final state) is still applied (it
+happened) and a :class:`Deviation` is recorded: in the result, and in the store as a
+``history_deviation`` event (system kind) right after the fact, so the audit log says which
+imported events did not fit. The case's write-set is planned by
+:meth:`servicewf.engine.Engine.plan_history` (the only path that takes historical instants;
+the SLA clocks are folded from them) and committed by the engine like any command.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+import attrs
+import pendulum
+
+from servicewf.case import SYSTEM, Actor, Case
+from servicewf.definition import ProcessDefinition
+from servicewf.engine import Engine
+from servicewf.errors import CommandRefused
+from servicewf.events import Event, EventKind, register_event_kind
+from servicewf.interop.discover import slug
+from servicewf.interop.source import ImportedEvent, Log, LossReport
+from servicewf.storage.base import WriteSet
+
+__all__ = ["HISTORY_DEVIATION", "IMPORT_ACTOR", "IMPORT_TRIGGER", "CaseReplay", "Deviation",
+           "ImportResult", "import_log", "replay_case"]
+
+HISTORY_DEVIATION = register_event_kind("history_deviation", system=True)
+"""The event kind that records a deviation of an imported fact (system actor only)."""
+
+IMPORT_ACTOR = "import"
+"""Actor id and role of imported events whose log names no actor or role."""
+
+IMPORT_TRIGGER = "import"
+"""The trigger recorded for an imported move the definition has no trigger for."""
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+@attrs.frozen
+class Deviation:
+    """An imported fact that did not fit the definition.
+
+    ``kind``: ``trigger_not_allowed``, ``unknown_trigger``, ``role_not_permitted``,
+    ``data_missing``, ``guard_failed``, ``field_not_owned``, ``not_in_graph`` (no trigger
+    leads from the state to the one the log names), ``unknown_state``, ``after_final``,
+    ``unexpected_start`` (the first state is not the initial one and the case was not
+    imported in flight). ``rule`` is the guard's rule id when a guard refused; ``seq`` the
+    fact's event in the case, ``row`` its row in the log; ``reason`` says why (never a
+    field's value).
+    """
+
+    case_id: str
+    seq: int
+    row: int
+    kind: str
+    rule: str | None
+    state: str
+    label: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data."""
+        return attrs.asdict(self)
+
+
+@attrs.frozen
+class CaseReplay:
+    """One imported case: its events and case as planned, and its deviations."""
+
+    case: Case
+    events: tuple[Event, ...]
+    deviations: tuple[Deviation, ...]
+
+    @property
+    def fits(self) -> bool:
+        """True when no fact deviated."""
+        return not self.deviations
+
+    @property
+    def first_divergence(self) -> Deviation | None:
+        """The first deviation, if any."""
+        return self.deviations[0] if self.deviations else None
+
+
+def _kind_of(refusal: CommandRefused) -> str:
+    return _SNAKE.sub("_", type(refusal).__name__).lower()
+
+
+class _Graph:
+    """The definition's (source, dest) -> triggers index (state-snapshot logs)."""
+
+    # By the definition object (two definitions may share a name and version: discovered
+    # ones do), holding it so its id is not reused while cached.
+    _cache: ClassVar[dict[int, tuple[ProcessDefinition, _Graph]]] = {}
+
+    def __init__(self, definition: ProcessDefinition) -> None:
+        moves: dict[tuple[str, str], list[str]] = {}
+        dests: dict[str, set[str]] = {}
+        compiled = definition.compiled
+        states = [s.id for s in definition.states]
+        for trigger in definition.triggers:
+            for state in states:
+                for t in compiled.options(trigger, state):
+                    dest = t.target(state)
+                    found = moves.setdefault((state, dest), [])
+                    if trigger not in found:
+                        found.append(trigger)
+                    dests.setdefault(trigger, set()).add(dest)
+        self.moves = moves
+        self.dests = dests
+        self.states = frozenset(states)
+        # A log's names -> state ids and triggers: the id itself, its English label (what
+        # discovery keeps of the log's name), and the snake_case form of either.
+        self.state_names: dict[str, str] = {}
+        for st in definition.states:
+            for name in (st.id, st.label("en")):
+                self.state_names.setdefault(name, st.id)
+                self.state_names.setdefault(slug(name), st.id)
+        self.trigger_names: dict[str, str] = {}
+        for t in definition.transitions:
+            for name in (t.trigger, t.label("en")):
+                self.trigger_names.setdefault(name, t.trigger)
+                self.trigger_names.setdefault(slug(name), t.trigger)
+        self.finals = frozenset(s.id for s in definition.states if s.final)
+
+    @classmethod
+    def of(cls, definition: ProcessDefinition) -> _Graph:
+        entry = cls._cache.get(id(definition))
+        if entry is not None and entry[0] is definition:
+            return entry[1]
+        if len(cls._cache) > 64:
+            cls._cache.clear()
+        graph = cls(definition)
+        cls._cache[id(definition)] = (definition, graph)
+        return graph
+
+
+_ACTORS: dict[tuple[str, str], Actor] = {}
+
+
+def _actor(actor_id: str, role: str) -> Actor:
+    """One Actor value per (id, role): the engine recognises an actor it checked already by
+    identity, and an import names the same people again and again."""
+    found = _ACTORS.get((actor_id, role))
+    if found is None:
+        if len(_ACTORS) > 50_000:
+            _ACTORS.clear()
+        found = _ACTORS[(actor_id, role)] = Actor(actor_id, role)
+    return found
+
+
+def _role_for(definition: ProcessDefinition, trigger: str, state: str) -> str:
+    for c in definition.compiled.candidates(trigger, state):
+        if c.roles:
+            return min(c.roles)
+    return IMPORT_ACTOR
+
+
+def replay_case(
+    engine: Engine,
+    definition: ProcessDefinition,
+    case_id: str,
+    rows: Sequence[ImportedEvent],
+    *,
+    mode: str,
+    in_flight: bool = False,
+    names: Mapping[str, str] | None = None,
+) -> CaseReplay:
+    """Rebuild one case from its imported rows (sorted by time), judging each fact.
+
+    ``mode`` is ``"state"`` (each row names the state the case is in) or ``"activity"``
+    (each row names a trigger). ``in_flight``: a case whose first state is not the initial
+    one opens directly in it (tickets already under way), else it opens in the initial state
+    and moves there, and that move is judged like any other.
+    """
+    graph = _Graph.of(definition)
+    table = graph.state_names if mode == "state" else graph.trigger_names
+    if names:
+        table = {**table, **names}
+    original = {r.row: r.label for r in rows}  # deviations quote the log's own name
+    rows = [r if r.label in graph.states and mode == "state" else
+            r._replace(label=table.get(r.label) or table.get(slug(r.label)) or r.label)
+            for r in rows]
+    initial = definition.initial.id
+    events: list[Event] = []
+    deviations: list[Deviation] = []
+    first = rows[0]
+    data: Mapping[str, Any] = _EMPTY
+    state = initial
+    opened_at = first.at
+
+    def actor_of(row: ImportedEvent, trigger: str | None, at_state: str) -> Actor:
+        role = row.role
+        if role is None:
+            role = _role_for(definition, trigger, at_state) if trigger else IMPORT_ACTOR
+        return _actor(row.actor or IMPORT_ACTOR, role)
+
+    def deviate(row: ImportedEvent, kind: str, rule: str | None, at_state: str,
+                reason: str) -> None:
+        fact = events[-1]
+        d = Deviation(case_id, fact.seq, row.row, kind, rule, at_state,
+                      original.get(row.row, row.label), reason)
+        deviations.append(d)
+        events.append(Event(case_id, len(events) + 1, fact.at, HISTORY_DEVIATION, SYSTEM.id,
+                            SYSTEM.role, fact.trigger, state, state,
+                            {"deviation": kind, "rule": rule, "seq": fact.seq, "row": row.row,
+                             "reason": reason[:500]}))
+
+    def snapshot(at: pendulum.DateTime) -> Case:
+        return Case(case_id, definition.name, definition.version, state, len(events),
+                    opened_at, at, data)
+
+    # --- the opening ---
+    opening_state = initial
+    start_label = first.label if mode == "state" else None
+    if start_label is not None and start_label != initial and in_flight:
+        opening_state = start_label
+    first_actor = actor_of(first, None, initial)  # the log's role, else "import"
+    open_data = first.data if opening_state == start_label else _EMPTY
+    events.append(Event(case_id, 1, first.at, EventKind.OPENED, first_actor.id,
+                        first_actor.role, None, None, opening_state, open_data))
+    state = opening_state
+    data = open_data
+    if opening_state != initial and opening_state not in graph.states:
+        deviate(first, "unknown_state", None, opening_state,
+                f"the log opens the case in state {opening_state!r}, which "
+                f"{definition.name} v{definition.version} does not have")
+    elif opening_state == start_label and definition.intake:
+        # A state log's first row opens the case with its data: the intake must be there.
+        missing = [f for f in definition.intake if data.get(f) in (None, "", [], {})]
+        if missing:
+            deviate(first, "data_missing", None, state,
+                    f"opening needs data the log does not give: {', '.join(missing)}")
+    remaining: Iterable[ImportedEvent] = rows[1:] if opening_state == start_label else rows
+
+    for row in remaining:
+        at = row.at
+        if mode == "state" and row.label == state:
+            # A row that repeats the state: a data update, recorded as a note.
+            actor = _actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
+            events.append(Event(case_id, len(events) + 1, at, EventKind.NOTE, actor.id,
+                                actor.role, None, state, state, row.data))
+            if row.data:
+                data = MappingProxyType({**data, **row.data})
+            if state in graph.finals:
+                deviate(row, "after_final", None, state,
+                        f"the case was already closed (final state {state!r})")
+            continue
+        was_final = state in graph.finals
+        refusal: CommandRefused | None = None
+        problem: tuple[str, str] | None = None
+        if mode == "state":
+            dest = row.label
+            triggers = graph.moves.get((state, dest), ())
+            trigger = triggers[0] if triggers else IMPORT_TRIGGER
+            if dest not in graph.states:
+                problem = ("unknown_state", f"{definition.name} v{definition.version} has no "
+                           f"state {dest!r}")
+            elif not triggers:
+                problem = ("not_in_graph", f"no trigger leads from {state!r} to {dest!r}")
+            else:
+                for candidate in triggers:
+                    actor = actor_of(row, candidate, state)
+                    moved, refused = engine.judge(snapshot(at), candidate, actor=actor,
+                                                  data=row.data, at=at)
+                    if moved is not None:
+                        trigger, refusal = candidate, None
+                        break
+                    refusal = refusal or refused
+        else:
+            trigger = row.label
+            actor = actor_of(row, trigger, state)
+            moved, refusal = engine.judge(snapshot(at), trigger, actor=actor, data=row.data,
+                                          at=at)
+            if moved is not None:
+                dest = moved.target(state)
+            else:
+                known = graph.dests.get(trigger, set())
+                dest = next(iter(known)) if len(known) == 1 else state
+        actor = actor_of(row, trigger, state)
+        events.append(Event(case_id, len(events) + 1, at, EventKind.TRANSITION, actor.id,
+                            actor.role, trigger, state, dest, row.data))
+        source = state
+        state = dest
+        if row.data:
+            data = MappingProxyType({**data, **row.data})
+        if was_final:
+            deviate(row, "after_final", None, source,
+                    f"the case was already closed (final state {source!r})")
+        elif problem is not None:
+            deviate(row, problem[0], None, source, problem[1])
+        elif refusal is not None:
+            deviate(row, _kind_of(refusal), getattr(refusal, "rule", None), source,
+                    str(refusal))
+    last = events[-1]
+    case = Case(case_id, definition.name, definition.version, state, last.seq, opened_at,
+                last.at, data)
+    return CaseReplay(case, tuple(events), tuple(deviations))
+
+
+@attrs.define
+class ImportResult:
+    """What an import did: the loss report, each case's replay summary (fits, deviations;
+    its events are not kept), and how many events were written."""
+
+    report: LossReport
+    process: str
+    cases: dict[str, tuple[Deviation, ...]] = attrs.field(factory=dict)
+    events_written: int = 0
+
+    @property
+    def cases_fitting(self) -> int:
+        """Cases without a deviation."""
+        return sum(1 for d in self.cases.values() if not d)
+
+    @property
+    def deviations(self) -> list[Deviation]:
+        """Every deviation, case by case."""
+        return [d for ds in self.cases.values() for d in ds]
+
+
+def _commit_batch(engine: Engine, writes: list[WriteSet]) -> None:
+    """Commit ``writes`` through the engine in one store call: one transaction on a SQL
+    store (all or nothing, so a failed batch leaves no half-imported case; multi-row
+    inserts), one by one on the memory store (each write-set atomic on its own)."""
+    engine.commit_many(writes)
+
+
+def import_log(
+    engine: Engine,
+    log: Log,
+    process: str,
+    *,
+    version: int | None = None,
+    in_flight: bool = False,
+    names: Mapping[str, str] | None = None,
+    batch: int = 500,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportResult:
+    """Replay every case of ``log`` against ``process`` and write it through the engine.
+
+    Each case becomes one write-set (:meth:`Engine.plan_history`); ``batch`` write-sets go
+    into one transaction on a SQL store. ``progress(done, total)`` is told the cases done.
+    Cases that exist in the store already are refused by the store (``CaseAlreadyExists``).
+    """
+    definition = engine.registry.get(process, version)
+    result = ImportResult(log.report, definition.name)
+    pending: list[WriteSet] = []
+    total = len(log.cases)
+    mode = log.columns.mode
+    for done, (case_id, rows) in enumerate(log.cases.items(), start=1):
+        replayed = replay_case(engine, definition, case_id, rows, mode=mode,
+                               in_flight=in_flight, names=names)
+        pending.append(engine.plan_history(replayed.case, replayed.events))
+        result.cases[case_id] = replayed.deviations
+        result.events_written += len(replayed.events)
+        if len(pending) >= batch:
+            _commit_batch(engine, pending)
+            pending = []
+            if progress is not None:
+                progress(done, total)
+    if pending:
+        _commit_batch(engine, pending)
+    if progress is not None:
+        progress(total, total)
+    return result
+
+

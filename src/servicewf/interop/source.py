@@ -1,0 +1,557 @@
+"""Reading event logs: CSV (plain or gzip), a pandas DataFrame, XES; with a loss report.
+
+An explicit :class:`ColumnMap` names the columns: the case id, *either* an activity column
+(event logs: each row is something done) *or* a state column (state-snapshot logs: each row
+says where the case stands; a row that repeats the state is a data update), the time stamp,
+and optionally the actor, the role and data columns (renamed to definition fields).
+
+Time stamps with an offset are instants as they are. A naive time stamp (no offset) is read
+in the zone given as ``tz``; without one, :func:`read_log` refuses it
+(:class:`~servicewf.errors.NaiveTimestamp`) instead of guessing UTC, as pm4py does.
+
+Nothing is lost silently: the :class:`LossReport` counts the rows read and imported, and
+every row dropped or coerced, by reason, with row numbers (the first data row is 1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as _dt
+import gzip
+import io
+import json
+import os
+import sqlite3
+import xml.etree.ElementTree as ET
+import zoneinfo
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import attrs
+import pendulum
+
+from servicewf.errors import LogImportError, NaiveTimestamp
+from servicewf.plain import MAX_IDENTIFIER, frozen_mapping
+
+__all__ = ["COERCE_REASONS", "DROP_REASONS", "ColumnMap", "ImportedEvent", "Log", "LossReport",
+           "ocel_json_rows", "ocel_sqlite_rows", "read_log", "read_rows"]
+
+DROP_REASONS = ("missing_case_id", "missing_activity", "unparsable_time", "duplicate",
+                "invalid_value")
+"""Why a row is dropped: no case id, no activity or state, a time stamp that does not
+parse, a row equal to an earlier one of its case, an id or name that is no valid
+identifier."""
+
+COERCE_REASONS = ("out_of_order", "invalid_data")
+"""Why a row is kept but changed: it came before an earlier row of its case in time (the
+case's rows are sorted by time, ties keeping file order), or a data value was not plain
+text or number (kept as text)."""
+
+
+def _data_columns(value: Mapping[str, str] | Iterable[str]) -> dict[str, str]:
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    return {str(c): str(c) for c in value}
+
+
+@attrs.frozen
+class ColumnMap:
+    """Which column holds what. Give ``activity`` *or* ``state``, not both.
+
+    ``data`` maps a column to the definition field it fills (a sequence of names keeps the
+    column's name). ``kind`` names a column of event kinds (servicewf's own exports): rows
+    of kinds that are derived on import (SLA verdicts, deviations) are skipped and counted.
+    ``seq`` names a column ordering a case's rows with equal time stamps (rows with another
+    ``seq`` are never duplicates); ``data_json`` a column holding a JSON object of data
+    fields (servicewf's CSV export).
+    """
+
+    case: str
+    time: str
+    activity: str | None = None
+    state: str | None = None
+    actor: str | None = None
+    role: str | None = None
+    data: Mapping[str, str] = attrs.field(factory=dict, converter=_data_columns)
+    kind: str | None = None
+    seq: str | None = None
+    data_json: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.activity is None) == (self.state is None):
+            raise LogImportError("a column map names either an activity column (an event "
+                                 "log) or a state column (a state-snapshot log): give one")
+
+    @property
+    def mode(self) -> str:
+        """``"activity"`` or ``"state"``."""
+        return "activity" if self.activity is not None else "state"
+
+    @property
+    def label(self) -> str:
+        """The column holding the activity or the state."""
+        return self.activity if self.activity is not None else str(self.state)
+
+    def columns(self) -> list[str]:
+        """Every column the map reads."""
+        return [c for c in (self.case, self.time, self.label, self.actor, self.role, self.kind,
+                            self.seq, self.data_json) if c is not None] + list(self.data)
+
+
+class ImportedEvent(NamedTuple):
+    """One imported row: its row number, case, activity or state, instant and the rest."""
+
+    row: int
+    case: str
+    label: str
+    at: pendulum.DateTime
+    actor: str | None
+    role: str | None
+    data: Mapping[str, Any]
+    kind: str | None = None
+    seq: int = 0
+
+
+@attrs.define
+class LossReport:
+    """Every row accounted for: ``rows_read == rows_imported + sum(rows_dropped)``.
+
+    ``dropped`` and ``coerced`` map a reason to the row numbers (1 is the first data row).
+    """
+
+    rows_read: int = 0
+    rows_imported: int = 0
+    dropped: dict[str, list[int]] = attrs.field(factory=dict)
+    coerced: dict[str, list[int]] = attrs.field(factory=dict)
+    skipped_derived: list[int] = attrs.field(factory=list)
+
+    def drop(self, reason: str, row: int) -> None:
+        """Count ``row`` as dropped for ``reason``."""
+        self.dropped.setdefault(reason, []).append(row)
+
+    def coerce(self, reason: str, row: int) -> None:
+        """Count ``row`` as kept but changed for ``reason``."""
+        self.coerced.setdefault(reason, []).append(row)
+
+    @property
+    def rows_dropped(self) -> dict[str, int]:
+        """Dropped rows by reason (counts)."""
+        return {k: len(v) for k, v in sorted(self.dropped.items())}
+
+    @property
+    def rows_coerced(self) -> dict[str, int]:
+        """Coerced rows by reason (counts)."""
+        return {k: len(v) for k, v in sorted(self.coerced.items())}
+
+    @property
+    def complete(self) -> bool:
+        """True when every row read is imported, dropped or skipped as derived."""
+        return self.rows_read == (self.rows_imported + sum(map(len, self.dropped.values()))
+                                  + len(self.skipped_derived))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON): counts and row numbers by reason."""
+        return {"rows_read": self.rows_read, "rows_imported": self.rows_imported,
+                "rows_dropped": self.rows_dropped, "rows_coerced": self.rows_coerced,
+                "rows_skipped_derived": len(self.skipped_derived),
+                "dropped_rows": {k: list(v) for k, v in sorted(self.dropped.items())},
+                "coerced_rows": {k: list(v) for k, v in sorted(self.coerced.items())}}
+
+
+@attrs.frozen
+class Log:
+    """An imported log: events grouped by case (in first-seen order, each case sorted by
+    time), the column map it was read with, and its loss report."""
+
+    cases: dict[str, list[ImportedEvent]]
+    columns: ColumnMap
+    report: LossReport
+
+    @property
+    def events(self) -> int:
+        """How many events the log holds."""
+        return sum(len(v) for v in self.cases.values())
+
+
+# --- time ----------------------------------------------------------------------------------
+
+def _zone(tz: str | _dt.tzinfo | None) -> _dt.tzinfo | None:
+    if tz is None or isinstance(tz, _dt.tzinfo):
+        return tz
+    try:
+        return zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise LogImportError(f"unknown time zone {tz!r}: name an IANA zone such as "
+                             "'Europe/Brussels' or 'Asia/Shanghai'") from None
+
+
+def _time_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
+                 ) -> Callable[[Any, int], pendulum.DateTime | None]:
+    """A function from a cell to an aware UTC instant (``None``: unparsable)."""
+    utc = _dt.timezone.utc
+    cache: dict[Any, pendulum.DateTime | None] = {}
+
+    def parse(value: Any, row: int) -> pendulum.DateTime | None:
+        hit = cache.get(value, cache)
+        if hit is not cache:
+            return hit  # type: ignore[return-value]
+        moment: _dt.datetime | None
+        if isinstance(value, _dt.datetime):
+            moment = value
+        elif isinstance(value, str) and value.strip():
+            text = value.strip()
+            try:
+                moment = (_dt.datetime.strptime(text, fmt) if fmt
+                          else _dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+            except ValueError:
+                moment = None
+        else:
+            moment = None
+        if moment is not None and getattr(moment, "tzinfo", None) is None:
+            if tz is None:
+                raise NaiveTimestamp(
+                    f"row {row}: the time in column {column!r} has no UTC offset; say which "
+                    "zone the log's local times are in (tz='Asia/Shanghai', --tz): servicewf "
+                    "never guesses UTC")
+            moment = moment.replace(tzinfo=tz)
+        result: pendulum.DateTime | None = None
+        if moment is not None:
+            try:
+                u = moment.astimezone(utc)
+            except (OverflowError, ValueError):
+                u = None
+            if u is not None:
+                result = pendulum.DateTime(u.year, u.month, u.day, u.hour, u.minute, u.second,
+                                           u.microsecond, tzinfo=pendulum.UTC)
+        if len(cache) < 100_000:
+            cache[value] = result
+        return result
+
+    return parse
+
+
+# --- row sources ---------------------------------------------------------------------------
+
+def _open_text(path: str | os.PathLike[str]) -> io.TextIOBase:
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the wrapper
+    if raw.peek(2)[:2] == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8-sig", newline="")
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+
+def _csv_rows(path: str | os.PathLike[str], delimiter: str) -> Iterator[Mapping[str, Any]]:
+    with _open_text(path) as f:
+        yield from csv.DictReader(f, delimiter=delimiter)
+
+
+def _frame_rows(frame: Any) -> Iterator[Mapping[str, Any]]:
+    # pandas is optional: a DataFrame is read through its own API, pandas is never imported.
+    columns = [str(c) for c in frame.columns]
+    for values in frame.itertuples(index=False, name=None):
+        row: dict[str, Any] = {}
+        for c, v in zip(columns, values, strict=True):
+            if v is not None and v == v:  # NaN, NaT (not equal to themselves): missing
+                if hasattr(v, "to_pydatetime"):
+                    v = v.to_pydatetime()
+                elif hasattr(v, "item") and not isinstance(v, (str, bytes)):
+                    v = v.item()
+                row[c] = v
+        yield row
+
+
+_XES_TYPES = {"string", "date", "int", "float", "boolean", "id"}
+
+
+def _xes_value(tag: str, value: str | None) -> Any:
+    if value is None:
+        return None
+    if tag == "int":
+        return int(value)
+    if tag == "float":
+        return float(value)
+    if tag == "boolean":
+        return value.strip().lower() == "true"
+    return value
+
+
+def _xes_rows(path: str | os.PathLike[str]) -> Iterator[Mapping[str, Any]]:
+    """Events of an XES file as rows: trace attributes as ``case:<key>``, event attributes
+    by key; ``<global scope="event">`` defaults apply (pm4py's default reader drops them)."""
+    defaults: dict[str, dict[str, Any]] = {"trace": {}, "event": {}}
+    trace: dict[str, Any] | None = None
+    event: dict[str, Any] | None = None
+    scope: str | None = None
+    depth_values = 0
+    with _open_binary(path) as f:
+        for what, el in ET.iterparse(f, events=("start", "end")):
+            tag = el.tag.rsplit("}", 1)[-1]
+            if what == "start":
+                if tag == "global":
+                    scope = el.get("scope", "event")
+                elif tag == "trace":
+                    trace = {f"case:{k}": v for k, v in defaults["trace"].items()}
+                elif tag == "event":
+                    event = dict(defaults["event"])
+                elif tag in ("values", "list"):
+                    depth_values += 1
+                continue
+            if tag in _XES_TYPES and depth_values == 0:
+                key, value = el.get("key"), _xes_value(tag, el.get("value"))
+                if key is None:
+                    continue
+                if scope is not None:
+                    defaults[scope][key] = value
+                elif event is not None:
+                    event[key] = value
+                elif trace is not None:
+                    trace[f"case:{key}"] = value
+            elif tag in ("values", "list"):
+                depth_values -= 1
+            elif tag == "global":
+                scope = None
+            elif tag == "event":
+                if event is not None:
+                    row = dict(trace or {})
+                    row.update(event)
+                    yield row
+                event = None
+                el.clear()
+            elif tag == "trace":
+                trace = None
+                el.clear()
+
+
+def _open_binary(path: str | os.PathLike[str]) -> io.BufferedIOBase:
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller's with-block
+    if raw.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw)
+    return raw
+
+
+def _ocel_event_row(etype: str, time: Any, attrs: Iterable[tuple[str, Any]],
+                    relations: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    row: dict[str, Any] = {"activity": etype, "time": time}
+    for name, value in attrs:
+        row[name] = value
+    for oid, qualifier in relations:
+        if qualifier == "ticket" and oid.startswith("case:"):
+            row["case"] = oid[5:]
+        elif qualifier in ("performed by", "raised by") and oid.startswith("actor:"):
+            row["actor"] = oid[6:]
+    return row
+
+
+def ocel_json_rows(path: str | os.PathLike[str]) -> Iterator[Mapping[str, Any]]:
+    """The events of an OCEL 2.0 JSON file as rows: ``activity`` (the event type),
+    ``time``, every attribute by name, ``case`` (the object related as ``ticket``, as
+    servicewf writes it) and ``actor`` (``performed by`` / ``raised by``)."""
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    for e in doc.get("events", ()):
+        yield _ocel_event_row(
+            e["type"], e["time"], ((a["name"], a["value"]) for a in e.get("attributes", ())),
+            ((r["objectId"], r.get("qualifier", "")) for r in e.get("relationships", ())))
+
+
+def ocel_sqlite_rows(path: str | os.PathLike[str]) -> Iterator[Mapping[str, Any]]:
+    """The events of an OCEL 2.0 SQLite database as rows (as :func:`ocel_json_rows`); its
+    times are UTC."""
+    db = sqlite3.connect(f"file:{os.fspath(path)}?mode=ro", uri=True)
+    try:
+        relations: dict[str, list[tuple[str, str]]] = {}
+        for eid, oid, q in db.execute("SELECT ocel_event_id, ocel_object_id, ocel_qualifier "
+                                      "FROM event_object"):
+            relations.setdefault(eid, []).append((oid, q))
+        types = db.execute("SELECT ocel_type, ocel_type_map FROM event_map_type").fetchall()
+        for etype, tmap in types:
+            cur = db.execute(f'SELECT * FROM "event_{tmap}"')
+            names = [d[0] for d in cur.description]
+            for values in cur:
+                row = dict(zip(names, values, strict=True))
+                eid = row.pop("ocel_id")
+                at = _dt.datetime.fromisoformat(row.pop("ocel_time")).replace(
+                    tzinfo=_dt.timezone.utc)
+                yield _ocel_event_row(etype, at, ((k, v) for k, v in row.items()
+                                                  if v is not None), relations.get(eid, ()))
+    finally:
+        db.close()
+
+
+def read_rows(source: Any, *, delimiter: str = ",") -> Iterator[Mapping[str, Any]]:
+    """The rows of ``source``: a CSV path (plain or gzip), an ``.xes``/``.xes.gz`` path, an
+    OCEL 2.0 ``.jsonocel``/``.ocel.json`` or ``.sqlite`` path, a pandas DataFrame, or an
+    iterable of mappings."""
+    if hasattr(source, "itertuples") and hasattr(source, "columns"):
+        return _frame_rows(source)
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source).lower()
+        if name.endswith((".xes", ".xes.gz")):
+            return _xes_rows(source)
+        if name.endswith((".jsonocel", ".ocel.json")):
+            return ocel_json_rows(source)
+        if name.endswith((".sqlite", ".sqlite3", ".ocel.db")):
+            return ocel_sqlite_rows(source)
+        return _csv_rows(source, delimiter)
+    if isinstance(source, Iterable):
+        return iter(source)
+    raise LogImportError(f"cannot read a log from a {type(source).__name__}: give a CSV or "
+                         "XES path, a pandas DataFrame or an iterable of mappings")
+
+
+# --- the reader ----------------------------------------------------------------------------
+
+def _ident(value: Any) -> str | None:
+    """``value`` as an identifier (text, stripped), or ``None`` when it is empty or not one."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    if not text or len(text) > MAX_IDENTIFIER or not text.isprintable():
+        return None
+    return text
+
+
+def _plain(value: Any) -> tuple[Any, bool]:
+    """A data value as plain data: ``(value, coerced)``."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value, False
+    if isinstance(value, float):
+        return (value, False) if value == value and value not in (float("inf"), float("-inf")) \
+            else (None, True)
+    if isinstance(value, _dt.datetime):
+        return value.isoformat(), True
+    return str(value), True
+
+
+def read_log(
+    source: Any,
+    columns: ColumnMap,
+    *,
+    tz: str | _dt.tzinfo | None = None,
+    time_format: str | None = None,
+    delimiter: str = ",",
+    derived_kinds: Sequence[str] = ("history_deviation", "clock_warning", "clock_breached",
+                                     "escalated"),
+    progress: Callable[[int], None] | None = None,
+) -> Log:
+    """Read ``source`` (see :func:`read_rows`) with ``columns``; return the cases and the
+    loss report.
+
+    ``tz``: the zone of naive time stamps (required when the log has any); ``time_format``:
+    a :func:`~datetime.datetime.strptime` format (default: ISO 8601). Rows without a case
+    id, an activity/state or a parsable time are dropped, as are exact duplicates within a
+    case; each is counted with its row number. Each case's rows are sorted by time (stable),
+    rows that were out of order are counted as coerced.
+    """
+    zone = _zone(tz)
+    parse_time = _time_parser(zone, time_format, columns.time)
+    report = LossReport()
+    cases: dict[str, list[ImportedEvent]] = {}
+    seen: dict[str, set[tuple[Any, ...]]] = {}
+    label_col, case_col, time_col = columns.label, columns.case, columns.time
+    actor_col, role_col, kind_col = columns.actor, columns.role, columns.kind
+    data_cols = list(columns.data.items())
+    seq_col, json_col = columns.seq, columns.data_json
+    interned: dict[Any, Mapping[str, Any]] = {}
+    derived = set(derived_kinds)
+    n = 0
+    for n, row in enumerate(read_rows(source, delimiter=delimiter), start=1):
+        if progress is not None and n % 10_000 == 0:
+            progress(n)
+        if kind_col is not None and row.get(kind_col) in derived:
+            report.skipped_derived.append(n)
+            continue
+        case = _ident(row.get(case_col))
+        if case is None:
+            report.drop("missing_case_id" if row.get(case_col) in (None, "") else
+                        "invalid_value", n)
+            continue
+        raw_label = row.get(label_col)
+        label = _ident(raw_label)
+        if label is None:
+            report.drop("missing_activity" if raw_label in (None, "") else "invalid_value", n)
+            continue
+        at = parse_time(row.get(time_col), n)
+        if at is None:
+            report.drop("unparsable_time", n)
+            continue
+        actor = _ident(row.get(actor_col)) if actor_col else None
+        role = _ident(row.get(role_col)) if role_col else None
+        if (actor_col and row.get(actor_col) not in (None, "") and actor is None) or \
+                (role_col and row.get(role_col) not in (None, "") and role is None):
+            report.drop("invalid_value", n)
+            continue
+        data: dict[str, Any] = {}
+        coerced = False
+        for column, field in data_cols:
+            value = row.get(column)
+            if value is None or value == "":
+                continue
+            value, changed = _plain(value)
+            coerced = coerced or changed
+            if value is not None:
+                data[field] = value
+        if json_col is not None and row.get(json_col) not in (None, ""):
+            try:
+                extra = json.loads(row[json_col]) if isinstance(row[json_col], str) \
+                    else row[json_col]
+            except ValueError:
+                extra = None
+            if not isinstance(extra, dict):
+                report.drop("invalid_value", n)
+                continue
+            data.update(extra)
+        seq = 0
+        if seq_col is not None:
+            try:
+                seq = int(row.get(seq_col))  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                report.drop("invalid_value", n)
+                continue
+        kind = str(row[kind_col]) if kind_col is not None and row.get(kind_col) else None
+        # Types in the key: 1, 1.0 and True are equal in Python, not in a log.
+        # (Fields come in column order unless a JSON column adds its own: then sorted.)
+        data_key = tuple((k, type(v), v) for k, v in data.items())
+        if json_col is not None:
+            data_key = tuple(sorted(data_key, key=lambda kv: kv[0]))
+        key = (label, at, actor, role, data_key, kind, seq)
+        keys = seen.setdefault(case, set())
+        try:
+            duplicate = key in keys
+            keys.add(key)
+        except TypeError:  # an unhashable value: never a duplicate
+            duplicate = False
+        if duplicate:
+            report.drop("duplicate", n)
+            continue
+        if coerced:
+            report.coerce("invalid_data", n)
+        # Frozen (and checked against the plain-data contract) once, here, and shared by rows
+        # with equal data: events and cases built from it share the read-only mapping, and
+        # the engine's import mode checks each distinct mapping once.
+        try:
+            frozen = interned.get(data_key)
+        except TypeError:  # an unhashable value (a list from JSON): not shared
+            frozen = None
+        if frozen is None:
+            frozen = frozen_mapping(data)
+            if len(interned) < 200_000:
+                with contextlib.suppress(TypeError):
+                    interned[data_key] = frozen
+        cases.setdefault(case, []).append(
+            ImportedEvent(n, case, label, at, actor, role, frozen, kind, seq))
+        report.rows_imported += 1
+    report.rows_read = n
+    for events in cases.values():
+        if any((events[i].at, events[i].seq) < (events[i - 1].at, events[i - 1].seq)
+               for i in range(1, len(events))):
+            latest = (events[0].at, events[0].seq)
+            for e in events:
+                if (e.at, e.seq) < latest:
+                    report.coerce("out_of_order", e.row)
+                else:
+                    latest = (e.at, e.seq)
+            events.sort(key=lambda e: (e.at, e.seq))
+    return Log(cases, columns, report)
