@@ -35,8 +35,12 @@ def test_remembering_past_the_bound_costs_no_more_than_filling(monkeypatch) -> N
             remember(case)
         return time.perf_counter() - t0
 
-    filling = seconds(range(0, 20_000))
-    evicting = seconds(range(20_000, 60_000)) / 2
+    # Best of three each way: the machine may be shared, the bug costs ~20× on every chunk.
+    filling = []
+    for _ in range(3):
+        engine._known.clear()
+        filling.append(seconds(range(0, 20_000)))
+    evicting = [seconds(range(k * 20_000, (k + 1) * 20_000)) for k in range(1, 4)]
     assert len(engine._known) == 20_000
-    assert evicting < 4 * filling, (filling, evicting)
-    assert next(iter(engine._known)) == "c40000"  # first in, first out
+    assert min(evicting) < 5 * min(filling), (filling, evicting)
+    assert next(iter(engine._known)) == "c60000"  # first in, first out
