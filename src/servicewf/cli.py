@@ -218,7 +218,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    from servicewf.demo import render_summary, run_demo
+    from servicewf.demo import render_summary, run_demo, write_report
 
     for option, value in (("--cases", args.cases), ("--days", args.days)):
         if value < 1:
@@ -234,6 +234,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         summary = run_demo(cases=args.cases, seed=args.seed, db=args.db, days=args.days,
                            progress=lambda done: bar.update(task, completed=done))
     render_summary(summary, lang=args.lang)
+    print(f"HTML report: {write_report(summary)}")
     return 0
 
 

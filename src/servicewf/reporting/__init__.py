@@ -29,6 +29,7 @@ from servicewf.reporting.kpi import (
     from_store,
     percentile,
 )
+from servicewf.reporting.text import headline_lines
 
 __all__ = [
     "DEFINITIONS",
@@ -51,6 +52,7 @@ __all__ = [
     "case_index",
     "compute",
     "from_store",
+    "headline_lines",
     "percentile",
     "render_html",
 ]

@@ -15,65 +15,13 @@ from typing import Any
 
 import pendulum
 
-from servicewf.definition import Registry
 from servicewf.errors import UsageError
 from servicewf.reporting.definitions import LANGS
-from servicewf.reporting.html import _CLOCKS, _tr, render_html
-from servicewf.reporting.kpi import Report, from_store
+from servicewf.reporting.html import render_html
+from servicewf.reporting.kpi import from_store
+from servicewf.reporting.text import headline_lines
 
-__all__ = ["add_parser", "headline_lines", "parse_day", "run"]
-
-_HEAD: dict[str, tuple[str, str, str]] = {
-    "attainment": ("SLA attainment per clock", "各时钟 SLA 达成率", "各時鐘 SLA 達成率"),
-    "first": ("Median first response (business hours)", "首次响应中位数(工作小时)",
-              "首次響應中位數(工作小時)"),
-    "reopen": ("Reopen rate", "重开率", "重開率"),
-    "csat": ("CSAT (response rate)", "满意度(回复率)", "滿意度(回覆率)"),
-}
-
-
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def headline_lines(report: Report, *, lang: str = "en",
-                   registry: Registry | None = None) -> list[str]:
-    """The short KPI headline as lines of text: attainment per clock, median first response,
-    reopen rate and CSAT with its response rate, per process."""
-    i = LANGS.index(lang)
-
-    def process(name: str) -> str:
-        if registry is not None:
-            try:
-                labels = registry.get(name).labels
-            except Exception:  # an unknown process: its name is its label
-                labels = None
-            if labels is not None:
-                return labels.get(lang)
-        return name
-
-    def clock(name: str) -> str:
-        found = _CLOCKS.get(name)
-        return found[i] if found else name
-
-    lines = [f"{_HEAD['attainment'][i]}:"]
-    for r in report.attainment:
-        if r.by == "all":
-            done = r.met + r.breached + r.too_early
-            lines.append(f"  {process(r.process)} · {clock(r.clock)}: {_pct(r.attainment)} "
-                         f"({r.met}/{done}; {_tr('open_overdue', lang)} {r.open_overdue})")
-    first = [r for r in report.durations if r.role == "response"]
-    lines.append(f"{_HEAD['first'][i]}: " + (", ".join(
-        f"{process(r.process)} · {clock(r.clock)} "
-        + ("—" if r.business_median is None else f"{r.business_median / 3600:.2f} h")
-        for r in first) or "—"))
-    lines.append(f"{_HEAD['reopen'][i]}: " + (", ".join(
-        f"{process(r.process)} {_pct(r.reopen_rate)}" for r in report.reopen) or "—"))
-    lines.append(f"{_HEAD['csat'][i]}: " + (", ".join(
-        f"{process(r.process)} {_pct(r.csat)} ({_pct(r.response_rate)})"
-        for r in report.csat) or "—"))
-    return lines
-
+__all__ = ["add_parser", "parse_day", "run"]
 
 def parse_day(text: str, option: str, tz: str) -> pendulum.DateTime:
     """The start of day ``text`` (``YYYY-MM-DD``) in ``tz``; a :class:`UsageError` naming
@@ -115,9 +63,9 @@ def run(args: argparse.Namespace, *, now: _dt.datetime | None = None) -> int:
     from servicewf.calendar import china_office
     from servicewf.cli import check_db
     from servicewf.clock import SystemClock
-    from servicewf.demo import open_store
     from servicewf.processes import builtin_registry
     from servicewf.processes.policies import default_sla
+    from servicewf.storage.sql import SQLStore
 
     check_db(args.db, memory=False)
     tz = args.tz or china_office().timezone
@@ -134,7 +82,7 @@ def run(args: argparse.Namespace, *, now: _dt.datetime | None = None) -> int:
     as_of = min(end, wall)
     registry = builtin_registry()
     sla = default_sla(registry=registry)
-    store = open_store(args.db)
+    store = SQLStore(args.db)
     try:
         report = from_store(store, sla=sla, registry=registry, as_of=as_of, start=start,
                             end=min(end, as_of), tz=tz, granularity=args.granularity,
