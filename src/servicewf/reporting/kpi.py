@@ -64,7 +64,6 @@ __all__ = [
     "percentile",
 ]
 
-_DAY_US = 86_400_000_000
 _TOP2 = frozenset({"very_satisfied", "satisfied"})
 
 
@@ -459,14 +458,13 @@ class _Case:
 
     __slots__ = ("asked", "backlog", "escalated_at", "events", "first_resolved", "handovers",
                  "invalid", "kind", "level", "opened", "process", "rating", "reopens",
-                 "state", "tiers", "version", "waited")
+                 "tiers", "version", "waited")
 
     def __init__(self, process: str, version: int | None) -> None:
         self.process = process
         self.version = version
         self.events: list[Event] = []
         self.opened: int | None = None
-        self.state: str | None = None
         self.first_resolved: int | None = None
         self.reopens = 0
         self.waited = False
@@ -669,7 +667,7 @@ def compute(
                 acc.opened = t
                 if process == "obligation":
                     acc.kind = (str(data.get("kind", "")), str(data.get("cadence", "")))
-            acc.state = dest = e.dest
+            dest = e.dest
             if prof is None:
                 continue
             level = data.get(prof.level) if data else None
@@ -678,32 +676,9 @@ def compute(
                     prof.levels.optional_id(level))
             if kind is opened_kind:
                 acc.backlog.append([t, None])
-                continue
-            trig = e.trigger
-            fkey = (process, acc.version)
-            final = finals.get(fkey)
-            if final is None:
-                final = finals[fkey] = _finals(registry, process, acc.version)
-            if dest in prof.resolved or dest in final or dest in prof.ended:
-                if acc.first_resolved is None and dest in prof.resolved:
-                    acc.first_resolved = t
-                if dest in prof.invalid:
-                    acc.invalid = True
-                if acc.backlog and acc.backlog[-1][1] is None:
-                    acc.backlog[-1][1] = t
-            elif trig in prof.reopen:
-                acc.reopens += 1
-                if acc.backlog and acc.backlog[-1][1] is not None:
-                    acc.backlog.append([t, None])
-            if trig in prof.waiting:
-                acc.waited = True
-            if trig in escalate_triggers.get(process, no_triggers):
-                acc.escalated_at.append(t)
-                tier = data.get("tier") if data else None
-                if tier is not None:
-                    acc.tiers.append(str(tier))
-            elif trig == "hand_over":
-                acc.handovers.append(t)
+            else:
+                _moved(acc, prof, e, t, registry, finals,
+                       escalate_triggers.get(process, no_triggers))
             if dest in prof.asked and acc.asked is None:
                 acc.asked = t
             if data:
@@ -726,6 +701,39 @@ def compute(
     return _assemble(accs, n_events, obligations, sla=sla, registry=registry, profiles=profiles,
                      as_of=as_of_p, start=start_p, end=end_p, lo=lo, hi=hi, tz=tz,
                      granularity=granularity, with_cycles=cycles)
+
+
+def _moved(acc: _Case, prof: ProcessProfile, e: Event, t: int, registry: Registry,
+           finals: dict[tuple[str, int | None], frozenset[str]],
+           escalate: frozenset[str]) -> None:
+    """What a transition changes in a ticket's facts (resolution, reopen, escalation...)."""
+    dest = e.dest
+    trig = e.trigger
+    data = e.data
+    fkey = (acc.process, acc.version)
+    final = finals.get(fkey)
+    if final is None:
+        final = finals[fkey] = _finals(registry, acc.process, acc.version)
+    if dest in prof.resolved or dest in final or dest in prof.ended:
+        if acc.first_resolved is None and dest in prof.resolved:
+            acc.first_resolved = t
+        if dest in prof.invalid:
+            acc.invalid = True
+        if acc.backlog and acc.backlog[-1][1] is None:
+            acc.backlog[-1][1] = t
+    elif trig in prof.reopen:
+        acc.reopens += 1
+        if acc.backlog and acc.backlog[-1][1] is not None:
+            acc.backlog.append([t, None])
+    if trig in prof.waiting:
+        acc.waited = True
+    if trig in escalate:
+        acc.escalated_at.append(t)
+        tier = data.get("tier") if data else None
+        if tier is not None:
+            acc.tiers.append(str(tier))
+    elif trig == "hand_over":
+        acc.handovers.append(t)
 
 
 def _finals(registry: Registry, process: str, version: int | None) -> frozenset[str]:
@@ -1035,7 +1043,7 @@ def _backlog(
     if first is None:
         return ()
     begin = (start if start is not None else from_epoch_us(first)).in_timezone(tz)
-    day = begin.start_of("day")
+    day = day_one = begin.start_of("day")
     ends: list[tuple[str, int]] = []
     stop = epoch_us(end)
     while True:
@@ -1051,7 +1059,7 @@ def _backlog(
         ages: list[list[int]] = [[] for _ in ends]
         created = [0] * len(ends)
         resolved = [0] * len(ends)
-        lows = [sample_at[0] - _DAY_US, *sample_at[:-1]]
+        lows = [epoch_us(day_one), *sample_at[:-1]]
         for acc in per[process]:
             opened = acc.opened
             assert opened is not None
@@ -1062,11 +1070,12 @@ def _backlog(
                     if sample_at[i] >= a:
                         ages[i].append(sample_at[i] - opened)
                     i += 1
-            i = bisect.bisect_left(sample_at, opened)
+            # Day i is [lows[i], sample_at[i]): the first sample after the instant.
+            i = bisect.bisect_right(sample_at, opened)
             if i < len(sample_at) and opened >= lows[i]:
                 created[i] += 1
             if acc.first_resolved is not None:
-                i = bisect.bisect_left(sample_at, acc.first_resolved)
+                i = bisect.bisect_right(sample_at, acc.first_resolved)
                 if i < len(sample_at) and acc.first_resolved >= lows[i]:
                     resolved[i] += 1
         for i, (day_key, at) in enumerate(ends):
