@@ -140,7 +140,8 @@ def _clock_cycles(case_id: str, process: str, rows: list[tuple[Any, ...]],
             moved = source != dest
             entering = dest if moved else None
 
-            def hit(cond: tuple[set[str], set[str]] | None) -> bool:
+            def hit(cond: tuple[set[str], set[str]] | None, entering: str | None = entering,
+                    trigger: str | None = trigger) -> bool:
                 return cond is not None and (entering in cond[0] or trigger in cond[1])
 
             if cur is not None and cur["status"] == "running":
@@ -256,7 +257,6 @@ def kpis(df: pd.DataFrame, *, calendar: BusinessCalendar, as_of: int, lo: int | 
          hi: int, tz: str) -> dict[str, pd.DataFrame]:
     """Every KPI as a DataFrame (rates as floats), from the events frame ``df``."""
     df = df[df["at"] <= as_of].sort_values(["case_id", "seq"])
-    in_period = (df["at"] < hi) & ((df["at"] >= lo) if lo is not None else True)
     tickets = df[df["process"].isin(CLOCKS)]
     breaches = {(c, d["clock"], int(d["cycle"])) for c, d in
                 tickets.loc[tickets["kind"] == "clock_breached", ["case_id", "data"]]
