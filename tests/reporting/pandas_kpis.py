@@ -115,6 +115,14 @@ def frame_from_events(events: Iterable[Any], index: Mapping[str, Any]) -> pd.Dat
                                        "dest", "data", "process"])
 
 
+def _pair_in(frame: pd.DataFrame, column: str, table: Mapping[str, set[str]]) -> pd.Series:
+    """Rows whose (process, column) value is one of ``table[process]``."""
+    keys = {(p, v) for p, values in table.items() for v in values}
+    return pd.Series([(p, v) in keys for p, v in zip(frame["process"], frame[column],
+                                                        strict=True)],
+                     index=frame.index, dtype=bool)
+
+
 def _us(value: Any) -> int:
     t = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
     return int(t.timestamp()) * 1_000_000 + t.microsecond
@@ -320,7 +328,7 @@ def kpis(df: pd.DataFrame, *, calendar: BusinessCalendar, as_of: int, lo: int | 
     out["durations"] = dur
 
     # within deadline: each ticket's last resolution cycle completed in the period
-    res = done[done.apply(lambda r: RESOLUTION.get(r["process"]) == r["clock"], axis=1)]
+    res = done[_pair_in(done, "clock", {p: {c} for p, c in RESOLUTION.items()})]
     last = res.sort_values("cycle").groupby(["case_id", "process", "clock"]).tail(1)
     last = last[last["outcome"].isin(["met", "breached", "too_early"])]
     wd = last.groupby(["process", "clock"]).agg(
@@ -330,13 +338,11 @@ def kpis(df: pd.DataFrame, *, calendar: BusinessCalendar, as_of: int, lo: int | 
 
     # per-case KPIs
     moves = tickets[tickets["kind"].isin(["opened", "transition"])]
-    first_resolved = (moves[moves.apply(lambda r: r["dest"] in RESOLVED[r["process"]], axis=1)]
+    first_resolved = (moves[_pair_in(moves, "dest", RESOLVED)]
                       .groupby("case_id")["at"].min())
-    reopened = moves[moves.apply(lambda r: r["trigger"] in REOPEN[r["process"]]
-                                 and r["dest"] not in RESOLVED[r["process"]]
-                                 and r["dest"] not in FINAL[r["process"]], axis=1)]
-    waited = set(moves.loc[moves.apply(lambda r: r["trigger"] in WAITING[r["process"]],
-                                       axis=1), "case_id"])
+    reopened = moves[_pair_in(moves, "trigger", REOPEN) & ~_pair_in(moves, "dest", RESOLVED)
+                     & ~_pair_in(moves, "dest", FINAL)]
+    waited = set(moves.loc[_pair_in(moves, "trigger", WAITING), "case_id"])
     esc = tickets[(tickets["kind"] == "escalated")
                   | ((tickets["kind"] == "transition") & (tickets["trigger"] == "escalate"))]
     hand = tickets[(tickets["kind"] == "transition") & (tickets["trigger"] == "hand_over")]
@@ -368,8 +374,7 @@ def kpis(df: pd.DataFrame, *, calendar: BusinessCalendar, as_of: int, lo: int | 
 
     rated = moves[moves["data"].map(lambda d: d.get("satisfaction") is not None)]
     last_rating = rated.groupby("case_id").tail(1).set_index("case_id")
-    asked = (moves[moves.apply(lambda r: r["dest"] in ASKED[r["process"]], axis=1)]
-             .groupby("case_id")["at"].min())
+    asked = moves[_pair_in(moves, "dest", ASKED)].groupby("case_id")["at"].min()
     base["asked"] = asked
     base["rated_at"] = last_rating["at"]
     base["top2"] = last_rating["data"].map(
