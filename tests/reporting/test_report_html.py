@@ -214,3 +214,14 @@ def test_the_report_command_refuses_bad_options_in_one_line(
 def test_the_report_command_needs_a_database_url(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", "--db", "demo.db"]) == 2
     assert "use sqlite:///demo.db" in capsys.readouterr().err
+
+
+def test_every_kpi_definition_is_documented_word_for_word() -> None:
+    from servicewf.reporting import DEFINITIONS
+
+    page = " ".join((Path(__file__).resolve().parents[2] / "docs" / "reporting.md")
+                    .read_text(encoding="utf-8").split())
+    for key, d in DEFINITIONS.items():
+        assert f"(`{key}`, version {d.version})" in page
+        assert " ".join(d.text["en"].split()) in page, key
+        assert d.title["en"] and d.title["zh_hans"] and d.title["zh_hant"]

@@ -280,7 +280,8 @@ def _bars(ids: _Ids, title: str, desc: str, items: Sequence[tuple[str, float | N
         f'<rect width="2" height="6" fill="#ffffff" opacity="0.35"/></pattern></defs>',
         f'<line x1="{label_w}" y1="4" x2="{label_w}" y2="{height - 6}" stroke="#111"/>',
     ]
-    span = width - label_w - 70
+    # room right of the longest bar for the longest value text (about 7 px a character)
+    span = width - label_w - max(60, 7 * max((len(text) for _, _, text in items), default=0))
     for i, (label, value, text) in enumerate(items):
         y = 6 + i * row_h
         parts.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" '
