@@ -11,21 +11,21 @@ import argparse
 import datetime as _dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import pendulum
+from typing import TYPE_CHECKING, Any
 
 from servicewf.errors import UsageError
 from servicewf.reporting.definitions import LANGS
-from servicewf.reporting.html import render_html
-from servicewf.reporting.kpi import from_store
-from servicewf.reporting.text import headline_lines
+
+if TYPE_CHECKING:
+    import pendulum
 
 __all__ = ["add_parser", "parse_day", "run"]
 
 def parse_day(text: str, option: str, tz: str) -> pendulum.DateTime:
     """The start of day ``text`` (``YYYY-MM-DD``) in ``tz``; a :class:`UsageError` naming
     ``option`` otherwise."""
+    import pendulum
+
     try:
         day = _dt.date.fromisoformat(text)
     except ValueError:
@@ -60,11 +60,16 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, *, now: _dt.datetime | None = None) -> int:
     """Run ``servicewf report`` with parsed ``args``; ``now`` stands for the wall clock."""
+    import pendulum
+
     from servicewf.calendar import china_office
     from servicewf.cli import check_db
     from servicewf.clock import SystemClock
     from servicewf.processes import builtin_registry
     from servicewf.processes.policies import default_sla
+    from servicewf.reporting.html import render_html
+    from servicewf.reporting.kpi import from_store
+    from servicewf.reporting.text import headline_lines
     from servicewf.storage.sql import SQLStore
 
     check_db(args.db, memory=False)
