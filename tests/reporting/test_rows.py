@@ -120,3 +120,34 @@ def test_bad_arguments_are_refused() -> None:
         _report(granularity="year")
     with pytest.raises(ValueError, match="unknown report language"):
         render_html(_report(), lang="fr")
+
+
+def test_every_rate_and_its_empty_case() -> None:
+    from servicewf.reporting import (
+        CsatRow,
+        EscalationRow,
+        HandlingRow,
+        ObligationRow,
+        ReopenRow,
+        WithinDeadlineRow,
+    )
+
+    assert ObligationRow("survey", "quarterly", 3, 1).rate == 0.75
+    assert ObligationRow("survey", "quarterly", 0, 0).rate is None
+    assert ObligationRow("survey", "quarterly", 3, 1).to_dict()["rate"] == 0.75
+    assert HandlingRow("complaint", 4, 3).rate == 0.75
+    assert HandlingRow("complaint", 0, 0).to_dict()["rate"] is None
+    assert WithinDeadlineRow("complaint", "resolve", 4, 1).rate == 0.25
+    assert WithinDeadlineRow("complaint", "resolve", 0, 0).to_dict()["rate"] is None
+    r = ReopenRow("complaint", 8, 2, 5)
+    assert (r.reopen_rate, r.fcr) == (0.25, 0.625)
+    assert r.to_dict()["reopen_rate"] == 0.25 and r.to_dict()["fcr"] == 0.625
+    assert ReopenRow("complaint", 0, 0, 0).to_dict()["fcr"] is None
+    c = CsatRow("complaint", 10, 8, 4, 3)
+    assert (c.csat, c.response_rate) == (0.75, 0.8)
+    assert c.to_dict()["csat"] == 0.75 and c.to_dict()["response_rate"] == 0.8
+    assert CsatRow("complaint", 0, 0, 0, 0).to_dict()["csat"] is None
+    e = EscalationRow("complaint", 3, 2, 2, 0)
+    assert e.tier_hops == 5 and e.to_dict()["tier_hops"] == 5
+    a = AttainmentRow("p", "c", "all", "", 3, 1, 1, 9, 9, 9, 9)
+    assert a.attainment == 0.6 and a.to_dict()["attainment"] == 0.6
