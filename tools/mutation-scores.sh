@@ -52,12 +52,16 @@ MODULE[stack]=src/servicewf/processes/stack.py
 TESTS[stack]="tests/processes/test_stack_and_policies.py tests/test_cli.py"
 MODULE[approval]=src/servicewf/processes/approval.py
 TESTS[approval]="tests/processes tests/integrity"
+MODULE[reporting]=src/servicewf/reporting/kpi.py
+TESTS[reporting]="tests/reporting/test_kpis_vs_pandas.py tests/reporting/test_properties.py tests/reporting/test_rows.py"
+MODULE[reporting_html]=src/servicewf/reporting/html.py
+TESTS[reporting_html]="tests/reporting/test_report_html.py tests/reporting/test_rows.py"
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
     service_request obligation complaint after_sales consultation contract contract_change
     customer_data_change improvement_action service_problem survey_campaign common notices cadence
-    schedule presets policies stack approval)
+    schedule presets policies stack approval reporting reporting_html)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

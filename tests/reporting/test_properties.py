@@ -161,3 +161,86 @@ def test_a_pause_changes_business_time_not_calendar_time(
     # the clocks a pause does not touch read the same
     for clock in ("first_response", "confirmation"):
         assert rows[("plain", clock)].business == rows[("paused", clock)].business
+
+
+def _walk(process: str, case_id: str, rng: random.Random, steps: int) -> list[Event]:
+    """A random walk over the transitions of a built-in definition (any trigger the state
+    allows, guards and required data aside), 0-30 hours apart, levels drawn at random."""
+    definition = REGISTRY.get(process)
+    t = pendulum.datetime(2026, 9, 14, 8, tz=TZ).add(minutes=rng.randrange(7 * 24 * 60))
+    state = definition.initial.id
+    events = [Event(case_id, 1, t, EventKind.OPENED, "a", "agent", None, None, state, {})]
+    for seq in range(2, steps + 2):
+        options = [tr for tr in definition.transitions
+                   if state in tr.sources or "*" in tr.sources]
+        if not options:
+            break
+        tr = rng.choice(options)
+        dest = tr.target(state)
+        t = t.add(minutes=rng.randrange(1, 30 * 60))
+        data = {"level": rng.choice(["一般", "重要", "緊急"]), "priority": "普通",
+                "due": t.add(days=2).isoformat()} if rng.random() < 0.3 else {}
+        events.append(Event(case_id, seq, t, EventKind.TRANSITION, "a", "agent", tr.trigger,
+                            state, dest, data))
+        state = dest
+    return events
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), process=st.sampled_from(["complaint",
+                                                                 "service_request"]))
+def test_cycles_and_pauses_agree_with_the_sla_fold(seed: int, process: str) -> None:
+    from servicewf.clock import epoch_us
+
+    rng = random.Random(seed)
+    events = _walk(process, "w", rng, rng.randrange(3, 40))
+    as_of = events[-1].at.add(hours=1)
+    report = compute(events, cases={"w": process}, sla=SLA, registry=REGISTRY, as_of=as_of,
+                     tz=TZ)
+    states = SLA.bind(REGISTRY.get(process)).fold(events)  # type: ignore[union-attr]
+    ours = {(c.clock, c.cycle): c for c in report.cycles}
+    for clock in states.clocks:
+        cycles = [*clock.past] if clock.cycle == 0 else [*clock.past, None]
+        assert {n for (name, n) in ours if name == clock.name} == {
+            c.number if c is not None else clock.cycle for c in cycles}
+        for past in clock.past:
+            row = ours[(clock.name, past.number)]
+            assert epoch_us(row.started) == past.started
+            assert row.outcome == (past.outcome or "")
+        if clock.cycle:
+            row = ours[(clock.name, clock.cycle)]
+            assert epoch_us(row.started) == clock.started
+            if clock.status == "stopped":
+                assert row.stopped is not None and epoch_us(row.stopped) == clock.stopped
+                spec = SLA.policies[process].clock(clock.name)
+                # the fold keeps the paused time of the current cycle in the clock's measure
+                measured = row.paused_calendar if spec.absolute else row.paused_business
+                assert measured is not None
+                assert round(measured * 1e6) == clock.paused, clock.name
+            else:
+                assert row.stopped is None and row.outcome == "open"
+
+
+def test_a_stop_repeated_while_stopped_keeps_the_gap_until_the_reopen() -> None:
+    # A definition whose stop state can be entered again before the reopen (here built by
+    # hand): the fold ignores the second stop, the pause runs from the first stop to the
+    # reopen.
+    from servicewf.clock import epoch_us
+
+    t0 = pendulum.datetime(2026, 9, 14, 9, tz=TZ)
+    path = [(1, "record", "received", "recorded", {"level": "一般"}),
+            (2, "resolve", "recorded", "resolved", {}),
+            (30, "give_feedback", "resolved", "feedback_given", {}),
+            (50, "resolve", "feedback_given", "resolved", {}),
+            (75, "reopen", "resolved", "investigating", {}),
+            (80, "resolve", "investigating", "resolved", {})]
+    events = [Event("x", 1, t0, EventKind.OPENED, "a", "agent", None, None, "received", {})]
+    events += [Event("x", seq, t0.add(hours=h), EventKind.TRANSITION, "a", "agent", trig, s, d,
+                     data) for seq, (h, trig, s, d, data) in enumerate(path, start=2)]
+    report = compute(events, cases={"x": "complaint"}, sla=SLA, registry=REGISTRY,
+                     as_of=t0.add(days=10), tz=TZ)
+    row = next(c for c in report.cycles if c.clock == "resolve")
+    state = SLA.bind(REGISTRY.get("complaint")).fold(events)["resolve"]  # type: ignore[union-attr]
+    assert row.paused_business is not None and round(row.paused_business * 1e6) == state.paused
+    assert row.paused_calendar == 73 * 3600  # from the first stop (2 h) to the reopen (75 h)
+    assert row.reopens == 1 and epoch_us(row.stopped) == state.stopped
