@@ -370,6 +370,23 @@ def kpis(df: pd.DataFrame, *, calendar: BusinessCalendar, as_of: int, lo: int | 
                        "escalated_cases": esc_p.groupby("process")["case_id"].nunique()},
                       index=sorted(base["process"].unique())).fillna(0).astype(int)
     er["tier_hops"] = er["escalations"] + er["handovers"]
+    # ping-pong: a case whose tier sequence (escalated events' from/tier, escalate
+    # transitions naming a tier) returns to a tier it had left
+    pong: dict[str, int] = {}
+    for (case_id, process), g in tickets.groupby(["case_id", "process"], sort=False):
+        seq: list[str] = []
+        for kind, trigger, data in g[["kind", "trigger", "data"]].itertuples(index=False,
+                                                                             name=None):
+            if kind == "escalated":
+                if not seq and data.get("from") is not None:
+                    seq.append(str(data["from"]))
+                if data.get("tier") is not None:
+                    seq.append(str(data["tier"]))
+            elif kind == "transition" and trigger == "escalate" and data.get("tier"):
+                seq.append(str(data["tier"]))
+        runs = [t for i, t in enumerate(seq) if i == 0 or seq[i - 1] != t]
+        pong[process] = pong.get(process, 0) + (len(runs) != len(set(runs)))
+    er["ping_pong_cases"] = pd.Series(pong).reindex(er.index).fillna(0).astype(int)
     out["escalations"] = er.rename_axis("process").reset_index()
 
     rated = moves[moves["data"].map(lambda d: d.get("satisfaction") is not None)]

@@ -116,7 +116,7 @@ def test_case_kpis(computed: dict[int, tuple[Report, Any]], period: int) -> None
     _compare(report.reopen.to_dataframe(), oracle["reopen"], ["process"],
              ["resolved", "reopened", "first_contact", "reopen_rate", "fcr"])
     _compare(report.escalations.to_dataframe(), oracle["escalations"], ["process"],
-             ["escalations", "handovers", "escalated_cases", "tier_hops"])
+             ["escalations", "handovers", "escalated_cases", "tier_hops", "ping_pong_cases"])
     _compare(report.csat.to_dataframe(), oracle["csat"], ["process"],
              ["asked", "answered", "ratings", "satisfied", "csat", "response_rate"])
     _compare(report.handling.to_dataframe(), oracle["handling"], ["process"],

@@ -151,3 +151,17 @@ def test_every_rate_and_its_empty_case() -> None:
     assert e.tier_hops == 5 and e.to_dict()["tier_hops"] == 5
     a = AttainmentRow("p", "c", "all", "", 3, 1, 1, 9, 9, 9, 9)
     assert a.attainment == 0.6 and a.to_dict()["attainment"] == 0.6
+
+
+def test_an_open_clock_is_overdue_only_after_its_deadline() -> None:
+    # complaint "record": 24 clock hours from receipt; a deadline is met up to its instant
+    opened = [Event("o", 1, T0, EventKind.OPENED, "a", "agent", None, None, "received", {})]
+
+    def record(as_of: pendulum.DateTime) -> tuple[int, int]:
+        report = compute(opened, cases={"o": "complaint"}, sla=SLA, registry=REGISTRY,
+                         as_of=as_of)
+        row = next(r for r in report.attainment if r.by == "all" and r.clock == "record")
+        return row.open, row.open_overdue
+
+    assert record(T0.add(hours=24)) == (1, 0)
+    assert record(T0.add(hours=24, microseconds=1)) == (1, 1)
