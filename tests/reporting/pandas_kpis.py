@@ -373,7 +373,7 @@ def kpis(df: pd.DataFrame, *, calendar: BusinessCalendar, as_of: int, lo: int | 
     # ping-pong: a case whose tier sequence (escalated events' from/tier, escalate
     # transitions naming a tier) returns to a tier it had left
     pong: dict[str, int] = {}
-    for (case_id, process), g in tickets.groupby(["case_id", "process"], sort=False):
+    for (_case, process), g in tickets.groupby(["case_id", "process"], sort=False):
         seq: list[str] = []
         for kind, trigger, data in g[["kind", "trigger", "data"]].itertuples(index=False,
                                                                              name=None):
