@@ -234,7 +234,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         summary = run_demo(cases=args.cases, seed=args.seed, db=args.db, days=args.days,
                            progress=lambda done: bar.update(task, completed=done))
     render_summary(summary, lang=args.lang)
-    print(f"HTML report: {write_report(summary)}")
+    from servicewf.explain import language
+
+    print(f"HTML report: {write_report(summary, lang=language(args.lang))}")
     return 0
 
 

@@ -745,5 +745,6 @@ def render_summary(summary: DemoSummary, *, console: Console | None = None,
 
         console.print()
         console.rule("KPI headline")
-        for line in headline_lines(summary.kpis, registry=builtin_registry()):
+        for line in headline_lines(summary.kpis, lang=language(lang),
+                                   registry=builtin_registry()):
             console.print(line, highlight=False, markup=False)
