@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "servicewf"
 CORE = ["errors", "clock", "_gc", "_trusted", "_frozen", "plain", "case", "events", "context",
         "definition", "hooks", "storage.base", "storage.memory", "storage", "engine"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
-         "sla", "calendar", "outbox", "explain", "interop"]
+         "sla", "calendar", "outbox", "explain", "interop", "reporting"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
@@ -20,8 +20,8 @@ FORBIDDEN = {
     "diagrams": ["engine", *OUTER],
     "explain": ["engine", *OUTER],
     "calendar": ["engine", "sla", "processes", "storage", "cli", "demo", "worker", "definition"],
-    "sla": ["processes", "storage.sql", "cli", "demo", "worker", "outbox"],
-    "processes": ["storage.sql", "cli", "demo", "worker", "outbox"],
+    "sla": ["processes", "storage.sql", "cli", "demo", "worker", "outbox", "reporting"],
+    "processes": ["storage.sql", "cli", "demo", "worker", "outbox", "reporting"],
     "storage.sql": ["engine", "sla", "processes", "cli", "demo", "worker", "outbox"],
     # The dispatcher delivers what stores hold: it needs neither the engine nor a backend.
     "outbox": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
@@ -30,6 +30,10 @@ FORBIDDEN = {
     "interop": ["cli", "demo", "worker", "outbox", "processes"],
     # Its sub-commands reuse the CLI's checks and may run the built-in processes.
     "interop.cli": ["demo", "worker", "outbox"],
+    # Reports read what any store holds: never the worker or the outbox; only its command
+    # module (reporting.cli) picks a backend and reaches the CLI's shared checks.
+    "reporting": ["worker", "outbox", "storage.sql", "demo", "cli"],
+    "reporting.cli": ["worker", "outbox", "demo"],
 }
 
 

@@ -16,7 +16,7 @@ from servicewf.demo import run_demo
 def test_demo_is_reproducible_and_consistent(tmp_path):
     a = run_demo(cases=60, seed=7, db="memory", days=5)
     b = run_demo(cases=60, seed=7, db=f"sqlite:///{tmp_path / 'demo.db'}", days=5)
-    assert a.states == b.states and a.refusals == b.refusals and a.sla == b.sla
+    assert a.states == b.states and a.refusals == b.refusals and a.kpis == b.kpis
     assert sum(a.states.values()) == 60
     assert a.obligations == b.obligations and a.obligation_events == b.obligation_events
     # every accepted command is one audit event, and so is everything a sweep recorded
@@ -117,7 +117,7 @@ def test_demo_starts_fresh_each_run(tmp_path, monkeypatch, capsys):
     a = run_demo(cases=15, seed=5, days=2)
     b = run_demo(cases=15, seed=5, days=2)
     assert a.fresh and b.fresh
-    assert (a.states, a.refusals, a.sla, a.events) == (b.states, b.refusals, b.sla, b.events)
+    assert (a.states, a.refusals, a.kpis, a.events) == (b.states, b.refusals, b.kpis, b.events)
     assert sum(a.states.values()) == 15
     assert list(tmp_path.iterdir()) == []  # nothing left behind in the working folder
     outputs = []

@@ -59,6 +59,11 @@ EXPORTED = {
         FrozenDict FrozenList MAX_DEPTH MAX_IDENTIFIER MAX_ITEMS MAX_TEXT
         check_identifier check_stored freeze_trusted frozen_mapping plain_data
     """),
+    "servicewf.reporting": _names("""
+        DEFINITIONS LANGS PROFILES AttainmentRow BacklogRow CsatRow CycleRow DurationRow
+        EscalationRow HandlingRow KpiDefinition ObligationRow ProcessProfile ReopenRow Report
+        Table WithinDeadlineRow case_index compute from_store headline_lines percentile render_html
+    """),
     "servicewf.sla": _names("""
         BREACHED BUILTIN_CALENDARS CANCELLED IDLE MET NO_GOAL PAUSED RUNNING SLA STOPPED
         TIMER_PREFIX TOO_EARLY

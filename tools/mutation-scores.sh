@@ -60,12 +60,17 @@ MODULE[interop_replay]=src/servicewf/interop/replay.py
 TESTS[interop_replay]="tests/interop/test_replay.py tests/interop/test_roundtrip.py"
 MODULE[interop_export]=src/servicewf/interop/export.py
 TESTS[interop_export]="tests/interop/test_roundtrip.py tests/interop/test_cli.py"
+MODULE[reporting]=src/servicewf/reporting/kpi.py
+TESTS[reporting]="tests/reporting/test_kpis_vs_pandas.py tests/reporting/test_properties.py tests/reporting/test_rows.py"
+MODULE[reporting_html]=src/servicewf/reporting/html.py
+TESTS[reporting_html]="tests/reporting/test_report_html.py tests/reporting/test_rows.py"
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
     service_request obligation complaint after_sales consultation contract contract_change
     customer_data_change improvement_action service_problem survey_campaign common notices explain
-    cadence schedule presets policies stack approval interop_source interop_replay interop_export)
+    cadence schedule presets policies stack approval interop_source interop_replay interop_export
+    reporting reporting_html)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

@@ -3,7 +3,8 @@
 Sub-commands: ``demo`` (a simulated workload with a summary), ``worker`` (the sweep loop of the
 SLA clocks and the recurring obligations against a database), ``validate`` (check a process
 definition or business calendar JSON file, listing every problem), ``diagram`` (Mermaid or DOT
-text of a built-in process or a definition file) and ``processes`` (the built-in catalogue).
+text of a built-in process or a definition file), ``processes`` (the built-in catalogue) and
+``report`` (KPIs and SLA attainment of a database: :mod:`servicewf.reporting.cli`).
 
 A bad invocation (a missing file, malformed JSON, a database path where a URL is needed, a
 driver that is not installed) is one line on stderr and exit code 2, never a traceback;
@@ -217,7 +218,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 
-    from servicewf.demo import render_summary, run_demo
+    from servicewf.demo import render_summary, run_demo, write_report
 
     for option, value in (("--cases", args.cases), ("--days", args.days)):
         if value < 1:
@@ -233,6 +234,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         summary = run_demo(cases=args.cases, seed=args.seed, db=args.db, days=args.days,
                            progress=lambda done: bar.update(task, completed=done))
     render_summary(summary, lang=args.lang)
+    from servicewf.explain import language
+
+    print(f"HTML report: {write_report(summary, lang=language(args.lang))}")
     return 0
 
 
@@ -244,6 +248,12 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     senders = {"*": WebhookSender(args.webhook)} if args.webhook else None
     return run_worker(args.db, interval=args.interval, owner=args.owner, batch=args.batch,
                       once=args.once, senders=senders)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from servicewf.reporting.cli import run
+
+    return run(args)
 
 
 def _version() -> str:
@@ -323,6 +333,10 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("--lang", choices=("en", "zh_hant", "zh_hans"), default="en",
                          help="language of the labels")
     diagram.set_defaults(func=_cmd_diagram)
+
+    from servicewf.reporting.cli import add_parser as add_report
+
+    add_report(sub).set_defaults(func=_cmd_report)
 
     processes = sub.add_parser("processes", formatter_class=fmt,
                                help="list the built-in processes")

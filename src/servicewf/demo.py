@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from servicewf.processes.stack import Stack
+    from servicewf.reporting import Report
 
 __all__ = [
     "DemoDatabaseInUse",
@@ -61,7 +62,9 @@ __all__ = [
     "open_store",
     "refusal_reason",
     "render_summary",
+    "report_path",
     "run_demo",
+    "write_report",
 ]
 
 TZ = "Asia/Shanghai"
@@ -86,7 +89,8 @@ class DemoSummary:
     states: Counter[tuple[str, str]] = attrs.field(factory=Counter)
     transitions: Counter[tuple[str, str]] = attrs.field(factory=Counter)
     refusals: Counter[tuple[str, str, str]] = attrs.field(factory=Counter)
-    sla: Counter[tuple[str, str, str]] = attrs.field(factory=Counter)
+    kpis: Report | None = None
+    """The KPIs of the run's audit log (:mod:`servicewf.reporting`), as of its end."""
     sweeps: int = 0
     sla_events: Counter[str] = attrs.field(factory=Counter)
     obligations: list[ObligationRow] = attrs.field(factory=list)
@@ -413,7 +417,7 @@ def _simulate(
             f"{db} already holds {held} cases from an earlier run; its numbers would mix "
             "with this run's: remove it, name a new database, or leave out --db for a fresh "
             "temporary one")
-    engine, sla, sweeper = stack.engine, stack.sla, stack.sweeper
+    engine, sweeper = stack.engine, stack.sweeper
     registry, obligations = stack.registry, stack.obligations
     filler = Filler(rng, clock.now)
     summary = DemoSummary(db=db, seed=seed, cases=cases, simulated_from=START,
@@ -507,20 +511,22 @@ def _simulate(
     clock.set(cutoff)
     _count(summary, sweeper.run(clock.now()))
     summary.simulated_to = clock.now()
+    index: dict[str, tuple[str, int]] = {}
     for process in STORIES:
         for case in store.find(process=process):
             summary.states[(process, case.state)] += 1
             summary.events += case.version
-            for view in sla.clocks(engine, case, clock.now()):
-                summary.sla[(process, view.name, _clock_label(view))] += 1
+            index[case.id] = (process, case.definition_version)
     for case in store.find(process="obligation"):
         summary.events += case.version
+        index[case.id] = (case.process, case.definition_version)
         status = obligations.status(case, clock.now())
         state = obligations.state(case)
         summary.obligations.append(ObligationRow(
             status.subject, status.kind, status.cadence.value, case.state, status.met_count,
             status.missed_count, state.reminder_count, status.next_due))
     summary.obligations.sort(key=lambda row: (row.kind, row.subject))
+    summary.kpis = _kpis(store, index, stack, clock.now())
     summary.wall_seconds = time.perf_counter() - wall
     if progress is not None:
         progress(1.0)
@@ -547,12 +553,42 @@ def _count(summary: DemoSummary, report: Any) -> None:
     summary.obligation_events.update(report.counts)
 
 
-def _clock_label(view: Any) -> str:
-    if view.breached:
-        return "breached" + (" (still running)" if view.status == "running" else "")
-    if view.status in ("stopped", "met"):
-        return "met" if view.outcome in (None, "met") else str(view.outcome)
-    return str(view.status)
+def _kpis(store: Store, index: Mapping[str, tuple[str, int]], stack: Stack,
+          now: pendulum.DateTime) -> Report:
+    """The run's KPIs, read back from the store's audit log by :mod:`servicewf.reporting`."""
+    from servicewf.reporting import compute
+
+    return compute((entry.event for entry in store.read_log()), cases=index, sla=stack.sla,
+                   registry=stack.registry, as_of=now, tz=TZ, cycles=False)
+
+
+def report_path(summary: DemoSummary) -> str:
+    """Where the run's HTML report goes: next to a SQLite database file
+    (``<name>.report.html``), else (a fresh, in-memory or PostgreSQL database) the system's
+    temporary folder."""
+    import os
+
+    if not summary.fresh and summary.db.startswith("sqlite:///"):
+        path = summary.db.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            return os.path.splitext(path)[0] + ".report.html"
+    return os.path.join(tempfile.gettempdir(), f"servicewf-demo-{summary.seed}.report.html")
+
+
+def write_report(summary: DemoSummary, *, lang: str = "en", path: str | None = None) -> str:
+    """Write the run's HTML report (:func:`servicewf.reporting.render_html`) to ``path``
+    (default :func:`report_path`) and return the path."""
+    from pathlib import Path
+
+    from servicewf.processes import builtin_registry
+    from servicewf.reporting import render_html
+
+    if summary.kpis is None:
+        raise ValueError("the summary holds no KPIs (it did not come from run_demo)")
+    target = path or report_path(summary)
+    Path(target).write_text(render_html(summary.kpis, lang=lang, registry=builtin_registry(),
+                                        title="servicewf demo"), encoding="utf-8")
+    return target
 
 
 CLOCK_NOTES: Mapping[tuple[str, str], tuple[str, str]] = {
@@ -588,18 +624,13 @@ CLOCK_NOTES: Mapping[tuple[str, str], tuple[str, str]] = {
 cause of its breaches, if any)."""
 
 def _attainment(summary: DemoSummary) -> list[tuple[str, str, int, int, int]]:
-    """(process, clock, met, breached, open) per clock; idle and cancelled clocks are left
-    out (they never ran to a deadline)."""
-    rows: dict[tuple[str, str], list[int]] = {}
-    for (process, name, status), n in summary.sla.items():
-        row = rows.setdefault((process, name), [0, 0, 0])
-        if status == "met":
-            row[0] += n
-        elif status.startswith("breached"):
-            row[1] += n
-        elif status in ("running", "paused"):
-            row[2] += n
-    return [(p, c, *r) for (p, c), r in sorted(rows.items()) if any(r)]  # type: ignore[misc]
+    """(process, clock, met, breached, open) per clock, from the run's KPIs; clocks that
+    never ran to a deadline (idle, cancelled, without a goal) are left out."""
+    if summary.kpis is None:
+        return []
+    return [(r.process, r.clock, r.met, r.breached + r.too_early, r.open)
+            for r in summary.kpis.attainment
+            if r.by == "all" and (r.met or r.breached or r.too_early or r.open)]
 
 
 def render_summary(summary: DemoSummary, *, console: Console | None = None,
@@ -670,11 +701,16 @@ def render_summary(summary: DemoSummary, *, console: Console | None = None,
     for (process, trigger, why), n in summary.refusals.most_common():
         refused.add_row(process, trigger, why, str(n))
     console.print(refused)
-    clocks = Table(title="SLA clocks at the end of the run")
-    for column in ("process", "clock", "status", "clocks"):
-        clocks.add_column(column, justify="right" if column == "clocks" else "left")
-    for (process, name, status), n in sorted(summary.sla.items()):
-        clocks.add_row(process, name, status, str(n))
+    clocks = Table(title="SLA clock cycles at the end of the run")
+    columns = ("process", "clock", "met", "breached", "too early", "cancelled", "no goal",
+               "open", "overdue")
+    for column in columns:
+        clocks.add_column(column, justify="left" if column in ("process", "clock") else "right")
+    for r in summary.kpis.attainment if summary.kpis is not None else ():
+        if r.by == "all":
+            clocks.add_row(r.process, r.clock, *(str(n) for n in (
+                r.met, r.breached, r.too_early, r.cancelled, r.no_goal, r.open,
+                r.open_overdue)))
     console.print(clocks)
     console.print(
         "SLA sweep events: "
@@ -703,3 +739,12 @@ def render_summary(summary: DemoSummary, *, console: Console | None = None,
     for (process, trigger), n in sorted(summary.transitions.items()):
         transitions.add_row(process, trigger, str(n))
     console.print(transitions)
+    if summary.kpis is not None:
+        from servicewf.processes import builtin_registry
+        from servicewf.reporting import headline_lines
+
+        console.print()
+        console.rule("KPI headline")
+        for line in headline_lines(summary.kpis, lang=language(lang),
+                                   registry=builtin_registry()):
+            console.print(line, highlight=False, markup=False)
