@@ -72,7 +72,7 @@ EXPORTED = {
     """),
     "servicewf.calendar": _names("""
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
-        WEEKDAYS china_office
+        WEEKDAYS WORKING_DAY_CONVENTIONS china_office
     """),
     "servicewf.definition": _names("""
         ANY_STATE Candidate CompiledMachine DEFINITION_SCHEMA DefinitionBuilder Guard Labels

@@ -85,8 +85,11 @@ class Measure(Protocol):
         """Counted time between ``a`` and ``b`` (negative when ``b < a``)."""
         ...
 
-    def add_working_days(self, t: int, n: int, cutoff: _dt.time | None) -> int:
-        """End of the ``n``-th working day after ``t``'s day (see ``BusinessCalendar``)."""
+    def add_working_days(self, t: int, n: int, cutoff: _dt.time | None,
+                         convention: str = "end_of_day") -> int:
+        """``n`` working days from ``t`` under ``convention`` (see
+        ``BusinessCalendar.add_working_days``; by default the end of the ``n``-th working
+        day after ``t``'s day)."""
         ...
 
     def next_opening(self, t: int) -> int:
@@ -166,33 +169,53 @@ class BusinessHours:
         return f"{total * 60:g} BMin" if total < 1 else f"{total:g} BH"
 
 
+WORKING_DAY_CONVENTIONS = ("end_of_day", "same_time", "start_day_inclusive", "date")
+"""The working-day conventions (``BusinessCalendar.add_working_days``)."""
+
+
 @attrs.frozen
 class WorkingDays:
-    """``n`` working days: the end of the ``n``-th working day after the day of receipt.
+    """``n`` working days: by default the end of the ``n``-th working day after the day of
+    receipt (``n = 0``: the end of the receipt day).
 
     The receipt day does not count. With ``cutoff`` (a local time), a receipt on a working day
-    before the cut-off counts that day as day 1 (the alternative convention).
+    before the cut-off counts that day as day 1 (the alternative convention). ``convention``
+    names another counting: ``"same_time"`` (Zammad/biz), ``"start_day_inclusive"`` (Odoo),
+    ``"date"`` (workalendar); see ``docs/calendar.md``, "Working days".
     """
 
     n: int
     cutoff: _dt.time | None = None
+    convention: str = "end_of_day"
 
     absolute = False
 
     def __attrs_post_init__(self) -> None:
-        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
-            raise InvalidPolicy(f"WorkingDays needs a positive whole number, got {self.n!r}")
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 0:
+            raise InvalidPolicy(f"WorkingDays needs a whole number of at least 0, "
+                                f"got {self.n!r}")
+        if self.convention not in WORKING_DAY_CONVENTIONS:
+            raise InvalidPolicy(f"WorkingDays: unknown convention {self.convention!r}; use one "
+                                f"of {', '.join(WORKING_DAY_CONVENTIONS)}")
+        if self.cutoff is not None and self.convention != "end_of_day":
+            raise InvalidPolicy("WorkingDays: cutoff is for the 'end_of_day' convention only")
 
     def apply(self, m: Measure, start: int) -> int:
-        return m.add_working_days(start, self.n, self.cutoff)
+        if self.convention == "end_of_day":
+            return m.add_working_days(start, self.n, self.cutoff)
+        return m.add_working_days(start, self.n, None, self.convention)
 
     def extend(self, m: Measure, deadline: int) -> int:
-        return m.add_working_days(deadline, self.n, None)
+        if self.convention == "end_of_day":
+            return m.add_working_days(deadline, self.n, None)
+        return m.add_working_days(deadline, self.n, None, self.convention)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": "working_days", "n": self.n}
         if self.cutoff is not None:
             out["cutoff"] = self.cutoff.isoformat()
+        if self.convention != "end_of_day":
+            out["convention"] = self.convention
         return out
 
     def __str__(self) -> str:
@@ -253,7 +276,8 @@ def target_from_dict(data: Mapping[str, Any]) -> Target:
     if kind == "working_days":
         cutoff = data.get("cutoff")
         return WorkingDays(int(data["n"]),
-                           _dt.time.fromisoformat(cutoff) if cutoff is not None else None)
+                           _dt.time.fromisoformat(cutoff) if cutoff is not None else None,
+                           str(data.get("convention", "end_of_day")))
     if kind == "until":
         return Until(int(data["at"]))
     raise InvalidPolicy(
