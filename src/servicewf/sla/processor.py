@@ -25,6 +25,7 @@ from servicewf.errors import ExtensionConditionsUnmet, GoalUndefined, InvalidPol
 from servicewf.events import Event, EventKind
 from servicewf.plain import freeze_trusted
 from servicewf.sla._fold import BoundPolicy
+from servicewf.sla.combined import combine
 from servicewf.sla.policy import ExtensionRequest, Policy
 from servicewf.sla.spec import Target, target_from_dict
 from servicewf.sla.state import PAUSED, STOPPED, ClockState, ClockStates, ClockView
@@ -85,14 +86,13 @@ class SLA:
         calendars: Mapping[str, BusinessCalendar] | None = None,
     ) -> None:
         items = list(policies.values()) if isinstance(policies, Mapping) else list(policies)
-        self.policies: dict[str, Policy] = {}
+        # Several policies of one process (a customer SLA and OLAs) run as one combined
+        # policy: the first given is the primary (its ladder and tiers are the case's).
+        by_process: dict[str, list[Policy]] = {}
         for p in items:
-            if p.process in self.policies:
-                raise InvalidPolicy(
-                    f"two policies for process {p.process!r} ({self.policies[p.process].name!r}"
-                    f" and {p.name!r}); give each process exactly one"
-                )
-            self.policies[p.process] = p
+            by_process.setdefault(p.process, []).append(p)
+        self.policies: dict[str, Policy] = {
+            process: combine(group) for process, group in by_process.items()}
         self.calendars: dict[str, BusinessCalendar] = dict(calendars or {})
         self._bound: dict[tuple[str, int], BoundPolicy] = {}
 
@@ -295,9 +295,8 @@ class SLA:
         return self.view(engine, current, clock, now).remaining
 
     def _view(self, bound: BoundPolicy, s: ClockState, now: int) -> ClockView:
-        c = bound.by_name[s.name]
-        m = c.m
-        tz = bound.calendars[c.spec.calendar].timezone
+        m = bound.measures_of(s.name, s)[0]
+        tz = bound.timezone_of(s.name, s)
 
         def dt(us: int | None) -> pendulum.DateTime | None:
             return None if us is None else from_epoch_us(us, tz)
@@ -319,7 +318,7 @@ class SLA:
             name=s.name, cycle=s.cycle, status=s.status, outcome=s.outcome,
             target=None if s.target is None else str(s.target),
             started_at=dt(s.started), deadline=dt(s.deadline), earliest=dt(s.earliest),
-            warning_at=dt(None if warn is None else bound.alert_time(s.name, warn)),
+            warning_at=dt(None if warn is None else bound.alert_time(s.name, warn, s)),
             stopped_at=dt(s.stopped), elapsed=_td(elapsed),
             remaining=None if remaining is None else _td(remaining), paused=_td(paused),
             is_paused=s.status == PAUSED, breached=s.breached or overdue,
@@ -394,8 +393,7 @@ class SLA:
         notified = (None if customer_notified_at is None
                     else from_epoch_us(epoch_us(customer_notified_at)).isoformat())
         if trigger is not None and state.deadline is not None:
-            c = bound.by_name[clock]
-            new_deadline = by.extend(c.m, state.deadline)
+            new_deadline = by.extend(bound.measures_of(clock, state)[0], state.deadline)
             told: str | dict[str, Any]
             if notice:
                 told = notice if isinstance(notice, str) else dict(notice)
@@ -404,7 +402,7 @@ class SLA:
             return engine.fire(current, trigger, actor=actor, comment=reason, data={
                 "reason": reason, "customer_notification": told,
                 "new_deadline": from_epoch_us(new_deadline,
-                                        bound.calendars[c.spec.calendar].timezone).isoformat(),
+                                              bound.timezone_of(clock, state)).isoformat(),
             })
         data: dict[str, Any] = {"clock": clock, "cycle": state.cycle, "by": by.to_dict(),
                                 "reason": reason}
