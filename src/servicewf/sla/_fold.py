@@ -159,14 +159,15 @@ class _Run:
 class _Fold:
     """The whole mutable fold state of one case."""
 
-    __slots__ = ("data", "runs", "state", "tier")
+    __slots__ = ("data", "runs", "seen", "state", "tier")
 
     def __init__(self, runs: list[_Run], state: str | None, tier: str | None,
-                 data: dict[str, Any]) -> None:
+                 data: dict[str, Any], seen: dict[str, Any] | None = None) -> None:
         self.runs = runs
         self.state = state
         self.tier = tier
         self.data = data
+        self.seen = seen if seen is not None else {}  # condition fields' last values
 
 
 class BoundPolicy:
@@ -302,11 +303,11 @@ class BoundPolicy:
     def _thaw(self, states: ClockStates, data: Mapping[str, Any]) -> _Fold:
         by_name = {c.name: c for c in states.clocks}
         runs = [_Run(by_name.get(c.spec.name) or ClockState(c.spec.name)) for c in self.clocks]
-        return _Fold(runs, states.state, states.tier, dict(data))
+        return _Fold(runs, states.state, states.tier, dict(data), dict(states.fields))
 
     def _freeze(self, fold: _Fold) -> ClockStates:
         return ClockStates(self.policy.name, fold.state, fold.tier,
-                           tuple(r.freeze() for r in fold.runs))
+                           tuple(r.freeze() for r in fold.runs), fold.seen)
 
     # --- the fold --------------------------------------------------------------------------
 
@@ -373,7 +374,14 @@ class BoundPolicy:
             before: dict[str, Any] | None = None
             if data:
                 if self._cond_fields and not self._cond_fields.isdisjoint(data):
-                    before = {k: fold.data.get(k, MISSING) for k in data}
+                    # The values before the event, as the fold saw them (the processor's
+                    # case data is already the data after the command).
+                    seen = fold.seen
+                    before = {}
+                    for k in data:
+                        if k in self._cond_fields:
+                            before[k] = seen.get(k, MISSING)
+                            seen[k] = data[k]
                 fold.data.update(data)
             fold.state = dest
             key = (source, dest, trig)
@@ -430,7 +438,7 @@ class BoundPolicy:
             flags = 0
             for bit, fc in c.data_conds:
                 f = fc.field
-                if f in data and fc.matches(data[f], before[f]):
+                if f in before and fc.matches(data[f], before[f]):
                     flags |= bit
             if flags:
                 extra[c.index] = flags

@@ -159,6 +159,9 @@ class ClockStates:
     state: str | None = None
     tier: str | None = None
     clocks: tuple[ClockState, ...] = ()
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    """The last values of the data fields the policy's conditions read (a ``changed``
+    condition compares against them: the processor sees the data after a command only)."""
 
     def __getitem__(self, name: str) -> ClockState:
         for c in self.clocks:
@@ -175,14 +178,18 @@ class ClockStates:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, as stored in ``case.extensions["sla"]``."""
-        return {"v": 1, "policy": self.policy, "state": self.state, "tier": self.tier,
-                "clocks": [c.to_dict() for c in self.clocks]}
+        out = {"v": 1, "policy": self.policy, "state": self.state, "tier": self.tier,
+               "clocks": [c.to_dict() for c in self.clocks]}
+        if self.fields:
+            out["fields"] = dict(self.fields)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClockStates:
         """Inverse of :meth:`to_dict`."""
         return cls(data["policy"], data.get("state"), data.get("tier"),
-                   tuple(ClockState.from_dict(c) for c in data["clocks"]))
+                   tuple(ClockState.from_dict(c) for c in data["clocks"]),
+                   dict(data.get("fields") or {}))
 
 
 @attrs.frozen
