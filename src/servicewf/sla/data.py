@@ -51,6 +51,7 @@ __all__ = [
     "load_policy",
     "policy_from_dict",
     "policy_to_dict",
+    "validate_policy",
 ]
 
 _NAMES = {"type": "array", "items": {"type": "string", "minLength": 1}}
@@ -435,6 +436,17 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
                       case_calendar=case_calendar, **kwargs)
     except InvalidPolicy as exc:
         raise InvalidPolicyData(name, [f"(top): {exc}"]) from None
+
+
+def validate_policy(data: Any) -> tuple[str, list[str]]:
+    """(what the data is, every problem found) for a policy in plain data (``servicewf
+    validate``)."""
+    try:
+        policy = policy_from_dict(data)
+    except InvalidPolicyData as exc:
+        return f"SLA policy {exc.name!r}", list(exc.problems)
+    return (f"SLA policy {policy.name!r} for process {policy.process!r} "
+            f"({len(policy.clocks)} clocks)"), []
 
 
 def load_policy(path: str | Path) -> Policy:
