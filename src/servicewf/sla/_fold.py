@@ -125,6 +125,7 @@ class _Run:
         "extensions",
         "held",
         "name",
+        "orig",
         "outcome",
         "past",
         "pause_since",
@@ -139,6 +140,7 @@ class _Run:
     )
 
     def __init__(self, s: ClockState) -> None:
+        self.orig = s  # unchanged at the end of a fold: the same object is kept
         (self.name, self.cycle, self.status, self.outcome, self.started, self.target,
          self.base, self.deadline, self.earliest, self.paused, self.pause_since, self.held,
          self.stopped, self.warned, self.breached, self.breach_recorded, self.early_attempts,
@@ -147,13 +149,16 @@ class _Run:
         self.past: list[Cycle] = list(past)
 
     def freeze(self) -> ClockState:
-        return ClockState(
+        new = ClockState(
             self.name, self.cycle, self.status, self.outcome, self.started, self.target,
             self.base, self.deadline, self.earliest, self.paused, self.pause_since, self.held,
             self.stopped, self.warned, self.breached, self.breach_recorded,
             self.early_attempts, self.extensions, tuple(self.adjustments), tuple(self.past),
             self.paused_cal, self.paused_bus, self.cal,
         )
+        # Most events touch few clocks: keeping the unchanged ones as the same objects lets
+        # the processor reuse their plain data, timers and next actions (identity caches).
+        return self.orig if new == self.orig else new
 
 
 class _Fold:
@@ -161,7 +166,7 @@ class _Fold:
 
     __slots__ = ("data", "runs", "seen", "state", "tier")
 
-    def __init__(self, runs: list[_Run], state: str | None, tier: str | None,
+    def __init__(self, runs: list[_Run | ClockState], state: str | None, tier: str | None,
                  data: dict[str, Any], seen: dict[str, Any] | None = None) -> None:
         self.runs = runs
         self.state = state
@@ -249,6 +254,7 @@ class BoundPolicy:
         self._cond_fields = frozenset(fc.field for c in self._data_clocks
                                       for _, fc in c.data_conds)
         self._hits: dict[tuple[str | None, str, str | None], tuple[tuple[_Clock, int], ...]] = {}
+        self._next_cache: dict[int, tuple[ClockState, tuple[str, int] | None]] = {}
 
     def measure(self, calendar: str) -> CalendarMeasure:
         """The (shared) measure of calendar ``calendar``."""
@@ -301,13 +307,28 @@ class BoundPolicy:
                            tuple(ClockState(c.spec.name) for c in self.clocks))
 
     def _thaw(self, states: ClockStates, data: Mapping[str, Any]) -> _Fold:
-        by_name = {c.name: c for c in states.clocks}
-        runs = [_Run(by_name.get(c.spec.name) or ClockState(c.spec.name)) for c in self.clocks]
+        clocks = states.clocks
+        if len(clocks) == len(self.clocks) and all(
+                s.name == c.spec.name for s, c in zip(clocks, self.clocks, strict=True)):
+            runs: list[_Run | ClockState] = list(clocks)
+        else:
+            by_name = {c.name: c for c in clocks}
+            runs = [by_name.get(c.spec.name) or ClockState(c.spec.name) for c in self.clocks]
         return _Fold(runs, states.state, states.tier, dict(data), dict(states.fields))
 
     def _freeze(self, fold: _Fold) -> ClockStates:
         return ClockStates(self.policy.name, fold.state, fold.tier,
-                           tuple(r.freeze() for r in fold.runs), fold.seen)
+                           tuple(r if type(r) is ClockState else r.freeze()  # type: ignore[union-attr]
+                                 for r in fold.runs), fold.seen)
+
+    @staticmethod
+    def _touch(fold: _Fold, i: int) -> _Run:
+        """The mutable run of clock ``i``: a clock stays its frozen state until an event
+        touches it (most events touch few clocks)."""
+        r = fold.runs[i]
+        if type(r) is ClockState:
+            r = fold.runs[i] = _Run(r)
+        return r  # type: ignore[return-value]
 
     # --- the fold --------------------------------------------------------------------------
 
@@ -325,7 +346,7 @@ class BoundPolicy:
         whole history). Events after ``until`` (epoch µs) are ignored.
         """
         if states is None:
-            fold = _Fold([_Run(s) for s in self._empty.clocks], None, None, dict(data or {}))
+            fold = _Fold(list(self._empty.clocks), None, None, dict(data or {}))
         else:
             fold = self._thaw(states, data or {})
         apply = self._apply
@@ -393,9 +414,9 @@ class BoundPolicy:
             at = 0
             if reacting:
                 at = epoch_us(e.at)
-                runs = fold.runs
+                touch = self._touch
                 for c, flags in reacting:
-                    self._clock_event(c, runs[c.index], at, flags, fold.data)
+                    self._clock_event(c, touch(fold, c.index), at, flags, fold.data)
             if data and self._data_sensitive and (
                     self.any_data or not self._key_set.isdisjoint(data)):
                 self._retarget(fold, data, at or epoch_us(e.at))
@@ -413,7 +434,7 @@ class BoundPolicy:
             clock = self.by_name.get(e.data.get("clock", ""))
             if clock is None:
                 return
-            run = fold.runs[clock.index]
+            run = self._touch(fold, clock.index)
             if e.data.get("cycle", run.cycle) != run.cycle:
                 return  # a late event of an earlier cycle does not touch this one
             if kind is _WARNING:
@@ -469,7 +490,7 @@ class BoundPolicy:
         if found is None:
             return
         clock = self.by_name[found[0]]
-        run = fold.runs[clock.index]
+        run = self._touch(fold, clock.index)
         if run.status == RUNNING or run.status == PAUSED:
             self._extend(clock, run, found[1])
 
@@ -618,9 +639,10 @@ class BoundPolicy:
             if hit:
                 touched.update(hit)
         for i in sorted(touched):
-            run = fold.runs[i]
-            if run.status != RUNNING and run.status != PAUSED:
+            peek = fold.runs[i]
+            if peek.status != RUNNING and peek.status != PAUSED:
                 continue
+            run = self._touch(fold, i)
             c = self.clocks[i]
             mode = c.spec.goal_change
             if mode == "keep" and run.target is not None:
@@ -681,6 +703,21 @@ class BoundPolicy:
 
     def next_action(self, clock: str, state: ClockState) -> tuple[str, int] | None:
         """The clock's next due action, ``("warning"|"breach", due µs)``, or ``None``."""
+        if state.status != RUNNING:
+            return None
+        # A pure function of the (immutable) state: cached by identity, as the fold keeps
+        # unchanged clocks as the same objects.
+        cache = self._next_cache
+        hit = cache.get(id(state))
+        if hit is not None and hit[0] is state:
+            return hit[1]
+        found = self._next_action(clock, state)
+        if len(cache) > 50_000:
+            cache.clear()
+        cache[id(state)] = (state, found)
+        return found
+
+    def _next_action(self, clock: str, state: ClockState) -> tuple[str, int] | None:
         if state.status != RUNNING:
             return None
         if state.deadline is None or state.breach_recorded:
