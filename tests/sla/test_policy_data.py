@@ -464,3 +464,100 @@ def test_several_policies_per_process_each_keep_their_clocks() -> None:
     assert sla.policies["desk"].ladder == ("agent", "supervisor")  # the primary's
     with pytest.raises(InvalidPolicy, match="name the clocks of each policy apart"):
         SLA([sla_policy, sla_policy], CALS)
+
+
+def test_clock_states_stored_before_the_new_fields_still_load() -> None:
+    """Cases stored before cycle records and case calendars keep loading (additive fields)."""
+    from servicewf.sla import ClockStates
+
+    old = {"v": 1, "policy": "p", "state": "done", "tier": None, "clocks": [{
+        "name": "resolve", "cycle": 2, "status": "stopped", "outcome": "met", "started": 5,
+        "target": {"kind": "clock_hours", "hours": 2, "minutes": 0, "days": 0}, "base": 10,
+        "deadline": 10, "earliest": None, "paused": 0, "pause_since": None, "held": False,
+        "stopped": 9, "warned": False, "breached": False, "breach_recorded": False,
+        "early_attempts": 0, "extensions": 0, "adjustments": [],
+        "past": [[1, 1, 3, 4, "met", False]]}]}
+    states = ClockStates.from_dict(old)
+    resolve = states["resolve"]
+    assert resolve.past[0].elapsed_business is None and resolve.past[0].paused_calendar == 0
+    assert resolve.calendar is None and resolve.paused_business == 0 and not states.fields
+    again = ClockStates.from_dict(states.to_dict())
+    assert again == states
+
+
+def _one_clock(**clock: Any) -> dict[str, Any]:
+    base = {"name": "a", "start": {"enter": ["new"]}, "stop": {"enter": ["done"]},
+            "target": {"kind": "business_hours", "hours": 2}}
+    base.update(clock)
+    return {"name": "p", "process": "desk", "clocks": [base]}
+
+
+SCHEMA_REFUSALS = [
+    # (clock fields, the path the problem names) — each is a shape the schema refuses, so
+    # the problem is the schema's ("not valid under any", "is less than the minimum"...),
+    # not a later build error
+    ({"name": ""}, "clocks/0/name"),
+    ({"target": {"kind": "clock_hours", "hours": -0.5}}, "clocks/0/target"),
+    ({"target": {"kind": "clock_hours", "hours": 1, "weeks": 1}}, "clocks/0/target"),
+    ({"target": {"kind": "business_hours", "hours": 1, "weeks": 1}}, "clocks/0/target"),
+    ({"target": {"kind": "business_hours", "minutes": -0.5}}, "clocks/0/target"),
+    ({"target": {"kind": "working_days", "n": -1}}, "clocks/0/target"),
+    ({"target": {"kind": "working_days", "n": 1, "extra": 1}}, "clocks/0/target"),
+    ({"target": {"kind": "working_days", "n": 1, "cutoff": "noon"}}, "clocks/0/target"),
+    ({"target": {"kind": "working_days", "n": 1, "convention": "weekly"}}, "clocks/0/target"),
+    ({"target": {"kind": "until"}}, "clocks/0/target"),
+    ({"target": {"kind": "due_field"}}, "clocks/0/target"),
+    ({"target": {"kind": "goal_table", "key": "", "goals": []}}, "clocks/0/target"),
+    ({"start": {"enter": [""]}}, "clocks/0/start/enter/0"),
+    ({"start": {"data": [{"field": ""}]}}, "clocks/0/start/data/0/field"),
+    ({"start": {"data": [{"field": "x", "changed": "yes"}]}}, "clocks/0/start/data/0"),
+    ({"start": {"when": "now"}}, "clocks/0/start"),
+    ({"calendar": ""}, "clocks/0/calendar"),
+    ({"early": "never"}, "clocks/0/early"),
+    ({"warn": {"fraction": 0.5, "every": 1}}, "clocks/0/warn"),
+    ({"extension": {"max_count": -1}}, "clocks/0/extension"),
+    ({"extension": {"roles": "agent"}}, "clocks/0/extension"),
+    ({"goal_change": "later"}, "clocks/0/goal_change"),
+    ({"escalate": "yes"}, "clocks/0/escalate"),
+]
+
+
+@pytest.mark.parametrize(("fields", "path"), SCHEMA_REFUSALS)
+def test_the_schema_refuses_each_malformed_part_by_its_path(fields: dict[str, Any],
+                                                              path: str) -> None:
+    with pytest.raises(InvalidPolicyData) as info:
+        policy_from_dict(_one_clock(**fields))
+    problems = info.value.problems
+    assert any(p.split(":")[0].startswith(path) for p in problems), problems
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(_one_clock(**fields), POLICY_SCHEMA)
+
+
+@pytest.mark.parametrize("top", [
+    {"ladder": []}, {"ladder": [""]}, {"escalate_triggers": [""]}, {"extend_triggers": {"x": 1}},
+    {"tier_from": {"field": "tier"}}, {"case_calendar": {"choices": []}},
+    {"case_calendar": {"field": "", "default": "office"}}, {"colour": "red"},
+])
+def test_the_schema_refuses_malformed_policy_fields(top: dict[str, Any]) -> None:
+    data = {**_one_clock(), **top}
+    with pytest.raises(InvalidPolicyData):
+        policy_from_dict(data)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, POLICY_SCHEMA)
+
+
+def test_a_minimal_policy_takes_the_documented_defaults() -> None:
+    policy = policy_from_dict(_one_clock())
+    clock = policy.clocks[0]
+    assert clock.calendar == "24x7" and clock.warn == Warn() and clock.early == "violation"
+    assert clock.goal_change == "retroactive" and clock.enabled and not clock.escalate
+    assert clock.extension is None and clock.pause is None and clock.earliest is None
+    assert policy.ladder == ("agent", "supervisor", "manager")
+    assert policy.escalate_triggers == ("escalate",) and policy.case_calendar is None
+    full = policy_from_dict(_one_clock(
+        warn={"lead_seconds": 90}, extension={}, earliest={"kind": "clock_hours", "hours": 1},
+        target={"kind": "until", "at": "2026-03-02T09:00:00+08:00"}))
+    c = full.clocks[0]
+    assert c.warn == Warn(0.75, dt.timedelta(seconds=90)) and c.extension == ExtensionRule()
+    assert c.earliest == ClockHours(1)
+    assert policy_to_dict(full)["clocks"][0]["warn"]["lead_seconds"] == 90
