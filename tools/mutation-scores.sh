@@ -52,12 +52,16 @@ MODULE[stack]=src/servicewf/processes/stack.py
 TESTS[stack]="tests/processes/test_stack_and_policies.py tests/test_cli.py"
 MODULE[approval]=src/servicewf/processes/approval.py
 TESTS[approval]="tests/processes tests/integrity"
+MODULE[sla_data]=src/servicewf/sla/data.py
+TESTS[sla_data]="tests/sla/test_policy_data.py tests/sla/test_policy_cli.py tests/processes/test_sla_data_presets.py"
+MODULE[sla_combined]=src/servicewf/sla/combined.py
+TESTS[sla_combined]="tests/sla/test_policy_data.py tests/processes/test_sla_data_presets.py"
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
     service_request obligation complaint after_sales consultation contract contract_change
     customer_data_change improvement_action service_problem survey_campaign common notices cadence
-    schedule presets policies stack approval)
+    schedule presets policies stack approval sla_data sla_combined)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \
