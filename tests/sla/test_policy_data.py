@@ -561,3 +561,20 @@ def test_a_minimal_policy_takes_the_documented_defaults() -> None:
     assert c.warn == Warn(0.75, dt.timedelta(seconds=90)) and c.extension == ExtensionRule()
     assert c.earliest == ClockHours(1)
     assert policy_to_dict(full)["clocks"][0]["warn"]["lead_seconds"] == 90
+
+
+def test_the_schema_bounds_are_the_documented_ones() -> None:
+    """The smallest values the schema allows load (a one-letter calendar name, no extension
+    allowed at all, 0 working days), and a choice is a [value, calendar] pair."""
+    assert policy_from_dict(_one_clock(calendar="x")).clocks[0].calendar == "x"
+    rule = policy_from_dict(_one_clock(extension={"max_count": 0})).clocks[0].extension
+    assert rule is not None and rule.max_count == 0
+    target = policy_from_dict(_one_clock(target={"kind": "working_days", "n": 0})).clocks[0]
+    assert target.target == WorkingDays(0)
+    with pytest.raises(InvalidPolicyData, match="case_calendar/choices/0"):
+        policy_from_dict({**_one_clock(), "case_calendar": {
+            "field": "region", "choices": [["eu", "paris", "extra"]]}})
+    with pytest.raises(InvalidPolicyData, match="clocks/0/target"):
+        policy_from_dict(_one_clock(target={"kind": "goal_table", "key": "p",
+                                            "goals": [["P1", {"kind": "clock_hours",
+                                                              "hours": 1}, "x"]]}))
