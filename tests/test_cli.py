@@ -169,7 +169,6 @@ def test_demo_summary_leads_with_attainment_and_plain_refusals(capsys):
     (["validate", "bad.json"], "bad.json: malformed JSON"),
     (["validate", "list.json"], "expected a JSON object"),
     (["validate", "odd.json"], "say it with --kind"),
-    (["validate", "policy.json"], "no plain-data form yet"),
 ])
 def test_bad_invocations_are_one_line(argv, says, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)

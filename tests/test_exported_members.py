@@ -48,7 +48,7 @@ EXPORTED = {
         StorageError CaseNotFound CaseAlreadyExists CorruptRecord SchemaMigrationError
         UnknownEventKind
         CalendarError UnknownTimeZone InvalidCalendar NoWorkingTime CalendarRangeError
-        InvalidPolicy UnknownClock
+        InvalidPolicy InvalidPolicyData UnknownClock
         ObligationError NoCadence
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor
@@ -72,13 +72,15 @@ EXPORTED = {
         ExtensionRule GoalTable GoalUndefined On Policy SweepEvent SweepReport Sweeper Target
         TimerHandler Until Warn WorkingDays
         escalated_tier recompute sweep target_from_dict
+        CASE_CALENDAR GOAL_CHANGES POLICY_SCHEMA WORKING_DAY_CONVENTIONS CaseCalendar
+        FieldCondition InvalidPolicyData load_policy policy_from_dict policy_to_dict
     """),
     "servicewf.storage": _names("""
         LogEntry MemoryStore OutboxEntry OutboxMessage Store Timer WriteSet
     """),
     "servicewf.calendar": _names("""
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
-        WEEKDAYS china_office
+        WEEKDAYS WORKING_DAY_CONVENTIONS china_office
     """),
     "servicewf.explain": _names("""
         LANGUAGES explain language

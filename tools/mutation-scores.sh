@@ -64,13 +64,17 @@ MODULE[reporting]=src/servicewf/reporting/kpi.py
 TESTS[reporting]="tests/reporting/test_kpis_vs_pandas.py tests/reporting/test_properties.py tests/reporting/test_rows.py"
 MODULE[reporting_html]=src/servicewf/reporting/html.py
 TESTS[reporting_html]="tests/reporting/test_report_html.py tests/reporting/test_rows.py"
+MODULE[sla_data]=src/servicewf/sla/data.py
+TESTS[sla_data]="tests/sla/test_policy_data.py tests/sla/test_policy_cli.py tests/processes/test_sla_data_presets.py"
+MODULE[sla_combined]=src/servicewf/sla/combined.py
+TESTS[sla_combined]="tests/sla/test_policy_data.py tests/processes/test_sla_data_presets.py"
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
     service_request obligation complaint after_sales consultation contract contract_change
     customer_data_change improvement_action service_problem survey_campaign common notices explain
     cadence schedule presets policies stack approval interop_source interop_replay interop_export
-    reporting reporting_html)
+    reporting reporting_html sla_data sla_combined)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

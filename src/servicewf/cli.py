@@ -114,7 +114,7 @@ _POLICY_KEYS = frozenset({"clocks", "ladder"})
 
 
 def detect_kind(data: Any, path: str) -> str:
-    """``"definition"`` or ``"calendar"``, by the keys of the JSON object."""
+    """``"definition"``, ``"calendar"`` or ``"policy"``, by the keys of the JSON object."""
     if not isinstance(data, dict):
         raise UsageError(f"{path}: expected a JSON object, found {type(data).__name__}")
     keys = set(data)
@@ -123,11 +123,10 @@ def detect_kind(data: Any, path: str) -> str:
     if keys & _CALENDAR_KEYS:
         return "calendar"
     if keys & _POLICY_KEYS:
-        raise UsageError(f"{path}: looks like an SLA policy, which has no plain-data form yet "
-                         "(policies are built in Python); validate checks definitions and "
-                         "calendars")
+        return "policy"
     raise UsageError(f"{path}: cannot tell what this describes (a definition has 'states' "
-                     "and 'transitions', a calendar 'timezone'); say it with --kind")
+                     "and 'transitions', a calendar 'timezone', an SLA policy 'clocks'); say "
+                     "it with --kind")
 
 
 def validate_definition(data: Any) -> tuple[str, list[str]]:
@@ -170,7 +169,10 @@ def validate_calendar(data: Any) -> tuple[str, list[str]]:
 def _cmd_validate(args: argparse.Namespace) -> int:
     data = load_json(args.file)
     kind = detect_kind(data, args.file) if args.kind == "auto" else args.kind
-    check = validate_definition if kind == "definition" else validate_calendar
+    from servicewf.sla.data import validate_policy
+
+    check = {"definition": validate_definition, "calendar": validate_calendar,
+             "policy": validate_policy}[kind]
     what, problems = check(data)
     if not problems:
         print(f"{args.file}: valid {what}")
@@ -314,13 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser(
         "validate", formatter_class=fmt,
-        help="check a process definition or business calendar JSON file",
-        description="Check a JSON file holding a process definition or a business calendar "
-                    "and list every problem at once; exit 0 when valid, 1 when not. Guards "
-                    "are checked by name (their code lives in your application). SLA "
-                    "policies have no plain-data form yet.")
+        help="check a process definition, business calendar or SLA policy JSON file",
+        description="Check a JSON file holding a process definition, a business calendar or "
+                    "an SLA policy and list every problem at once; exit 0 when valid, 1 when "
+                    "not. Guards are checked by name (their code lives in your application); "
+                    "a policy's calendars and states are checked when it is bound.")
     validate.add_argument("file", help="the JSON file")
-    validate.add_argument("--kind", choices=("auto", "definition", "calendar"), default="auto",
+    validate.add_argument("--kind", choices=("auto", "definition", "calendar", "policy"),
+                          default="auto",
                           help="what the file holds; auto tells by its keys")
     validate.set_defaults(func=_cmd_validate)
 

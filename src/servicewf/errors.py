@@ -44,6 +44,7 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     │   ├── NoWorkingTime
     │   └── CalendarRangeError
     ├── InvalidPolicy (ValueError)
+    │   ├── InvalidPolicyData
     │   └── GoalUndefined (see above)
     ├── UnknownClock (LookupError)
     ├── ObligationError (ValueError)
@@ -86,6 +87,7 @@ __all__ = [
     "InvalidDefinition",
     "InvalidIdentifier",
     "InvalidPolicy",
+    "InvalidPolicyData",
     "InvalidProcessor",
     "LogImportError",
     "MigrationRefused",
@@ -460,6 +462,20 @@ class CalendarRangeError(CalendarError):
 
 class InvalidPolicy(ServicewfError, ValueError):
     """An SLA policy or goal table is invalid (overlapping or missing matches, unknown names)."""
+
+
+class InvalidPolicyData(InvalidPolicy):
+    """An SLA policy in plain data is not valid; ``problems`` lists every problem found at
+    once, each with the path of the offending field (``clocks/2/target``)."""
+
+    def __init__(self, name: str, problems: Sequence[str]) -> None:
+        self.name = name
+        self.problems: tuple[str, ...] = tuple(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(
+            f"SLA policy {name!r} is invalid ({len(self.problems)} problem"
+            f"{'s' if len(self.problems) != 1 else ''}); fix these and load it again:\n{lines}"
+        )
 
 
 class UnknownClock(ServicewfError, LookupError):

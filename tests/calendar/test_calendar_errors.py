@@ -113,8 +113,16 @@ def test_wrong_argument_types() -> None:
         cal.add(s, 3600)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         cal.add(dt.date(2026, 9, 30), dt.timedelta(0))  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="positive number"):
-        cal.add_working_days(s, 0)
+    # n = 0 and negative n are defined now (issue #15); a non-integer n, an unknown
+    # convention and a cut-off outside end_of_day are refused.
+    with pytest.raises(ValueError, match="whole number"):
+        cal.add_working_days(s, 1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="whole number"):
+        cal.add_working_days(s, True)
+    with pytest.raises(ValueError, match="unknown working-day convention"):
+        cal.add_working_days(s, 1, convention="business")
+    with pytest.raises(ValueError, match="cutoff= is for the 'end_of_day'"):
+        cal.add_working_days(s, 1, cutoff=dt.time(12), convention="same_time")
     with pytest.raises(TypeError):
         cal.window(s, 1.5, 2)  # type: ignore[arg-type]
     with pytest.raises(InvalidCalendar):

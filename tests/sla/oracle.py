@@ -250,8 +250,16 @@ class OracleClock:
 
     def _start(self, t: int, data: Mapping[str, Any], in_pause_state: bool) -> None:
         if self.status == "stopped":
+            # The cycle record: elapsed is the sum of the spans the clock counted, paused the
+            # rest of [started, stopped), in calendar (absolute) and business terms.
+            business: Any = Absolute() if self.spec.calendar == "24x7" else self.cal
+            assert self.started is not None and self.stopped is not None
+            elapsed_cal = sum(b - a for a, b in self.active)
+            elapsed_bus = sum(business.working(a, b) for a, b in self.active)
             self.past.append((self.cycle, self.started, self.stopped, self.deadline,
-                              self.outcome, self.breached))
+                              self.outcome, self.breached, elapsed_cal, elapsed_bus,
+                              self.stopped - self.started - elapsed_cal,
+                              business.working(self.started, self.stopped) - elapsed_bus))
         self.cycle += 1
         self.status = "running"
         self.outcome = None

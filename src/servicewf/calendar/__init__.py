@@ -5,7 +5,12 @@ See ``docs/calendar.md`` for the conventions (closing time, overnight shifts, DS
 
 from __future__ import annotations
 
-from servicewf.calendar.core import MAX_YEAR, MIN_YEAR, BusinessCalendar
+from servicewf.calendar.core import (
+    MAX_YEAR,
+    MIN_YEAR,
+    WORKING_DAY_CONVENTIONS,
+    BusinessCalendar,
+)
 from servicewf.calendar.presets import CHINA_OFFICE, TWENTY_FOUR_SEVEN, china_office
 from servicewf.calendar.schema import CALENDAR_SCHEMA, WEEKDAYS
 
@@ -16,6 +21,7 @@ __all__ = [
     "MIN_YEAR",
     "TWENTY_FOUR_SEVEN",
     "WEEKDAYS",
+    "WORKING_DAY_CONVENTIONS",
     "BusinessCalendar",
     "china_office",
 ]

@@ -43,7 +43,10 @@ from servicewf.errors import (
     UnknownTimeZone,
 )
 
-__all__ = ["MAX_YEAR", "MIN_YEAR", "BusinessCalendar", "Closure"]
+__all__ = ["MAX_YEAR", "MIN_YEAR", "WORKING_DAY_CONVENTIONS", "BusinessCalendar", "Closure"]
+
+WORKING_DAY_CONVENTIONS = ("end_of_day", "same_time", "start_day_inclusive", "date")
+"""The names :meth:`BusinessCalendar.add_working_days` accepts as ``convention=``."""
 
 MIN_YEAR = 1800
 """First local year a calendar with holidays or gaps can compute in."""
@@ -151,7 +154,8 @@ class _Table:
     """
 
     __slots__ = (
-        "closes", "cum", "cumend", "ends", "hi", "lo", "safe_hi", "safe_lo", "starts", "workdays",
+        "closes", "cum", "cumend", "ends", "hi", "lo", "opens", "safe_hi", "safe_lo", "starts",
+        "workdays",
     )
 
     def __init__(
@@ -161,6 +165,7 @@ class _Table:
         intervals: list[tuple[int, int]],
         workdays: list[int],
         closes: list[int],
+        opens: list[int] | None = None,
     ) -> None:
         self.lo = lo
         self.hi = hi
@@ -180,6 +185,7 @@ class _Table:
         self.cumend = cumend
         self.workdays = workdays
         self.closes = closes
+        self.opens = opens if opens is not None else []
 
     def position(self, t: int) -> int:
         """Working time from the origin up to instant ``t``."""
@@ -253,7 +259,7 @@ class BusinessCalendar:
     _weekly: tuple[tuple[Interval, ...], ...]
     _workday_hours: tuple[Interval, ...]
     _workday_hours_given: bool
-    _years: dict[int, tuple[list[tuple[int, int]], list[int], list[int]]]
+    _years: dict[int, tuple[list[tuple[int, int]], list[int], list[int], list[int]]]
     _zi: zoneinfo.ZoneInfo
 
     def __init__(
@@ -606,8 +612,11 @@ class BusinessCalendar:
 
     # --- the lazily extended table ----------------------------------------------------------
 
-    def _year(self, year: int) -> tuple[list[tuple[int, int]], list[int], list[int]]:
-        cached: tuple[list[tuple[int, int]], list[int], list[int]] | None = self._years.get(year)
+    def _year(
+        self, year: int
+    ) -> tuple[list[tuple[int, int]], list[int], list[int], list[int]]:
+        cached: tuple[list[tuple[int, int]], list[int], list[int], list[int]] | None = (
+            self._years.get(year))
         if cached is not None:
             return cached
         if not MIN_YEAR <= year <= MAX_YEAR:
@@ -622,6 +631,7 @@ class BusinessCalendar:
         intervals: list[tuple[int, int]] = []
         workdays: list[int] = []
         closes: list[int] = []
+        opens: list[int] = []
         first = _dt.date(year, 1, 1).toordinal()
         last = _dt.date(year, 12, 31).toordinal()
         for ordinal in range(first, last + 1):
@@ -630,7 +640,8 @@ class BusinessCalendar:
                 intervals.extend(owned)
                 workdays.append(ordinal)
                 closes.append(owned[-1][1])
-        result = (intervals, workdays, closes)
+                opens.append(owned[0][0])
+        result = (intervals, workdays, closes, opens)
         self._years[year] = result
         return result
 
@@ -650,12 +661,14 @@ class BusinessCalendar:
         intervals: list[tuple[int, int]] = []
         workdays: list[int] = []
         closes: list[int] = []
+        opens: list[int] = []
         for year in range(lo, hi + 1):
-            ivs, wds, cls = self._year(year)
+            ivs, wds, cls, ops = self._year(year)
             intervals.extend(ivs)
             workdays.extend(wds)
             closes.extend(cls)
-        new = _Table(lo, hi, _merge(intervals), workdays, closes)
+            opens.extend(ops)
+        new = _Table(lo, hi, _merge(intervals), workdays, closes, opens)
         object.__setattr__(self, "_table", new)  # a new snapshot, never mutated in place
         return new
 
@@ -878,37 +891,149 @@ class BusinessCalendar:
         return table.position(end_us) - table.position(start_us)
 
     def add_working_days(
-        self, start: _dt.datetime, n: int, *, cutoff: _dt.time | None = None
+        self,
+        start: _dt.datetime,
+        n: int,
+        *,
+        cutoff: _dt.time | None = None,
+        convention: str = "end_of_day",
     ) -> pendulum.DateTime:
-        """The end (closing time of the last interval) of the ``n``-th working day after receipt.
+        """``n`` working days from ``start`` under a named ``convention``.
 
-        The receipt day is ``start``'s local date and does not count ("within N working days of
-        receipt"). With ``cutoff``, a receipt on a working day before ``cutoff`` (local time,
-        and before that day's closing) counts as day 1. ``n`` must be at least 1.
+        The conventions (worked examples in ``docs/calendar.md``, "Working days"); the
+        *receipt day* is ``start``'s local date, ``n < 0`` counts backward:
+
+        * ``"end_of_day"`` (the default): the closing time of the ``n``-th working day after
+          the receipt day, which does not count ("within N working days of receipt").
+          With ``cutoff``, a receipt on a working day before ``cutoff`` (local time, and
+          before that day's closing) counts as day 1. ``n = 0``: the end of the receipt day
+          (of the next working day when it is not one). ``n < 0``: the end of the
+          ``|n|``-th working day before the receipt day; an instant that *is* a day's
+          closing time (``24:00``, the end of an overnight shift) belongs to that day.
+        * ``"same_time"`` (Zammad's ``biz``, the ``business_time`` gem): the same local time
+          of day on the ``n``-th working day after the receipt day (a non-working receipt
+          day first rolls forward to the next working day; backward, to the previous one),
+          then rolled to working time (the next opening when that time is closed).
+          ``n = 0``: the receipt time rolled to working time on the receipt day (or the next
+          working day).
+        * ``"start_day_inclusive"`` (Odoo's ``plan_days``): the receipt day counts as day 1
+          when it is a working day whose working time is not over at ``start``; the result
+          is the closing time of day ``n``. ``n = 0``: ``start`` rolled to working time
+          (:meth:`next_opening`). ``n < 0``: the opening of the ``|n|``-th working day
+          counted backward, day 1 being the last one with working time before ``start``.
+        * ``"date"`` (workalendar's ``add_working_days``): date granularity, the ``n``-th
+          working *date* after the receipt date (before it when ``n < 0``; the receipt date,
+          or the next working date, when ``n = 0``); the result is that date's opening.
+          :meth:`working_date` gives the date itself.
+
+        Every result lies on a working day and is monotone in ``n``. ``cutoff`` is only for
+        ``"end_of_day"`` with ``n >= 1``. Raises ``ValueError`` for an unknown convention or a
+        non-integer ``n``, :class:`NoWorkingTime` when the calendar runs out of working days.
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive number of working days, got {n!r}")
-        t = epoch_us(start)
+        return self._out(self.add_working_days_us(epoch_us(start), n, cutoff=cutoff,
+                                                  convention=convention))
+
+    def add_working_days_us(
+        self,
+        t: int,
+        n: int,
+        *,
+        cutoff: _dt.time | None = None,
+        convention: str = "end_of_day",
+    ) -> int:
+        """:meth:`add_working_days` in epoch microseconds."""
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise ValueError(f"n must be a whole number of working days, got {n!r}")
+        if convention not in WORKING_DAY_CONVENTIONS:
+            raise ValueError(
+                f"unknown working-day convention {convention!r}; use one of "
+                f"{', '.join(WORKING_DAY_CONVENTIONS)}"
+            )
+        if cutoff is not None and convention != "end_of_day":
+            raise ValueError(f"cutoff= is for the 'end_of_day' convention, not {convention!r}")
+        if type(t) is not int:
+            _refuse_non_int(t=t)
+        if convention == "start_day_inclusive" and n == 0:
+            return self.next_opening_us(t)
         local = self._local(t)
-        ordinal = local.date().toordinal()
+        day = local.date().toordinal()
         table = self._load(*self._years_around(local.year, t))
-        k = bisect.bisect_right(table.workdays, ordinal)
-        if (
-            cutoff is not None
-            and k > 0
-            and table.workdays[k - 1] == ordinal
-            and local.time().replace(fold=0) < cutoff
-            and t < table.closes[k - 1]
-        ):
-            k -= 1
-        target = k + n - 1
-        while target >= len(table.workdays):
+        while True:
+            k = self._workday_index(table, t, day, local, n, cutoff, convention)
+            if 0 <= k < len(table.workdays):
+                break
+            forward = k >= 0
+            if self._no_more(table, forward):
+                raise NoWorkingTime(
+                    f"the calendar has no working day {'after' if forward else 'before'} "
+                    f"{table.hi if forward else table.lo}"
+                )
             per_year = max(1, len(table.workdays) // (table.hi - table.lo + 1))
-            need = (target - len(table.workdays)) // per_year + 1
-            if self._no_more(table, True):
-                raise NoWorkingTime(f"the calendar has no working day after {table.hi}")
-            table = self._load(table.lo, min(table.hi + min(need, 100), MAX_YEAR))
-        return self._out(table.closes[target])
+            missing = k - len(table.workdays) if forward else -k
+            step = min(missing // per_year + 1, 100)
+            if forward:
+                table = self._load(table.lo, min(table.hi + step, MAX_YEAR))
+            else:
+                table = self._load(max(table.lo - step, MIN_YEAR), table.hi)
+        if convention == "end_of_day":
+            return table.closes[k]
+        if convention == "date":
+            return table.opens[k]
+        if convention == "start_day_inclusive":
+            return table.closes[k] if n > 0 else table.opens[k]
+        # same_time: the receipt's wall-clock time on that day, rolled to working time.
+        seconds = local.hour * 3600 + local.minute * 60 + local.second
+        return self.next_opening_us(
+            self._wall_us(table.workdays[k], seconds) + local.microsecond)
+
+    @staticmethod
+    def _workday_index(
+        table: _Table,
+        t: int,
+        day: int,
+        local: _dt.datetime,
+        n: int,
+        cutoff: _dt.time | None,
+        convention: str,
+    ) -> int:
+        """The index in ``table.workdays`` of the working day a count lands on (may lie
+        outside the table: the caller grows it and asks again)."""
+        wd = table.workdays
+        if convention == "same_time":
+            anchor = bisect.bisect_left(wd, day) if n >= 0 else bisect.bisect_right(wd, day) - 1
+            return anchor + n
+        if convention == "start_day_inclusive":
+            if n < 0:
+                return bisect.bisect_left(table.opens, t) + n
+            j = bisect.bisect_left(wd, day)
+            if j < len(wd) and wd[j] == day and table.closes[j] <= t:
+                j += 1
+            return j + n - 1
+        if n > 0:
+            a = bisect.bisect_right(wd, day) - 1  # the receipt day, or the working day before
+            if (
+                cutoff is not None
+                and a >= 0
+                and wd[a] == day
+                and local.time().replace(fold=0) < cutoff
+                and t < table.closes[a]
+            ):
+                a -= 1
+            return a + n
+        if convention == "end_of_day":
+            j = bisect.bisect_left(table.closes, t)
+            if j < len(wd) and table.closes[j] == t:
+                return j + n  # a day's closing instant belongs to that day
+        return bisect.bisect_left(wd, day) + n
+
+    def working_date(self, day: _dt.date, n: int) -> _dt.date:
+        """The ``n``-th working date after ``day`` (before it when ``n < 0``; ``day`` itself,
+        or the next working date, when ``n = 0``): workalendar's ``add_working_days``."""
+        day = parse_date(day, "day")
+        start = self._wall_us(day.toordinal(), 0)
+        found = self._local(self.add_working_days_us(start, n, convention="date")).date()
+        # The opening of a working date is on that date (an overnight shift starts on it).
+        return found
 
     def window(
         self,

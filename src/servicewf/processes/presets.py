@@ -10,11 +10,13 @@ clocks count 24×7. Every number is a default: change one with
 from __future__ import annotations
 
 import datetime as _dt
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
+from servicewf.errors import InvalidPolicy
 from servicewf.processes.common import (
     COMPLAINT_LEVEL,
     COMPLAINT_TIERS,
@@ -41,6 +43,7 @@ __all__ = [
     "BUSINESS_CENTRE_SERVICE_TIMES",
     "BUSINESS_CENTRE_TYPE_ALIASES",
     "COMPLAINT_LEVEL_ALIASES",
+    "DATA_PRESETS",
     "INCIDENT_LEVEL_ALIASES",
     "PRESETS",
     "PROGRESS_UPDATE_EVERY",
@@ -49,6 +52,8 @@ __all__ = [
     "complaint_business_centre",
     "complaint_telecom",
     "incident",
+    "incident_servicenow",
+    "load_preset",
     "service_request",
     "service_request_business_centre",
     "service_request_crm",
@@ -318,6 +323,39 @@ def incident(*, progress_every: ClockHours | BusinessHours = PROGRESS_UPDATE_EVE
                   source="002 §7.4, 003 §10.3", description="incident response clocks")
 
 
+def incident_servicenow() -> Policy:
+    """A ServiceNow-style incident policy: resolution targets by priority (the incident's
+    ``level``), after ServiceNow's demo SLA definitions "Priority 1 resolution (8 hour)",
+    "Priority 2 resolution (24 hour)" and the like, with ServiceNow's retroactive re-judging
+    when the priority changes, beside the response clock and a measure-only clock of the
+    time to close. ServiceNow's priority names (``"1 - Critical"``...) are accepted as aliases.
+
+    Shipped as plain data too (``sla_policies/incident.servicenow.json``); the two are equal.
+    """
+    aliases = {**INCIDENT_LEVEL_ALIASES, "1 - Critical": "重大", "2 - High": "較大",
+               "3 - Moderate": "一般", "4 - Low": "一般"}
+    response = ClockSpec(
+        "response", start=On(enter="detected"), stop=On(enter="responding"),
+        target=GoalTable("level", {"重大": ClockHours(1), "較大": ClockHours(4),
+                                   "一般": ClockHours(24)},
+                         domain=("重大", "較大", "一般"), aliases=aliases),
+        warn=Warn(fraction=0.5), escalate=True, goal_change="retroactive",
+        source="ServiceNow: Priority N response")
+    resolution = ClockSpec(
+        "resolution", start=On(enter="detected"), stop=On(enter="recovered"),
+        target=GoalTable("level", {"重大": ClockHours(8), "較大": ClockHours(24),
+                                   "一般": ClockHours(days=5)},
+                         domain=("重大", "較大", "一般"), aliases=aliases),
+        warn=Warn(fraction=0.75), goal_change="retroactive",
+        source="ServiceNow: Priority N resolution (8 hour, 24 hour, 5 day)")
+    to_close = ClockSpec(
+        "time_to_close", start=On(enter="detected"), stop=On(enter="closed"), target=None,
+        warn=None, description="measure-only: detection to closure")
+    return Policy("incident.servicenow", "incident", (response, resolution, to_close),
+                  source="ServiceNow task SLA definitions (incident)",
+                  description="incident response and resolution by priority")
+
+
 PRESETS: Mapping[str, Callable[[], Policy]] = {
     "complaint.business_centre": complaint_business_centre,
     "complaint.telecom": complaint_telecom,
@@ -325,5 +363,24 @@ PRESETS: Mapping[str, Callable[[], Policy]] = {
     "service_request.crm": service_request_crm,
     "service_request.business_centre": service_request_business_centre,
     "incident.default": incident,
+    "incident.servicenow": incident_servicenow,
 }
 """Preset name → factory."""
+
+DATA_PRESETS = ("complaint.business_centre", "complaint.telecom", "incident.default",
+                "incident.servicenow")
+"""The presets also shipped as plain data (``servicewf/processes/sla_policies/<name>.json``)."""
+
+
+def load_preset(name: str) -> Policy:
+    """The plain-data form of preset ``name`` (one of :data:`DATA_PRESETS`), loaded from
+    the JSON file shipped in the package; equal to the Python preset of that name."""
+    from importlib.resources import files
+
+    from servicewf.sla import policy_from_dict
+
+    if name not in DATA_PRESETS:
+        raise InvalidPolicy(f"no plain-data preset {name!r}; known: {', '.join(DATA_PRESETS)}")
+    text = files("servicewf.processes").joinpath("sla_policies").joinpath(f"{name}.json").read_text(
+        encoding="utf-8")
+    return policy_from_dict(json.loads(text))

@@ -8,16 +8,21 @@ incrementally inside every engine command.
 
 from __future__ import annotations
 
-from servicewf.errors import ExtensionConditionsUnmet, GoalUndefined
-from servicewf.sla._fold import BUILTIN_CALENDARS, BoundPolicy, recompute
+from servicewf.errors import ExtensionConditionsUnmet, GoalUndefined, InvalidPolicyData
+from servicewf.sla._fold import BUILTIN_CALENDARS, CASE_CALENDAR, BoundPolicy, recompute
+from servicewf.sla.data import POLICY_SCHEMA, load_policy, policy_from_dict, policy_to_dict
 from servicewf.sla.policy import ExtensionRequest, Policy
 from servicewf.sla.processor import SLA, TIMER_PREFIX, Breaching, escalated_tier
 from servicewf.sla.spec import (
+    GOAL_CHANGES,
+    WORKING_DAY_CONVENTIONS,
     BusinessHours,
+    CaseCalendar,
     ClockHours,
     ClockSpec,
     DueField,
     ExtensionRule,
+    FieldCondition,
     GoalTable,
     On,
     Target,
@@ -54,19 +59,24 @@ __all__ = [
     "BREACHED",
     "BUILTIN_CALENDARS",
     "CANCELLED",
+    "CASE_CALENDAR",
+    "GOAL_CHANGES",
     "IDLE",
     "MET",
     "NO_GOAL",
     "PAUSED",
+    "POLICY_SCHEMA",
     "RUNNING",
     "SLA",
     "STOPPED",
     "TIMER_PREFIX",
     "TOO_EARLY",
+    "WORKING_DAY_CONVENTIONS",
     "ActionContext",
     "BoundPolicy",
     "Breaching",
     "BusinessHours",
+    "CaseCalendar",
     "ClockHours",
     "ClockSpec",
     "ClockState",
@@ -77,8 +87,10 @@ __all__ = [
     "ExtensionConditionsUnmet",
     "ExtensionRequest",
     "ExtensionRule",
+    "FieldCondition",
     "GoalTable",
     "GoalUndefined",
+    "InvalidPolicyData",
     "On",
     "Policy",
     "SweepEvent",
@@ -90,6 +102,9 @@ __all__ = [
     "Warn",
     "WorkingDays",
     "escalated_tier",
+    "load_policy",
+    "policy_from_dict",
+    "policy_to_dict",
     "recompute",
     "sweep",
     "target_from_dict",

@@ -16,11 +16,12 @@ from typing import Any
 from servicewf.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
 from servicewf.clock import epoch_us
 from servicewf.definition import ProcessDefinition
-from servicewf.errors import InvalidPolicy
+from servicewf.errors import GoalUndefined, InvalidPolicy
 from servicewf.events import Event, EventKind
 from servicewf.sla.measure import ABSOLUTE, CalendarMeasure
 from servicewf.sla.policy import Policy
 from servicewf.sla.spec import (
+    MISSING,
     ClockSpec,
     DueField,
     GoalTable,
@@ -43,7 +44,10 @@ from servicewf.sla.state import (
     Cycle,
 )
 
-__all__ = ["BUILTIN_CALENDARS", "BoundPolicy", "recompute"]
+__all__ = ["BUILTIN_CALENDARS", "CASE_CALENDAR", "BoundPolicy", "recompute"]
+
+CASE_CALENDAR = "case"
+"""The calendar name a clock gives to use the case's own calendar (``Policy.case_calendar``)."""
 
 BUILTIN_CALENDARS: Mapping[str, BusinessCalendar] = {"24x7": TWENTY_FOUR_SEVEN}
 """Calendars every policy may name without supplying them."""
@@ -78,8 +82,8 @@ class _Cond:
 class _Clock:
     """A clock spec compiled: conditions as sets, its measures resolved."""
 
-    __slots__ = ("alert", "cancel", "dynamic", "index", "m", "m_cal", "pause", "pause_in",
-                 "reopen", "resume", "spec", "start", "static", "stop")
+    __slots__ = ("alert", "cancel", "data_conds", "dynamic", "index", "m", "m_cal", "pause",
+                 "pause_in", "reopen", "resume", "spec", "start", "static", "stop")
 
     def __init__(self, index: int, spec: ClockSpec, m_cal: Measure) -> None:
         self.index = index
@@ -96,6 +100,13 @@ class _Clock:
         self.dynamic = False
         self.static: Target | None = None  # set when no data can change the target
         self.alert = spec.warn is not None and spec.warn.business_hours_only
+        self.data_conds = tuple(
+            (bit, fc)
+            for bit, on in ((_START, spec.start), (_STOP, spec.stop), (_CANCEL, spec.cancel),
+                            (_REOPEN, spec.reopen), (_PAUSE, spec.pause),
+                            (_RESUME, spec.resume))
+            if on is not None
+            for fc in on.data)
 
 
 class _Run:
@@ -106,6 +117,7 @@ class _Run:
         "base",
         "breach_recorded",
         "breached",
+        "cal",
         "cycle",
         "deadline",
         "earliest",
@@ -113,10 +125,13 @@ class _Run:
         "extensions",
         "held",
         "name",
+        "orig",
         "outcome",
         "past",
         "pause_since",
         "paused",
+        "paused_bus",
+        "paused_cal",
         "started",
         "status",
         "stopped",
@@ -125,33 +140,39 @@ class _Run:
     )
 
     def __init__(self, s: ClockState) -> None:
+        self.orig = s  # unchanged at the end of a fold: the same object is kept
         (self.name, self.cycle, self.status, self.outcome, self.started, self.target,
          self.base, self.deadline, self.earliest, self.paused, self.pause_since, self.held,
          self.stopped, self.warned, self.breached, self.breach_recorded, self.early_attempts,
-         self.extensions, adjustments, past) = s
+         self.extensions, adjustments, past, self.paused_cal, self.paused_bus, self.cal) = s
         self.adjustments: list[int | Target] = list(adjustments)
         self.past: list[Cycle] = list(past)
 
     def freeze(self) -> ClockState:
-        return ClockState(
+        new = ClockState(
             self.name, self.cycle, self.status, self.outcome, self.started, self.target,
             self.base, self.deadline, self.earliest, self.paused, self.pause_since, self.held,
             self.stopped, self.warned, self.breached, self.breach_recorded,
             self.early_attempts, self.extensions, tuple(self.adjustments), tuple(self.past),
+            self.paused_cal, self.paused_bus, self.cal,
         )
+        # Most events touch few clocks: keeping the unchanged ones as the same objects lets
+        # the processor reuse their plain data, timers and next actions (identity caches).
+        return self.orig if new == self.orig else new
 
 
 class _Fold:
     """The whole mutable fold state of one case."""
 
-    __slots__ = ("data", "runs", "state", "tier")
+    __slots__ = ("data", "runs", "seen", "state", "tier")
 
-    def __init__(self, runs: list[_Run], state: str | None, tier: str | None,
-                 data: dict[str, Any]) -> None:
+    def __init__(self, runs: list[_Run | ClockState], state: str | None, tier: str | None,
+                 data: dict[str, Any], seen: dict[str, Any] | None = None) -> None:
         self.runs = runs
         self.state = state
         self.tier = tier
         self.data = data
+        self.seen = seen if seen is not None else {}  # condition fields' last values
 
 
 class BoundPolicy:
@@ -169,7 +190,18 @@ class BoundPolicy:
     ) -> None:
         cals = {**BUILTIN_CALENDARS, **(calendars or {})}
         problems = policy.problems_with(definition)
+        named: set[str] = set()
         for c in policy.enabled:
+            choice = policy.case_calendar_of(c) if c.calendar == CASE_CALENDAR else None
+            if choice is not None:
+                named |= choice.names()
+        for name in sorted(named - set(cals)):
+            problems.append(
+                f"case_calendar names calendar {name!r}, which was not supplied "
+                f"(supplied: {', '.join(sorted(cals))})")
+        for c in policy.enabled:
+            if c.calendar == CASE_CALENDAR and policy.case_calendar_of(c) is not None:
+                continue
             if c.calendar not in cals:
                 problems.append(
                     f"clock {c.name!r} names calendar {c.calendar!r}, which was not supplied "
@@ -184,16 +216,19 @@ class BoundPolicy:
         self.definition = definition
         self.calendars = cals
         measures: dict[str, CalendarMeasure] = {}
+        self._measures = measures
         self.clocks: list[_Clock] = []
         self.by_name: dict[str, _Clock] = {}
         self.key_map: dict[str, list[int]] = {}
         self.any_data: list[int] = []
         for i, spec in enumerate(policy.enabled):
-            cal = cals[spec.calendar]
-            m = measures.get(spec.calendar)
-            if m is None:
-                m = measures[spec.calendar] = CalendarMeasure(cal)
-            clock = _Clock(i, spec, m)
+            # A clock on the case's calendar is compiled with the default one (or 24×7); each
+            # cycle resolves its own (``_Run.cal``).
+            name = spec.calendar
+            choice = policy.case_calendar_of(spec) if name == CASE_CALENDAR else None
+            if choice is not None:
+                name = choice.default or "24x7"
+            clock = _Clock(i, spec, self.measure(name))
             keys = policy.target_keys(spec)
             if keys is None:
                 self.any_data.append(i)
@@ -215,7 +250,54 @@ class BoundPolicy:
         self._empty = self.empty()
         self._data_sensitive = bool(self.key_map or self.any_data)
         self._key_set = frozenset(self.key_map)
+        self._data_clocks = tuple(c for c in self.clocks if c.data_conds)
+        self._cond_fields = frozenset(fc.field for c in self._data_clocks
+                                      for _, fc in c.data_conds)
         self._hits: dict[tuple[str | None, str, str | None], tuple[tuple[_Clock, int], ...]] = {}
+        self._next_cache: dict[int, tuple[ClockState, tuple[str, int] | None]] = {}
+
+    def measure(self, calendar: str) -> CalendarMeasure:
+        """The (shared) measure of calendar ``calendar``."""
+        m = self._measures.get(calendar)
+        if m is None:
+            m = self._measures[calendar] = CalendarMeasure(self.calendars[calendar])
+        return m
+
+    def measures_of(self, clock: str, state: ClockState) -> tuple[Measure, Measure]:
+        """``(measure, calendar measure)`` of a clock's cycle (its own calendar, or the case
+        calendar the cycle started on)."""
+        c = self.by_name[clock]
+        return self._ms(c, state.calendar)
+
+    def _ms(self, c: _Clock, cal: str | None) -> tuple[Measure, Measure]:
+        if cal is None or c.spec.calendar != CASE_CALENDAR:
+            return c.m, c.m_cal
+        m_cal = self.measure(cal)
+        return (ABSOLUTE if c.spec.absolute else m_cal), m_cal
+
+    def _calendar_of(self, c: _Clock, data: Mapping[str, Any]) -> str | None:
+        if c.spec.calendar != CASE_CALENDAR:
+            return None
+        name = self.policy.calendar_for(c.spec, data)
+        if name not in self.calendars:
+            choice = self.policy.case_calendar_of(c.spec)
+            default = choice.default if choice is not None else None
+            if default is None:
+                raise GoalUndefined(
+                    f"clock {c.spec.name!r} of policy {self.policy.name!r}: the case names a "
+                    "calendar the SLA was not given; supply a known calendar name, or give "
+                    "the CaseCalendar a default")
+            name = default
+        return name
+
+    def timezone_of(self, clock: str, state: ClockState) -> str:
+        """The zone a clock's instants are shown in."""
+        c = self.by_name[clock]
+        cal = state.calendar if state.calendar is not None else (
+            c.spec.calendar if c.spec.calendar in self.calendars else None)
+        if cal is None:
+            return c.m_cal.calendar.timezone if isinstance(c.m_cal, CalendarMeasure) else "UTC"
+        return self.calendars[cal].timezone
 
     # --- state in and out ------------------------------------------------------------------
 
@@ -225,13 +307,28 @@ class BoundPolicy:
                            tuple(ClockState(c.spec.name) for c in self.clocks))
 
     def _thaw(self, states: ClockStates, data: Mapping[str, Any]) -> _Fold:
-        by_name = {c.name: c for c in states.clocks}
-        runs = [_Run(by_name.get(c.spec.name) or ClockState(c.spec.name)) for c in self.clocks]
-        return _Fold(runs, states.state, states.tier, dict(data))
+        clocks = states.clocks
+        if len(clocks) == len(self.clocks) and all(
+                s.name == c.spec.name for s, c in zip(clocks, self.clocks, strict=True)):
+            runs: list[_Run | ClockState] = list(clocks)
+        else:
+            by_name = {c.name: c for c in clocks}
+            runs = [by_name.get(c.spec.name) or ClockState(c.spec.name) for c in self.clocks]
+        return _Fold(runs, states.state, states.tier, dict(data), dict(states.fields))
 
     def _freeze(self, fold: _Fold) -> ClockStates:
         return ClockStates(self.policy.name, fold.state, fold.tier,
-                           tuple(r.freeze() for r in fold.runs))
+                           tuple(r if type(r) is ClockState else r.freeze()  # type: ignore[union-attr]
+                                 for r in fold.runs), fold.seen)
+
+    @staticmethod
+    def _touch(fold: _Fold, i: int) -> _Run:
+        """The mutable run of clock ``i``: a clock stays its frozen state until an event
+        touches it (most events touch few clocks)."""
+        r = fold.runs[i]
+        if type(r) is ClockState:
+            r = fold.runs[i] = _Run(r)
+        return r  # type: ignore[return-value]
 
     # --- the fold --------------------------------------------------------------------------
 
@@ -249,7 +346,7 @@ class BoundPolicy:
         whole history). Events after ``until`` (epoch µs) are ignored.
         """
         if states is None:
-            fold = _Fold([_Run(s) for s in self._empty.clocks], None, None, dict(data or {}))
+            fold = _Fold(list(self._empty.clocks), None, None, dict(data or {}))
         else:
             fold = self._thaw(states, data or {})
         apply = self._apply
@@ -295,21 +392,34 @@ class BoundPolicy:
             trig = e.trigger
             source = e.source
             data = e.data
+            before: dict[str, Any] | None = None
             if data:
+                if self._cond_fields and not self._cond_fields.isdisjoint(data):
+                    # The values before the event, as the fold saw them (the processor's
+                    # case data is already the data after the command).
+                    seen = fold.seen
+                    before = {}
+                    for k in data:
+                        if k in self._cond_fields:
+                            before[k] = seen.get(k, MISSING)
+                            seen[k] = data[k]
                 fold.data.update(data)
             fold.state = dest
             key = (source, dest, trig)
             reacting = self._hits.get(key)
             if reacting is None:
                 reacting = self._reacting(source, dest, trig)
+            if before is not None:
+                reacting = self._with_data(reacting, data, before, dest)
+            at = 0
             if reacting:
                 at = epoch_us(e.at)
-                runs = fold.runs
+                touch = self._touch
                 for c, flags in reacting:
-                    self._clock_event(c, runs[c.index], at, flags, fold.data)
+                    self._clock_event(c, touch(fold, c.index), at, flags, fold.data)
             if data and self._data_sensitive and (
                     self.any_data or not self._key_set.isdisjoint(data)):
-                self._retarget(fold, data)
+                self._retarget(fold, data, at or epoch_us(e.at))
             if trig in self.extend_triggers:
                 self._extend_by_transition(fold, trig, data)
             if trig in self.escalate_triggers:
@@ -324,7 +434,7 @@ class BoundPolicy:
             clock = self.by_name.get(e.data.get("clock", ""))
             if clock is None:
                 return
-            run = fold.runs[clock.index]
+            run = self._touch(fold, clock.index)
             if e.data.get("cycle", run.cycle) != run.cycle:
                 return  # a late event of an earlier cycle does not touch this one
             if kind is _WARNING:
@@ -340,6 +450,27 @@ class BoundPolicy:
             tier = e.data.get("tier")
             if tier is not None:
                 fold.tier = str(tier)
+
+    def _with_data(self, reacting: tuple[tuple[_Clock, int], ...], data: Mapping[str, Any],
+                   before: Mapping[str, Any], dest: str) -> tuple[tuple[_Clock, int], ...]:
+        """``reacting`` plus the clocks whose data conditions the event's writes match."""
+        extra: dict[int, int] = {}
+        for c in self._data_clocks:
+            flags = 0
+            for bit, fc in c.data_conds:
+                f = fc.field
+                if f in before and fc.matches(data[f], before[f]):
+                    flags |= bit
+            if flags:
+                extra[c.index] = flags
+        if not extra:
+            return reacting
+        merged = {c.index: flags for c, flags in reacting}
+        for i, flags in extra.items():
+            if dest in self.clocks[i].pause_in:
+                flags |= _IN_PAUSE_STATE
+            merged[i] = merged.get(i, 0) | flags
+        return tuple((self.clocks[i], merged[i]) for i in sorted(merged))
 
     def extension_of(self, trigger: str, data: Mapping[str, Any]) -> tuple[str, Target] | None:
         """The ``(clock, target)`` an extension transition makes (``None``: none, or a clock
@@ -359,16 +490,16 @@ class BoundPolicy:
         if found is None:
             return
         clock = self.by_name[found[0]]
-        run = fold.runs[clock.index]
+        run = self._touch(fold, clock.index)
         if run.status == RUNNING or run.status == PAUSED:
             self._extend(clock, run, found[1])
 
-    @staticmethod
-    def _extend(clock: _Clock, run: _Run, by: Target) -> None:
+    def _extend(self, clock: _Clock, run: _Run, by: Target) -> None:
         run.adjustments.append(by)
         run.extensions += 1
         if run.deadline is not None:
-            run.deadline = by.extend(clock.m, run.deadline)
+            m = clock.m if run.cal is None else self._ms(clock, run.cal)[0]
+            run.deadline = by.extend(m, run.deadline)
 
     def _clock_event(self, c: _Clock, run: _Run, at: int, flags: int,
                      data: Mapping[str, Any]) -> None:
@@ -394,7 +525,8 @@ class BoundPolicy:
                 self._set_paused(c, run, at, run.held or bool(flags & _IN_PAUSE_STATE))
             return
         if status == STOPPED and run.outcome != CANCELLED and flags & _REOPEN:
-            self._shift(c, run, c.m.working(run.stopped or at, at))
+            since = run.stopped if run.stopped is not None else at
+            self._paused_between(c, run, since, at)
             run.status = RUNNING
             run.outcome = None
             run.stopped = None
@@ -407,29 +539,43 @@ class BoundPolicy:
     def _start(self, c: _Clock, run: _Run, at: int, in_pause: bool,
                data: Mapping[str, Any]) -> None:
         if run.status == STOPPED:
-            run.past.append(Cycle(run.cycle, run.started or at, run.stopped, run.deadline,
-                                  run.outcome, run.breached))
+            run.past.append(self._record(c, run, at))
         run.cycle += 1
         run.status = RUNNING
         run.outcome = None
         run.started = at
         run.stopped = None
         run.paused = 0
+        run.paused_cal = run.paused_bus = 0
         run.pause_since = None
         run.held = False
         run.warned = run.breached = run.breach_recorded = False
         run.early_attempts = 0
         run.extensions = 0
         run.adjustments = []
+        run.cal = self._calendar_of(c, data) if c.spec.calendar == CASE_CALENDAR else None
+        m, m_cal = (c.m, c.m_cal) if run.cal is None else self._ms(c, run.cal)
         target = c.static if c.static is not None else self.policy.select_target(c.spec, data)
         run.target = target
-        run.base = run.deadline = None if target is None else target.apply(c.m, at)
+        run.base = run.deadline = None if target is None else target.apply(m, at)
         earliest = c.spec.earliest
         run.earliest = (None if earliest is None
-                        else earliest.apply(ABSOLUTE if earliest.absolute else c.m_cal, at))
+                        else earliest.apply(ABSOLUTE if earliest.absolute else m_cal, at))
         if in_pause:
             run.status = PAUSED
             run.pause_since = at
+
+    def _record(self, c: _Clock, run: _Run, at: int) -> Cycle:
+        """The record of the finished cycle of ``run``."""
+        started = run.started if run.started is not None else at
+        stopped = run.stopped
+        elapsed_cal = elapsed_bus = None
+        if stopped is not None:
+            m_cal = c.m_cal if run.cal is None else self._ms(c, run.cal)[1]
+            elapsed_cal = stopped - started - run.paused_cal
+            elapsed_bus = m_cal.working(started, stopped) - run.paused_bus
+        return Cycle(run.cycle, started, stopped, run.deadline, run.outcome, run.breached,
+                     elapsed_cal, elapsed_bus, run.paused_cal, run.paused_bus)
 
     def _stop(self, c: _Clock, run: _Run, at: int) -> bool:
         """Stop the cycle at ``at``; ``False`` when an early stop is ignored."""
@@ -452,17 +598,30 @@ class BoundPolicy:
         run.stopped = at
         return True
 
-    def _shift(self, c: _Clock, run: _Run, paused: int) -> None:
+    def _paused_between(self, c: _Clock, run: _Run, since: int, at: int) -> None:
+        """Count ``[since, at)`` as paused: in the clock's measure (shifting the deadline),
+        in calendar time and in business time."""
+        if run.cal is None:
+            m, m_cal = c.m, c.m_cal
+        else:
+            m, m_cal = self._ms(c, run.cal)
+        run.paused_cal += at - since
+        business = m_cal.working(since, at)
+        run.paused_bus += business
+        self._shift(m, run, business if m is m_cal else m.working(since, at))
+
+    @staticmethod
+    def _shift(m: Measure, run: _Run, paused: int) -> None:
         if paused <= 0:
             return  # nothing counted while paused: the deadline stays (even at a closing time)
         run.paused += paused
         run.adjustments.append(paused)
         if run.deadline is not None:
-            run.deadline = c.m.add(run.deadline, paused)
+            run.deadline = m.add(run.deadline, paused)
 
     def _close_pause(self, c: _Clock, run: _Run, at: int) -> None:
         if run.status == PAUSED and run.pause_since is not None:
-            self._shift(c, run, c.m.working(run.pause_since, at))
+            self._paused_between(c, run, run.pause_since, at)
             run.pause_since = None
             run.status = RUNNING
 
@@ -473,29 +632,45 @@ class BoundPolicy:
         elif not paused and run.status == PAUSED:
             self._close_pause(c, run, at)
 
-    def _retarget(self, fold: _Fold, changed: Mapping[str, Any]) -> None:
+    def _retarget(self, fold: _Fold, changed: Mapping[str, Any], at: int) -> None:
         touched: set[int] = set(self.any_data)
         for key in changed:
             hit = self.key_map.get(key)
             if hit:
                 touched.update(hit)
         for i in sorted(touched):
-            run = fold.runs[i]
-            if run.status != RUNNING and run.status != PAUSED:
+            peek = fold.runs[i]
+            if peek.status != RUNNING and peek.status != PAUSED:
                 continue
+            run = self._touch(fold, i)
             c = self.clocks[i]
+            mode = c.spec.goal_change
+            if mode == "keep" and run.target is not None:
+                continue  # the goal the cycle started with stays
             target = self.policy.select_target(c.spec, fold.data)
             if target == run.target:
                 continue
-            # Re-measured from the original start; pauses and extensions are replayed.
+            m = c.m if run.cal is None else self._ms(c, run.cal)[0]
             run.target = target
+            if mode == "switch_from_now" and run.target is not None:
+                # The new goal counts from the change: pauses before it no longer matter.
+                paused_now = run.status == PAUSED
+                if paused_now:
+                    self._close_pause(c, run, at)
+                run.adjustments = []
+                run.base = run.deadline = None if target is None else target.apply(m, at)
+                if paused_now:
+                    run.status = PAUSED
+                    run.pause_since = at
+                continue
+            # Re-measured from the original start; pauses and extensions are replayed.
             run.base = run.deadline = None if target is None else target.apply(
-                c.m, run.started if run.started is not None else 0)
+                m, run.started if run.started is not None else 0)
             if run.deadline is not None:
                 d = run.deadline
                 for adj in run.adjustments:
-                    d = (c.m.add(d, adj) if adj > 0 else d) if isinstance(adj, int) \
-                        else adj.extend(c.m, d)
+                    d = (m.add(d, adj) if adj > 0 else d) if isinstance(adj, int) \
+                        else adj.extend(m, d)
                 run.deadline = d
 
     # --- derived instants ------------------------------------------------------------------
@@ -506,7 +681,7 @@ class BoundPolicy:
         warn = c.spec.warn
         if warn is None or state.deadline is None or state.started is None:
             return None
-        m = c.m
+        m = c.m if state.calendar is None else self._ms(c, state.calendar)[0]
         candidates: list[int] = []
         if warn.fraction is not None:
             budget = m.working(state.started, state.deadline) - state.paused
@@ -516,14 +691,33 @@ class BoundPolicy:
             candidates.append(m.add(state.deadline, -(warn.lead // _dt.timedelta(microseconds=1))))
         return min(candidates) if candidates else None
 
-    def alert_time(self, clock: str, t: int) -> int:
+    def alert_time(self, clock: str, t: int, state: ClockState | None = None) -> int:
         """``t`` deferred to the next opening of the clock's calendar when its warnings are
         for business hours only."""
         c = self.by_name[clock]
-        return c.m_cal.next_opening(t) if c.alert else t
+        if not c.alert:
+            return t
+        m_cal = c.m_cal if state is None or state.calendar is None else self._ms(
+            c, state.calendar)[1]
+        return m_cal.next_opening(t)
 
     def next_action(self, clock: str, state: ClockState) -> tuple[str, int] | None:
         """The clock's next due action, ``("warning"|"breach", due µs)``, or ``None``."""
+        if state.status != RUNNING:
+            return None
+        # A pure function of the (immutable) state: cached by identity, as the fold keeps
+        # unchanged clocks as the same objects.
+        cache = self._next_cache
+        hit = cache.get(id(state))
+        if hit is not None and hit[0] is state:
+            return hit[1]
+        found = self._next_action(clock, state)
+        if len(cache) > 50_000:
+            cache.clear()
+        cache[id(state)] = (state, found)
+        return found
+
+    def _next_action(self, clock: str, state: ClockState) -> tuple[str, int] | None:
         if state.status != RUNNING:
             return None
         if state.deadline is None or state.breach_recorded:
@@ -531,7 +725,7 @@ class BoundPolicy:
         if not state.warned and not state.breached:
             w = self.warning_at(clock, state)
             if w is not None and w < state.deadline:
-                w = self.alert_time(clock, w)
+                w = self.alert_time(clock, w, state)
                 if w < state.deadline:
                     return ("warning", w)
         # A deadline is met up to and including its instant: breached only after it.

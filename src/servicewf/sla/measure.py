@@ -12,7 +12,6 @@ import datetime as _dt
 import zoneinfo
 
 from servicewf.calendar import BusinessCalendar
-from servicewf.clock import epoch_us, from_epoch_us
 
 __all__ = ["ABSOLUTE", "AbsoluteMeasure", "CalendarMeasure"]
 
@@ -33,7 +32,8 @@ class AbsoluteMeasure:
     def working(self, a: int, b: int) -> int:
         return b - a
 
-    def add_working_days(self, t: int, n: int, cutoff: _dt.time | None) -> int:
+    def add_working_days(self, t: int, n: int, cutoff: _dt.time | None,
+                         convention: str = "end_of_day") -> int:
         raise TypeError("working days need a calendar; use WorkingDays on a calendar clock")
 
     def next_opening(self, t: int) -> int:
@@ -60,7 +60,7 @@ class CalendarMeasure:
     def __init__(self, calendar: BusinessCalendar) -> None:
         self.calendar = calendar
         self._zone = zoneinfo.ZoneInfo(calendar.timezone)
-        self._wd: dict[tuple[int, int], int] = {}
+        self._wd: dict[tuple[int, int], int] = {}  # (date, n; -n for 'date') → result
         self._dates: dict[int, int] = {}
         # Bound once: the fold calls these in its inner loop.
         self._add_us = calendar.add_us
@@ -75,9 +75,11 @@ class CalendarMeasure:
             return 0
         return self._working_us(a, b)
 
-    def add_working_days(self, t: int, n: int, cutoff: _dt.time | None) -> int:
-        if cutoff is not None:
-            return epoch_us(self.calendar.add_working_days(from_epoch_us(t), n, cutoff=cutoff))
+    def add_working_days(self, t: int, n: int, cutoff: _dt.time | None,
+                         convention: str = "end_of_day") -> int:
+        if cutoff is not None or n < 1 or convention not in ("end_of_day", "date"):
+            # Only these depend on the receipt's local date alone (memoised below).
+            return self.calendar.add_working_days_us(t, n, cutoff=cutoff, convention=convention)
         # Local midnights fall on quarter-hours in UTC for every zone with a quarter-hour
         # offset, so a quarter-hour bucket of UTC has one local date: memoise it.
         bucket = t // _QUARTER
@@ -90,10 +92,10 @@ class CalendarMeasure:
                 if len(self._dates) > 200_000:
                     self._dates.clear()
                 self._dates[bucket] = ordinal
-        key = (ordinal, n)
+        key = (ordinal, n) if convention == "end_of_day" else (ordinal, -n)
         found = self._wd.get(key)
         if found is None:
-            found = epoch_us(self.calendar.add_working_days(from_epoch_us(t), n))
+            found = self.calendar.add_working_days_us(t, n, convention=convention)
             if len(self._wd) > 100_000:  # bound the cache; dates repeat within a few years
                 self._wd.clear()
             self._wd[key] = found

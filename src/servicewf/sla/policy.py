@@ -29,6 +29,7 @@ from servicewf.errors import (  # ExtensionConditionsUnmet, GoalUndefined: re-ex
 )
 from servicewf.sla.spec import (
     TARGET_TYPES,
+    CaseCalendar,
     ClockSpec,
     DueField,
     ExtensionRule,
@@ -104,6 +105,8 @@ class Policy:
     extend_triggers: tuple[tuple[str, str], ...] = attrs.field(default=(), converter=_pairs)
     source: str = ""
     description: str = ""
+    case_calendar: CaseCalendar | None = None
+    """How a case's own calendar is chosen, for clocks with ``calendar="case"``."""
 
     def __attrs_post_init__(self) -> None:
         problems: list[str] = []
@@ -129,6 +132,11 @@ class Policy:
             elif spec.extension is None:
                 problems.append(f"extend trigger {trigger!r} extends clock {clock!r}, which "
                                 "may not be extended (give it extension=ExtensionRule(...))")
+        if self.case_calendar is None:
+            for c in self.clocks:
+                if c.calendar == "case":
+                    problems.append(f"clock {c.name!r} uses the case's calendar; give the "
+                                    "policy case_calendar=CaseCalendar(field, ...)")
         if problems:
             raise InvalidPolicy(
                 f"SLA policy {self.name!r} is invalid: " + "; ".join(problems)
@@ -246,6 +254,26 @@ class Policy:
             f"extend trigger {trigger!r} of policy {self.name!r} carries neither 'new_deadline' "
             "nor 'by'; supply the new deadline the customer was told"
         )
+
+    def case_calendar_of(self, clock: ClockSpec) -> CaseCalendar | None:
+        """The :class:`CaseCalendar` that chooses ``clock``'s calendar per case."""
+        return self.case_calendar
+
+    def calendar_for(self, clock: ClockSpec, data: Mapping[str, Any]) -> str:
+        """The calendar name ``clock`` uses for a case with ``data`` (its own ``calendar``, or
+        for ``calendar="case"`` the policy's :class:`CaseCalendar` choice). Raises
+        :class:`GoalUndefined` when the case names no calendar and there is no default."""
+        choice = self.case_calendar_of(clock)
+        if clock.calendar != "case" or choice is None:
+            return clock.calendar
+        name = choice.name_for(data)
+        if name is None:
+            raise GoalUndefined(
+                f"clock {clock.name!r} of policy {self.name!r} counts on the case's calendar, "
+                f"chosen by {choice.field!r}, which names none; supply a value "
+                "that names a calendar, or give the CaseCalendar a default"
+            )
+        return name
 
     def initial_tier(self, data: Mapping[str, Any]) -> str:
         """The tier a case starts at."""

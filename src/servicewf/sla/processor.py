@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import pendulum
 
+from servicewf._frozen import FrozenDict, FrozenList
 from servicewf.calendar import BusinessCalendar
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import epoch_us, from_epoch_us
@@ -25,6 +26,7 @@ from servicewf.errors import ExtensionConditionsUnmet, GoalUndefined, InvalidPol
 from servicewf.events import Event, EventKind
 from servicewf.plain import freeze_trusted
 from servicewf.sla._fold import BoundPolicy
+from servicewf.sla.combined import combine
 from servicewf.sla.policy import ExtensionRequest, Policy
 from servicewf.sla.spec import Target, target_from_dict
 from servicewf.sla.state import PAUSED, STOPPED, ClockState, ClockStates, ClockView
@@ -85,16 +87,19 @@ class SLA:
         calendars: Mapping[str, BusinessCalendar] | None = None,
     ) -> None:
         items = list(policies.values()) if isinstance(policies, Mapping) else list(policies)
-        self.policies: dict[str, Policy] = {}
+        # Several policies of one process (a customer SLA and OLAs) run as one combined
+        # policy: the first given is the primary (its ladder and tiers are the case's).
+        by_process: dict[str, list[Policy]] = {}
         for p in items:
-            if p.process in self.policies:
-                raise InvalidPolicy(
-                    f"two policies for process {p.process!r} ({self.policies[p.process].name!r}"
-                    f" and {p.name!r}); give each process exactly one"
-                )
-            self.policies[p.process] = p
+            by_process.setdefault(p.process, []).append(p)
+        self.policies: dict[str, Policy] = {
+            process: combine(group) for process, group in by_process.items()}
         self.calendars: dict[str, BusinessCalendar] = dict(calendars or {})
         self._bound: dict[tuple[str, int], BoundPolicy] = {}
+        self._decoded: dict[int, tuple[Any, ClockStates]] = {}
+        self._clock_data: dict[int, tuple[ClockState, Any]] = {}
+        self._cycle_data: dict[int, tuple[Any, FrozenList]] = {}
+        self._timers: dict[tuple[int, str], tuple[ClockState, Timer | None]] = {}
 
     timer_prefix = TIMER_PREFIX
     """The timers this processor owns (``"sla:<clock>"``)."""
@@ -137,7 +142,7 @@ class SLA:
         if bound is None:
             return case, None
         prior = case.extensions.get(EXTENSION_KEY)
-        states = ClockStates.from_dict(prior) if prior else None
+        states = self._decode(prior) if prior else None
         self._check_extensions(bound, case, states, events)
         # The data after the command: folding the events' data into it changes nothing, and
         # it is the data the events saw (the engine passes one event per command).
@@ -150,10 +155,63 @@ class SLA:
             if refused.trigger is None and events:
                 refused.trigger = events[-1].trigger
             raise
-        # Built here from checked values: frozen without a second check (see freeze_trusted).
-        frozen = freeze_trusted(new.to_dict())
+        frozen = self._encode(new)
         case = attrs.evolve(case, extensions={**case.extensions, EXTENSION_KEY: frozen})
         return case, self.timers_of(bound, case.id, new)
+
+    # Identity caches: the fold keeps an unchanged clock as the same ClockState object, and
+    # the engine hands back the frozen extension it stored, so most of the decoding, encoding
+    # and timer building of a command is a dictionary hit. Every entry holds the object it is
+    # keyed by (an id is never reused while cached); the caches are bounded.
+
+    def _decode(self, prior: Any) -> ClockStates:
+        hit = self._decoded.get(id(prior))
+        if hit is not None and hit[0] is prior:
+            return hit[1]
+        return ClockStates.from_dict(prior)
+
+    def _frozen_clock(self, c: ClockState) -> FrozenDict:
+        """``c.to_dict()`` frozen; built here from checked values, so frozen without a second
+        check (see ``freeze_trusted``); the finished cycles, which repeat from command to
+        command, are frozen once each."""
+        d = c.to_dict()
+        cycles = self._cycle_data
+        if len(cycles) > 100_000:
+            cycles.clear()
+        past = []
+        for cyc in c.past:
+            hit = cycles.get(id(cyc))
+            if hit is None or hit[0] is not cyc:
+                hit = cycles[id(cyc)] = (cyc, FrozenList(cyc))
+            past.append(hit[1])
+        d["past"] = FrozenList(past)
+        if d["target"] is not None:
+            d["target"] = freeze_trusted(d["target"])
+        if c.adjustments:
+            d["adjustments"] = freeze_trusted(d["adjustments"])
+        else:
+            d["adjustments"] = FrozenList()
+        return FrozenDict(d)
+
+    def _encode(self, states: ClockStates) -> Any:
+        cache = self._clock_data
+        if len(cache) > 100_000:
+            cache.clear()
+        clocks = []
+        for c in states.clocks:
+            hit = cache.get(id(c))
+            if hit is None or hit[0] is not c:
+                hit = cache[id(c)] = (c, self._frozen_clock(c))
+            clocks.append(hit[1])
+        out: dict[str, Any] = {"v": 1, "policy": states.policy, "state": states.state,
+                               "tier": states.tier, "clocks": FrozenList(clocks)}
+        if states.fields:
+            out["fields"] = freeze_trusted(dict(states.fields))
+        frozen = FrozenDict(out)
+        if len(self._decoded) > 50_000:
+            self._decoded.clear()
+        self._decoded[id(frozen)] = (frozen, states)
+        return frozen
 
     def _check_extensions(self, bound: BoundPolicy, case: Case, states: ClockStates | None,
                           events: Sequence[Event]) -> None:
@@ -190,14 +248,26 @@ class SLA:
         """The ``sla:*`` timers for ``states``: the next action of each running clock."""
         out: list[Timer] = []
         process = bound.definition.name
+        cache = self._timers
+        if len(cache) > 100_000:
+            cache.clear()
         for s in states.clocks:
-            action = bound.next_action(s.name, s)
-            if action is None:
+            key = (id(s), case_id)
+            hit = cache.get(key)
+            if hit is not None and hit[0] is s:
+                if hit[1] is not None:
+                    out.append(hit[1])
                 continue
-            kind, due = action
-            out.append(Timer(case_id, TIMER_PREFIX + s.name, from_epoch_us(due), process,
-                             {"clock": s.name, "cycle": s.cycle, "action": kind,
-                              "deadline": s.deadline}))
+            action = bound.next_action(s.name, s)
+            timer = None
+            if action is not None:
+                kind, due = action
+                # The payload is built here from ints and names: frozen as it is.
+                timer = Timer(case_id, TIMER_PREFIX + s.name, from_epoch_us(due), process,
+                              MappingProxyType({"clock": s.name, "cycle": s.cycle,
+                                                "action": kind, "deadline": s.deadline}))
+                out.append(timer)
+            cache[key] = (s, timer)
         return out
 
     @staticmethod
@@ -238,7 +308,7 @@ class SLA:
         """The clocks as stored with ``case`` (empty when it has none yet)."""
         prior = case.extensions.get(EXTENSION_KEY)
         if prior:
-            return ClockStates.from_dict(prior)
+            return self._decode(prior)
         policy = self.policies.get(case.process)
         return ClockStates(policy.name if policy else "", case.state, None, ())
 
@@ -295,9 +365,8 @@ class SLA:
         return self.view(engine, current, clock, now).remaining
 
     def _view(self, bound: BoundPolicy, s: ClockState, now: int) -> ClockView:
-        c = bound.by_name[s.name]
-        m = c.m
-        tz = bound.calendars[c.spec.calendar].timezone
+        m = bound.measures_of(s.name, s)[0]
+        tz = bound.timezone_of(s.name, s)
 
         def dt(us: int | None) -> pendulum.DateTime | None:
             return None if us is None else from_epoch_us(us, tz)
@@ -319,7 +388,7 @@ class SLA:
             name=s.name, cycle=s.cycle, status=s.status, outcome=s.outcome,
             target=None if s.target is None else str(s.target),
             started_at=dt(s.started), deadline=dt(s.deadline), earliest=dt(s.earliest),
-            warning_at=dt(None if warn is None else bound.alert_time(s.name, warn)),
+            warning_at=dt(None if warn is None else bound.alert_time(s.name, warn, s)),
             stopped_at=dt(s.stopped), elapsed=_td(elapsed),
             remaining=None if remaining is None else _td(remaining), paused=_td(paused),
             is_paused=s.status == PAUSED, breached=s.breached or overdue,
@@ -394,8 +463,7 @@ class SLA:
         notified = (None if customer_notified_at is None
                     else from_epoch_us(epoch_us(customer_notified_at)).isoformat())
         if trigger is not None and state.deadline is not None:
-            c = bound.by_name[clock]
-            new_deadline = by.extend(c.m, state.deadline)
+            new_deadline = by.extend(bound.measures_of(clock, state)[0], state.deadline)
             told: str | dict[str, Any]
             if notice:
                 told = notice if isinstance(notice, str) else dict(notice)
@@ -404,7 +472,7 @@ class SLA:
             return engine.fire(current, trigger, actor=actor, comment=reason, data={
                 "reason": reason, "customer_notification": told,
                 "new_deadline": from_epoch_us(new_deadline,
-                                        bound.calendars[c.spec.calendar].timezone).isoformat(),
+                                              bound.timezone_of(clock, state)).isoformat(),
             })
         data: dict[str, Any] = {"clock": clock, "cycle": state.cycle, "by": by.to_dict(),
                                 "reason": reason}

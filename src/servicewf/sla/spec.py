@@ -20,12 +20,17 @@ from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.errors import InvalidPolicy
 
 __all__ = [
+    "GOAL_CHANGES",
+    "MISSING",
     "TARGET_TYPES",
+    "WORKING_DAY_CONVENTIONS",
     "BusinessHours",
+    "CaseCalendar",
     "ClockHours",
     "ClockSpec",
     "DueField",
     "ExtensionRule",
+    "FieldCondition",
     "GoalTable",
     "Measure",
     "On",
@@ -39,6 +44,68 @@ __all__ = [
 US = 1_000_000
 
 
+_ANY: Any = attrs.make_class("_Any", (), frozen=True)()  # "no value given" (None is a value)
+
+
+def _values(value: Iterable[Any] | None) -> tuple[Any, ...]:
+    return () if value is None else tuple(value)
+
+
+@attrs.frozen
+class FieldCondition:
+    """A condition on a case-data field, matched by an event whose data *writes* ``field``
+    (the opening event writes the intake data).
+
+    Every part given must hold: ``equals`` (the new value equals it), ``in_`` (the new value
+    is one of these), ``changed`` (the new value differs from the value before the event; a
+    field written for the first time has changed). With no part, any write matches.
+    ``FieldCondition("priority", in_=("P1", "P2"), changed=True)``: priority raised to P1/P2.
+    """
+
+    field: str
+    equals: Any = _ANY
+    in_: tuple[Any, ...] = attrs.field(default=(), converter=_values)
+    changed: bool = False
+
+    def matches(self, new: Any, old: Any) -> bool:
+        """True for a write of ``new`` over ``old`` (``old`` is :data:`MISSING` when unset)."""
+        if self.equals is not _ANY and new != self.equals:
+            return False
+        if self.in_ and new not in self.in_:
+            return False
+        return not self.changed or old is MISSING or new != old
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (only the parts given)."""
+        out: dict[str, Any] = {"field": self.field}
+        if self.equals is not _ANY:
+            out["equals"] = self.equals
+        if self.in_:
+            out["in"] = list(self.in_)
+        if self.changed:
+            out["changed"] = True
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FieldCondition:
+        """Inverse of :meth:`to_dict`."""
+        return cls(str(data["field"]), data.get("equals", _ANY),
+                   tuple(data.get("in", ())), bool(data.get("changed", False)))
+
+
+MISSING: Any = attrs.make_class("_Missing", (), frozen=True)()
+"""The "value before" of a field the case did not have."""
+
+
+def _conditions(value: Iterable[FieldCondition] | FieldCondition | None
+                ) -> tuple[FieldCondition, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, FieldCondition):
+        return (value,)
+    return tuple(value)
+
+
 @attrs.frozen
 class On:
     """A condition on one history event; it matches when *any* of its parts does.
@@ -46,24 +113,36 @@ class On:
     - ``enter``: the event moves the case into one of these states (the opening event enters
       the initial state);
     - ``leave``: the event moves the case out of one of these states;
-    - ``trigger``: the event was fired with one of these triggers (internal transitions too).
+    - ``trigger``: the event was fired with one of these triggers (internal transitions too);
+    - ``data``: :class:`FieldCondition` values on the case data the event writes (a priority
+      raised, a tier changed).
     """
 
     enter: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
     leave: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
     trigger: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
+    data: tuple[FieldCondition, ...] = attrs.field(default=(), converter=_conditions)
 
     def __bool__(self) -> bool:
-        return bool(self.enter or self.leave or self.trigger)
+        return bool(self.enter or self.leave or self.trigger or self.data)
 
-    def to_dict(self) -> dict[str, list[str]]:
+    def to_dict(self) -> dict[str, Any]:
         """Plain data (only the non-empty parts)."""
-        out: dict[str, list[str]] = {}
+        out: dict[str, Any] = {}
         for key in ("enter", "leave", "trigger"):
             names = getattr(self, key)
             if names:
                 out[key] = list(names)
+        if self.data:
+            out["data"] = [c.to_dict() for c in self.data]
         return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> On:
+        """Inverse of :meth:`to_dict`."""
+        return cls(tuple(data.get("enter", ())), tuple(data.get("leave", ())),
+                   tuple(data.get("trigger", ())),
+                   tuple(FieldCondition.from_dict(c) for c in data.get("data", ())))
 
 
 # --- measures and targets ------------------------------------------------------------------
@@ -85,8 +164,11 @@ class Measure(Protocol):
         """Counted time between ``a`` and ``b`` (negative when ``b < a``)."""
         ...
 
-    def add_working_days(self, t: int, n: int, cutoff: _dt.time | None) -> int:
-        """End of the ``n``-th working day after ``t``'s day (see ``BusinessCalendar``)."""
+    def add_working_days(self, t: int, n: int, cutoff: _dt.time | None,
+                         convention: str = "end_of_day") -> int:
+        """``n`` working days from ``t`` under ``convention`` (see
+        ``BusinessCalendar.add_working_days``; by default the end of the ``n``-th working
+        day after ``t``'s day)."""
         ...
 
     def next_opening(self, t: int) -> int:
@@ -166,33 +248,53 @@ class BusinessHours:
         return f"{total * 60:g} BMin" if total < 1 else f"{total:g} BH"
 
 
+WORKING_DAY_CONVENTIONS = ("end_of_day", "same_time", "start_day_inclusive", "date")
+"""The working-day conventions (``BusinessCalendar.add_working_days``)."""
+
+
 @attrs.frozen
 class WorkingDays:
-    """``n`` working days: the end of the ``n``-th working day after the day of receipt.
+    """``n`` working days: by default the end of the ``n``-th working day after the day of
+    receipt (``n = 0``: the end of the receipt day).
 
     The receipt day does not count. With ``cutoff`` (a local time), a receipt on a working day
-    before the cut-off counts that day as day 1 (the alternative convention).
+    before the cut-off counts that day as day 1 (the alternative convention). ``convention``
+    names another counting: ``"same_time"`` (Zammad/biz), ``"start_day_inclusive"`` (Odoo),
+    ``"date"`` (workalendar); see ``docs/calendar.md``, "Working days".
     """
 
     n: int
     cutoff: _dt.time | None = None
+    convention: str = "end_of_day"
 
     absolute = False
 
     def __attrs_post_init__(self) -> None:
-        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 1:
-            raise InvalidPolicy(f"WorkingDays needs a positive whole number, got {self.n!r}")
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n < 0:
+            raise InvalidPolicy(f"WorkingDays needs a whole number of at least 0, "
+                                f"got {self.n!r}")
+        if self.convention not in WORKING_DAY_CONVENTIONS:
+            raise InvalidPolicy(f"WorkingDays: unknown convention {self.convention!r}; use one "
+                                f"of {', '.join(WORKING_DAY_CONVENTIONS)}")
+        if self.cutoff is not None and self.convention != "end_of_day":
+            raise InvalidPolicy("WorkingDays: cutoff is for the 'end_of_day' convention only")
 
     def apply(self, m: Measure, start: int) -> int:
-        return m.add_working_days(start, self.n, self.cutoff)
+        if self.convention == "end_of_day":
+            return m.add_working_days(start, self.n, self.cutoff)
+        return m.add_working_days(start, self.n, None, self.convention)
 
     def extend(self, m: Measure, deadline: int) -> int:
-        return m.add_working_days(deadline, self.n, None)
+        if self.convention == "end_of_day":
+            return m.add_working_days(deadline, self.n, None)
+        return m.add_working_days(deadline, self.n, None, self.convention)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": "working_days", "n": self.n}
         if self.cutoff is not None:
             out["cutoff"] = self.cutoff.isoformat()
+        if self.convention != "end_of_day":
+            out["convention"] = self.convention
         return out
 
     def __str__(self) -> str:
@@ -253,7 +355,8 @@ def target_from_dict(data: Mapping[str, Any]) -> Target:
     if kind == "working_days":
         cutoff = data.get("cutoff")
         return WorkingDays(int(data["n"]),
-                           _dt.time.fromisoformat(cutoff) if cutoff is not None else None)
+                           _dt.time.fromisoformat(cutoff) if cutoff is not None else None,
+                           str(data.get("convention", "end_of_day")))
     if kind == "until":
         return Until(int(data["at"]))
     raise InvalidPolicy(
@@ -404,6 +507,49 @@ class GoalTable:
 # --- warnings, extensions, clocks ----------------------------------------------------------
 
 
+def _choices(value: Mapping[Any, str] | None) -> dict[Any, str]:
+    return dict(value or {})
+
+
+@attrs.frozen
+class CaseCalendar:
+    """How a case's own calendar is chosen (clocks with ``calendar="case"`` use it): from data
+    field ``field``, through ``choices`` (value → calendar name) or, without choices, the value
+    *is* the calendar name; ``default`` serves a case whose value names no calendar (``None``:
+    such a case is refused with ``GoalUndefined``). Names refer to the SLA's calendar registry
+    and are checked when the policy is bound. A cycle keeps the calendar it started with.
+    """
+
+    field: str
+    choices: Mapping[Any, str] = attrs.field(factory=dict, converter=_choices)
+    default: str | None = None
+
+    def name_for(self, data: Mapping[str, Any]) -> str | None:
+        """The calendar name of a case with ``data`` (``None``: none applies)."""
+        value = data.get(self.field)
+        try:
+            if self.choices:
+                return self.choices.get(value, self.default)
+        except TypeError:  # an unhashable value is no choice
+            return self.default
+        return value if isinstance(value, str) and value else self.default
+
+    def names(self) -> set[str]:
+        """Every calendar name this choice may give."""
+        out = set(self.choices.values())
+        if self.default is not None:
+            out.add(self.default)
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"field": self.field}
+        if self.choices:
+            out["choices"] = [[k, v] for k, v in self.choices.items()]
+        if self.default is not None:
+            out["default"] = self.default
+        return out
+
+
 @attrs.frozen
 class Warn:
     """When to warn before a deadline: at ``fraction`` of the goal and/or ``lead`` before it
@@ -441,6 +587,13 @@ class ExtensionRule:
 
 Early = Literal["violation", "ignore"]
 
+GOAL_CHANGES = ("retroactive", "switch_from_now", "keep")
+"""What a running clock does when its goal changes (a new priority, a new tier):
+``retroactive`` re-judges it, measuring the new goal from the cycle's original start with the
+pauses and extensions so far replayed (ServiceNow's repair; the default); ``switch_from_now``
+measures the new goal from the instant of the change; ``keep`` keeps the goal the cycle
+started with (a goal not known at the start is still taken when it becomes known)."""
+
 
 @attrs.frozen
 class ClockSpec:
@@ -462,12 +615,17 @@ class ClockSpec:
       kind ``too_early`` (``early="violation"``) or does not count (``early="ignore"``).
     - ``warn``: the warning; ``escalate``: escalate one tier when it breaches;
       ``extension``: whether and how it may be extended (``None``: it may not).
+    - ``target=None``: a *measure-only* clock: no deadline, no warning, no breach; its cycles
+      record elapsed and paused time (outcome ``no_goal``).
+    - ``goal_change``: one of :data:`GOAL_CHANGES` (``"retroactive"`` by default).
+    - ``calendar="case"``: the case's own calendar, chosen by the policy's ``case_calendar``
+      when the cycle starts.
     """
 
     name: str
     start: On
     stop: On
-    target: Target | GoalTable | DueField
+    target: Target | GoalTable | DueField | None
     calendar: str = "24x7"
     pause_in: tuple[str, ...] = attrs.field(default=(), converter=names_tuple)
     pause: On | None = None
@@ -482,11 +640,12 @@ class ClockSpec:
     enabled: bool = True
     source: str = ""
     description: str = ""
+    goal_change: str = "retroactive"
 
     @property
     def absolute(self) -> bool:
         """True when the clock counts clock hours (24×7) rather than business time."""
-        return self.target.absolute
+        return self.target is not None and self.target.absolute
 
     def problems(self) -> list[str]:
         """Every problem of this spec alone (names are checked against a definition later)."""
@@ -497,14 +656,26 @@ class ClockSpec:
             out.append(f"clock {self.name!r} has no start condition")
         if not self.stop:
             out.append(f"clock {self.name!r} has no stop condition")
-        if not isinstance(self.target, (*TARGET_TYPES, GoalTable, DueField)):
+        if self.target is not None and not isinstance(
+                self.target, (*TARGET_TYPES, GoalTable, DueField)):
             out.append(f"clock {self.name!r}: target {self.target!r} is not a target or table")
+        if self.goal_change not in GOAL_CHANGES:
+            out.append(f"clock {self.name!r}: goal_change must be one of "
+                       f"{', '.join(GOAL_CHANGES)}")
         if (self.pause is None) != (self.resume is None):
             out.append(f"clock {self.name!r}: give both pause= and resume=, or neither")
         if self.early not in ("violation", "ignore"):
             out.append(f"clock {self.name!r}: early must be 'violation' or 'ignore'")
         if self.earliest is not None and not isinstance(self.earliest, TARGET_TYPES):
             out.append(f"clock {self.name!r}: earliest {self.earliest!r} is not a target")
+        return out
+
+    def fields(self) -> set[str]:
+        """The data fields the clock's conditions read."""
+        out: set[str] = set()
+        for cond in (self.start, self.stop, self.pause, self.resume, self.cancel, self.reopen):
+            if cond is not None:
+                out.update(c.field for c in cond.data)
         return out
 
     def names(self) -> tuple[set[str], set[str]]:

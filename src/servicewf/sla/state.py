@@ -47,7 +47,13 @@ NO_GOAL = "no_goal"
 
 
 class Cycle(NamedTuple):
-    """A finished cycle of a clock (instants are epoch microseconds, UTC)."""
+    """A finished cycle of a clock (instants are epoch microseconds, UTC).
+
+    ``elapsed_*`` is the time the cycle counted (from start to stop, pauses excluded) and
+    ``paused_*`` the time it was paused, each in calendar terms (absolute µs) and business
+    terms (working µs on the clock's calendar): ``elapsed + paused`` is the cycle's span in
+    either terms. Cycles recorded before these were kept read as ``None`` / 0.
+    """
 
     number: int
     started: int
@@ -55,6 +61,10 @@ class Cycle(NamedTuple):
     deadline: int | None
     outcome: str | None
     breached: bool
+    elapsed_calendar: int | None = None
+    elapsed_business: int | None = None
+    paused_calendar: int = 0
+    paused_business: int = 0
 
     def to_list(self) -> list[Any]:
         """Plain data."""
@@ -103,6 +113,9 @@ class ClockState(NamedTuple):
     extensions: int = 0
     adjustments: tuple[Adjustment, ...] = ()
     past: tuple[Cycle, ...] = ()
+    paused_calendar: int = 0
+    paused_business: int = 0
+    calendar: str | None = None
 
     @property
     def running(self) -> bool:
@@ -122,6 +135,8 @@ class ClockState(NamedTuple):
             "extensions": self.extensions,
             "adjustments": [a if isinstance(a, int) else a.to_dict() for a in self.adjustments],
             "past": [c.to_list() for c in self.past],
+            "paused_calendar": self.paused_calendar, "paused_business": self.paused_business,
+            "calendar": self.calendar,
         }
 
     @classmethod
@@ -144,6 +159,9 @@ class ClockStates:
     state: str | None = None
     tier: str | None = None
     clocks: tuple[ClockState, ...] = ()
+    fields: Mapping[str, Any] = attrs.field(factory=dict, converter=dict)
+    """The last values of the data fields the policy's conditions read (a ``changed``
+    condition compares against them: the processor sees the data after a command only)."""
 
     def __getitem__(self, name: str) -> ClockState:
         for c in self.clocks:
@@ -160,14 +178,18 @@ class ClockStates:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data, as stored in ``case.extensions["sla"]``."""
-        return {"v": 1, "policy": self.policy, "state": self.state, "tier": self.tier,
-                "clocks": [c.to_dict() for c in self.clocks]}
+        out = {"v": 1, "policy": self.policy, "state": self.state, "tier": self.tier,
+               "clocks": [c.to_dict() for c in self.clocks]}
+        if self.fields:
+            out["fields"] = dict(self.fields)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ClockStates:
         """Inverse of :meth:`to_dict`."""
         return cls(data["policy"], data.get("state"), data.get("tier"),
-                   tuple(ClockState.from_dict(c) for c in data["clocks"]))
+                   tuple(ClockState.from_dict(c) for c in data["clocks"]),
+                   dict(data.get("fields") or {}))
 
 
 @attrs.frozen
