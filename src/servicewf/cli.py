@@ -327,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     processes = sub.add_parser("processes", formatter_class=fmt,
                                help="list the built-in processes")
     processes.set_defaults(func=_cmd_processes)
+
+    from servicewf.compliance.cli import add_parser as add_check
+
+    add_check(sub)
     return parser
 
 

@@ -48,6 +48,7 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     ├── UnknownClock (LookupError)
     ├── ObligationError (ValueError)
     │   └── NoCadence
+    ├── InvalidRule (ValueError)
     ├── DemoDatabaseInUse (ValueError)
     └── UsageError (ValueError)
 
@@ -85,6 +86,7 @@ __all__ = [
     "InvalidIdentifier",
     "InvalidPolicy",
     "InvalidProcessor",
+    "InvalidRule",
     "MigrationRefused",
     "NoCadence",
     "NoWorkingTime",
@@ -491,6 +493,14 @@ class ObligationError(ServicewfError, ValueError):
 
 class NoCadence(ObligationError):
     """The guidelines set no cadence for this case (a prospect has no contact cadence)."""
+
+
+# --- compliance ---------------------------------------------------------------------------
+
+
+class InvalidRule(ServicewfError, ValueError):
+    """A compliance rule cannot be built (a bad template, activity or limit, plain data that
+    does not fit the rule schema); the message names the rule and every problem."""
 
 
 # --- the command line -----------------------------------------------------------------------
