@@ -55,7 +55,8 @@ EXPORTED = {
         DemoDatabaseInUse UsageError InvalidRule
     """),
     "servicewf.compliance": _names("""
-        PREDICATES RULES_SCHEMA RULE_SCHEMA Absence Alert AllOf AlternateResponse Catalogue
+        PREDICATES RULES_SCHEMA RULE_SCHEMA Absence Alert AllOf AlternatePrecedence
+        AlternateResponse Catalogue
         ChainPrecedence ChainResponse ChainSuccession Coexistence ComplianceMonitor Condition
         DataRule Duration Environment Existence HandlerTier History Init NotCoexistence
         NotSuccession Outcome Precedence Report RespondedExistence Response Retention RoleRule

@@ -56,11 +56,13 @@ _STR: dict[str, Any] = {"type": "string"}
 
 # template -> (its own properties, the required ones)
 _FIELDS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
-    "existence": ({"activity": _NAMES, "at_least": _INT, "when": _CONDITIONS}, ("activity",)),
+    "existence": ({"activity": _NAMES, "at_least": _INT, "at_most": _INT, "when": _CONDITIONS},
+                  ("activity",)),
     "absence": ({"activity": _NAMES, "at_most": _INT, "when": _CONDITIONS}, ("activity",)),
     "init": ({"activity": _NAMES}, ("activity",)),
     **{name: ({"source": _NAMES, "target": _NAMES, "when": _CONDITIONS}, ("source", "target"))
-       for name in ("response", "alternate_response", "precedence", "succession",
+       for name in ("response", "alternate_response", "precedence", "alternate_precedence",
+                    "succession",
                     "chain_response", "chain_precedence", "chain_succession",
                     "responded_existence", "coexistence", "not_coexistence", "not_succession")},
     "role": ({"activity": _NAMES, "roles": _NAMES, "when": _CONDITIONS}, ("activity", "roles")),

@@ -16,10 +16,12 @@ satisfies a rule vacuously. A pending activation of a complete case is a violati
 
 from __future__ import annotations
 
+import bisect
 import datetime as _dt
 import enum
+import functools
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import attrs
 
@@ -38,6 +40,7 @@ __all__ = [
     "Absence",
     "Activities",
     "AllOf",
+    "AlternatePrecedence",
     "AlternateResponse",
     "ChainPrecedence",
     "ChainResponse",
@@ -64,6 +67,7 @@ __all__ = [
     "Verdict",
     "Window",
     "Within",
+    "pure",
     "register_predicate",
 ]
 
@@ -84,11 +88,12 @@ class Verdict(str, enum.Enum):
     POSSIBLY_VIOLATED = "possibly_violated"
 
 
-@attrs.frozen(slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What one rule says about one case: the verdict, the activations and which of them were
     fulfilled, violated or are pending (sequence numbers of the events), and a one-line reason
-    (never a field value: reports may be read by people who may not see customer data)."""
+    (never a field value: reports may be read by people who may not see customer data).
+
+    A named tuple: a log of many cases has one per rule and case, so it is built cheaply."""
 
     rule: str
     case_id: str
@@ -311,6 +316,9 @@ class Rule:
     process names it applies to; empty: every case)."""
 
     template: ClassVar[str] = ""
+    activity_only: ClassVar[bool] = False
+    """True when the outcome depends only on the sequence of activities (and whether the case
+    is complete): the checker then evaluates it once per variant of a log."""
     id: str
     cites: str = ""
     text_en: str = ""
@@ -340,6 +348,7 @@ def _when(trace: Trace, positions: list[int], when: tuple[Condition, ...]) -> li
     return [i for i in positions if all(c.holds(trace, i) for c in when)]
 
 
+@functools.lru_cache(maxsize=4096)
 def _fs(names: Activities) -> frozenset[str]:
     return frozenset(names)
 
@@ -349,24 +358,37 @@ def _fs(names: Activities) -> frozenset[str]:
 
 @attrs.frozen(kw_only=True)
 class Existence(Rule):
-    """``activity`` happens at least ``at_least`` times (◇A). One activation per case, at its
-    first event; a complete case that falls short violates it at its last event."""
+    """``activity`` happens at least ``at_least`` times (◇A) and, with ``at_most``, no more
+    than that (``at_least=1, at_most=1``: exactly once). One activation per case, at its first
+    event; too many occurrences violate it at the first one too many, too few (in a complete
+    case) at the last event."""
 
     template: ClassVar[str] = "existence"
+    activity_only: ClassVar[bool] = True
     activity: Activities = attrs.field(converter=_names)
     at_least: int = 1
+    at_most: int | None = None
     when: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if self.at_least < 0 or (self.at_most is not None and self.at_most < self.at_least):
+            raise InvalidRule(f"rule {self.id}: needs 0 ≤ at_least ≤ at_most")
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
         found = _when(trace, trace.positions(_fs(self.activity)), self.when)
         if not trace.events:
             return _judge(self, trace, [], [], [], [], "empty history")
+        name = "/".join(self.activity)
+        if self.at_most is not None and len(found) > self.at_most:
+            return _judge(self, trace, [0], [], [found[self.at_most]], [],
+                          f"{name} at #{trace.seqs[found[self.at_most]]}: more than "
+                          f"{self.at_most} times")
         if len(found) >= self.at_least:
-            return _judge(self, trace, [0], [0], [], [],
-                          f"{'/'.join(self.activity)} happened {len(found)} times", settled=True)
+            return _judge(self, trace, [0], [0], [], [], f"{name} happened {len(found)} times",
+                          settled=self.at_most is None)
         last = len(trace) - 1
-        why = (f"{'/'.join(self.activity)} happened {len(found)} times, "
-               f"at least {self.at_least} needed")
+        why = f"{name} happened {len(found)} times, at least {self.at_least} needed"
         if trace.complete:
             return _judge(self, trace, [0], [], [last], [], why)
         return _judge(self, trace, [0], [], [], [0], why + " (so far)")
@@ -378,6 +400,7 @@ class Absence(Rule):
     activation; those beyond ``at_most`` are violations."""
 
     template: ClassVar[str] = "absence"
+    activity_only: ClassVar[bool] = True
     activity: Activities = attrs.field(converter=_names)
     at_most: int = 0
     when: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
@@ -397,6 +420,7 @@ class Init(Rule):
     """The history starts with ``activity``. Activated by the first event."""
 
     template: ClassVar[str] = "init"
+    activity_only: ClassVar[bool] = True
     activity: Activities = attrs.field(converter=_names)
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
@@ -410,21 +434,164 @@ class Init(Rule):
 
 # --- Declare templates: binary ----------------------------------------------------------------
 
+Parts = tuple[list[int], list[int], list[int], list[int], str]
+"""(activations, fulfilments, violations, pending, reason) as positions."""
+
+
+def _response(trace: Trace, src: Activities, tgt: Activities,
+              when: tuple[Condition, ...]) -> Parts:
+    act = _when(trace, trace.positions(_fs(src)), when)
+    if not act:
+        return act, [], [], [], ""
+    bs = trace.positions(_fs(tgt))
+    last_b = bs[-1] if bs else -1
+    if act[-1] < last_b:
+        return act, act, [], [], ""
+    ful = [i for i in act if i < last_b]
+    pend = [i for i in act if i >= last_b]
+    return act, ful, [], pend, (f"{'/'.join(src)} at #{trace.seqs[pend[0]]} not followed by "
+                                f"{'/'.join(tgt)}")
+
+
+def _precedence(trace: Trace, src: Activities, tgt: Activities,
+                when: tuple[Condition, ...]) -> Parts:
+    act = _when(trace, trace.positions(_fs(tgt)), when)
+    if not act:
+        return act, [], [], [], ""
+    a_s = trace.positions(_fs(src))
+    first_a = a_s[0] if a_s else len(trace)
+    if act[0] > first_a:
+        return act, act, [], [], ""
+    ful = [j for j in act if j > first_a]
+    vio = [j for j in act if j <= first_a]
+    return act, ful, vio, [], (f"{'/'.join(tgt)} at #{trace.seqs[vio[0]]} without "
+                               f"{'/'.join(src)} before it")
+
+
+def _chain_response(trace: Trace, src: Activities, tgt: Activities,
+                    when: tuple[Condition, ...]) -> Parts:
+    act = _when(trace, trace.positions(_fs(src)), when)
+    if not act:
+        return act, [], [], [], ""
+    acts, n = trace.acts, len(trace)
+    ful = [i for i in act if i + 1 < n and acts[i + 1] in tgt]
+    vio = [i for i in act if i + 1 < n and acts[i + 1] not in tgt]
+    pend = [i for i in act if i + 1 >= n]
+    why = ""
+    if vio:
+        why = (f"{'/'.join(src)} at #{trace.seqs[vio[0]]} not immediately followed by "
+               f"{'/'.join(tgt)}")
+    elif pend:
+        why = f"{'/'.join(src)} at #{trace.seqs[pend[0]]} is the last event"
+    return act, ful, vio, pend, why
+
+
+def _chain_precedence(trace: Trace, src: Activities, tgt: Activities,
+                      when: tuple[Condition, ...]) -> Parts:
+    act = _when(trace, trace.positions(_fs(tgt)), when)
+    if not act:
+        return act, [], [], [], ""
+    acts = trace.acts
+    ful = [j for j in act if j > 0 and acts[j - 1] in src]
+    vio = [j for j in act if not (j > 0 and acts[j - 1] in src)]
+    why = (f"{'/'.join(tgt)} at #{trace.seqs[vio[0]]} not immediately after {'/'.join(src)}"
+           if vio else "")
+    return act, ful, vio, [], why
+
+
+def _responded(trace: Trace, src: Activities, tgt: Activities,
+               when: tuple[Condition, ...]) -> Parts:
+    act = _when(trace, trace.positions(_fs(src)), when)
+    if not act or trace.has(_fs(tgt)):
+        return act, act, [], [], ""
+    return act, [], [], act, f"{'/'.join(src)} at #{trace.seqs[act[0]]} but no {'/'.join(tgt)}"
+
+
+def _alt_response(trace: Trace, src: Activities, tgt: Activities,
+                  when: tuple[Condition, ...]) -> Parts:
+    all_a = trace.positions(_fs(src))
+    act = _when(trace, all_a, when)
+    if not act:
+        return act, [], [], [], ""
+    bs = trace.positions(_fs(tgt))
+    ful: list[int] = []
+    vio: list[int] = []
+    pend: list[int] = []
+    for i in act:
+        k = bisect.bisect_right(all_a, i)
+        nxt = all_a[k] if k < len(all_a) else None
+        j = bisect.bisect_right(bs, i)
+        b = bs[j] if j < len(bs) else None
+        if b is not None and (nxt is None or b < nxt):
+            ful.append(i)
+        elif nxt is not None:
+            vio.append(i)
+        else:
+            pend.append(i)
+    bad = vio or pend
+    why = (f"{'/'.join(src)} at #{trace.seqs[bad[0]]} not followed by {'/'.join(tgt)} before "
+           f"the next {'/'.join(src)}") if bad else ""
+    return act, ful, vio, pend, why
+
+
+def _alt_precedence(trace: Trace, src: Activities, tgt: Activities,
+                    when: tuple[Condition, ...]) -> Parts:
+    all_b = trace.positions(_fs(tgt))
+    act = _when(trace, all_b, when)
+    if not act:
+        return act, [], [], [], ""
+    a_s = trace.positions(_fs(src))
+    ful: list[int] = []
+    vio: list[int] = []
+    for j in act:
+        k = bisect.bisect_left(all_b, j)
+        prev_b = all_b[k - 1] if k > 0 else -1
+        m = bisect.bisect_right(a_s, prev_b)
+        if m < len(a_s) and a_s[m] < j:
+            ful.append(j)
+        else:
+            vio.append(j)
+    why = (f"{'/'.join(tgt)} at #{trace.seqs[vio[0]]} without {'/'.join(src)} since the "
+           f"previous {'/'.join(tgt)}") if vio else ""
+    return act, ful, vio, [], why
+
+
+def _merge(*parts: Parts) -> Parts:
+    if len(parts) == 1:
+        return parts[0]
+
+    def union(k: int) -> list[int]:
+        found: set[int] = set()
+        for p in parts:
+            found.update(p[k])  # type: ignore[arg-type]
+        return sorted(found)
+
+    why = next((p[4] for p in parts if p[2]), "") or next((p[4] for p in parts if p[3]), "")
+    return union(0), union(1), union(2), union(3), why
+
 
 @attrs.frozen(kw_only=True)
 class _Binary(Rule):
     """``source`` (A) and ``target`` (B); ``when``: conditions an activation must meet to
     count (MP-Declare's activation condition)."""
 
+    activity_only: ClassVar[bool] = True
     source: Activities = attrs.field(converter=_names)
     target: Activities = attrs.field(converter=_names)
     when: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
 
-    def _a(self) -> str:
-        return "/".join(self.source)
+    def parts(self, trace: Trace) -> Parts:
+        """The activations and what became of them, as positions."""
+        raise NotImplementedError
 
-    def _b(self) -> str:
-        return "/".join(self.target)
+    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
+        act, ful, vio, pend, why = self.parts(trace)
+        return _judge(self, trace, act, ful, vio, pend, why,
+                      settled=self.settles(trace, act, vio, pend))
+
+    def settles(self, trace: Trace, act: list[int], vio: list[int], pend: list[int]) -> bool:
+        """Whether a satisfied open case stays satisfied whatever comes next."""
+        return False
 
 
 @attrs.frozen(kw_only=True)
@@ -433,16 +600,8 @@ class Response(_Binary):
 
     template: ClassVar[str] = "response"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, trace.positions(_fs(self.source)), self.when)
-        if not act:
-            return _judge(self, trace, [], [], [], [], "")
-        bs = trace.positions(_fs(self.target))
-        last_b = bs[-1] if bs else -1
-        ful = [i for i in act if i < last_b]
-        pend = [i for i in act if i >= last_b]
-        why = f"{self._a()} at #{trace.seqs[pend[0]]} not followed by {self._b()}" if pend else ""
-        return _judge(self, trace, act, ful, [], pend, why)
+    def parts(self, trace: Trace) -> Parts:
+        return _response(trace, self.source, self.target, self.when)
 
 
 @attrs.frozen(kw_only=True)
@@ -451,32 +610,8 @@ class AlternateResponse(_Binary):
 
     template: ClassVar[str] = "alternate_response"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, trace.positions(_fs(self.source)), self.when)
-        if not act:
-            return _judge(self, trace, [], [], [], [], "")
-        all_a = trace.positions(_fs(self.source))
-        bs = trace.positions(_fs(self.target))
-        ful: list[int] = []
-        vio: list[int] = []
-        pend: list[int] = []
-        import bisect
-
-        for i in act:
-            k = bisect.bisect_right(all_a, i)
-            nxt = all_a[k] if k < len(all_a) else None
-            j = bisect.bisect_right(bs, i)
-            b = bs[j] if j < len(bs) else None
-            if b is not None and (nxt is None or b < nxt):
-                ful.append(i)
-            elif nxt is not None:
-                vio.append(i)
-            else:
-                pend.append(i)
-        bad = vio or pend
-        why = (f"{self._a()} at #{trace.seqs[bad[0]]} not followed by {self._b()} before the "
-               f"next {self._a()}") if bad else ""
-        return _judge(self, trace, act, ful, vio, pend, why)
+    def parts(self, trace: Trace) -> Parts:
+        return _alt_response(trace, self.source, self.target, self.when)
 
 
 @attrs.frozen(kw_only=True)
@@ -485,17 +620,18 @@ class Precedence(_Binary):
 
     template: ClassVar[str] = "precedence"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, trace.positions(_fs(self.target)), self.when)
-        if not act:
-            return _judge(self, trace, [], [], [], [], "")
-        a_s = trace.positions(_fs(self.source))
-        first_a = a_s[0] if a_s else len(trace)
-        ful = [j for j in act if j > first_a]
-        vio = [j for j in act if j <= first_a]
-        why = (f"{self._b()} at #{trace.seqs[vio[0]]} without {self._a()} before it"
-               if vio else "")
-        return _judge(self, trace, act, ful, vio, [], why)
+    def parts(self, trace: Trace) -> Parts:
+        return _precedence(trace, self.source, self.target, self.when)
+
+
+@attrs.frozen(kw_only=True)
+class AlternatePrecedence(_Binary):
+    """Every B has an A before it and after the previous B. Activated by B."""
+
+    template: ClassVar[str] = "alternate_precedence"
+
+    def parts(self, trace: Trace) -> Parts:
+        return _alt_precedence(trace, self.source, self.target, self.when)
 
 
 @attrs.frozen(kw_only=True)
@@ -505,10 +641,9 @@ class Succession(_Binary):
 
     template: ClassVar[str] = "succession"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        one = Response(id=self.id, source=self.source, target=self.target, when=self.when)
-        two = Precedence(id=self.id, source=self.source, target=self.target, when=self.when)
-        return _combine(self, trace, one.evaluate(trace, env), two.evaluate(trace, env))
+    def parts(self, trace: Trace) -> Parts:
+        return _merge(_response(trace, self.source, self.target, self.when),
+                      _precedence(trace, self.source, self.target, self.when))
 
 
 @attrs.frozen(kw_only=True)
@@ -517,20 +652,8 @@ class ChainResponse(_Binary):
 
     template: ClassVar[str] = "chain_response"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, trace.positions(_fs(self.source)), self.when)
-        if not act:
-            return _judge(self, trace, [], [], [], [], "")
-        acts, n, tgt = trace.acts, len(trace), self.target
-        ful = [i for i in act if i + 1 < n and acts[i + 1] in tgt]
-        vio = [i for i in act if i + 1 < n and acts[i + 1] not in tgt]
-        pend = [i for i in act if i + 1 >= n]
-        why = ""
-        if vio:
-            why = f"{self._a()} at #{trace.seqs[vio[0]]} not immediately followed by {self._b()}"
-        elif pend:
-            why = f"{self._a()} at #{trace.seqs[pend[0]]} is the last event"
-        return _judge(self, trace, act, ful, vio, pend, why)
+    def parts(self, trace: Trace) -> Parts:
+        return _chain_response(trace, self.source, self.target, self.when)
 
 
 @attrs.frozen(kw_only=True)
@@ -539,16 +662,8 @@ class ChainPrecedence(_Binary):
 
     template: ClassVar[str] = "chain_precedence"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, trace.positions(_fs(self.target)), self.when)
-        if not act:
-            return _judge(self, trace, [], [], [], [], "")
-        acts, src = trace.acts, self.source
-        ful = [j for j in act if j > 0 and acts[j - 1] in src]
-        vio = [j for j in act if not (j > 0 and acts[j - 1] in src)]
-        why = (f"{self._b()} at #{trace.seqs[vio[0]]} not immediately after {self._a()}"
-               if vio else "")
-        return _judge(self, trace, act, ful, vio, [], why)
+    def parts(self, trace: Trace) -> Parts:
+        return _chain_precedence(trace, self.source, self.target, self.when)
 
 
 @attrs.frozen(kw_only=True)
@@ -557,11 +672,9 @@ class ChainSuccession(_Binary):
 
     template: ClassVar[str] = "chain_succession"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        one = ChainResponse(id=self.id, source=self.source, target=self.target, when=self.when)
-        two = ChainPrecedence(id=self.id, source=self.source, target=self.target,
-                              when=self.when)
-        return _combine(self, trace, one.evaluate(trace, env), two.evaluate(trace, env))
+    def parts(self, trace: Trace) -> Parts:
+        return _merge(_chain_response(trace, self.source, self.target, self.when),
+                      _chain_precedence(trace, self.source, self.target, self.when))
 
 
 @attrs.frozen(kw_only=True)
@@ -570,14 +683,11 @@ class RespondedExistence(_Binary):
 
     template: ClassVar[str] = "responded_existence"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, trace.positions(_fs(self.source)), self.when)
-        if not act:
-            return _judge(self, trace, [], [], [], [], "")
-        if trace.has(_fs(self.target)):
-            return _judge(self, trace, act, act, [], [], "", settled=True)
-        return _judge(self, trace, act, [], [], act,
-                      f"{self._a()} at #{trace.seqs[act[0]]} but no {self._b()}")
+    def parts(self, trace: Trace) -> Parts:
+        return _responded(trace, self.source, self.target, self.when)
+
+    def settles(self, trace: Trace, act: list[int], vio: list[int], pend: list[int]) -> bool:
+        return bool(act) and not pend  # B happened: nothing can undo it
 
 
 @attrs.frozen(kw_only=True)
@@ -586,66 +696,90 @@ class Coexistence(_Binary):
 
     template: ClassVar[str] = "coexistence"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        one = RespondedExistence(id=self.id, source=self.source, target=self.target,
-                                 when=self.when)
-        other = RespondedExistence(id=self.id, source=self.target, target=self.source,
-                                   when=self.when)
-        return _combine(self, trace, one.evaluate(trace, env), other.evaluate(trace, env))
+    def parts(self, trace: Trace) -> Parts:
+        return _merge(_responded(trace, self.source, self.target, self.when),
+                      _responded(trace, self.target, self.source, self.when))
+
+    def settles(self, trace: Trace, act: list[int], vio: list[int], pend: list[int]) -> bool:
+        return bool(act) and not pend
 
 
 @attrs.frozen(kw_only=True)
 class NotCoexistence(_Binary):
     """A and B never both happen: ¬(◇A ∧ ◇B). Activated by A and by B; when both happen,
-    every occurrence of the later-starting one violates it."""
+    every occurrence after the first of either violates it."""
 
     template: ClassVar[str] = "not_coexistence"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
+    def parts(self, trace: Trace) -> Parts:
         a_s = _when(trace, trace.positions(_fs(self.source)), self.when)
         b_s = trace.positions(_fs(self.target))
-        act = sorted({*a_s, *b_s})
         if not a_s or not b_s:
-            return _judge(self, trace, act, [], [], [], "" if act else "not activated")
+            act = a_s or b_s
+            return act, act, [], [], ""
+        act = sorted({*a_s, *b_s})
         first = min(a_s[0], b_s[0])
         vio = [i for i in act if i > first]
         ful = [i for i in act if i <= first]
-        return _judge(self, trace, act, ful, vio, [],
-                      f"{self._a()} and {self._b()} both happen (#{trace.seqs[vio[0]]})")
+        return act, ful, vio, [], (f"{'/'.join(self.source)} and {'/'.join(self.target)} both "
+                                   f"happen (#{trace.seqs[vio[0]]})")
 
 
 @attrs.frozen(kw_only=True)
 class NotSuccession(_Binary):
-    """No B after an A: □(A → ¬◇B). Activated by A; violated at the B."""
+    """No B after an A: □(A → ¬◇B). Activated by A; violated at the A a later B follows."""
 
     template: ClassVar[str] = "not_succession"
 
-    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
+    def parts(self, trace: Trace) -> Parts:
         act = _when(trace, trace.positions(_fs(self.source)), self.when)
         if not act:
-            return _judge(self, trace, [], [], [], [], "")
-        bs = [j for j in trace.positions(_fs(self.target)) if j > act[0]]
-        if not bs:
-            return _judge(self, trace, act, act, [], [], "")
-        ful = [i for i in act if i > bs[-1]]
-        vio = [i for i in act if i < bs[-1]]
-        return _judge(self, trace, act, ful, vio, [],
-                      f"{self._b()} at #{trace.seqs[bs[-1]]} after {self._a()}")
+            return act, [], [], [], ""
+        bs = trace.positions(_fs(self.target))
+        last_b = bs[-1] if bs else -1
+        ful = [i for i in act if i >= last_b]
+        vio = [i for i in act if i < last_b]
+        why = (f"{'/'.join(self.target)} at #{trace.seqs[last_b]} after "
+               f"{'/'.join(self.source)}") if vio else ""
+        return act, ful, vio, [], why
 
 
 def _combine(rule: Rule, trace: Trace, *parts: Outcome) -> Outcome:
     """One outcome from the outcomes of a conjunction's parts (activations added up)."""
     idx = {s: i for i, s in enumerate(trace.seqs)}
 
-    def pos(name: str) -> list[int]:
-        return sorted({idx[s] for p in parts for s in getattr(p, name)})
+    def pos(k: int) -> list[int]:
+        found: set[int] = set()
+        for p in parts:
+            found.update(idx[s] for s in p[k])  # type: ignore[index]
+        return sorted(found)
 
-    vio, pend = pos("violations"), pos("pending")
+    vio, pend = pos(5), pos(6)
     reason = next((p.reason for p in parts if p.violations), "") or next(
         (p.reason for p in parts if p.pending), "")
     settled = all(p.verdict is Verdict.SATISFIED for p in parts)
-    return _judge(rule, trace, pos("activations"), pos("fulfilments"), vio, pend, reason,
-                  settled=settled)
+    return _judge(rule, trace, pos(3), pos(4), vio, pend, reason, settled=settled)
+
+
+def pure(rule: Rule) -> bool:
+    """Whether ``rule``'s outcome depends only on the activities of a history and whether it
+    is complete (no data condition, role, time or retention): the checker evaluates such
+    rules once per variant (distinct activity sequence) of a log."""
+    found = _PURE.get(id(rule))
+    if found is not None and found[0] is rule:
+        return found[1]
+    answer = _pure(rule)
+    _PURE[id(rule)] = (rule, answer)
+    return answer
+
+
+_PURE: dict[int, tuple[Rule, bool]] = {}
+
+
+def _pure(rule: Rule) -> bool:
+    if isinstance(rule, AllOf):
+        return all(pure(p) for p in rule.parts)
+    return rule.activity_only and not getattr(rule, "when", ())
 
 
 # --- role and data rules ----------------------------------------------------------------------
@@ -886,8 +1020,6 @@ class Within(Rule):
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
         starts = trace.positions(_fs(self.start))
         stops = trace.positions(_fs(self.stop))
-        import bisect
-
         ful: list[int] = []
         vio: list[int] = []
         pend: list[int] = []
@@ -989,8 +1121,6 @@ class SlaClock(Rule):
             state = states[self.clock]
         except LookupError:
             return _judge(self, trace, [], [], [], [], f"no clock {self.clock} in the policy")
-        import bisect
-
         times = [trace.time_us(k) for k in range(len(trace))]
 
         def at(us: int) -> int:
@@ -1127,6 +1257,6 @@ TEMPLATES: dict[str, type[Rule]] = {
         Existence, Absence, Init, Response, AlternateResponse, Precedence, Succession,
         ChainResponse, ChainPrecedence, ChainSuccession, RespondedExistence, Coexistence,
         NotCoexistence, NotSuccession, RoleRule, HandlerTier, DataRule, Within, Window,
-        SlaClock, Retention, AllOf)
+        SlaClock, Retention, AllOf, AlternatePrecedence)
 }
 """Every template by its name in plain data."""
