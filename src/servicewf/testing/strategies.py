@@ -173,7 +173,7 @@ def calendars(draw: st.DrawFn, *, zones: Iterable[str] = ("Asia/Shanghai", "UTC"
                          unique=True))
     data: dict[str, Any] = {"timezone": zone, "weekly": weekly}
     if days:
-        data["holidays"] = {"dates": [d.isoformat() for d in sorted(days)]}
+        data["holidays"] = [d.isoformat() for d in sorted(days)]
     return BusinessCalendar.from_dict(data)
 
 
@@ -192,8 +192,20 @@ def payload_schema(definition: ProcessDefinition, trigger: str,
 
 
 def payloads(schema: Mapping[str, Any]) -> st.SearchStrategy[Any]:
-    """Values valid against the JSON Schema ``schema`` (hypothesis-jsonschema)."""
+    """Values valid against the JSON Schema ``schema`` (hypothesis-jsonschema).
+
+    An object schema with listed ``properties`` is drawn field by field
+    (``st.fixed_dictionaries``; optional properties sometimes): hypothesis-jsonschema 0.23's own
+    object strategy uses a hypothesis internal that hypothesis 6.1xx removed
+    (``AttributeError: 'many' object has no attribute 'more'``), while its leaf schemas work.
+    """
     from hypothesis_jsonschema import from_schema
 
+    if schema.get("type") == "object" and "properties" in schema and \
+            schema.get("additionalProperties") is False and not schema.get("patternProperties"):
+        props: Mapping[str, Any] = schema["properties"]
+        required = set(schema.get("required", ()))
+        return st.fixed_dictionaries(
+            {k: payloads(v) for k, v in props.items() if k in required},
+            optional={k: payloads(v) for k, v in props.items() if k not in required})
     return from_schema(dict(schema))
-
