@@ -15,13 +15,21 @@ it has not seen the case's previous events.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
 from servicewf.clock import epoch_us
-from servicewf.compliance.rules import Environment, Outcome, Rule, Verdict
-from servicewf.compliance.trace import Trace
+from servicewf.compliance.rules import (
+    AllOf,
+    Environment,
+    Outcome,
+    Rule,
+    SlaClock,
+    Verdict,
+    clock_entry,
+)
+from servicewf.compliance.trace import Trace, activity
 from servicewf.events import Event
 from servicewf.storage.base import Store, WriteSet
 
@@ -45,6 +53,29 @@ class Alert:
     outcome: Outcome
 
 
+def _stable(rule: Rule) -> bool:
+    return rule.stable or (isinstance(rule, AllOf) and rule.prefix_stable)
+
+
+def _extend(old: Outcome, new: Outcome, complete: bool) -> Outcome:
+    """``old`` (up to the previous event) with the activations ``new`` judged since."""
+    if not new.activations:
+        return old
+    vio = old.violations + new.violations
+    pend = old.pending + new.pending
+    if vio:
+        verdict = Verdict.VIOLATED
+    elif pend:
+        verdict = Verdict.POSSIBLY_VIOLATED
+    elif complete:
+        verdict = Verdict.SATISFIED
+    else:
+        verdict = Verdict.POSSIBLY_SATISFIED
+    reason = old.reason if old.violations else new.reason
+    return Outcome(old.rule, old.case_id, verdict, old.activations + new.activations,
+                   old.fulfilments + new.fulfilments, vio, pend, reason)
+
+
 class ComplianceMonitor:
     """Checks ``rules`` on every case a command changes, after the command committed.
 
@@ -60,9 +91,12 @@ class ComplianceMonitor:
         self.env = env if env is not None else Environment()
         self.on_alert = on_alert
         self.store = store
-        self._histories: dict[str, list[Event]] = {}
+        self._traces: dict[str, Trace] = {}
         self._verdicts: dict[str, dict[str, Outcome]] = {}
         self._by_process: dict[str, list[Rule]] = {}
+        self._relevant: dict[str, frozenset[str] | None] = {}
+        self._complete: dict[str, bool] = {}
+        self._sla: dict[str, Any] = {}
 
     def attach(self, engine: Engine) -> ComplianceMonitor:
         """Register as an after-commit observer of ``engine`` (and read from its store)."""
@@ -76,7 +110,8 @@ class ComplianceMonitor:
     def __call__(self, write: WriteSet) -> None:
         """The observer: fold the committed events in and re-check the case."""
         case = write.case
-        events = self._history(case.id, write.events)
+        trace = self._trace(case.id, case.process, write.events)
+        events = trace.events
         rules = self._by_process.get(case.process)
         if rules is None:
             rules = self._by_process[case.process] = [r for r in self.rules
@@ -86,17 +121,46 @@ class ComplianceMonitor:
         if registry is not None:
             definition = registry.get(case.process, case.definition_version)
             complete = definition.is_final(case.state)
-        trace = Trace(case.id, case.process, events, complete=complete,
-                      as_of_us=epoch_us(case.updated_at))
+        trace.complete = complete
+        trace.as_of_us = epoch_us(case.updated_at)
+        raw = case.extensions.get("sla")
+        raw_before = self._sla.get(case.id)
+        trace.sla = None
         before = self._verdicts.get(case.id, {})
+        finished = complete and not (before and self._complete.get(case.id, False))
+        new = {activity(e) for e in write.events}
         now: dict[str, Outcome] = {}
         alerts: list[Alert] = []
         for r in rules:
-            o = r.evaluate(trace, self.env)
-            now[r.id] = o
             old = before.get(r.id)
+            if r.id not in self._relevant:
+                self._relevant[r.id] = r.relevant()
+            relevant = self._relevant[r.id]
+            # Only an event of the rule's activities, the case's end or (for time-based
+            # rules) any event can change an outcome: the others are kept as they were.
+            if old is not None and not finished and relevant is not None and \
+                    relevant.isdisjoint(new):
+                now[r.id] = old
+                continue
+            if isinstance(r, SlaClock):
+                trace.sla = raw
+                entry = clock_entry(raw, r.clock)
+                if old is not None and not finished and not old.pending and \
+                        entry is not None and entry == clock_entry(raw_before, r.clock):
+                    now[r.id] = old  # this clock did not move: nothing to re-judge
+                    continue
+            if old is not None and not finished and _stable(r):
+                # Earlier activations keep their verdicts: judge the new events only.
+                trace.start = len(events) - len(write.events)
+                o = _extend(old, r.evaluate(trace, self.env), complete)
+                trace.start = 0
+            else:
+                o = r.evaluate(trace, self.env)
+            now[r.id] = o
             if o.verdict in _ALERTING and (old is None or old.verdict is not o.verdict):
                 alerts.append(Alert(case.id, case.process, events[-1].seq, o))
+        self._remember(self._complete, case.id, complete)
+        self._remember(self._sla, case.id, raw)
         self._remember(self._verdicts, case.id, now)
         if self.on_alert is not None:
             for a in alerts:
@@ -106,10 +170,12 @@ class ComplianceMonitor:
         """The outcomes of the case's rules after the last command this monitor saw."""
         return dict(self._verdicts.get(case_id, {}))
 
-    def _history(self, case_id: str, new: tuple[Event, ...]) -> list[Event]:
-        known = self._histories.get(case_id)
+    def _trace(self, case_id: str, process: str, new: tuple[Event, ...]) -> Trace:
+        """The case's trace with ``new`` appended (read from the store when this monitor has
+        not seen the events before them)."""
+        known = self._traces.get(case_id)
         first = new[0].seq
-        if known is not None and known and known[-1].seq == first - 1:
+        if known is not None and known.seqs and known.seqs[-1] == first - 1:
             known.extend(new)
             return known
         if first == 1:
@@ -118,8 +184,9 @@ class ComplianceMonitor:
             events = self.store.history(case_id)
         else:
             events = list(new)  # no store: only what it saw (documented)
-        self._remember(self._histories, case_id, events)
-        return events
+        trace = Trace(case_id, process, events, complete=False, as_of_us=None)
+        self._remember(self._traces, case_id, trace)
+        return trace
 
     @staticmethod
     def _remember(cache: dict[str, _V], key: str, value: _V) -> None:

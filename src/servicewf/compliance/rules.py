@@ -29,6 +29,13 @@ from servicewf._frozen import names_tuple
 from servicewf.clock import epoch_us, from_epoch_us
 from servicewf.compliance.trace import Trace
 from servicewf.errors import InvalidRule
+from servicewf.processes.common import (
+    COMPLAINT_LEVEL,
+    SATISFACTION,
+    is_dissatisfied,
+    parse_instant,
+)
+from servicewf.sla import BREACHED, CANCELLED, MET, NO_GOAL, TOO_EARLY, ClockState, recompute
 
 if TYPE_CHECKING:
     from servicewf.calendar import BusinessCalendar
@@ -224,20 +231,14 @@ def _conditions(value: Any) -> tuple[Condition, ...]:
 
 
 def _instant(value: Any) -> bool:
-    from servicewf.processes.common import parse_instant
-
     return parse_instant(value) is not None
 
 
 def _dissatisfied(value: Any) -> bool:
-    from servicewf.processes.common import is_dissatisfied
-
     return is_dissatisfied(value)
 
 
 def _satisfaction(value: Any) -> bool:
-    from servicewf.processes.common import SATISFACTION
-
     return value is not None and SATISFACTION.normalise(value) is not None
 
 
@@ -304,9 +305,14 @@ def _judge(rule: Rule, trace: Trace, act: Sequence[int], ful: Sequence[int],
         else:
             why = f"{len(act)} activations, all fulfilled"
     seqs = trace.seqs
-    return Outcome(rule.id, trace.case_id, verdict, tuple(seqs[i] for i in act),
-                   tuple(seqs[i] for i in ful), tuple(seqs[i] for i in vio),
-                   tuple(seqs[i] for i in pend), why)
+    return _new(Outcome, (rule.id, trace.case_id, verdict,
+                          tuple([seqs[i] for i in act]) if act else (),
+                          tuple([seqs[i] for i in ful]) if ful else (),
+                          tuple([seqs[i] for i in vio]) if vio else (),
+                          tuple([seqs[i] for i in pend]) if pend else (), why))
+
+
+_new = tuple.__new__
 
 
 @attrs.frozen(kw_only=True)
@@ -316,6 +322,10 @@ class Rule:
     process names it applies to; empty: every case)."""
 
     template: ClassVar[str] = ""
+    stable: ClassVar[bool] = False
+    """True when an activation's verdict never changes once its event happened (it reads only
+    that event and the ones before it): the incremental checker judges new activations only
+    (``Trace.start``) and keeps the rest."""
     activity_only: ClassVar[bool] = False
     """True when the outcome depends only on the sequence of activities (and whether the case
     is complete): the checker then evaluates it once per variant of a log."""
@@ -328,6 +338,12 @@ class Rule:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.id, str) or not self.id.strip():
             raise InvalidRule("a rule needs a non-empty id")
+
+    def relevant(self) -> frozenset[str] | None:
+        """The activities whose events can change this rule's outcome on a growing history
+        (besides the case becoming complete); ``None``: any event, or time passing. The
+        incremental checker re-evaluates a rule only after such an event."""
+        return None
 
     def applies_to(self, process: str | None) -> bool:
         """Whether the rule applies to a case of ``process`` (``None``: unknown, it does)."""
@@ -353,6 +369,11 @@ def _fs(names: Activities) -> frozenset[str]:
     return frozenset(names)
 
 
+def _from(trace: Trace, positions: list[int]) -> list[int]:
+    start = trace.start
+    return [i for i in positions if i >= start] if start else positions
+
+
 # --- Declare templates: unary -----------------------------------------------------------------
 
 
@@ -374,6 +395,9 @@ class Existence(Rule):
         super().__attrs_post_init__()
         if self.at_least < 0 or (self.at_most is not None and self.at_most < self.at_least):
             raise InvalidRule(f"rule {self.id}: needs 0 ≤ at_least ≤ at_most")
+
+    def relevant(self) -> frozenset[str] | None:
+        return _fs(self.activity)
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
         found = _when(trace, trace.positions(_fs(self.activity)), self.when)
@@ -405,6 +429,9 @@ class Absence(Rule):
     at_most: int = 0
     when: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
 
+    def relevant(self) -> frozenset[str] | None:
+        return _fs(self.activity)
+
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
         found = _when(trace, trace.positions(_fs(self.activity)), self.when)
         ok, bad = found[: self.at_most], found[self.at_most:]
@@ -422,6 +449,9 @@ class Init(Rule):
     template: ClassVar[str] = "init"
     activity_only: ClassVar[bool] = True
     activity: Activities = attrs.field(converter=_names)
+
+    def relevant(self) -> frozenset[str] | None:
+        return frozenset()  # only the first event decides
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
         if not trace.events:
@@ -583,6 +613,9 @@ class _Binary(Rule):
     def parts(self, trace: Trace) -> Parts:
         """The activations and what became of them, as positions."""
         raise NotImplementedError
+
+    def relevant(self) -> frozenset[str] | None:
+        return _fs((*self.source, *self.target))
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
         act, ful, vio, pend, why = self.parts(trace)
@@ -790,12 +823,16 @@ class RoleRule(Rule):
     """Who may (or must) perform ``activity``: the event's role is one of ``roles``."""
 
     template: ClassVar[str] = "role"
+    stable: ClassVar[bool] = True
     activity: Activities = attrs.field(converter=_names)
     roles: tuple[str, ...] = attrs.field(converter=_names)
     when: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
 
+    def relevant(self) -> frozenset[str] | None:
+        return _fs(self.activity)
+
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, trace.positions(_fs(self.activity)), self.when)
+        act = _when(trace, _from(trace, trace.positions(_fs(self.activity))), self.when)
         events, roles = trace.events, self.roles
         ful = [i for i in act if events[i].role in roles]
         vio = [i for i in act if events[i].role not in roles]
@@ -809,8 +846,6 @@ NORMALISERS: dict[str, Callable[[Any], str | None]] = {}
 
 
 def _complaint_level(value: Any) -> str | None:
-    from servicewf.processes.common import COMPLAINT_LEVEL
-
     return COMPLAINT_LEVEL.normalise(value)
 
 
@@ -824,6 +859,7 @@ class HandlerTier(Rule):
     since (escalations), the highest in ``tiers`` order."""
 
     template: ClassVar[str] = "handler_tier"
+    stable: ClassVar[bool] = True
     activity: Activities = attrs.field(converter=_names)
     tiers: tuple[str, ...] = attrs.field(converter=_names)
     level_tiers: Mapping[str, str] = attrs.field(factory=dict)
@@ -852,8 +888,11 @@ class HandlerTier(Rule):
         known += [t for t in trace.values_until(self.tier_field, i - 1) if t in self.tiers]
         return max(known, key=self.tiers.index) if known else None
 
+    def relevant(self) -> frozenset[str] | None:
+        return _fs(self.activity)
+
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = trace.positions(_fs(self.activity))
+        act = _from(trace, trace.positions(_fs(self.activity)))
         ful: list[int] = []
         vio: list[int] = []
         why = ""
@@ -876,6 +915,7 @@ class DataRule(Rule):
     condition in ``check`` holds."""
 
     template: ClassVar[str] = "data"
+    stable: ClassVar[bool] = True
     activity: Activities = attrs.field(converter=_names)
     require: tuple[str, ...] = attrs.field(default=(), converter=_fields)
     check: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
@@ -899,8 +939,11 @@ class DataRule(Rule):
                 return f"not {c.describe()}"
         return None
 
+    def relevant(self) -> frozenset[str] | None:
+        return _fs(self.activity)
+
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, trace.positions(_fs(self.activity)), self.when)
+        act = _when(trace, _from(trace, trace.positions(_fs(self.activity))), self.when)
         ful: list[int] = []
         vio: list[int] = []
         why = ""
@@ -1109,22 +1152,29 @@ class SlaClock(Rule):
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
         if env.sla is None or env.registry is None or trace.process is None or not trace.events:
             return _judge(self, trace, [], [], [], [], "no SLA given to check clocks")
-        from servicewf.sla import BREACHED, CANCELLED, MET, NO_GOAL, TOO_EARLY, recompute
-
         definition = env.registry.get(trace.process)
         bound = env.sla.bind(definition)
         if bound is None:
             return _judge(self, trace, [], [], [], [], "the process has no SLA policy")
-        states = recompute(bound, None, trace.events,
-                           None if trace.as_of_us is None else from_epoch_us(trace.as_of_us))
-        try:
-            state = states[self.clock]
-        except LookupError:
-            return _judge(self, trace, [], [], [], [], f"no clock {self.clock} in the policy")
-        times = [trace.time_us(k) for k in range(len(trace))]
+        state = None
+        entry = clock_entry(trace.sla, self.clock)
+        if entry is not None:  # the SLA processor's own fold of this very history
+            state = ClockState.from_dict(entry)
+        else:
+            states = recompute(bound, None, trace.events,
+                               None if trace.as_of_us is None else from_epoch_us(trace.as_of_us))
+            try:
+                state = states[self.clock]
+            except LookupError:
+                return _judge(self, trace, [], [], [], [],
+                              f"no clock {self.clock} in the policy")
+        trace.time_us(0)
+        times = trace._times
+        assert times is not None
 
         def at(us: int) -> int:
-            return max(0, bisect.bisect_left(times, us)) if us <= times[-1] else len(times) - 1
+            """The event at instant ``us`` (the first of equal ones)."""
+            return bisect.bisect_left(times, us) if us <= times[-1] else len(times) - 1
 
         act: list[int] = []
         ful: list[int] = []
@@ -1171,12 +1221,21 @@ class SlaClock(Rule):
                       keep_pending=True)
 
 
+def clock_entry(stored: Any, clock: str) -> Mapping[str, Any] | None:
+    """The plain-data state of ``clock`` in an SLA record as stored with a case
+    (``case.extensions["sla"]``), or ``None``."""
+    if not isinstance(stored, Mapping):
+        return None
+    for entry in stored.get("clocks") or ():
+        if isinstance(entry, Mapping) and entry.get("name") == clock:
+            return entry
+    return None
+
+
 # --- retention --------------------------------------------------------------------------------
 
 
 def _date_of(value: Any) -> _dt.date | None:
-    from servicewf.processes.common import parse_instant
-
     if isinstance(value, _dt.date) and not isinstance(value, _dt.datetime):
         return value
     when = parse_instant(value)
@@ -1202,6 +1261,9 @@ class Retention(Rule):
     required: bool = False
     purge: tuple[str, ...] = attrs.field(default=("purge", "purged"), converter=_fields)
     calendar: str = "office"
+
+    def relevant(self) -> frozenset[str] | None:
+        return _fs((*self.activity, *self.purge))
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
         tz = env.calendar(self.calendar).tz
@@ -1247,6 +1309,20 @@ class AllOf(Rule):
 
     template: ClassVar[str] = "all_of"
     parts: tuple[Rule, ...] = attrs.field(converter=_parts)
+
+    @property
+    def prefix_stable(self) -> bool:
+        """Whether every part is :attr:`Rule.stable`."""
+        return all(p.stable or (isinstance(p, AllOf) and p.prefix_stable) for p in self.parts)
+
+    def relevant(self) -> frozenset[str] | None:
+        found: set[str] = set()
+        for p in self.parts:
+            r = p.relevant()
+            if r is None:
+                return None
+            found |= r
+        return frozenset(found)
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
         return _combine(self, trace, *(p.evaluate(trace, env) for p in self.parts))

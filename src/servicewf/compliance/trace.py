@@ -34,14 +34,15 @@ class Trace:
     """One case's history, indexed for the rules.
 
     ``complete`` says the case can get no more events (it reached a final state, or the log is
-    known to be finished); ``as_of_us`` is the instant the verdicts are given at.
+    known to be finished); ``as_of_us`` is the instant the verdicts are given at; ``sla``
+    the SLA clocks' state stored with the case for exactly these events, when known.
     """
 
     __slots__ = ("_fields", "_pos", "_times", "acts", "as_of_us", "case_id", "complete",
-                 "events", "process", "seqs")
+                 "events", "process", "seqs", "sla", "start")
 
     def __init__(self, case_id: str, process: str | None, events: Sequence[Event], *,
-                 complete: bool, as_of_us: int | None) -> None:
+                 complete: bool, as_of_us: int | None, sla: Any = None) -> None:
         self.case_id = case_id
         self.process = process
         self.events = events
@@ -62,6 +63,36 @@ class Trace:
         self._times: list[int] | None = None
         self._fields: dict[str, tuple[list[int], list[Any]]] | None = None
         self.as_of_us = as_of_us
+        self.start = 0
+        """Prefix-stable rules judge only activations from this position on (the incremental
+        checker sets it to the first new event; their earlier verdicts cannot change)."""
+        self.sla = sla
+        """The SLA record as the processor stored it with the case for exactly this history
+        (``case.extensions["sla"]``), when known: timing rules read it instead of folding
+        the history again."""
+
+    def extend(self, events: Sequence[Event]) -> None:
+        """Append ``events`` (the next ones of the same case) to the indexes built so far."""
+        base = len(self.events)
+        all_events = self.events
+        if not isinstance(all_events, list):
+            all_events = self.events = list(all_events)
+        for k, e in enumerate(events, start=base):
+            all_events.append(e)
+            a = e.trigger or ("open" if e.kind is _OPENED else e.kind.value)
+            self.acts.append(a)
+            self._pos.setdefault(a, []).append(k)
+            self.seqs.append(e.seq)
+            if self._times is not None:
+                self._times.append(epoch_us(e.at))
+            if self._fields is not None:
+                for f, v in e.data.items():
+                    slot = self._fields.get(f)
+                    if slot is None:
+                        self._fields[f] = ([k], [v])
+                    else:
+                        slot[0].append(k)
+                        slot[1].append(v)
 
     def __len__(self) -> int:
         return len(self.events)
