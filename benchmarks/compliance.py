@@ -124,7 +124,7 @@ def load(limit: int | None) -> tuple[list[History], Any]:
         histories.append(History(str(cid), None, [
             Event(str(cid), i, pendulum.instance(ts.to_pydatetime(), tz=pendulum.UTC),
                   EventKind.TRANSITION, "r", "agent", str(a), None, str(a))
-            for i, (a, ts) in enumerate(zip(g["Activity"], g["ts"]), 1)]))
+            for i, (a, ts) in enumerate(zip(g["Activity"], g["ts"], strict=True), 1)]))
     frame = pd.DataFrame({"case:concept:name": df["SR Number"].astype(str),
                           "concept:name": df["Activity"].astype(str),
                           "time:timestamp": df["ts"]})

@@ -104,8 +104,8 @@ def bpic_histories(limit: int | None = None) -> tuple[list[History], Any]:
     for cid, g in df.groupby("SR Number", sort=True):
         events = [Event(str(cid), i, pendulum.instance(ts.to_pydatetime(), tz=utc),
                         EventKind.TRANSITION, str(r), str(lvl), str(a), None, str(a))
-                  for i, (a, ts, r, lvl) in enumerate(zip(g["Activity"], g["ts"],
-                                                          g["Resource"], g["ST Level"]), 1)]
+                  for i, (a, ts, r, lvl) in enumerate(
+                      zip(g["Activity"], g["ts"], g["Resource"], g["ST Level"], strict=True), 1)]
         histories.append(History(str(cid), None, events))
     frame = pd.DataFrame({"case:concept:name": df["SR Number"].astype(str),
                           "concept:name": df["Activity"].astype(str),

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from servicewf.compliance import AllOf, Verdict, builtin_environment, check, guideline_rules
 from servicewf.compliance.checker import History
 from servicewf.processes import builtin_registry
-from servicewf.testing.mutate import break_rule, mutable
 from servicewf.testing import paths
+from servicewf.testing.mutate import break_rule, mutable
 from servicewf.testing.strategies import histories
 
 REGISTRY = builtin_registry()

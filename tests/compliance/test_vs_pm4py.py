@@ -25,7 +25,8 @@ def pm4py_violations(frame: pd.DataFrame, model) -> dict[str, set[str]]:
     result = pm4py.conformance_declare(frame, model)
     ids = sorted(frame["case:concept:name"].unique())  # pm4py's order: sorted case ids
     assert len(ids) == len(result)
-    return {cid: {rule_id(t, k) for t, k in r["deviations"]} for cid, r in zip(ids, result)}
+    return {cid: {rule_id(t, k) for t, k in r["deviations"]}
+            for cid, r in zip(ids, result, strict=True)}
 
 
 def our_violations(histories, model, **kw) -> dict[str, set[str]]:

@@ -167,12 +167,12 @@ def rules_from_data(data: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> li
             except InvalidRule as exc:
                 problems.append(f"{where}: parts: {exc}")
                 continue
-        if "limit" in kwargs:
-            kwargs["limit"] = Duration(**kwargs["limit"])
-        for key in ("when", "check"):
-            if key in kwargs:
-                kwargs[key] = tuple(Condition(**c) for c in kwargs[key])
         try:
+            if "limit" in kwargs:
+                kwargs["limit"] = Duration(**kwargs["limit"])
+            for key in ("when", "check"):
+                if key in kwargs:
+                    kwargs[key] = tuple(Condition(**c) for c in kwargs[key])
             out.append(TEMPLATES[item["template"]](**kwargs))
         except (InvalidRule, TypeError, ValueError) as exc:
             problems.append(f"{where}: {exc}")

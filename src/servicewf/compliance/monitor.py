@@ -28,6 +28,7 @@ from servicewf.compliance.rules import (
     SlaClock,
     Verdict,
     clock_entry,
+    default_reason,
 )
 from servicewf.compliance.trace import Trace, activity
 from servicewf.events import Event
@@ -71,8 +72,14 @@ def _extend(old: Outcome, new: Outcome, complete: bool) -> Outcome:
         verdict = Verdict.SATISFIED
     else:
         verdict = Verdict.POSSIBLY_SATISFIED
-    reason = old.reason if old.violations else new.reason
-    return Outcome(old.rule, old.case_id, verdict, old.activations + new.activations,
+    act = old.activations + new.activations
+    if old.violations:
+        reason = old.reason
+    elif new.violations or new.pending:
+        reason = new.reason
+    else:
+        reason = default_reason(len(act), 0, 0)
+    return Outcome(old.rule, old.case_id, verdict, act,
                    old.fulfilments + new.fulfilments, vio, pend, reason)
 
 

@@ -279,6 +279,17 @@ class Environment:
 # --- the rule base ----------------------------------------------------------------------------
 
 
+def default_reason(activations: int, violations: int, pending: int) -> str:
+    """The reason of an outcome no rule worded: its counts."""
+    if not activations:
+        return "not activated"
+    if violations:
+        return f"{violations} of {activations} activations violated"
+    if pending:
+        return f"{pending} of {activations} activations pending"
+    return f"{activations} activations, all fulfilled"
+
+
 def _judge(rule: Rule, trace: Trace, act: Sequence[int], ful: Sequence[int],
            vio: Sequence[int], pend: Sequence[int], why: str, *,
            settled: bool = False, keep_pending: bool = False) -> Outcome:
@@ -296,14 +307,7 @@ def _judge(rule: Rule, trace: Trace, act: Sequence[int], ful: Sequence[int],
     else:
         verdict = Verdict.POSSIBLY_SATISFIED
     if not why:
-        if not act:
-            why = "not activated"
-        elif vio:
-            why = f"{len(vio)} of {len(act)} activations violated"
-        elif pend:
-            why = f"{len(pend)} of {len(act)} activations pending"
-        else:
-            why = f"{len(act)} activations, all fulfilled"
+        why = default_reason(len(act), len(vio), len(pend))
     seqs = trace.seqs
     return _new(Outcome, (rule.id, trace.case_id, verdict,
                           tuple([seqs[i] for i in act]) if act else (),
