@@ -52,12 +52,22 @@ MODULE[stack]=src/servicewf/processes/stack.py
 TESTS[stack]="tests/processes/test_stack_and_policies.py tests/test_cli.py"
 MODULE[approval]=src/servicewf/processes/approval.py
 TESTS[approval]="tests/processes tests/integrity"
+COMPLIANCE_TESTS="tests/compliance/test_rules.py tests/compliance/test_mutations.py tests/compliance/test_data_monitor_cli.py"
+MODULE[compliance_rules]=src/servicewf/compliance/rules.py
+TESTS[compliance_rules]="$COMPLIANCE_TESTS"
+MODULE[compliance_checker]=src/servicewf/compliance/checker.py
+TESTS[compliance_checker]="tests/compliance/test_rules.py tests/compliance/test_data_monitor_cli.py"
+MODULE[compliance_fast]=src/servicewf/compliance/_fast.py
+TESTS[compliance_fast]="tests/compliance/test_rules.py"
+MODULE[compliance_monitor]=src/servicewf/compliance/monitor.py
+TESTS[compliance_monitor]="tests/compliance/test_data_monitor_cli.py"
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
     service_request obligation complaint after_sales consultation contract contract_change
     customer_data_change improvement_action service_problem survey_campaign common notices cadence
-    schedule presets policies stack approval)
+    schedule presets policies stack approval compliance_rules compliance_checker compliance_fast
+    compliance_monitor)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

@@ -3,7 +3,8 @@
 Sub-commands: ``demo`` (a simulated workload with a summary), ``worker`` (the sweep loop of the
 SLA clocks and the recurring obligations against a database), ``validate`` (check a process
 definition or business calendar JSON file, listing every problem), ``diagram`` (Mermaid or DOT
-text of a built-in process or a definition file) and ``processes`` (the built-in catalogue).
+text of a built-in process or a definition file), ``processes`` (the built-in catalogue) and
+``check`` (compliance of a database's cases; implemented in ``servicewf.compliance.cli``).
 
 A bad invocation (a missing file, malformed JSON, a database path where a URL is needed, a
 driver that is not installed) is one line on stderr and exit code 2, never a traceback;
