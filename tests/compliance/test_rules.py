@@ -256,3 +256,35 @@ def test_bad_rules_are_refused():
         Existence(id="e", activity="a", at_least=2, at_most=1)
     with pytest.raises(InvalidRule, match="two rules have the id"):
         check([trace(["a"])], [Init(id="x", activity="a"), Init(id="x", activity="b")])
+
+
+@pytest.mark.parametrize(("value", "given"), [
+    (None, False), ("", False), ("  ", False), ([], False), ({}, False), ((), False),
+    ("x", True), ([0], True), ({"k": 1}, True), (0, True), (0.0, True), (False, True),
+])
+def test_a_required_field_counts_as_given_unless_empty(value, given):
+    rule = DataRule(id="D", activity="close", require=("f",), at="event")
+    report = check([[ev(1, "close", f=value)]], [rule])
+    assert (report.outcomes[0].verdict is Verdict.SATISFIED) == given
+
+
+def test_within_deadlines_are_exact_to_the_microsecond():
+    start = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+    for unit, span in (("minutes", pendulum.duration(minutes=90)),
+                       ("hours", pendulum.duration(hours=90)),
+                       ("days", pendulum.duration(days=90))):
+        rule = Within(id="W", start="open", stop="answer", limit=Duration(90, unit))
+        on_time = [ev(1, "open", at=start), ev(2, "answer", at=start + span)]
+        late = [ev(1, "open", at=start),
+                ev(2, "answer", at=start + span + pendulum.duration(microseconds=1))]
+        assert check([on_time], [rule]).outcomes[0].verdict is Verdict.SATISFIED, unit
+        assert check([late], [rule]).outcomes[0].verdict is Verdict.VIOLATED, unit
+    office = Within(id="B", start="open", stop="answer",
+                    limit=Duration(2, "working_days"), calendar="office")
+    fri = pendulum.datetime(2026, 3, 6, 10, tz="Asia/Shanghai")
+    tue_close = pendulum.datetime(2026, 3, 10, 18, tz="Asia/Shanghai")
+    assert check([[ev(1, "open", at=fri), ev(2, "answer", at=tue_close)]],
+                 [office]).outcomes[0].verdict is Verdict.SATISFIED
+    assert check([[ev(1, "open", at=fri),
+                   ev(2, "answer", at=tue_close.add(microseconds=1))]],
+                 [office]).outcomes[0].verdict is Verdict.VIOLATED

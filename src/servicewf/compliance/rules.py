@@ -149,12 +149,10 @@ def present(value: Any) -> bool:
         return False
     if isinstance(value, str):
         return bool(value.strip())
-    if isinstance(value, (list, tuple, dict, set, frozenset)) or hasattr(value, "__len__"):
-        try:
-            return len(value) > 0
-        except TypeError:  # pragma: no cover - an object with a broken __len__
-            return True
-    return True
+    try:
+        return len(value) > 0
+    except TypeError:  # a number, a date...: given
+        return True
 
 
 _OPS = ("present", "absent", "equals", "not_equals", "in", "not_in", "is", "is_not")
