@@ -149,7 +149,7 @@ def bench_vs_pm4py(limit: int | None) -> float | None:
     report = check(histories, rules)
     ratio = theirs / ours
     print(f"BENCH compliance_vs_pm4py ratio={ratio:.2f} target=5 cases={report.cases} "
-          f"pm4py_s={theirs:.3f} servicewf_s={ours:.3f} {'PASS' if ratio >= 5 else 'FAIL'}")
+          f"peer_s={theirs:.3f} servicewf_s={ours:.3f} {'PASS' if ratio >= 5 else 'FAIL'}")
     return ratio
 
 
