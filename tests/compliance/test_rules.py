@@ -288,3 +288,51 @@ def test_within_deadlines_are_exact_to_the_microsecond():
     assert check([[ev(1, "open", at=fri),
                    ev(2, "answer", at=tue_close.add(microseconds=1))]],
                  [office]).outcomes[0].verdict is Verdict.VIOLATED
+
+
+def test_reasons_name_what_is_wrong():
+    rule = DataRule(id="D", activity="close",
+                    check=(Condition("owner", "absent", at="event"),))
+    report = check([[ev(1, "close", owner="li")]], [rule])
+    assert report.outcomes[0].reason == "close at #1: not owner absent"
+    quiet = check([[ev(1, "open")]], [rule])
+    assert quiet.outcomes[0].reason == "not activated"
+    ok = check([[ev(1, "close")]], [rule])
+    assert ok.outcomes[0].reason == "1 activations, all fulfilled"
+    with pytest.raises(InvalidRule, match="names a field"):
+        Condition("")
+
+
+@pytest.mark.parametrize("rule", [
+    Response(id="r", source=("a", "b"), target="b"),
+    Precedence(id="r", source="b", target=("a", "b")),
+    ChainResponse(id="r", source=("a", "b"), target="b"),
+    AlternateResponse(id="r", source=("a", "b"), target="b"),
+])
+@pytest.mark.parametrize("acts", [["b"], ["a", "b"], ["b", "b"], ["a", "b", "a"]])
+def test_overlapping_activity_sets_give_the_same_counts_on_both_paths(rule, acts):
+    one = check([trace(acts)], [rule])
+    many = check([History(f"c{k}", None, [e.__class__(**{**_fields(e), "case_id": f"c{k}"})
+                                          for e in trace(acts)]) for k in range(64)], [rule])
+    o, s = one.outcomes[0], many.rule("r")
+    assert (s.activations, s.fulfilments, s.violations, s.pending) == (
+        64 * len(o.activations), 64 * len(o.fulfilments), 64 * len(o.violations),
+        64 * len(o.pending))
+
+
+def test_the_vectorised_path_takes_the_declare_templates():
+    from servicewf.compliance import _fast
+
+    assert _fast.available()
+    assert all(_fast.supports(r) for r in (
+        Existence(id="e", activity="a"), Absence(id="n", activity="a"),
+        Init(id="i", activity="a"), Response(id="r", source="a", target="b"),
+        Succession(id="s", source="a", target="b")))
+    assert not _fast.supports(Succession(id="s", source="a", target=("a", "b")))
+    assert not _fast.supports(Response(id="r", source="a", target="b",
+                                       when=(Condition("f"),)))
+    assert not _fast.supports(DataRule(id="d", activity="a", require="f"))
+    big = check([History(f"c{k}", None, trace(["a", "b"])) for k in range(64)],
+                [Response(id="r", source="a", target="b")])
+    assert big._outcomes is None  # counted in arrays; outcomes built when read
+    assert len(big.outcomes) == 64 and big.outcomes[5].case_id == "c5"
