@@ -16,6 +16,21 @@ from collections.abc import Iterator
 
 import pytest
 
+# --- the testing kit's plugin ---------------------------------------------------------------
+# Installed servicewf registers it through the pytest11 entry point; a source checkout whose
+# installed metadata predates the entry point loads it here (never both: pytest refuses a
+# plugin registered twice).
+
+
+def _kit_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(ep.value == "servicewf.testing.plugin"
+               for ep in entry_points(group="pytest11"))
+
+
+pytest_plugins = () if _kit_installed() else ("servicewf.testing.plugin",)
+
 # --- PostgreSQL ---------------------------------------------------------------------------
 
 PG_DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"

@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "servicewf"
 CORE = ["errors", "clock", "_gc", "_trusted", "_frozen", "plain", "case", "events", "context",
         "definition", "hooks", "storage.base", "storage.memory", "storage", "engine"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
-         "sla", "calendar", "outbox", "explain", "interop", "reporting"]
+         "sla", "calendar", "outbox", "explain", "interop", "reporting", "compliance", "testing"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
@@ -20,8 +20,10 @@ FORBIDDEN = {
     "diagrams": ["engine", *OUTER],
     "explain": ["engine", *OUTER],
     "calendar": ["engine", "sla", "processes", "storage", "cli", "demo", "worker", "definition"],
-    "sla": ["processes", "storage.sql", "cli", "demo", "worker", "outbox", "reporting"],
-    "processes": ["storage.sql", "cli", "demo", "worker", "outbox", "reporting"],
+    "sla": ["processes", "storage.sql", "cli", "demo", "worker", "outbox", "reporting",
+            "compliance", "testing"],
+    "processes": ["storage.sql", "cli", "demo", "worker", "outbox", "reporting", "compliance",
+                  "testing"],
     "storage.sql": ["engine", "sla", "processes", "cli", "demo", "worker", "outbox"],
     # The dispatcher delivers what stores hold: it needs neither the engine nor a backend.
     "outbox": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
@@ -34,6 +36,10 @@ FORBIDDEN = {
     # module (reporting.cli) picks a backend and reaches the CLI's shared checks.
     "reporting": ["worker", "outbox", "storage.sql", "demo", "cli"],
     "reporting.cli": ["worker", "outbox", "demo"],
+    # Compliance reads histories from any store; only its command (compliance.cli) opens a
+    # database and reuses the CLI's checks. Nothing below it imports it.
+    "compliance": ["storage.sql", "cli", "demo", "worker", "outbox", "testing"],
+    "compliance.cli": ["demo", "worker", "outbox", "testing"],
 }
 
 

@@ -53,7 +53,18 @@ EXPORTED = {
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor
         DemoDatabaseInUse UsageError
-        LogImportError NaiveTimestamp
+        LogImportError NaiveTimestamp InvalidRule
+    """),
+    "servicewf.compliance": _names("""
+        PREDICATES RULES_SCHEMA RULE_SCHEMA Absence Alert AllOf AlternatePrecedence
+        AlternateResponse Catalogue
+        ChainPrecedence ChainResponse ChainSuccession Coexistence ComplianceMonitor Condition
+        DataRule Duration Environment Existence HandlerTier History Init NotCoexistence
+        NotSuccession Outcome Precedence Report RespondedExistence Response Retention RoleRule
+        Rule RuleSummary SlaClock Succession Trace Verdict Window Within activity
+        builtin_catalogue builtin_environment check check_one guideline_rules
+        register_predicate rule_from_data rule_to_data rules_from_data rules_to_data
+        timing_rules
     """),
     "servicewf.plain": _names("""
         FrozenDict FrozenList MAX_DEPTH MAX_IDENTIFIER MAX_ITEMS MAX_TEXT

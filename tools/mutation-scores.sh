@@ -68,13 +68,23 @@ MODULE[sla_data]=src/servicewf/sla/data.py
 TESTS[sla_data]="tests/sla/test_policy_data.py tests/sla/test_policy_cli.py tests/processes/test_sla_data_presets.py"
 MODULE[sla_combined]=src/servicewf/sla/combined.py
 TESTS[sla_combined]="tests/sla/test_policy_data.py tests/processes/test_sla_data_presets.py"
+COMPLIANCE_TESTS="tests/compliance/test_rules.py tests/compliance/test_mutations.py tests/compliance/test_data_monitor_cli.py"
+MODULE[compliance_rules]=src/servicewf/compliance/rules.py
+TESTS[compliance_rules]="$COMPLIANCE_TESTS"
+MODULE[compliance_checker]=src/servicewf/compliance/checker.py
+TESTS[compliance_checker]="tests/compliance/test_rules.py tests/compliance/test_data_monitor_cli.py"
+MODULE[compliance_fast]=src/servicewf/compliance/_fast.py
+TESTS[compliance_fast]="tests/compliance/test_rules.py"
+MODULE[compliance_monitor]=src/servicewf/compliance/monitor.py
+TESTS[compliance_monitor]="tests/compliance/test_data_monitor_cli.py"
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
     service_request obligation complaint after_sales consultation contract contract_change
     customer_data_change improvement_action service_problem survey_campaign common notices explain
     cadence schedule presets policies stack approval interop_source interop_replay interop_export
-    reporting reporting_html sla_data sla_combined)
+    reporting reporting_html sla_data sla_combined compliance_rules compliance_checker
+    compliance_fast compliance_monitor)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

@@ -4,7 +4,8 @@ Sub-commands: ``demo`` (a simulated workload with a summary), ``worker`` (the sw
 SLA clocks and the recurring obligations against a database), ``validate`` (check a process
 definition or business calendar JSON file, listing every problem), ``diagram`` (Mermaid or DOT
 text of a built-in process or a definition file), ``processes`` (the built-in catalogue) and
-``report`` (KPIs and SLA attainment of a database: :mod:`servicewf.reporting.cli`).
+``report`` (KPIs and SLA attainment of a database: :mod:`servicewf.reporting.cli`) and
+``check`` (compliance of a database's cases; implemented in ``servicewf.compliance.cli``).
 
 A bad invocation (a missing file, malformed JSON, a database path where a URL is needed, a
 driver that is not installed) is one line on stderr and exit code 2, never a traceback;
@@ -348,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     from servicewf.interop.cli import add_parsers as add_interop  # import, discover, export
 
     add_interop(sub, fmt)
+    from servicewf.compliance.cli import add_parser as add_check
+
+    add_check(sub)
     return parser
 
 

@@ -49,6 +49,7 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     ├── UnknownClock (LookupError)
     ├── ObligationError (ValueError)
     │   └── NoCadence
+    ├── InvalidRule (ValueError)
     ├── DemoDatabaseInUse (ValueError)
     ├── UsageError (ValueError)
     └── LogImportError (ValueError)
@@ -89,6 +90,7 @@ __all__ = [
     "InvalidPolicy",
     "InvalidPolicyData",
     "InvalidProcessor",
+    "InvalidRule",
     "LogImportError",
     "MigrationRefused",
     "NaiveTimestamp",
@@ -513,6 +515,14 @@ class ObligationError(ServicewfError, ValueError):
 
 class NoCadence(ObligationError):
     """The guidelines set no cadence for this case (a prospect has no contact cadence)."""
+
+
+# --- compliance ---------------------------------------------------------------------------
+
+
+class InvalidRule(ServicewfError, ValueError):
+    """A compliance rule cannot be built (a bad template, activity or limit, plain data that
+    does not fit the rule schema); the message names the rule and every problem."""
 
 
 # --- the command line -----------------------------------------------------------------------

@@ -1,0 +1,170 @@
+"""A case history prepared once for every rule: activities, their positions, data as of each
+event, times in epoch microseconds.
+
+The checker builds one :class:`Trace` per case and hands it to every rule, so the work that
+depends only on the history (naming each event's activity, indexing positions, indexing the data
+fields) is done once per case, however many rules there are.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from servicewf.clock import epoch_us
+from servicewf.events import Event, EventKind
+
+__all__ = ["Trace", "activity"]
+
+_OPENED = EventKind.OPENED
+
+
+def activity(event: Event) -> str:
+    """The activity an event stands for in a rule: its trigger (``register``, ``close``...),
+    ``"open"`` for the opening event, else its kind (``clock_breached``, ``note``...)."""
+    trigger = event.trigger
+    if trigger:
+        return trigger
+    kind = event.kind
+    return "open" if kind is _OPENED else kind.value
+
+
+class Trace:
+    """One case's history, indexed for the rules.
+
+    ``complete`` says the case can get no more events (it reached a final state, or the log is
+    known to be finished); ``as_of_us`` is the instant the verdicts are given at; ``sla``
+    the SLA clocks' state stored with the case for exactly these events, when known.
+    """
+
+    __slots__ = ("_fields", "_pos", "_times", "acts", "as_of_us", "case_id", "complete",
+                 "events", "process", "seqs", "sla", "start")
+
+    def __init__(self, case_id: str, process: str | None, events: Sequence[Event], *,
+                 complete: bool, as_of_us: int | None, sla: Any = None) -> None:
+        self.case_id = case_id
+        self.process = process
+        self.events = events
+        self.complete = complete
+        acts: list[str] = []
+        pos: dict[str, list[int]] = {}
+        for i, e in enumerate(events):
+            a = e.trigger or ("open" if e.kind is _OPENED else e.kind.value)
+            acts.append(a)
+            found = pos.get(a)
+            if found is None:
+                pos[a] = [i]
+            else:
+                found.append(i)
+        self.acts = acts
+        self._pos = pos
+        self.seqs = [e.seq for e in events]
+        self._times: list[int] | None = None
+        self._fields: dict[str, tuple[list[int], list[Any]]] | None = None
+        self.as_of_us = as_of_us
+        self.start = 0
+        """Prefix-stable rules judge only activations from this position on (the incremental
+        checker sets it to the first new event; their earlier verdicts cannot change)."""
+        self.sla = sla
+        """The SLA record as the processor stored it with the case for exactly this history
+        (``case.extensions["sla"]``), when known: timing rules read it instead of folding
+        the history again."""
+
+    def extend(self, events: Sequence[Event]) -> None:
+        """Append ``events`` (the next ones of the same case) to the indexes built so far."""
+        base = len(self.events)
+        all_events = self.events
+        if not isinstance(all_events, list):
+            all_events = self.events = list(all_events)
+        for k, e in enumerate(events, start=base):
+            all_events.append(e)
+            a = e.trigger or ("open" if e.kind is _OPENED else e.kind.value)
+            self.acts.append(a)
+            self._pos.setdefault(a, []).append(k)
+            self.seqs.append(e.seq)
+            if self._times is not None:
+                self._times.append(epoch_us(e.at))
+            if self._fields is not None:
+                for f, v in e.data.items():
+                    slot = self._fields.get(f)
+                    if slot is None:
+                        self._fields[f] = ([k], [v])
+                    else:
+                        slot[0].append(k)
+                        slot[1].append(v)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def positions(self, names: frozenset[str]) -> list[int]:
+        """The positions (0-based) of the events whose activity is in ``names``, in order."""
+        if len(names) == 1:
+            for n in names:
+                return self._pos.get(n, [])
+        found = [self._pos[n] for n in names if n in self._pos]
+        if not found:
+            return []
+        if len(found) == 1:
+            return found[0]
+        return sorted(i for p in found for i in p)
+
+    def has(self, names: frozenset[str]) -> bool:
+        """Whether some event's activity is in ``names``."""
+        pos = self._pos
+        return any(n in pos for n in names)
+
+    def time_us(self, i: int) -> int:
+        """The instant of event ``i`` in epoch microseconds."""
+        times = self._times
+        if times is None:
+            times = self._times = [epoch_us(e.at) for e in self.events]
+        return times[i]
+
+    def end_us(self) -> int:
+        """The instant verdicts are given at: ``as_of`` or, without one, the last event."""
+        if self.as_of_us is not None:
+            return self.as_of_us
+        return self.time_us(len(self.events) - 1) if self.events else 0
+
+    def value_at(self, field: str, i: int) -> Any:
+        """The value of ``field`` in the case data just after event ``i`` (later values win),
+        or ``None`` when no event up to ``i`` supplied it."""
+        fields = self._fields
+        if fields is None:
+            fields = self._fields = self._index_fields()
+        found = fields.get(field)
+        if found is None:
+            return None
+        where, values = found
+        k = bisect.bisect_right(where, i)
+        return values[k - 1] if k else None
+
+    def values_until(self, field: str, i: int) -> list[Any]:
+        """Every value ``field`` was given by events up to ``i``, in order."""
+        fields = self._fields
+        if fields is None:
+            fields = self._fields = self._index_fields()
+        found = fields.get(field)
+        if found is None:
+            return []
+        where, values = found
+        return values[: bisect.bisect_right(where, i)]
+
+    def _index_fields(self) -> dict[str, tuple[list[int], list[Any]]]:
+        out: dict[str, tuple[list[int], list[Any]]] = {}
+        for i, e in enumerate(self.events):
+            data: Mapping[str, Any] = e.data
+            for k, v in data.items():
+                slot = out.get(k)
+                if slot is None:
+                    out[k] = ([i], [v])
+                else:
+                    slot[0].append(i)
+                    slot[1].append(v)
+        return out
+
+    def seqs_of(self, positions: Iterable[int]) -> tuple[int, ...]:
+        """The events' sequence numbers at ``positions``."""
+        seqs = self.seqs
+        return tuple(seqs[i] for i in positions)
