@@ -13,18 +13,24 @@ CORE = ["errors", "clock", "_frozen", "plain", "case", "events", "context", "def
         "storage.base",
         "storage.memory", "storage", "engine"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
-         "sla", "calendar", "outbox"]
+         "sla", "calendar", "outbox", "scheduler"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
     **{m: OUTER for m in CORE},
     "diagrams": ["engine", *OUTER],
-    "calendar": ["engine", "sla", "processes", "storage", "cli", "demo", "worker", "definition"],
+    "calendar": ["engine", "sla", "processes", "storage", "cli", "demo", "worker", "definition",
+                 "scheduler"],
     "sla": ["processes", "storage.sql", "cli", "demo", "worker", "outbox"],
     "processes": ["storage.sql", "cli", "demo", "worker", "outbox"],
     "storage.sql": ["engine", "sla", "processes", "cli", "demo", "worker", "outbox"],
     # The dispatcher delivers what stores hold: it needs neither the engine nor a backend.
-    "outbox": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
+    "outbox": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker",
+               "scheduler"],
+    # The scheduler knows no subsystem: the SLA, obligations, compliance alerts and the
+    # outbox relay plug into it (they import it, never the reverse). It may use the outbox
+    # (DispatchPass adapts a Dispatcher), never a backend.
+    "scheduler": ["sla", "processes", "storage.sql", "cli", "demo", "worker"],
 }
 
 

@@ -65,7 +65,10 @@ EXPORTED = {
         ClockStates ClockView Cycle DueField ExtensionConditionsUnmet ExtensionRequest
         ExtensionRule GoalTable GoalUndefined On Policy SweepEvent SweepReport Sweeper Target
         TimerHandler Until Warn WorkingDays
-        escalated_tier recompute sweep target_from_dict
+        escalated_tier recompute sla_handlers sweep target_from_dict
+    """),
+    "servicewf.scheduler": _names("""
+        DispatchPass Listener Pass Scheduler SweepContext SweepEvent SweepReport TimerHandler
     """),
     "servicewf.storage": _names("""
         LogEntry MemoryStore OutboxEntry OutboxMessage Store Timer WriteSet

@@ -47,6 +47,7 @@ from servicewf.sla.sweep import (
     SweepEvent,
     SweepReport,
     TimerHandler,
+    sla_handlers,
     sweep,
 )
 
@@ -91,6 +92,7 @@ __all__ = [
     "WorkingDays",
     "escalated_tier",
     "recompute",
+    "sla_handlers",
     "sweep",
     "target_from_dict",
 ]

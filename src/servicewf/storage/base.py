@@ -539,6 +539,18 @@ class Store(abc.ABC):
         """Every quarantined timer (whose back-off may have ended), by case id and name."""
         raise NotImplementedError
 
+    def due_backlog(self, now: _dt.datetime) -> tuple[int, _dt.datetime | None]:
+        """How many timers are due at ``now`` (``due <= now``), leaving out quarantined ones
+        whose back-off has not ended, and the due instant of the earliest of them (``None``
+        when none is due): the backlog a worker's metrics report. Leases are ignored (a
+        timer being settled is still due). Backends may answer with one query."""
+        try:
+            held = {(q.case_id, q.name) for q in self.quarantined_timers() if q.until > now}
+        except NotImplementedError:
+            held = set()
+        due = [t for t in self.due_timers(now) if (t.case_id, t.name) not in held]
+        return len(due), (due[0].due if due else None)
+
     # --- the outbox: messages written by write-sets, delivered by a dispatcher -----------
 
     @abc.abstractmethod

@@ -872,6 +872,18 @@ class SQLStore(Store):
                 out.append(QuarantinedTimer(case_id, name, q[0], decode_instant(until), q[1]))
         return out
 
+    def due_backlog(self, now: _dt.datetime) -> tuple[int, _dt.datetime | None]:
+        tm = self._tables.timers
+        cutoff = self._instant(now)
+        query = sa.select(sa.func.count(), sa.func.min(tm.c.due)).where(
+            tm.c.due <= cutoff,
+            sa.or_(tm.c.lease_owner.is_(None),
+                   sa.not_(tm.c.lease_owner.startswith(QUARANTINE_OWNER + "/", autoescape=True)),
+                   tm.c.lease_until <= cutoff))
+        with self._tx(write=False) as conn:
+            count, earliest = conn.execute(query).one()
+        return int(count), None if earliest is None else decode_instant(earliest)
+
     # --- outbox ---------------------------------------------------------------------------
 
     def claim_outbox(
