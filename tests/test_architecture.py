@@ -13,7 +13,7 @@ CORE = ["errors", "clock", "_frozen", "plain", "case", "events", "context", "def
         "storage.base",
         "storage.memory", "storage", "engine"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
-         "sla", "calendar", "outbox", "scheduler"]
+         "sla", "calendar", "outbox", "scheduler", "metrics"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
@@ -30,7 +30,9 @@ FORBIDDEN = {
     # The scheduler knows no subsystem: the SLA, obligations, compliance alerts and the
     # outbox relay plug into it (they import it, never the reverse). It may use the outbox
     # (DispatchPass adapts a Dispatcher), never a backend.
-    "scheduler": ["sla", "processes", "storage.sql", "cli", "demo", "worker"],
+    "scheduler": ["sla", "processes", "storage.sql", "cli", "demo", "worker", "metrics"],
+    # Metrics read a store and a scheduler's reports; the worker wires them.
+    "metrics": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
 }
 
 
