@@ -69,6 +69,7 @@ EXPORTED = {
     """),
     "servicewf.scheduler": _names("""
         DispatchPass Listener Pass Scheduler SweepContext SweepEvent SweepReport TimerHandler
+        merge_owned_timers merge_writes
     """),
     "servicewf.storage": _names("""
         LogEntry MemoryStore OutboxEntry OutboxMessage Store Timer WriteSet

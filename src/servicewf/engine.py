@@ -12,6 +12,7 @@ observers see it. A command refused at any step raises a specific
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
@@ -281,6 +282,15 @@ class Engine:
     def history(self, case_id: str) -> list[Event]:
         """The case's audit log."""
         return self.store.history(check_identifier(case_id, "case id"))
+
+    def with_store(self, store: Store) -> Engine:
+        """This engine (the same registry, processors, hooks, message rules and clock) over
+        ``store``, remembering none of this engine's cases: e.g. the scheduler's engine over
+        a store that collects a batch of write-sets before applying them together."""
+        other = copy.copy(self)
+        other.store = store
+        other._known = {}
+        return other
 
     def get(self, case_id: str) -> Case:
         """The latest stored case."""

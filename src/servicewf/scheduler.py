@@ -59,14 +59,14 @@ from servicewf.errors import (
     UnknownProcess,
 )
 from servicewf.events import EventKind
-from servicewf.storage.base import QuarantinedTimer, Timer, WriteSet
+from servicewf.storage.base import QuarantinedTimer, Store, Timer, WriteSet, check_write
 
 if typing.TYPE_CHECKING:
     from servicewf.engine import Engine
     from servicewf.outbox import Dispatcher
 
 __all__ = ["DispatchPass", "Listener", "Pass", "Scheduler", "SweepContext", "SweepEvent",
-           "SweepReport", "TimerHandler"]
+           "SweepReport", "TimerHandler", "merge_owned_timers", "merge_writes"]
 
 log = logging.getLogger("servicewf.sweep")
 
@@ -210,6 +210,14 @@ class Scheduler:
     prefix no handler owns too: a scheduler never settles what it does not understand.
     A scheduler without timer handlers claims no timers (it only runs its passes).
 
+    With ``settle_in_batches`` (the default) the cases of one claim are settled together:
+    read in one query, each handler's writes held back and merged per case, and the batch
+    applied with one ``Store.append_many`` (one transaction on SQL stores). A case the batch
+    cannot settle that way (its write is refused as stale, its handler raises or reads what
+    the batch holds back, it cannot be read) is then settled alone, exactly as without
+    batches. An engine with after-commit observers is never batched (observers see each
+    command as it commits).
+
     :attr:`totals` adds up every round's numbers (for metrics).
     """
 
@@ -227,6 +235,7 @@ class Scheduler:
         listeners: Sequence[Listener] = (),
         max_retries: int = 10,
         backoff: _dt.timedelta | None = None,
+        settle_in_batches: bool = True,
     ) -> None:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, got {batch}")
@@ -237,6 +246,7 @@ class Scheduler:
         self.batch = batch
         self.listeners = list(listeners)
         self.max_retries = max_retries
+        self.settle_in_batches = settle_in_batches
         self.handlers: tuple[TimerHandler, ...] = ()
         self.passes: tuple[Pass, ...] = ()
         self.totals: dict[str, int] = {}
@@ -267,9 +277,12 @@ class Scheduler:
 
     _handler_of = handler_of
 
-    def context(self, now: _dt.datetime, report: SweepReport) -> SweepContext:
-        """The context handed to the handlers and passes of one round."""
-        ctx = SweepContext(self.engine, now, report, self.listeners)
+    def context(self, now: _dt.datetime, report: SweepReport, *, engine: Engine | None = None,
+                listeners: Sequence[Listener] | None = None) -> SweepContext:
+        """The context handed to the handlers and passes of one round (on ``engine`` and
+        ``listeners`` when given: the batch's engine, listeners heard after the commit)."""
+        ctx = SweepContext(engine or self.engine, now, report,
+                           self.listeners if listeners is None else listeners)
         ctx.lease = self.lease
         return ctx
 
@@ -342,11 +355,67 @@ class Scheduler:
                 report.timers += 1
                 cases.setdefault(t.case_id, {}).setdefault(id(handler), (handler, []))[1] \
                     .append(t)
-            for case_id, handlers in cases.items():
-                # one settlement per case and handler deals with all its due timers
-                self._settle_case(case_id, list(handlers.values()), ctx)
+            grouped = {cid: list(hs.values()) for cid, hs in cases.items()}
+            if (self.settle_in_batches and len(grouped) > 1
+                    and not self.engine.hooks.has_observers):
+                self._settle_batch(grouped, ctx)
+            else:
+                for case_id, handlers in grouped.items():
+                    # one settlement per case and handler deals with all its due timers
+                    self._settle_case(case_id, handlers, ctx)
             if len(claimed) + len(corrupt) < n:
                 break
+
+    def _settle_batch(self, cases: dict[str, list[tuple[TimerHandler, list[Timer]]]],
+                      ctx: SweepContext) -> None:
+        """Settle the cases of one claim together (see the class docstring).
+
+        What makes it safe: nothing is written until ``append_many``, which applies each
+        case's merged write-set whole or not at all, guarded by the version the batch read,
+        so a case another worker moved meanwhile is refused alone and then settled again
+        from scratch on its fresh value (its held-back work is dropped, never half-applied).
+        A worker that dies before or during that call leaves nothing of the batch; its
+        timers are only leased and lapse for the next worker. Counts and listener calls of a
+        case are kept aside and only reported once its write is applied."""
+        store = self.engine.store
+        loaded = store.load_many(cases, on_corrupt=lambda _bad: None)  # alone: quarantined
+        batch = _HeldWrites(store, loaded)
+        engine = self.engine.with_store(typing.cast(Store, batch))
+        alone: list[str] = []
+        settled: list[tuple[str, SweepReport, list[SweepEvent]]] = []
+        for case_id, handlers in cases.items():
+            case = loaded.get(case_id)
+            if case is None:
+                alone.append(case_id)
+                continue
+            heard: list[SweepEvent] = []
+            report = SweepReport()
+            case_ctx = self.context(ctx.now, report, engine=engine, listeners=[heard.append])
+            try:
+                self.engine.registry.get(case.process, case.definition_version)
+                for handler, _timers in handlers:
+                    handler.settle(case_ctx, case)
+                    case = engine.get(case_id)
+            except Exception:  # settled alone below, which reports it as it should
+                batch.drop(case_id)
+                alone.append(case_id)
+                continue
+            settled.append((case_id, report, heard))
+        writes = [batch.held[cid] for cid, _, _ in settled if cid in batch.held]
+        refused = {w.case.id: r for w, r in zip(writes, store.append_many(writes), strict=True)
+                   if r is not None}
+        for case_id, report, heard in settled:
+            if case_id in refused:
+                ctx.report.retries += 1
+                alone.append(case_id)
+                continue
+            _add_report(ctx.report, report)
+            ctx.report.cases += 1
+            for event in heard:
+                for listener in self.listeners:
+                    listener(event)
+        for case_id in alone:
+            self._settle_case(case_id, cases[case_id], ctx)
 
     def _quarantine(self, case_id: str, timers: Sequence[Timer], reason: str,
                     ctx: SweepContext) -> None:
@@ -408,3 +477,103 @@ class Scheduler:
             "its timers stay due and the next sweep retries it",
             case_id=case_id, expected=-1, actual=None,
         )
+
+
+def _add_report(into: SweepReport, part: SweepReport) -> None:
+    """Add what one case's settlement counted (``part``) to the round's report."""
+    into.warnings += part.warnings
+    into.breaches += part.breaches
+    into.escalations += part.escalations
+    into.retries += part.retries
+    into.skipped.update(part.skipped)
+    for what, n in part.counts.items():
+        into.count(what, n)
+    into.quarantined += part.quarantined
+
+
+def merge_owned_timers(
+    first: typing.Mapping[str, tuple[Timer, ...]],
+    then: typing.Mapping[str, tuple[Timer, ...]],
+) -> dict[str, tuple[Timer, ...]]:
+    """The timers by owner of one write-set doing what ``first`` then ``then`` do: for every
+    case's timers ``T``, applying the result replaces exactly as applying ``first`` and then
+    ``then`` would. An owner of ``then`` replaces the narrower owners of ``first`` (whose
+    names it owns too); within a broader owner of ``first`` it replaces its own names."""
+    merged = dict(first)
+    for prefix, group in then.items():
+        for key in [k for k in merged if k.startswith(prefix)]:
+            del merged[key]
+        broader = next((k for k in merged if prefix.startswith(k)), None)
+        if broader is None:
+            merged[prefix] = group
+        else:
+            merged[broader] = (*(t for t in merged[broader] if not t.name.startswith(prefix)),
+                               *group)
+    return merged
+
+
+def merge_writes(first: WriteSet, then: WriteSet) -> WriteSet:
+    """One write-set doing what ``first`` and then ``then`` (planned on ``first``'s case)
+    do: the events of both, ``then``'s case, ``first``'s expected version, the timers of
+    :func:`merge_owned_timers` and both outboxes."""
+    return WriteSet(then.case, (*first.events, *then.events), first.expected_version,
+                    merge_owned_timers(first.timers, then.timers), (*first.outbox, *then.outbox),
+                    checked=first.checked and then.checked)
+
+
+class _Unbatchable(Exception):
+    """A handler read or wrote around a case whose writes the batch holds back."""
+
+
+class _HeldWrites:
+    """A store view for one batch: reads cases from what the batch loaded (or holds), holds
+    every write-set back (merged per case) instead of writing it, and passes everything else
+    to the store. A handler that reads the history or timers of a case with held writes, or
+    writes its timers directly, would see the store without them: that case is settled
+    alone instead (:class:`_Unbatchable`)."""
+
+    def __init__(self, store: Store, cases: dict[str, Case]) -> None:
+        self.store = store
+        self.cases = cases
+        self.held: dict[str, WriteSet] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def load(self, case_id: str) -> Case:
+        write = self.held.get(case_id)
+        if write is not None:
+            return write.case
+        case = self.cases.get(case_id)
+        return self.store.load(case_id) if case is None else case
+
+    def append(self, write: WriteSet, *args: Any, **kwargs: Any) -> None:
+        if args or kwargs or not isinstance(write, WriteSet) or write.creates:
+            raise _Unbatchable("only write-sets of existing cases are held back")
+        check_write(write)
+        case_id = write.case.id
+        current = self.load(case_id)
+        if current.version != write.expected_version:
+            raise StaleVersion.for_case(case_id, write.expected_version, current.version)
+        before = self.held.get(case_id)
+        self.held[case_id] = write if before is None else merge_writes(before, write)
+
+    def drop(self, case_id: str) -> None:
+        self.held.pop(case_id, None)
+
+    def _touch(self, case_id: str) -> None:
+        if case_id in self.held:
+            raise _Unbatchable(f"case {case_id!r} has held writes")
+
+    def history(self, case_id: str, *, after: int = 0) -> Any:
+        self._touch(case_id)
+        return self.store.history(case_id, after=after)
+
+    def timers(self, case_id: str) -> list[Timer]:
+        self._touch(case_id)
+        return self.store.timers(case_id)
+
+    def set_timers(self, case_id: str, timers: Sequence[Timer], *, prefix: str = "") -> None:
+        self._touch(case_id)
+        self.store.set_timers(case_id, timers, prefix=prefix)
+

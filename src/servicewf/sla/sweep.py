@@ -340,16 +340,20 @@ class Sweeper(Scheduler):
         max_retries: int = 10,
         handlers: Sequence[TimerHandler] = (),
         backoff: _dt.timedelta | None = None,
+        settle_in_batches: bool = True,
     ) -> None:
         all_handlers = [*(() if sla is None else sla_handlers(sla)), *handlers]
         if not all_handlers:
             raise ValueError("a Sweeper needs an SLA or at least one handler")
         super().__init__(engine, all_handlers, owner=owner, lease=lease, batch=batch,
-                         listeners=listeners, max_retries=max_retries, backoff=backoff)
+                         listeners=listeners, max_retries=max_retries, backoff=backoff,
+                         settle_in_batches=settle_in_batches)
         self.sla = sla
 
-    def context(self, now: _dt.datetime, report: SweepReport) -> ActionContext:
-        ctx = ActionContext(self.engine, self.sla, now, report, self.listeners)
+    def context(self, now: _dt.datetime, report: SweepReport, *, engine: Engine | None = None,
+                listeners: Sequence[Listener] | None = None) -> ActionContext:
+        ctx = ActionContext(engine or self.engine, self.sla, now, report,
+                            self.listeners if listeners is None else listeners)
         ctx.lease = self.lease
         return ctx
 
