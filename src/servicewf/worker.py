@@ -225,6 +225,52 @@ def _summary(r: SweepReport) -> str:
     return ", ".join(parts)
 
 
+_DROPPED_STATES = ("08", "57P")
+"""SQLSTATE classes of a lost connection: connection exceptions, and an operator or a crash
+shutting the server (or this backend) down."""
+_DROPPED_TEXT = ("terminating connection", "server closed the connection",
+                 "connection refused", "could not connect", "consuming input failed",
+                 "the database system is starting up", "the database system is shutting down")
+
+
+def _dropped(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is a lost connection rather than a mistake in
+    the configuration: SQLAlchemy marked it a disconnect, the driver's SQLSTATE says so, or
+    (a connection that failed before the server could say anything) its message does."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "connection_invalidated", False):
+            return True
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_DROPPED_STATES):
+            return True
+        if state is None and any(t in str(seen).lower() for t in _DROPPED_TEXT):
+            return True
+        seen = seen.__cause__ or getattr(seen, "orig", None)
+    return False
+
+
+def _open_store(open_store: Callable[[], Store], stop: threading.Event, *,
+                backoff: float = 0.5, max_backoff: float = 30.0) -> Store | None:
+    """The store, opened again after a back-off while the connection drops as it opens
+    (a worker started during a database restart must not exit); ``None`` when ``stop`` is
+    set meanwhile. Any other error (a wrong URL, password or schema) is a configuration
+    error: raised at once."""
+    failures = 0
+    while True:
+        try:
+            return open_store()
+        except StorageError as exc:
+            if not _dropped(exc):
+                raise
+            failures += 1
+            delay = min(backoff * 2 ** min(failures - 1, 30), max_backoff)
+            log.warning("cannot open the database (%s); retrying in %.1f s (failure %d in a "
+                        "row)", str(exc).splitlines()[0], delay, failures)
+            if stop.wait(delay):
+                return None
+
+
 def run_worker(
     db: str,
     *,
@@ -255,7 +301,11 @@ def run_worker(
 
     stop = stop or threading.Event()
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
-    store = SQLStore(db)
+    opened = _open_store(lambda: SQLStore(db), stop)
+    if opened is None:
+        log.info("worker %s: stopped before the database could be opened", name)
+        return 0
+    store = opened
     now = clock or SystemClock()
     server: Any = None
     try:

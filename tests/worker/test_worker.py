@@ -249,3 +249,65 @@ def test_worker_app_exposes_its_store() -> None:
     engine, sla = job_engine(MemoryStore(), FrozenClock(T0))
     app = WorkerApp(Sweeper(engine, sla))
     assert app.store is engine.store and app.senders == {} and app.retry is None
+
+
+# --- opening the database while it drops connections ----------------------------------------
+
+def _storage_error_from(driver_error: Exception) -> Exception:
+    import sqlalchemy as sa
+
+    from servicewf.errors import StorageError
+
+    try:
+        try:
+            raise sa.exc.OperationalError("SELECT 1", {}, driver_error)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StorageError("the database refused the operation") from exc
+    except StorageError as wrapped:
+        return wrapped
+
+
+def test_a_worker_started_while_connections_drop_opens_the_store_when_it_can(caplog) -> None:  # type: ignore[no-untyped-def]
+    import psycopg
+
+    from servicewf.worker import _open_store
+
+    drops = [psycopg.errors.AdminShutdown("terminating connection due to administrator "
+                                          "command"),
+             psycopg.OperationalError("consuming input failed: server closed the connection "
+                                      "unexpectedly")]
+    store = MemoryStore()
+    calls: list[int] = []
+
+    def opener() -> MemoryStore:
+        calls.append(1)
+        if len(calls) <= len(drops):
+            raise _storage_error_from(drops[len(calls) - 1])
+        return store
+
+    caplog.set_level(logging.WARNING, logger="servicewf")
+    assert _open_store(opener, threading.Event(), backoff=0.001) is store
+    assert len(calls) == 3 and caplog.text.count("cannot open the database") == 2
+    # Stopped during the back-off: no store, no exception.
+    stop = threading.Event()
+    stop.set()
+    calls.clear()
+    assert _open_store(opener, stop, backoff=0.001) is None
+
+
+def test_a_configuration_error_when_opening_is_raised_at_once() -> None:
+    import psycopg
+
+    from servicewf.errors import StorageError
+    from servicewf.worker import _open_store
+
+    calls: list[int] = []
+
+    def opener() -> MemoryStore:
+        calls.append(1)
+        raise _storage_error_from(psycopg.errors.InvalidSchemaName('schema "crm" does not '
+                                                                   "exist"))
+
+    with pytest.raises(StorageError):
+        _open_store(opener, threading.Event(), backoff=0.001)
+    assert calls == [1]
