@@ -214,3 +214,47 @@ def test_every_due_timer_is_settled_once_or_quarantined_and_nothing_else(timers,
             for cid in {f"c{c}" for c, _, _ in timers} for t in engine.store.timers(cid)}
     assert left == {(f"c{c}", p) for c, p, m in timers if m > 0 or p == "zz:"}
     assert report.timers == len([1 for _, p in due if p != "zz:"])
+
+
+def test_defaults_and_a_sweep_ahead_of_the_engine_clock() -> None:
+    from servicewf.errors import TimeOutOfOrder
+
+    _, engine, _, _ = _opened(0)
+    scheduler = Scheduler(engine)
+    # The documented defaults: a 5-minute lease (the back-off follows it), 10 tries.
+    assert (scheduler.lease, scheduler.backoff) == (dt.timedelta(minutes=5),) * 2
+    assert (scheduler.max_retries, scheduler.batch, scheduler.settle_in_batches) == \
+        (10, 1000, True)
+    assert scheduler.owner.startswith("scheduler-")
+    with pytest.raises(TimeOutOfOrder, match="ahead of the engine clock"):
+        scheduler.run(T0 + dt.timedelta(seconds=1))
+
+
+class Killed(BaseException):
+    """Stands for the worker process dying."""
+
+
+@pytest.mark.parametrize(("cases", "breaches_left"), [(1, 1), (2, 0), (3, 0)])
+def test_one_case_is_settled_alone_and_two_or_more_in_a_batch(cases, breaches_left) -> None:  # type: ignore[no-untyped-def]
+    # Killed at the last escalation: one case settled alone has its breach written already
+    # (two writes); a batch has written nothing yet (one write, at the end).
+    clock, engine, sla, ids = _opened(cases)
+    clock.set(LATE)
+    real = ActionContext.escalate
+    calls: list[str] = []
+
+    def dies_at_the_last(self, case, **kw):  # type: ignore[no-untyped-def]
+        calls.append(case.id)
+        if len(calls) == cases:
+            raise Killed
+        return real(self, case, **kw)
+
+    ActionContext.escalate = dies_at_the_last  # type: ignore[method-assign]
+    try:
+        with pytest.raises(Killed):
+            Scheduler(engine).add(*sla_handlers(sla)).run()
+    finally:
+        ActionContext.escalate = real  # type: ignore[method-assign]
+    breached = sum(1 for cid in ids for e in engine.history(cid)
+                   if e.kind is EventKind.CLOCK_BREACHED)
+    assert breached == breaches_left
