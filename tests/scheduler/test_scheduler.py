@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 from collections import Counter
 
+import attrs
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -258,3 +259,53 @@ def test_one_case_is_settled_alone_and_two_or_more_in_a_batch(cases, breaches_le
     breached = sum(1 for cid in ids for e in engine.history(cid)
                    if e.kind is EventKind.CLOCK_BREACHED)
     assert breached == breaches_left
+
+
+def test_a_case_moved_meanwhile_is_retried_and_counted_once(caplog) -> None:  # type: ignore[no-untyped-def]
+    clock, engine, _sla, ids = _opened(2)
+    other, _ = job_engine(engine.store, clock)
+    moved: list[str] = []
+
+    class Racer:
+        timer_prefix = "race:"
+
+        def settle(self, ctx, case):  # type: ignore[no-untyped-def]
+            if case.id == ids[0] and not moved:
+                moved.append(case.id)  # another worker writes first: this write is stale
+                other.record(other.get(case.id), EventKind.NOTE, actor=AGENT, data={})
+            write = ctx.engine.plan_record(case, EventKind.NOTE, actor=ctx.actor,
+                                           data={"by": "racer"})
+            ctx.commit(attrs.evolve(write, timers={**write.timers, "race:": ()}))
+            return True
+
+    for cid in ids:
+        replace_timers(engine.store, cid, "race:", [Timer(cid, "race:x", T0, "job")])
+    report = Scheduler(engine, [Racer()], settle_in_batches=False).run()
+    assert (report.retries, report.cases) == (1, 2)
+    assert [e.data.get("by") for e in engine.history(ids[0])].count("racer") == 1
+
+
+def test_quarantines_are_logged_and_a_batch_handler_reads_the_store_through_it(
+        caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    clock, engine, _, ids = _opened(3)
+    seen: list[int] = []
+
+    class Counter_:
+        timer_prefix = "count:"
+
+        def settle(self, ctx, case):  # type: ignore[no-untyped-def]
+            seen.append(ctx.engine.store.count(process="job"))  # any store query works
+            write = ctx.engine.plan_record(case, EventKind.NOTE, actor=ctx.actor, data={})
+            ctx.commit(attrs.evolve(write, timers={**write.timers, "count:": ()}))
+            return True
+
+    for cid in ids:
+        replace_timers(engine.store, cid, "count:", [Timer(cid, "count:x", T0, "job")])
+    clock.set(LATE)
+    caplog.set_level(logging.WARNING, logger="servicewf.sweep")
+    report = Scheduler(engine, [Counter_()]).run()
+    assert seen == [3, 3, 3] and report.cases == 3
+    # The SLA timers have no handler here: quarantined, each with a warning naming it.
+    assert caplog.text.count("quarantined timer 'sla:resolve'") == 3

@@ -177,7 +177,7 @@ def test_complaints_breach_under_sigkill_and_terminated_connections(db) -> None:
 
 @pytest.mark.slow
 def test_ten_thousand_complaints_breach_under_sigkill_and_terminated_connections(db) -> None:  # type: ignore[no-untyped-def]
-    _faults_run(db, complaints=10_000, budget=600)
+    _faults_run(db, complaints=10_000, budget=1800)
 
 
 def _sigterm_run(db, backlog: int, batch: int) -> None:  # type: ignore[no-untyped-def]
