@@ -301,6 +301,16 @@ def run_worker(
 
     stop = stop or threading.Event()
     name = owner or f"{socket.gethostname()}:{os.getpid()}"
+
+    def request_stop(signum: int, _frame: object) -> None:
+        log.info("worker %s: signal %s, stopping after this batch", name, signum)
+        stop.set()
+
+    # First of all: a SIGTERM while the worker starts (opens the database, builds the app)
+    # is a clean stop too.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
     opened = _open_store(lambda: SQLStore(db), stop)
     if opened is None:
         log.info("worker %s: stopped before the database could be opened", name)
@@ -334,14 +344,6 @@ def run_worker(
                                      prometheus=True if metrics_port is not None else None)
         if observer is not None and metrics_port is not None:
             server = observer.serve(metrics_port)
-
-        def request_stop(signum: int, _frame: object) -> None:
-            log.info("worker %s: signal %s, stopping after this batch", name, signum)
-            stop.set()
-
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, request_stop)
-            signal.signal(signal.SIGINT, request_stop)
 
         started = time.monotonic()
 
