@@ -521,16 +521,17 @@ def merge_writes(first: WriteSet, then: WriteSet) -> WriteSet:
                     checked=first.checked and then.checked)
 
 
-class _Unbatchable(Exception):
-    """A handler read or wrote around a case whose writes the batch holds back."""
+_ALONE = "a batch cannot settle this case; the scheduler settles it alone"
 
 
 class _HeldWrites:
     """A store view for one batch: reads cases from what the batch loaded (or holds), holds
     every write-set back (merged per case) instead of writing it, and passes everything else
     to the store. A handler that reads the history or timers of a case with held writes, or
-    writes its timers directly, would see the store without them: that case is settled
-    alone instead (:class:`_Unbatchable`)."""
+    writes its timers directly, would see the store without them: the view raises
+    ``NotImplementedError`` instead, and the scheduler settles that case alone (any error
+    of a handler in a batch does; a plain built-in error, as it never leaves the
+    scheduler)."""
 
     def __init__(self, store: Store, cases: dict[str, Case]) -> None:
         self.store = store
@@ -549,7 +550,7 @@ class _HeldWrites:
 
     def append(self, write: WriteSet, *args: Any, **kwargs: Any) -> None:
         if args or kwargs or not isinstance(write, WriteSet) or write.creates:
-            raise _Unbatchable("only write-sets of existing cases are held back")
+            raise NotImplementedError(_ALONE + " (only write-sets of existing cases are held)")
         check_write(write)
         case_id = write.case.id
         current = self.load(case_id)
@@ -563,7 +564,7 @@ class _HeldWrites:
 
     def _touch(self, case_id: str) -> None:
         if case_id in self.held:
-            raise _Unbatchable(f"case {case_id!r} has held writes")
+            raise NotImplementedError(f"{_ALONE} (case {case_id!r} has held writes)")
 
     def history(self, case_id: str, *, after: int = 0) -> Any:
         self._touch(case_id)
