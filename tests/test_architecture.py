@@ -12,21 +12,24 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "servicewf"
 CORE = ["errors", "clock", "_gc", "_trusted", "_frozen", "plain", "case", "events", "context",
         "definition", "hooks", "storage.base", "storage.memory", "storage", "engine"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
-         "sla", "calendar", "outbox", "explain", "interop", "reporting", "compliance", "testing"]
+         "sla", "calendar", "outbox", "explain", "interop", "reporting", "compliance", "testing",
+         "scheduler", "metrics"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
     **{m: OUTER for m in CORE},
     "diagrams": ["engine", *OUTER],
     "explain": ["engine", *OUTER],
-    "calendar": ["engine", "sla", "processes", "storage", "cli", "demo", "worker", "definition"],
+    "calendar": ["engine", "sla", "processes", "storage", "cli", "demo", "worker", "definition",
+                 "scheduler"],
     "sla": ["processes", "storage.sql", "cli", "demo", "worker", "outbox", "reporting",
             "compliance", "testing"],
     "processes": ["storage.sql", "cli", "demo", "worker", "outbox", "reporting", "compliance",
                   "testing"],
     "storage.sql": ["engine", "sla", "processes", "cli", "demo", "worker", "outbox"],
     # The dispatcher delivers what stores hold: it needs neither the engine nor a backend.
-    "outbox": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
+    "outbox": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker",
+               "scheduler"],
     # History import/export sits above the engine and the stores' interface; only its own
     # cli module is imported by the CLI.
     "interop": ["cli", "demo", "worker", "outbox", "processes"],
@@ -40,6 +43,12 @@ FORBIDDEN = {
     # database and reuses the CLI's checks. Nothing below it imports it.
     "compliance": ["storage.sql", "cli", "demo", "worker", "outbox", "testing"],
     "compliance.cli": ["demo", "worker", "outbox", "testing"],
+    # The scheduler knows no subsystem: the SLA, obligations, compliance alerts and the
+    # outbox relay plug into it (they import it, never the reverse). It may use the outbox
+    # (DispatchPass adapts a Dispatcher), never a backend.
+    "scheduler": ["sla", "processes", "storage.sql", "cli", "demo", "worker", "metrics"],
+    # Metrics read a store and a scheduler's reports; the worker wires them.
+    "metrics": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
 }
 
 

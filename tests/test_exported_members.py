@@ -82,9 +82,13 @@ EXPORTED = {
         ClockStates ClockView Cycle DueField ExtensionConditionsUnmet ExtensionRequest
         ExtensionRule GoalTable GoalUndefined On Policy SweepEvent SweepReport Sweeper Target
         TimerHandler Until Warn WorkingDays
-        escalated_tier recompute sweep target_from_dict
+        escalated_tier recompute sla_handlers sweep target_from_dict
         CASE_CALENDAR GOAL_CHANGES POLICY_SCHEMA WORKING_DAY_CONVENTIONS CaseCalendar
         FieldCondition InvalidPolicyData load_policy policy_from_dict policy_to_dict
+    """),
+    "servicewf.scheduler": _names("""
+        DispatchPass Listener Pass Scheduler SweepContext SweepEvent SweepReport TimerHandler
+        merge_owned_timers merge_writes
     """),
     "servicewf.storage": _names("""
         LogEntry MemoryStore OutboxEntry OutboxMessage Store Timer WriteSet

@@ -77,6 +77,8 @@ MODULE[compliance_fast]=src/servicewf/compliance/_fast.py
 TESTS[compliance_fast]="tests/compliance/test_rules.py"
 MODULE[compliance_monitor]=src/servicewf/compliance/monitor.py
 TESTS[compliance_monitor]="tests/compliance/test_data_monitor_cli.py"
+MODULE[scheduler]=src/servicewf/scheduler.py
+TESTS[scheduler]="tests/scheduler tests/sla/test_sweep_production.py tests/sla/test_sweep_details.py"
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
@@ -84,7 +86,7 @@ names=("$@")
     customer_data_change improvement_action service_problem survey_campaign common notices explain
     cadence schedule presets policies stack approval interop_source interop_replay interop_export
     reporting reporting_html sla_data sla_combined compliance_rules compliance_checker
-    compliance_fast compliance_monitor)
+    compliance_fast compliance_monitor scheduler)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

@@ -245,12 +245,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _cmd_worker(args: argparse.Namespace) -> int:
     from servicewf.outbox import WebhookSender
-    from servicewf.worker import run_worker
+    from servicewf.worker import configure_logging, run_worker
 
     check_db(args.db, memory=False)
+    configure_logging(args.log_level)
     senders = {"*": WebhookSender(args.webhook)} if args.webhook else None
     return run_worker(args.db, interval=args.interval, owner=args.owner, batch=args.batch,
-                      once=args.once, senders=senders)
+                      once=args.once, senders=senders, app=args.app,
+                      metrics_port=args.metrics_port)
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -302,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser(
         "worker", formatter_class=fmt,
-        help="run the sweep loop (SLA clocks, recurring obligations) until SIGTERM")
+        help="run the scheduler (SLA clocks, recurring obligations, outbox) until SIGTERM")
     worker.add_argument("--db", required=True,
                         help="database URL: sqlite:///path or postgresql://user@host/db")
     worker.add_argument("--interval", type=float, default=5.0, help="seconds between sweeps")
@@ -313,6 +315,15 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--webhook", default=None,
                         help="deliver the outbox after each sweep: POST every message as "
                              "JSON to this URL (SMTP and routing: run_worker(senders=...))")
+    worker.add_argument("--app", default=None, metavar="MODULE:FACTORY",
+                        help="your application: a factory (store, clock, *, owner, batch) -> "
+                             "servicewf.worker.WorkerApp (None: the built-in processes)")
+    worker.add_argument("--log-level", default="INFO",
+                        choices=("DEBUG", "INFO", "WARNING", "ERROR"), type=str.upper,
+                        help="log level (stderr)")
+    worker.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                        help="serve Prometheus metrics on this port (needs the 'metrics' "
+                             "extra)")
     worker.set_defaults(func=_cmd_worker)
 
     validate = sub.add_parser(

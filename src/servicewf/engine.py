@@ -12,6 +12,7 @@ observers see it. A command refused at any step raises a specific
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -300,6 +301,15 @@ class Engine:
         """The case's audit log."""
         return self.store.history(check_identifier(case_id, "case id"))
 
+    def with_store(self, store: Store) -> Engine:
+        """This engine (the same registry, processors, hooks, message rules and clock) over
+        ``store``, remembering none of this engine's cases: e.g. the scheduler's engine over
+        a store that collects a batch of write-sets before applying them together."""
+        other = copy.copy(self)
+        other.store = store
+        other._known = OrderedDict()
+        return other
+
     def get(self, case_id: str) -> Case:
         """The latest stored case."""
         return self._current(case_id)
@@ -566,10 +576,10 @@ class Engine:
 
     def commit_many(self, writes: Sequence[WriteSet]) -> list[Case]:
         """Apply write-sets planned by this engine in one store call
-        (:meth:`~servicewf.storage.base.Store.append_many`: one transaction on the SQL
+        (:meth:`~servicewf.storage.base.Store.append_all`: one transaction on the SQL
         stores), then tell the after-commit observers of each; return the cases as stored.
         History import commits its batches so."""
-        self.store.append_many(writes)
+        self.store.append_all(writes)
         cases = []
         for write in writes:
             self._remember(write.case)

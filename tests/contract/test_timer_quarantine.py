@@ -98,3 +98,20 @@ def test_a_row_that_does_not_decode_is_quarantined_by_key_and_the_claim_goes_on(
     assert [(q.attempts, q.until) for q in heard] == [(2, T0 + 3 * MINUTE)]
     with store.engine.begin() as conn:  # the row is still readable as a row
         assert conn.execute(sa.select(sa.func.count()).select_from(tm)).scalar() == 3
+
+
+def test_due_backlog_counts_due_timers_but_not_quarantined_ones_in_back_off(store):
+    assert store.due_backlog(T0) == (0, None)
+    open_case(store, "a", timers=(timer("a", "sla:x", T0 - MINUTE), timer("a", "obl:y", T0)))
+    open_case(store, "b", timers=(timer("b", "sla:x", T0 - 3 * MINUTE),
+                                  timer("b", "sla:z", T0 + MINUTE)))
+    # Due means due <= now (the one at T0 counts; the one a minute later does not).
+    assert store.due_backlog(T0) == (3, T0 - 3 * MINUTE)
+    assert store.due_backlog(T0 - 2 * MINUTE) == (1, T0 - 3 * MINUTE)
+    # A leased timer is still due (it is being settled).
+    store.claim_due_timers(T0, owner="w1", lease=MINUTE, limit=1)
+    assert store.due_backlog(T0) == (3, T0 - 3 * MINUTE)
+    # A quarantined one is left out until its back-off ends.
+    store.quarantine_timer("b", "sla:x", now=T0, reason="poison", backoff=MINUTE)
+    assert store.due_backlog(T0) == (2, T0 - MINUTE)
+    assert store.due_backlog(T0 + MINUTE) == (4, T0 - 3 * MINUTE)

@@ -49,7 +49,9 @@ def test_a_worker_killed_after_the_breach_escalates_on_the_next_sweep_exactly_on
 
     monkeypatch.setattr(ActionContext, "escalate", dies)
     with pytest.raises(Killed):
-        Sweeper(engine, sla, owner="victim").run()
+        # One case at a time (a batch commits the breach and its escalation together: see
+        # the next test).
+        Sweeper(engine, sla, owner="victim", settle_in_batches=False).run()
     victim = ids[0]
     assert [e.kind for e in engine.history(victim)][-1] is EventKind.CLOCK_BREACHED
     assert _escalations(engine, victim) == []
@@ -69,6 +71,39 @@ def test_a_worker_killed_after_the_breach_escalates_on_the_next_sweep_exactly_on
     clock.set(clock.now() + dt.timedelta(hours=1))
     again = Sweeper(engine, sla, owner="later").run()
     assert (again.breaches, again.escalations) == (0, 0)
+
+
+def test_a_worker_killed_in_a_batch_leaves_nothing_and_the_next_settles_it_once(
+        store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    clock = FrozenClock(T0)
+    engine, sla = job_engine(store, clock)
+    ids = [engine.open("job", actor=AGENT, case_id=f"j{i}").id for i in range(4)]
+    clock.set(LATE)
+    real = ActionContext.escalate
+    calls: list[str] = []
+
+    def dies_at_the_third(self, case, **kw):  # type: ignore[no-untyped-def]
+        calls.append(case.id)
+        if len(calls) == 3:
+            raise Killed  # mid-batch: two cases settled in memory, nothing written yet
+        return real(self, case, **kw)
+
+    monkeypatch.setattr(ActionContext, "escalate", dies_at_the_third)
+    with pytest.raises(Killed):
+        Sweeper(engine, sla, owner="victim").run()
+    assert len(calls) == 3
+    for cid in ids:  # the batch is written whole or not at all: here not at all
+        assert [e.kind for e in engine.history(cid)] == [EventKind.OPENED], cid
+        assert [t.name for t in store.timers(cid)] == ["sla:resolve"]
+    monkeypatch.setattr(ActionContext, "escalate", real)
+    assert Sweeper(engine, sla, owner="next").run().timers == 0  # still leased
+    clock.set(clock.now() + dt.timedelta(minutes=5))
+    report = Sweeper(engine, sla, owner="next").run()
+    assert (report.timers, report.cases, report.breaches, report.escalations) == (4, 4, 4, 4)
+    for cid in ids:
+        kinds = [e.kind for e in engine.history(cid)]
+        assert kinds == [EventKind.OPENED, EventKind.CLOCK_BREACHED, EventKind.ESCALATED], cid
+        assert not [t for t in store.timers(cid) if t.name.startswith("sla-breach:")]
 
 
 def test_an_escalation_already_recorded_only_drops_the_pending_timer(store) -> None:  # type: ignore[no-untyped-def]

@@ -1,7 +1,7 @@
 """Recurring obligations in the sweep: timers, reminders, met and missed periods.
 
 :class:`Obligations` is both an engine :class:`~servicewf.engine.CaseProcessor` and a sweep
-:class:`~servicewf.sla.TimerHandler`::
+:class:`~servicewf.scheduler.TimerHandler`::
 
     obligations = Obligations()
     engine = Engine(store, clock, builtin_registry(), processors=[sla, obligations])
@@ -41,7 +41,7 @@ from servicewf.storage.base import Store, Timer, replace_timers
 
 if TYPE_CHECKING:
     from servicewf.engine import Engine
-    from servicewf.sla.sweep import ActionContext
+    from servicewf.scheduler import SweepContext
 
 __all__ = [
     "DEFAULT_LEADS",
@@ -295,7 +295,7 @@ class Obligations:
 
     # --- the sweep handler ---------------------------------------------------------------
 
-    def settle(self, ctx: ActionContext, case: Case) -> bool:
+    def settle(self, ctx: SweepContext, case: Case) -> bool:
         """Record what is due at ``ctx.now`` on ``case`` (TimerHandler): the outcome of every
         period that has ended and is not settled yet, then a due-soon reminder for the
         current period if it is unmet, not reminded yet, and within its lead. Decides from

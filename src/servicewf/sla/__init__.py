@@ -52,6 +52,7 @@ from servicewf.sla.sweep import (
     SweepEvent,
     SweepReport,
     TimerHandler,
+    sla_handlers,
     sweep,
 )
 
@@ -106,6 +107,7 @@ __all__ = [
     "policy_from_dict",
     "policy_to_dict",
     "recompute",
+    "sla_handlers",
     "sweep",
     "target_from_dict",
 ]

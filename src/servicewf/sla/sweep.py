@@ -1,17 +1,19 @@
-"""The sweep: record what fell due (warnings, breaches, obligations) and run the actions.
+"""The SLA clocks on the scheduler: record warnings and breaches, run the breach actions.
 
-Workers share a store safely: each claims due timers with a lease
-(``Store.claim_due_timers``), re-reads the case, asks the handler that owns the timer's name
-prefix (the SLA for ``sla:*``; others, such as the recurring obligations, plug in as
-:class:`TimerHandler`) what is due at ``now``, and records it through the engine (one
-versioned write each). A write that lost a race (``StaleVersion``) is retried on the reloaded
-case, which re-decides from scratch, so a warning or breach is recorded at most once per clock
-cycle. Sweeping again for the same ``now`` finds nothing to do.
+The loop itself (leased claims, quarantine, batches, stopping, passes) is
+:class:`servicewf.scheduler.Scheduler`; this module plugs the SLA into it as two
+:class:`~servicewf.scheduler.TimerHandler` values (:func:`sla_handlers`): the clocks'
+timers (``sla:*``) and the pending breach actions (``sla-breach:*``). :class:`Sweeper` is a
+scheduler with both already plugged in (the SLA's sweep, as before the scheduler existed),
+and :class:`ActionContext` is what a policy's ``on_warning`` / ``on_breach`` receive.
 
-A worker may die anywhere (``SIGKILL``, a dropped connection). What makes that safe:
+For each claimed case the SLA handler asks the policy what is due at ``now`` and records it
+through the engine (one versioned write each). A write that lost a race (``StaleVersion``)
+is retried on the reloaded case, which re-decides from scratch, so a warning or breach is
+recorded at most once per clock cycle. Sweeping again for the same ``now`` finds nothing.
 
-- a claimed timer is only leased: until it is settled it stays in the store, and the lease
-  lapses for the next worker;
+What makes a breach's action exactly-once when a worker may die anywhere:
+
 - the breach of a clock and its breach action (the policy's ``on_breach``: the escalation)
   are two writes. The breach's write-set also writes a *pending breach action* timer,
   ``sla-breach:<clock>:<cycle>:``, due one lease later (as if leased to the writer); the
@@ -20,48 +22,42 @@ A worker may die anywhere (``SIGKILL``, a dropped connection). What makes that s
   at once are serialized by the case version: the loser re-reads and finds it done);
   killed after the escalation's commit, the timer is gone with it. Before acting on
   such a timer the history is read as well: an escalation already recorded for that clock
-  after that breach only drops the timer. So each breach escalates exactly once;
-- what cannot be processed (a row that does not decode, an unreadable case, a timer no
-  handler owns, a handler that raises) is quarantined: set aside with a back-off that
-  doubles at each attempt, reported in :attr:`SweepReport.quarantined` and listed by
-  ``Store.quarantined_timers()``, while the sweep goes on with the rest.
+  after that breach only drops the timer. So each breach escalates exactly once.
+
+The rest (claims leased, quarantine of what cannot be processed, database errors) is the
+scheduler's: see :mod:`servicewf.scheduler`.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import logging
-import threading
-import uuid
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import as_utc, epoch_us, from_epoch_us
-from servicewf.errors import (
-    CaseNotFound,
-    CommandRefused,
-    CorruptRecord,
-    StaleVersion,
-    StorageError,
-    TimeOutOfOrder,
-    UnknownProcess,
-)
+from servicewf.errors import CommandRefused, CorruptRecord, StaleVersion
 from servicewf.events import EventKind
+from servicewf.scheduler import (
+    Listener,
+    Scheduler,
+    SweepContext,
+    SweepEvent,
+    SweepReport,
+    TimerHandler,
+)
 from servicewf.sla.processor import SLA, TIMER_PREFIX
 from servicewf.sla.state import ClockView
-from servicewf.storage.base import QuarantinedTimer, Timer, WriteSet, replace_timers
+from servicewf.storage.base import Timer, WriteSet, replace_timers
 
 if TYPE_CHECKING:
     from servicewf.engine import Engine
     from servicewf.sla._fold import BoundPolicy
 
-__all__ = ["BREACH_PREFIX", "ActionContext", "SweepEvent", "SweepReport", "Sweeper",
-           "TimerHandler", "breach_timer_name", "sweep"]
-
-log = logging.getLogger("servicewf.sweep")
+__all__ = ["BREACH_PREFIX", "ActionContext", "Listener", "SweepEvent", "SweepReport", "Sweeper",
+           "TimerHandler", "breach_timer_name", "sla_handlers", "sweep"]
 
 BREACH_PREFIX = "sla-breach:"
 """Name prefix of the pending breach-action timers (see the module's docstring)."""
@@ -74,80 +70,29 @@ def breach_timer_name(clock: str, cycle: int) -> str:
     return f"{BREACH_PREFIX}{clock}:{cycle}:"
 
 
-@attrs.frozen
-class SweepEvent:
-    """What a listener hears: ``kind`` is ``"warning"``, ``"breach"`` or ``"escalated"`` for
-    SLA clocks; other handlers add their own kinds (e.g. ``"obligation_due"``)."""
-
-    kind: str
-    case: Case
-    clock: str
-    data: Any = None
-
-
-Listener = Callable[[SweepEvent], None]
-
-
-@attrs.define
-class SweepReport:
-    """What one sweep did."""
-
-    timers: int = 0
-    cases: int = 0
-    warnings: int = 0
-    breaches: int = 0
-    escalations: int = 0
-    retries: int = 0
-    skipped: dict[str, str] = attrs.field(factory=dict)
-    """Cases the sweep could not read (a corrupt row, an unknown process or version), with
-    why; their timers stay due and are reported again by the next sweep."""
-    counts: dict[str, int] = attrs.field(factory=dict)
-    """What other handlers recorded, by name (e.g. ``{"obligation_due": 3}``)."""
-    quarantined: list[QuarantinedTimer] = attrs.field(factory=list)
-    """Timers set aside by this sweep (with why, the attempts and until when); the store
-    lists all of them (``store.quarantined_timers()``)."""
-    stopped: bool = False
-    """True when the sweep stopped on its ``stop`` event before the backlog was done."""
-
-    def count(self, what: str, n: int = 1) -> None:
-        """Add ``n`` to ``counts[what]`` (for handlers other than the SLA)."""
-        self.counts[what] = self.counts.get(what, 0) + n
-
-
-class TimerHandler(Protocol):
-    """Settles the due timers whose names start with :attr:`timer_prefix`.
-
-    ``settle`` is called once per claimed case with the case freshly read; it records what
-    is due at ``ctx.now`` through ``ctx.engine`` (whose processors reset the case's timers,
-    ending the lease) and returns whether it wrote anything. When it wrote nothing it must
-    reset its own timers (:func:`~servicewf.storage.base.replace_timers`, which keeps other
-    subsystems' timers), or the lease lapses and the timer is claimed again. A
-    ``StaleVersion`` it raises makes the sweeper re-read the case and call it again.
-    """
-
-    timer_prefix: str
-
-    def settle(self, ctx: ActionContext, case: Case) -> bool: ...
-
-
-class ActionContext:
-    """What a policy's ``on_warning`` / ``on_breach`` (and every :class:`TimerHandler`)
-    receive: the engine, the SLA (``None`` in a sweep without one), ``now``, and helpers that
-    record events as the system actor."""
+class ActionContext(SweepContext):
+    """What a policy's ``on_warning`` / ``on_breach`` receive: the scheduler's
+    :class:`~servicewf.scheduler.SweepContext` (the engine, ``now``, the report, helpers
+    that record events as the system actor) with the SLA (``None`` in a sweep without one)
+    and :meth:`escalate`."""
 
     def __init__(self, engine: Engine, sla: SLA | None, now: _dt.datetime,
                  report: SweepReport, listeners: Sequence[Listener],
                  actor: Actor = SYSTEM) -> None:
-        self.engine = engine
+        super().__init__(engine, now, report, listeners, actor)
         self.sla = sla
-        self.now = now
-        self.actor = actor
-        self.report = report
-        self.listeners = listeners
         self._clears: str | None = None
-        self.lease = _dt.timedelta(0)
-        """The sweeper's lease: a pending breach action falls due one lease after the breach
-        (the worker that wrote it acts at once; another one only if it died)."""
+        """The pending breach-action timer the next write deletes (see the module)."""
+
+    @classmethod
+    def over(cls, ctx: SweepContext, sla: SLA) -> ActionContext:
+        """``ctx`` seen by the SLA's handlers: itself when it already is this SLA's action
+        context, else a new one sharing its engine, ``now``, report, listeners and lease."""
+        if isinstance(ctx, cls) and ctx.sla is sla:
+            return ctx
+        view = cls(ctx.engine, sla, ctx.now, ctx.report, ctx.listeners, ctx.actor)
+        view.lease = ctx.lease
+        return view
 
     def record(self, case: Case, kind: EventKind, data: dict[str, Any],
                comment: str | None = None) -> Case:
@@ -166,11 +111,6 @@ class ActionContext:
         case = self.engine.commit(write)
         self._clears = None
         return case
-
-    def notify(self, kind: str, case: Case, clock: str, data: Any = None) -> None:
-        """Call every listener (integrator hooks: mail, chat, a ticket comment...)."""
-        for listener in self.listeners:
-            listener(SweepEvent(kind, case, clock, data))
 
     def escalate(self, case: Case, *, clock: str, reason: str) -> Case:
         """Move ``case`` one tier up the policy's ladder; at the top tier nothing happens.
@@ -226,7 +166,8 @@ class _SLAHandler:
     def __init__(self, sla: SLA) -> None:
         self.sla = sla
 
-    def settle(self, ctx: ActionContext, case: Case) -> bool:
+    def settle(self, ctx: SweepContext, case: Case) -> bool:
+        ctx = ActionContext.over(ctx, self.sla)
         engine = ctx.engine
         definition = engine.registry.get(case.process, case.definition_version)
         bound = self.sla.bind(definition)
@@ -340,7 +281,8 @@ class _BreachActionHandler:
     def __init__(self, sla: SLA) -> None:
         self.sla = sla
 
-    def settle(self, ctx: ActionContext, case: Case) -> bool:
+    def settle(self, ctx: SweepContext, case: Case) -> bool:
+        ctx = ActionContext.over(ctx, self.sla)
         engine = ctx.engine
         pending = [t for t in engine.store.timers(case.id) if t.name.startswith(BREACH_PREFIX)
                    and t.due <= ctx.now]
@@ -362,22 +304,29 @@ class _BreachActionHandler:
         return acted
 
 
-class Sweeper:
-    """Processes the due timers of an engine's store: the SLA clocks and, through
-    ``handlers``, any other :class:`TimerHandler` (e.g. recurring obligations).
+def sla_handlers(sla: SLA) -> tuple[TimerHandler, TimerHandler]:
+    """The SLA's two :class:`~servicewf.scheduler.TimerHandler` values for a scheduler: the
+    clocks' timers (``sla:*``: warnings, breaches) and the pending breach actions
+    (``sla-breach:*``, see the module). Plug both in:
+    ``Scheduler(engine).add(*sla_handlers(sla))``."""
+    return _SLAHandler(sla), _BreachActionHandler(sla)
+
+
+class Sweeper(Scheduler):
+    """A :class:`~servicewf.scheduler.Scheduler` with the SLA clocks plugged in: the SLA's
+    handlers (:func:`sla_handlers`) first, then ``handlers`` (any other
+    :class:`~servicewf.scheduler.TimerHandler`, e.g. recurring obligations). Every handler
+    receives an :class:`ActionContext` carrying ``sla``.
 
     ``sla`` may be ``None`` when only other handlers run. ``owner`` names this worker in
     timer leases (a random id by default); ``lease`` is how long a claimed timer is reserved;
     ``batch`` how many timers one claim takes. Listeners are called after every recorded
-    warning, breach, escalation and whatever the other handlers announce.
-
-    A timer this sweeper cannot process is quarantined (see the module's docstring) with a
-    back-off of ``backoff`` (the lease by default) doubled at each attempt: a timer whose
-    prefix no handler owns too, so a sweeper never settles what it does not understand and
-    such timers do not hold up the ones due after them. Database errors
-    (:class:`~servicewf.errors.StorageError`) are not the timer's fault: they end the sweep
-    (the worker loop retries) and quarantine nothing.
+    warning, breach, escalation and whatever the other handlers announce. What cannot be
+    processed is quarantined with a back-off of ``backoff`` (the lease by default); see
+    :class:`~servicewf.scheduler.Scheduler`.
     """
+
+    default_owner = "sla-sweeper"
 
     def __init__(
         self,
@@ -391,142 +340,22 @@ class Sweeper:
         max_retries: int = 10,
         handlers: Sequence[TimerHandler] = (),
         backoff: _dt.timedelta | None = None,
+        settle_in_batches: bool = True,
     ) -> None:
-        self.engine = engine
-        self.backoff = lease if backoff is None else backoff
-        self.sla = sla
-        self.owner = owner or f"sla-sweeper-{uuid.uuid4().hex[:8]}"
-        self.lease = lease
-        self.batch = batch
-        self.listeners = list(listeners)
-        self.max_retries = max_retries
-        all_handlers: list[TimerHandler] = ([] if sla is None else
-                                            [_SLAHandler(sla), _BreachActionHandler(sla)])
-        all_handlers += handlers
-        prefixes = [h.timer_prefix for h in all_handlers]
-        for i, p in enumerate(prefixes):
-            if not p or any(p.startswith(q) or q.startswith(p) for q in prefixes[:i]):
-                raise ValueError(f"timer prefixes must be non-empty and distinct: {prefixes}")
+        all_handlers = [*(() if sla is None else sla_handlers(sla)), *handlers]
         if not all_handlers:
             raise ValueError("a Sweeper needs an SLA or at least one handler")
-        self.handlers: tuple[TimerHandler, ...] = tuple(all_handlers)
+        super().__init__(engine, all_handlers, owner=owner, lease=lease, batch=batch,
+                         listeners=listeners, max_retries=max_retries, backoff=backoff,
+                         settle_in_batches=settle_in_batches)
+        self.sla = sla
 
-    def _handler_of(self, timer_name: str) -> TimerHandler | None:
-        for h in self.handlers:
-            if timer_name.startswith(h.timer_prefix):
-                return h
-        return None
-
-    def run(self, now: _dt.datetime | None = None, *, limit: int | None = None,
-            stop: threading.Event | None = None) -> SweepReport:
-        """Process every due timer up to ``now`` (the engine clock's now by default), at most
-        ``limit`` timers. When ``stop`` is set the sweep ends after the current batch (its
-        claimed timers are settled first), whatever the backlog (``report.stopped``)."""
-        clock_now = self.engine.clock.now()
-        if now is None:
-            now = clock_now
-        elif now > clock_now:
-            # The events it records are stamped by the engine clock: acting as of a later
-            # instant would stamp breaches before the deadlines they report.
-            raise TimeOutOfOrder(
-                f"sweep asked to act as of {now.isoformat()}, ahead of the engine clock "
-                f"({clock_now.isoformat()}); advance the clock instead (FrozenClock.set / "
-                "advance) or run without now=")
-        report = SweepReport()
-        ctx = ActionContext(self.engine, self.sla, now, report, self.listeners)
+    def context(self, now: _dt.datetime, report: SweepReport, *, engine: Engine | None = None,
+                listeners: Sequence[Listener] | None = None) -> ActionContext:
+        ctx = ActionContext(engine or self.engine, self.sla, now, report,
+                            self.listeners if listeners is None else listeners)
         ctx.lease = self.lease
-        seen: set[tuple[str, str]] = set()
-        store = self.engine.store
-        while limit is None or report.timers < limit:
-            if stop is not None and stop.is_set():
-                report.stopped = True
-                break
-            n = self.batch if limit is None else min(self.batch, limit - report.timers)
-            corrupt: list[QuarantinedTimer] = []
-            claimed = store.claim_due_timers(now, owner=self.owner, lease=self.lease, limit=n,
-                                             on_corrupt=corrupt.append)
-            report.quarantined += corrupt
-            fresh = [t for t in claimed if (t.case_id, t.name) not in seen]
-            if not fresh and not corrupt:
-                break
-            cases: dict[str, dict[int, tuple[TimerHandler, list[Timer]]]] = {}
-            for t in fresh:
-                seen.add((t.case_id, t.name))
-                handler = self._handler_of(t.name)
-                if handler is None:
-                    self._quarantine(t.case_id, [t], "no handler of this sweeper owns the "
-                                     "timer's name prefix", ctx)
-                    continue
-                report.timers += 1
-                cases.setdefault(t.case_id, {}).setdefault(id(handler), (handler, []))[1] \
-                    .append(t)
-            for case_id, handlers in cases.items():
-                # one settlement per case and handler deals with all its due timers
-                self._settle_case(case_id, list(handlers.values()), ctx)
-            if len(claimed) + len(corrupt) < n:
-                break
-        return report
-
-    def _quarantine(self, case_id: str, timers: Sequence[Timer], reason: str,
-                    ctx: ActionContext) -> None:
-        for t in timers:
-            try:
-                q = self.engine.store.quarantine_timer(case_id, t.name, now=ctx.now,
-                                                       reason=reason, backoff=self.backoff)
-            except NotImplementedError:  # a store of its own without quarantine
-                log.warning("timer %r of case %r cannot be processed (%s); its lease lapses",
-                            t.name, case_id, reason)
-                continue
-            if q is not None:
-                ctx.report.quarantined.append(q)
-                log.warning("quarantined timer %r of case %r (attempt %d, until %s): %s",
-                            q.name, q.case_id, q.attempts, q.until.isoformat(), q.reason)
-
-    def _settle_case(self, case_id: str, handlers: list[tuple[TimerHandler, list[Timer]]],
-                     ctx: ActionContext) -> None:
-        pending = list(handlers)
-        for _ in range(self.max_retries):
-            try:
-                case = self.engine.get(case_id)
-                self.engine.registry.get(case.process, case.definition_version)
-            except (CorruptRecord, UnknownProcess) as unreadable:
-                # One bad row must not stop the sweep of every other case.
-                ctx.report.skipped[case_id] = str(unreadable)
-                self._quarantine(case_id, [t for _, ts in pending for t in ts],
-                                 str(unreadable), ctx)
-                return
-            try:
-                while pending:
-                    handler, timers = pending[0]
-                    try:
-                        handler.settle(ctx, case)
-                    except StaleVersion:
-                        raise
-                    except (CorruptRecord, CaseNotFound, UnknownProcess,
-                            CommandRefused) as failed:
-                        # CorruptRecord and CaseNotFound are StorageErrors, but about this
-                        # case's rows: retrying the whole sweep would meet them again.
-                        self._quarantine(case_id, timers, f"{type(failed).__name__}: "
-                                         f"{failed}", ctx)
-                    except StorageError:
-                        raise  # the database, not the timer: the worker loop retries
-                    except Exception as failed:  # a handler's (or a policy's) own bug
-                        log.exception("timer handler %s failed on case %r",
-                                      type(handler).__name__, case_id)
-                        self._quarantine(case_id, timers, f"{type(failed).__name__}: "
-                                         f"{failed}", ctx)
-                    pending.pop(0)
-                    if pending:
-                        case = self.engine.get(case_id)
-                ctx.report.cases += 1
-                return
-            except StaleVersion:
-                ctx.report.retries += 1
-        raise StaleVersion(
-            f"case {case_id!r} kept changing during the sweep ({self.max_retries} tries); "
-            "its timers stay due and the next sweep retries it",
-            case_id=case_id, expected=-1, actual=None,
-        )
+        return ctx
 
 
 def sweep(engine: Engine, sla: SLA | None, now: _dt.datetime | None = None, *,

@@ -27,15 +27,21 @@ import attrs
 import pendulum
 
 from servicewf.case import Case
-from servicewf.errors import StaleVersion
+from servicewf.errors import (
+    CaseAlreadyExists,
+    CaseNotFound,
+    CorruptRecord,
+    ServicewfError,
+    StaleVersion,
+)
 from servicewf.events import Event
 from servicewf.plain import check_identifier, check_stored, frozen_mapping, plain_data
 
 __all__ = ["DEAD", "DELIVERED", "OUTBOX_STATUSES", "PENDING", "QUARANTINE_OWNER", "LogEntry",
            "OutboxEntry", "OutboxMessage", "QuarantinedTimer", "Store", "Timer", "WriteSet",
-           "backoff", "check_append", "check_log_limit", "check_outbox", "check_status",
-           "check_timers", "check_write", "message_id", "quarantine_delay", "replace_timers",
-           "unowned_timers"]
+           "backoff", "check_append", "check_batch", "check_log_limit", "check_outbox",
+           "check_status", "check_timers", "check_write", "message_id", "quarantine_delay",
+           "replace_timers", "unowned_timers"]
 
 
 def _payload(value: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -369,6 +375,20 @@ def check_write(write: WriteSet) -> None:
             check_stored(t.payload, "timer payload")
 
 
+def check_batch(writes: Sequence[WriteSet]) -> None:
+    """The checks of :meth:`Store.append_many`: every write-set passes :func:`check_write`,
+    and no two write to the same case."""
+    seen: set[str] = set()
+    for write in writes:
+        if not isinstance(write, WriteSet):
+            raise TypeError(f"append_many() takes WriteSet values, not {type(write).__name__}")
+        check_write(write)
+        if write.case.id in seen:
+            raise ValueError(f"append_many() got two write-sets of case {write.case.id!r}; "
+                             "merge them, or append them one after the other")
+        seen.add(write.case.id)
+
+
 def check_outbox(write: WriteSet) -> None:
     """Refuse outbox messages a store must not write: another case's, one whose ``seq`` is
     not an event of this write-set, a repeated id, a naive ``created_at``."""
@@ -454,16 +474,61 @@ class Store(abc.ABC):
         check_write(write)
         self._apply(write)
 
-    def append_many(self, writes: Sequence[WriteSet]) -> None:
-        """Apply several write-sets, each checked as :meth:`append` checks it (bulk import).
+    def append_all(self, writes: Sequence[WriteSet]) -> None:
+        """Apply several write-sets, each checked as :meth:`append` checks it (bulk import):
+        the first refusal is raised.
 
         A store that can applies them in one transaction, all or nothing (the SQL stores;
         write-sets that all create new cases go in with one multi-row statement per table).
         This default applies them one by one, each atomically: a failure leaves the ones
-        before it written.
+        before it written. (:meth:`append_many` is the other batch: each write-set
+        independent of the others, every refusal returned.)
         """
         for write in writes:
             self.append(write)
+
+    def load_many(
+        self, case_ids: Iterable[str],
+        on_corrupt: Callable[[CorruptRecord], None] | None = None,
+    ) -> dict[str, Case]:
+        """The latest snapshots of ``case_ids`` by id (one query on SQL backends). An id with
+        no case is left out; a snapshot that cannot be read is left out and reported to
+        ``on_corrupt`` (raised when it is ``None``)."""
+        found: dict[str, Case] = {}
+        for case_id in case_ids:
+            try:
+                found[case_id] = self.load(case_id)
+            except CaseNotFound:
+                continue
+            except CorruptRecord as bad:
+                if on_corrupt is None:
+                    raise
+                on_corrupt(bad)
+        return found
+
+    def append_many(self, writes: Sequence[WriteSet]) -> list[ServicewfError | None]:
+        """Apply several write-sets of distinct cases, each atomically and independently of
+        the others: the result ``i`` is ``None`` when ``writes[i]`` was applied, else the
+        refusal that :meth:`append` would have raised for it alone
+        (:class:`~servicewf.errors.StaleVersion`, :class:`~servicewf.errors.CaseNotFound`,
+        :class:`~servicewf.errors.CaseAlreadyExists`), and nothing of it was written. A
+        refused write-set never costs the others their write.
+
+        Every write-set is checked first (:func:`check_write`; a bad one raises before
+        anything is written, as do two write-sets of the same case). Any other database
+        error is raised: some write-sets may then be applied (each one whole), the others
+        not, as if they had been appended one by one. SQL backends apply the batch in one
+        transaction (a few statements for all of them)."""
+        check_batch(writes)
+        results: list[ServicewfError | None] = []
+        for write in writes:
+            try:
+                self._apply(write)
+            except (StaleVersion, CaseNotFound, CaseAlreadyExists) as refused:
+                results.append(refused)
+            else:
+                results.append(None)
+        return results
 
     @abc.abstractmethod
     def _apply(self, write: WriteSet) -> None:
@@ -549,6 +614,18 @@ class Store(abc.ABC):
     def quarantined_timers(self) -> list[QuarantinedTimer]:
         """Every quarantined timer (whose back-off may have ended), by case id and name."""
         raise NotImplementedError
+
+    def due_backlog(self, now: _dt.datetime) -> tuple[int, _dt.datetime | None]:
+        """How many timers are due at ``now`` (``due <= now``), leaving out quarantined ones
+        whose back-off has not ended, and the due instant of the earliest of them (``None``
+        when none is due): the backlog a worker's metrics report. Leases are ignored (a
+        timer being settled is still due). Backends may answer with one query."""
+        try:
+            held = {(q.case_id, q.name) for q in self.quarantined_timers() if q.until > now}
+        except NotImplementedError:
+            held = set()
+        due = [t for t in self.due_timers(now) if (t.case_id, t.name) not in held]
+        return len(due), (due[0].due if due else None)
 
     # --- the outbox: messages written by write-sets, delivered by a dispatcher -----------
 

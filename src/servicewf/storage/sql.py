@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime as _dt
+import json
 import logging
 import sqlite3
 import threading
@@ -44,6 +45,7 @@ from servicewf.errors import (
     CaseNotFound,
     CorruptRecord,
     SchemaMigrationError,
+    ServicewfError,
     StaleVersion,
     StorageError,
 )
@@ -71,6 +73,7 @@ from servicewf.storage.base import (
     Timer,
     WriteSet,
     backoff,
+    check_batch,
     check_log_limit,
     check_status,
     check_timers,
@@ -256,6 +259,25 @@ def _update_case(tables: Tables) -> sa.Update:
     )
 
 
+_json_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _update_cases_pg(tables: Tables, dialect: sa.Dialect) -> sa.TextClause:
+    """The PostgreSQL UPDATE of many snapshots in one statement: the rows come as one JSON
+    array (``json_to_recordset``), each guarded by its expected version; returns the ids
+    updated. (SQLAlchemy Core has no construct for an UPDATE ... FROM json_to_recordset();
+    the text is built once per store, with the table name quoted by the dialect.)"""
+    table = dialect.identifier_preparer.format_table(tables.cases)
+    return sa.text(
+        f"UPDATE {table} AS c SET process = v.process, definition_version = v.dv, "
+        "state = v.state, version = v.version, updated_at = v.updated_at, "
+        "data = v.data, extensions = v.extensions, schema_version = v.sv "
+        "FROM json_to_recordset(CAST(:rows AS json)) AS v(id text, expected integer, "
+        "process text, dv integer, state text, version integer, updated_at timestamptz, "
+        "data json, extensions json, sv integer) "
+        "WHERE c.id = v.id AND c.version = v.expected RETURNING c.id")
+
+
 def _states(state: str | Iterable[str]) -> list[str]:
     return list(names_tuple(state))
 
@@ -310,6 +332,13 @@ class SQLStore(Store):
         self._q_delete_timers = t.timers.delete().where(
             t.timers.c.case_id == sa.bindparam("b_case"))
         self._q_delete_owned = _delete_owned(t)
+        self._q_cases = sa.select(*t.cases.columns).where(
+            t.cases.c.id.in_(sa.bindparam("b_ids", expanding=True)))
+        self._q_versions = sa.select(t.cases.c.id, t.cases.c.version).where(
+            t.cases.c.id.in_(sa.bindparam("b_ids", expanding=True)))
+        self._q_insert_timer = t.timers.insert()
+        self._q_insert_outbox = t.outbox.insert()
+        self._q_update_cases = _update_cases_pg(t, engine.dialect)
         self._q_lease = (
             t.timers.update()
             .where(t.timers.c.case_id == sa.bindparam("b_case"),
@@ -445,7 +474,7 @@ class SQLStore(Store):
 
     def _event_row(self, e: Event, data: Any = None) -> dict[str, Any]:
         # No position: the database assigns it (see _insert_event). ``data``: the event's
-        # data already encoded (append_many encodes a mapping shared by events once).
+        # data already encoded (append_all encodes a mapping shared by events once).
         return {
             "case_id": e.case_id, "seq": e.seq, "at": self._instant(e.at), "kind": e.kind.value,
             "actor_id": e.actor_id, "role": e.role, "trigger": e.trigger, "source": e.source,
@@ -531,7 +560,7 @@ class SQLStore(Store):
                 # A taken message id fails the primary key: the whole transaction rolls back.
                 conn.execute(t.outbox.insert(), [self._outbox_row(m) for m in write.outbox])
 
-    def append_many(self, writes: Sequence[WriteSet]) -> None:
+    def append_all(self, writes: Sequence[WriteSet]) -> None:
         """Apply ``writes`` in one transaction: all of them, or none (bulk import).
 
         Each is checked as :meth:`append` checks it. When every write-set creates a case
@@ -587,6 +616,125 @@ class SQLStore(Store):
             conn.execute(self._q_delete_timers, {"b_case": case_id})
         if timers:
             conn.execute(self._tables.timers.insert(), [self._timer_row(x) for x in timers])
+
+    def load_many(
+        self, case_ids: Iterable[str],
+        on_corrupt: Callable[[CorruptRecord], None] | None = None,
+    ) -> dict[str, Case]:
+        ids = list(dict.fromkeys(case_ids))
+        if not ids:
+            return {}
+        with self._tx(write=False) as conn:
+            rows = conn.execute(self._q_cases, {"b_ids": ids}).all()
+        found: dict[str, Case] = {}
+        for row in rows:
+            try:
+                found[row[0]] = decode_case(*row)
+            except CorruptRecord as bad:
+                if on_corrupt is None:
+                    raise
+                on_corrupt(bad)
+        return found
+
+    def append_many(self, writes: Sequence[WriteSet]) -> list[ServicewfError | None]:
+        """See :meth:`Store.append_many`. Write-sets that update existing cases are applied in
+        ONE transaction: one statement updates every snapshot whose stored version is the
+        one its write-set names (PostgreSQL: ``UPDATE ... FROM unnest(...) RETURNING id``;
+        SQLite: one cached ``UPDATE ... WHERE version = ?`` per case, checking its row
+        count), then the timers, events and outbox rows of the cases that matched are
+        written with ``executemany``.
+
+        What makes this safe: a case whose version moved on matches no row, so nothing of
+        its write-set is written and it is reported :class:`~servicewf.errors.StaleVersion`
+        (or :class:`~servicewf.errors.CaseNotFound`), while the others' rows go on in the
+        same transaction; the snapshot row update locks each matched case until the commit
+        (rows are updated in case-id order, so two batches cannot deadlock on them). If the
+        database refuses any statement (a taken outbox id, a repeated event), the whole
+        transaction rolls back, nothing of the batch is written, and the write-sets are
+        applied again one transaction each (:meth:`Store.append_many`'s loop), so one bad
+        write-set still costs the others nothing. A process killed or a connection dropped
+        inside the transaction leaves nothing of the batch written."""
+        check_batch(writes)
+        if (len(writes) < 2 or self._bound is not None
+                or any(w.creates for w in writes)):
+            return super().append_many(writes)
+        try:
+            return self._append_batch(writes)
+        except StorageError as failed:
+            if isinstance(failed.__cause__, sa.exc.IntegrityError):
+                log.info("batch of %d write-sets refused as a whole (%s); applying them one "
+                         "by one", len(writes), failed)
+                return super().append_many(writes)
+            raise
+
+    def _append_batch(self, writes: Sequence[WriteSet]) -> list[ServicewfError | None]:
+        order = sorted(range(len(writes)), key=lambda i: writes[i].case.id)
+        results: list[ServicewfError | None] = [None] * len(writes)
+        with self._tx(write=True) as conn:
+            applied = self._update_cases(conn, [writes[i] for i in order])
+            refused = [i for i in order if writes[i].case.id not in applied]
+            if refused:
+                ids = [writes[i].case.id for i in refused]
+                versions = dict(conn.execute(self._q_versions, {"b_ids": ids}).all())
+                for i in refused:
+                    w = writes[i]
+                    actual = versions.get(w.case.id)
+                    results[i] = (self._not_found(w.case.id) if actual is None else
+                                  self._stale(w.case, w.events, w.expected_version, actual))
+            done = [writes[i] for i in order if results[i] is None]
+            if not done:
+                return results
+            deletes_owned: list[dict[str, Any]] = []
+            deletes_all: list[dict[str, Any]] = []
+            timers: list[dict[str, Any]] = []
+            for w in done:
+                for prefix, group in w.timers.items():
+                    if prefix:
+                        deletes_owned.append({"b_case": w.case.id, "b_len": len(prefix),
+                                              "b_prefix": prefix})
+                    else:
+                        deletes_all.append({"b_case": w.case.id})
+                    timers += [self._timer_row(x) for x in group]
+            if deletes_all:
+                conn.execute(self._q_delete_timers, deletes_all)
+            if deletes_owned:
+                conn.execute(self._q_delete_owned, deletes_owned)
+            if timers:
+                conn.execute(self._q_insert_timer, timers)
+            if self._pg:
+                conn.execute(self._q_append_lock)  # see _apply and read_log
+            conn.execute(self._q_insert_event,
+                         [self._event_row(e) for w in done for e in w.events])
+            messages = [self._outbox_row(m) for w in done for m in w.outbox]
+            if messages:
+                conn.execute(self._q_insert_outbox, messages)
+        return results
+
+    def _update_row_json(self, w: WriteSet) -> str:
+        c = w.case
+        return (f'{{"id":{_json_text(c.id)},"expected":{w.expected_version:d},'
+                f'"process":{_json_text(c.process)},"dv":{c.definition_version:d},'
+                f'"state":{_json_text(c.state)},"version":{c.version:d},'
+                f'"updated_at":"{as_utc(c.updated_at).isoformat()}",'
+                f'"data":{self._json(c.data)},"extensions":{self._json(c.extensions)},'
+                f'"sv":{SNAPSHOT_SCHEMA_VERSION:d}}}')
+
+    def _update_cases(self, conn: Connection, writes: Sequence[WriteSet]) -> set[str]:
+        """Update the snapshots of ``writes`` whose stored version is the expected one, in
+        the given order; return the ids updated."""
+        if not self._pg:
+            done: set[str] = set()
+            for w in writes:
+                if conn.execute(self._q_update_case,
+                                self._update_params(w.case, w.expected_version)).rowcount == 1:
+                    done.add(w.case.id)
+            return done
+        # One JSON document of all the rows (the snapshots' JSON spliced in as it is
+        # stored): a single parameter, decoded by the server, rather than ten arrays whose
+        # text the driver escapes element by element.
+        rows_json = "[" + ",".join(self._update_row_json(w) for w in writes) + "]"
+        rows = conn.execute(self._q_update_cases, {"rows": rows_json}).all()
+        return {r[0] for r in rows}
 
     @staticmethod
     def _exists(case_id: str) -> CaseAlreadyExists:
@@ -921,6 +1069,18 @@ class SQLStore(Store):
             if q is not None:
                 out.append(QuarantinedTimer(case_id, name, q[0], decode_instant(until), q[1]))
         return out
+
+    def due_backlog(self, now: _dt.datetime) -> tuple[int, _dt.datetime | None]:
+        tm = self._tables.timers
+        cutoff = self._instant(now)
+        query = sa.select(sa.func.count(), sa.func.min(tm.c.due)).where(
+            tm.c.due <= cutoff,
+            sa.or_(tm.c.lease_owner.is_(None),
+                   sa.not_(tm.c.lease_owner.startswith(QUARANTINE_OWNER + "/", autoescape=True)),
+                   tm.c.lease_until <= cutoff))
+        with self._tx(write=False) as conn:
+            count, earliest = conn.execute(query).one()
+        return int(count), None if earliest is None else decode_instant(earliest)
 
     # --- outbox ---------------------------------------------------------------------------
 
