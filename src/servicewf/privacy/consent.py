@@ -5,7 +5,8 @@ The ``consent`` process: ``open`` (consent given: purpose, scope, channel, versi
 optionally the evidence) → ``given``; ``withdraw`` → ``withdrawn``; ``give`` again (from
 either state: a renewed or widened consent, or consent given again after a withdrawal) →
 ``given``; ``retire`` (the purpose is no longer pursued) → ``retired`` (final). Every change
-is an audited engine command; the subject appears only as its keyed reference (:meth:`~servicewf.privacy.Privacy.subject_ref`), never by name or number.
+is an audited engine command; the subject appears only as its keyed reference
+(:meth:`~servicewf.privacy.Privacy.subject_ref`), never by name or number.
 
 :class:`~servicewf.privacy.PrivacyProcessor` refuses a command that collects personal data for
 a purpose the catalogue ties to consent (``Catalogue.consent_purposes``) while the subject's
