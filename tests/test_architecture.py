@@ -13,7 +13,7 @@ CORE = ["errors", "clock", "_frozen", "plain", "case", "events", "context", "def
         "storage.base",
         "storage.memory", "storage", "engine"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
-         "sla", "calendar", "outbox"]
+         "sla", "calendar", "outbox", "privacy"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
@@ -25,6 +25,8 @@ FORBIDDEN = {
     "storage.sql": ["engine", "sla", "processes", "cli", "demo", "worker", "outbox"],
     # The dispatcher delivers what stores hold: it needs neither the engine nor a backend.
     "outbox": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
+    # Data protection sits above the engine and beside the built-in processes.
+    "privacy": ["sla", "processes", "outbox", "cli", "demo", "worker"],
 }
 
 

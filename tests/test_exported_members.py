@@ -38,6 +38,7 @@ EXPORTED = {
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor WriteSet Observer
         MessageRule OutboxMessage
+        PrivacyRefused ConsentMissing PersonalDataUnsealed RetentionNotDue
     """),
     "servicewf.errors": _names("""
         ServicewfError InvalidDefinition UnknownProcess
@@ -53,10 +54,12 @@ EXPORTED = {
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor
         DemoDatabaseInUse UsageError
+        PrivacyRefused ConsentMissing PersonalDataUnsealed RetentionNotDue InvalidCatalogue
+        PrivacyUnavailable
     """),
     "servicewf.plain": _names("""
         FrozenDict FrozenList MAX_DEPTH MAX_IDENTIFIER MAX_ITEMS MAX_TEXT
-        check_identifier check_stored freeze_trusted frozen_mapping plain_data
+        check_identifier check_stored freeze_trusted frozen_mapping plain_data shape_repr
     """),
     "servicewf.sla": _names("""
         BREACHED BUILTIN_CALENDARS CANCELLED IDLE MET NO_GOAL PAUSED RUNNING SLA STOPPED
@@ -73,6 +76,14 @@ EXPORTED = {
     "servicewf.calendar": _names("""
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
         WEEKDAYS china_office
+    """),
+    "servicewf.privacy": _names("""
+        CONSENT_PROCESS DEFAULT_VISIBILITY ERASED MIN_RETENTION_YEARS PERSONAL_DATA_ERASED
+        RETENTION_PURGED AccessLog AccessRecord Catalogue Catalogues ConsentLedger
+        ConsentRecord Encrypt FieldClass FieldRule Finding KeyRecord KeyVault Mask Masker
+        MemoryAccessLog MemoryVault PartialMask Privacy PrivacyProcessor Pseudonym Redact
+        RedactingFilter RetentionPolicy builtin_catalogues consent_case_id consent_definition
+        find_personal is_sealed keyed_hash redact_text
     """),
     "servicewf.definition": _names("""
         ANY_STATE Candidate CompiledMachine DEFINITION_SCHEMA DefinitionBuilder Guard Labels
