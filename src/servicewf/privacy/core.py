@@ -28,6 +28,7 @@ from servicewf.privacy.catalogue import (
     PERSONAL_CLASSES,
     Catalogue,
     Catalogues,
+    FieldClass,
     builtin_catalogues,
 )
 from servicewf.privacy.masking import MIN_SECRET, keyed_hash
@@ -251,7 +252,8 @@ class Privacy:
     def masked(self, process: str, data: Mapping[str, Any], role: str, *,
                subject_ref: str | None = None,
                purpose: str | None = None) -> tuple[dict[str, Any], list[str]]:
-        """``data`` as ``role`` may see it, and the classified fields shown unmasked.
+        """``data`` as ``role`` may see it, and the personal, sensitive and financial fields
+        it shows unmasked (what the access audit records).
 
         Sealed values are opened (or read ``"[erased]"``); a classified field the role may
         not see is masked by its rule; unclassified text is passed through the recognisers
@@ -282,7 +284,8 @@ class Privacy:
                 out[name] = ERASED
             elif allowed:
                 out[name] = _plain(opened)
-                shown.append(name)
+                if rule.cls is not FieldClass.INTERNAL:  # staff names are not audited reads
+                    shown.append(name)
             else:
                 out[name] = rule.mask.apply(opened, secret=self._secret)
         return out, shown
