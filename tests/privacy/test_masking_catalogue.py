@@ -158,3 +158,20 @@ def test_masked_data_for_each_role_of_the_service_request():
     assert customer["owner"] == "[redacted]" and shown == []
     assert privacy.export_label("finance").startswith("de-identified")
     assert privacy.export_label("agent") == "identified"
+
+
+def test_every_builtin_catalogue_round_trips_through_plain_data():
+    import json as _json
+
+    for catalogue in builtin_catalogues():
+        data = _json.loads(_json.dumps(catalogue.to_dict()))
+        assert Catalogue.from_dict(data) == catalogue
+    short = Catalogue.from_dict({"process": "p", "fields": {"phone": "personal"}})
+    assert short.rule("phone") == FieldRule(FieldClass.PERSONAL)
+    with pytest.raises(InvalidCatalogue, match="unknown mask op"):
+        Catalogue.from_dict({"process": "p", "fields": {"x": {"class": "personal",
+                                                              "mask": {"op": "rot13"}}}})
+    with pytest.raises(InvalidCatalogue, match="needs 'process'"):
+        Catalogue.from_dict({"fields": {}})
+    with pytest.raises(InvalidCatalogue, match="no plain-data form"):
+        Catalogue("p", {"x": FieldRule("personal", Encrypt(Encrypt.new_key()))}).to_dict()

@@ -20,7 +20,14 @@ import attrs
 
 from servicewf._frozen import names_tuple
 from servicewf.errors import InvalidCatalogue
-from servicewf.privacy.masking import Mask, PartialMask, Pseudonym, Redact
+from servicewf.privacy.masking import (
+    Mask,
+    PartialMask,
+    Pseudonym,
+    Redact,
+    mask_from_dict,
+    mask_to_dict,
+)
 
 __all__ = [
     "DEFAULT_VISIBILITY",
@@ -154,6 +161,36 @@ class Catalogue:
     def sealed_fields(self) -> frozenset[str]:
         """The fields stored encrypted under the data subject's key."""
         return frozenset(n for n, r in self.fields.items() if r.shredded)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON/TOML/YAML-able), to keep beside a definition file."""
+        return {
+            "process": self.process,
+            "subject_field": self.subject_field,
+            "consent_purposes": list(self.consent_purposes),
+            "visible": {cls.value: list(roles) for cls, roles in self.visible.items()},
+            "fields": {name: {"class": rule.cls.value, "mask": mask_to_dict(rule.mask),
+                              "purpose": rule.purpose, "sealed": rule.sealed}
+                       for name, rule in self.fields.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Catalogue:
+        """The catalogue :meth:`to_dict` wrote (a field may be given as just its class)."""
+        try:
+            fields: dict[str, FieldRule] = {}
+            for name, spec in dict(data.get("fields", {})).items():
+                if isinstance(spec, str):
+                    fields[name] = FieldRule(spec)
+                    continue
+                fields[name] = FieldRule(spec["class"], mask_from_dict(spec.get("mask")),
+                                         spec.get("purpose", "service"), spec.get("sealed"))
+            return cls(data["process"], fields, visible=data.get("visible"),
+                       subject_field=data.get("subject_field", "customer_ref"),
+                       consent_purposes=data.get("consent_purposes", ()))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise InvalidCatalogue(f"a catalogue in plain data needs 'process' and, per "
+                                   f"field, a 'class' ({type(exc).__name__}: {exc})") from None
 
 
 def _by_process(value: Mapping[str, Catalogue] | Iterable[Catalogue]) -> Mapping[str, Catalogue]:

@@ -27,7 +27,7 @@ import attrs
 from servicewf.errors import InvalidCatalogue, PrivacyUnavailable
 
 __all__ = ["MIN_SECRET", "Encrypt", "Mask", "PartialMask", "Pseudonym", "Redact",
-           "canonical", "keyed_hash"]
+           "canonical", "keyed_hash", "mask_from_dict", "mask_to_dict"]
 
 MIN_SECRET = 16
 """Fewest bytes of a keyed-hash secret (a shorter one is refused)."""
@@ -140,3 +140,32 @@ def _fernet_class() -> Any:
     from cryptography.fernet import Fernet
 
     return Fernet
+
+
+def mask_to_dict(mask: Mask) -> dict[str, Any]:
+    """The plain-data form of a mask (an :class:`Encrypt` mask has none: its key is no
+    catalogue data)."""
+    if isinstance(mask, Redact):
+        return {"op": "redact", "text": mask.text}
+    if isinstance(mask, PartialMask):
+        return {"op": "partial", "keep_start": mask.keep_start, "keep_end": mask.keep_end,
+                "char": mask.char}
+    if isinstance(mask, Pseudonym):
+        return {"op": "pseudonym", "length": mask.length}
+    raise InvalidCatalogue(f"a {type(mask).__name__} mask has no plain-data form; declare it "
+                           "in code")
+
+
+def mask_from_dict(data: Any) -> Mask:
+    """The mask :func:`mask_to_dict` wrote (``None``: :class:`Redact`)."""
+    if data is None:
+        return Redact()
+    op = data.get("op") if isinstance(data, dict) else None
+    args = {k: v for k, v in data.items() if k != "op"} if isinstance(data, dict) else {}
+    kinds: dict[str, Any] = {"redact": Redact, "partial": PartialMask, "pseudonym": Pseudonym}
+    if op not in kinds:
+        raise InvalidCatalogue(f"unknown mask op {op!r}; use one of {', '.join(kinds)}")
+    try:
+        return kinds[op](**args)  # type: ignore[no-any-return]
+    except TypeError as exc:
+        raise InvalidCatalogue(f"mask {op!r}: {exc}") from None
