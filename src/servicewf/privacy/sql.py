@@ -76,23 +76,27 @@ class SQLVault:
         t = self.table
         return sa.select(t.c.key_id, t.c.subject, t.c.case_id, t.c.key)
 
-    def key_for(self, subject: str, case_id: str) -> KeyRecord:
+    def _find(self, subject: str, case_id: str) -> KeyRecord | None:
         t = self.table
         query = self._select().where(t.c.subject == subject, t.c.case_id == case_id)
         with self.engine.connect() as conn:
             row = conn.execute(query).first()
-        if row is not None:
-            return self._record(row)
+        return None if row is None else self._record(row)
+
+    def key_for(self, subject: str, case_id: str) -> KeyRecord:
+        found = self._find(subject, case_id)
+        if found is not None:
+            return found
         record = new_key_record(subject, case_id)
         try:
             with self.engine.begin() as conn:
-                conn.execute(t.insert().values(key_id=record.key_id, subject=subject,
-                                               case_id=case_id, key=record.key))
+                conn.execute(self.table.insert().values(
+                    key_id=record.key_id, subject=subject, case_id=case_id, key=record.key))
         except sa.exc.IntegrityError:  # a concurrent writer created it first: use theirs
-            with self.engine.connect() as conn:
-                row = conn.execute(query).first()
-            assert row is not None
-            return self._record(row)
+            found = self._find(subject, case_id)
+            if found is None:
+                raise
+            return found
         return record
 
     def get(self, key_id: str) -> KeyRecord | None:
