@@ -109,3 +109,17 @@ def test_the_sql_vault_returns_the_key_a_concurrent_writer_created(tmp_path):
     assert first.cases_of("s") == ["c"] and first.shred_case("c") == 1
     assert first.get(created.key_id) is None
     store.close()
+
+
+def test_personal_data_deep_in_a_long_text_is_still_refused_in_clear():
+    from servicewf import PersonalDataUnsealed
+
+    stack, privacy, _ = privacy_stack(MemoryStore())
+    case = privacy.open(stack.engine, "consultation", actor=AGENT, data={
+        "channel": "phone", "customer_ref": "C-1", "question": "hours?"})
+    long_text = "x" * 5_000 + " call 13812345678"
+    with pytest.raises(PersonalDataUnsealed) as refused:
+        stack.engine.record(case, "note", actor=AGENT, comment=long_text)
+    assert refused.value.fields == ("comment",)
+    sealed = privacy.seal_comment(case.id, long_text, subject_ref=privacy.subject_ref("C-1"))
+    assert stack.engine.record(case, "note", actor=AGENT, comment=sealed).version == 2

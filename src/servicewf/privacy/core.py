@@ -68,10 +68,6 @@ RETENTION_PURGED = register_event_kind("retention_purged", system=True)
 MIN_RETENTION_YEARS = 3
 """The floor: archives are kept at least three years (001 §4.4)."""
 
-_FREE_TEXT_CHECK = 2_000
-"""Longest text the free-text recognisers scan per value when guarding a command (a longer
-text is scanned in full only by views); bounds the cost of a command."""
-
 
 @attrs.frozen
 class RetentionPolicy:
@@ -500,9 +496,11 @@ class PrivacyProcessor:
             clear = [name for name, value in event.data.items()
                      if value is not None and not is_sealed(value) and (
                          name in catalogue.sealed_fields
-                         or (catalogue.rule(name) is None and _short_personal(value)))]
+                         or (catalogue.rule(name) is None and _has_personal_text(value)))]
+            # Whole texts are scanned (a gate with a length cap could be passed by padding);
+            # the recognisers run in linear time and skip text without a digit run or "@".
             if event.comment and not is_sealed(event.comment) \
-                    and _short_personal(event.comment):
+                    and _has_personal_text(event.comment):
                 clear.append("comment")
             if clear:
                 raise PersonalDataUnsealed(
@@ -537,12 +535,6 @@ class PrivacyProcessor:
                     "withdrew it); record the consent (ConsentLedger.give) first, or leave "
                     "the personal data out (003 §5.1, §5.3)",
                     case_id=case.id, trigger=trigger, purpose=purpose, fields=fields)
-
-
-def _short_personal(value: Any) -> bool:
-    if isinstance(value, str) and len(value) > _FREE_TEXT_CHECK:
-        return bool(find_personal(value[:_FREE_TEXT_CHECK]))
-    return _has_personal_text(value)
 
 
 class RedactingFilter(logging.Filter):
