@@ -203,3 +203,23 @@ def test_the_access_log_lives_beside_the_store(store):
     assert set(record.fields) >= {"customer_ref", "contact"}
     assert record.at == clock.now()
     assert privacy.access_log.records(actor_id="nobody") == []
+
+
+def test_the_export_hook_stops_showing_personal_data_once_consent_is_withdrawn():
+    from servicewf import MemoryStore
+
+    catalogues = builtin_catalogues()
+    base = catalogues.for_process("consultation")
+    stack, privacy, _ = privacy_stack(MemoryStore(), catalogues=catalogues.with_catalogue(
+        Catalogue("consultation", base.fields, consent_purposes=("service",))))
+    ledger = ConsentLedger(stack.engine, privacy)
+    ledger.give(REF_A, "service", scope="customer_ref", channel="phone", actor=CUSTOMER)
+    case = privacy.open(stack.engine, "consultation", actor=AGENT, data={
+        "channel": "phone", "customer_ref": REF_A, "question": "hours?"})
+    mask = privacy.masker(AGENT, purpose="service")
+    assert mask(case.id, case.process, case.data)["customer_ref"] == REF_A
+    ledger.withdraw(REF_A, "service", channel="app", actor=CUSTOMER)
+    assert mask(case.id, case.process, case.data)["customer_ref"] != REF_A
+    # another purpose that needs no consent is unaffected (PIPL: no refusal of service)
+    other = privacy.masker(AGENT, purpose="complaint handling")
+    assert other(case.id, case.process, case.data)["customer_ref"] == REF_A

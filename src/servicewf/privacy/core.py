@@ -199,7 +199,9 @@ class Privacy:
     def case_subject(self, case: Case) -> str | None:
         """The subject reference of ``case`` (from the key sealing its subject field)."""
         field = self.catalogue(case.process).subject_field
-        token = case.data.get(field) if field else None
+        return self._subject_of(case.data.get(field) if field else None)
+
+    def _subject_of(self, token: Any) -> str | None:
         key_id = key_id_of(token) if isinstance(token, str) else None
         record = self.vault.get(key_id) if key_id else None
         return record.subject if record is not None else None
@@ -260,6 +262,8 @@ class Privacy:
         """
         catalogue = self.catalogue(process)
         personal_ok = catalogue.sees_personal(role)
+        if subject_ref is None and catalogue.subject_field:
+            subject_ref = self._subject_of(data.get(catalogue.subject_field))
         if (personal_ok and purpose is not None and purpose in catalogue.consent_purposes
                 and subject_ref is not None
                 and not subject_ref.startswith("case:")
