@@ -123,3 +123,18 @@ def test_personal_data_deep_in_a_long_text_is_still_refused_in_clear():
     assert refused.value.fields == ("comment",)
     sealed = privacy.seal_comment(case.id, long_text, subject_ref=privacy.subject_ref("C-1"))
     assert stack.engine.record(case, "note", actor=AGENT, comment=sealed).version == 2
+
+
+def test_seal_takes_the_subject_from_the_subject_field_unless_one_is_given():
+    _stack, privacy, _ = privacy_stack(MemoryStore())
+    data = {"customer_ref": "C-42", "contact": "13812345678", "need": "door"}
+    sealed = privacy.seal("service_request", "c1", data)
+    key = privacy.vault.get(key_id_of(sealed["contact"]) or "")
+    assert key is not None and key.subject == privacy.subject_ref("C-42")
+    assert sealed["need"] == "door"  # not classified, no personal text: as it is
+    other = privacy.seal("service_request", "c2", data, subject="C-7")
+    key = privacy.vault.get(key_id_of(other["contact"]) or "")
+    assert key is not None and key.subject == privacy.subject_ref("C-7")
+    none = privacy.seal("incident", "c3", {"description": "call 13812345678"})
+    key = privacy.vault.get(key_id_of(none["description"]) or "")
+    assert key is not None and key.subject.startswith("case:")

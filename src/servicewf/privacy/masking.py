@@ -108,7 +108,7 @@ class Pseudonym:
 def _fernet(key: bytes) -> Any:
     try:
         from cryptography.fernet import Fernet
-    except ImportError as exc:  # pragma: no cover - the dev extra installs it
+    except ImportError as exc:
         raise PrivacyUnavailable("encryption needs cryptography: "
                                  "pip install 'servicewf[privacy]'") from exc
     return Fernet(key)

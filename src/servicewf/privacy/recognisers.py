@@ -50,7 +50,7 @@ def _stdnum() -> tuple[Any, Any, Any]:
     try:
         from stdnum import luhn
         from stdnum.cn import ric, uscc
-    except ImportError as exc:  # pragma: no cover - the dev extra installs it
+    except ImportError as exc:
         raise PrivacyUnavailable(
             "the checksum recognisers need python-stdnum: pip install 'servicewf[privacy]'"
         ) from exc

@@ -120,7 +120,7 @@ class MemoryVault:
 def _aesgcm(key: bytes) -> Any:
     try:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-    except ImportError as exc:  # pragma: no cover - the dev extra installs it
+    except ImportError as exc:
         raise PrivacyUnavailable("sealing needs cryptography: "
                                  "pip install 'servicewf[privacy]'") from exc
     return AESGCM(key)
