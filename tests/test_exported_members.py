@@ -85,6 +85,9 @@ EXPORTED = {
         RedactingFilter RetentionPolicy builtin_catalogues consent_case_id consent_definition
         find_personal is_sealed keyed_hash redact_text
     """),
+    "servicewf.explain": _names("""
+        LANGUAGES explain language
+    """),
     "servicewf.definition": _names("""
         ANY_STATE Candidate CompiledMachine DEFINITION_SCHEMA DefinitionBuilder Guard Labels
         ProcessDefinition Registry STAY State Transition guard

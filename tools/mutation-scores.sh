@@ -38,6 +38,8 @@ MODULE[sla_processor]=src/servicewf/sla/processor.py
 TESTS[sla_processor]="tests/sla tests/scenarios tests/integrity"
 MODULE[common]=src/servicewf/processes/common.py
 TESTS[common]="tests/processes tests/integrity"
+MODULE[explain]=src/servicewf/explain.py
+TESTS[explain]="tests/test_explain.py"
 MODULE[notices]=src/servicewf/processes/notices.py
 TESTS[notices]="tests/engine/test_outbox_messages.py tests/outbox tests/processes/test_common_edges.py"
 MODULE[cadence]=src/servicewf/processes/cadence.py
@@ -60,7 +62,7 @@ done
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
     service_request obligation complaint after_sales consultation contract contract_change
-    customer_data_change improvement_action service_problem survey_campaign common notices cadence
+    customer_data_change improvement_action service_problem survey_campaign common notices explain cadence
     schedule presets policies stack approval privacy_core privacy_recognisers privacy_masking
     privacy_vault privacy_consent privacy_catalogue)
 for name in "${names[@]}"; do

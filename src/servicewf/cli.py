@@ -281,8 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="database to write and keep: sqlite:///path, postgresql://... or "
                            "'memory'; it must hold no cases yet. None: a fresh temporary "
                            "SQLite file, removed after the run")
-    demo.add_argument("--lang", choices=("en", "zh"), default="en",
-                      help="language of the refusal summary")
+    demo.add_argument("--lang", choices=("en", "zh_hant", "zh_hans", "zh"), default="en",
+                      help="language of the refusals in plain words (zh = zh_hant)")
     demo.add_argument("--no-progress", action="store_true",
                       help="no progress bar on stderr")
     demo.set_defaults(func=_cmd_demo)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
-import re
 import shutil
 import tempfile
 import time
@@ -36,6 +35,7 @@ import pendulum
 
 from servicewf.case import Actor, Case
 from servicewf.clock import FrozenClock
+from servicewf.definition import ProcessDefinition
 from servicewf.errors import (
     CommandRefused,
     DataMissing,
@@ -45,6 +45,7 @@ from servicewf.errors import (
     StaleVersion,
     TriggerNotAllowed,
 )
+from servicewf.explain import LANGUAGES, explain, language
 from servicewf.processes.complaint import current_tier
 from servicewf.storage.base import Store
 
@@ -93,6 +94,8 @@ class DemoSummary:
     """What the sweeps recorded on the obligations (``obligation_met``, ``..._missed``,
     ``..._due_soon``)."""
     reasons: Counter[tuple[str, str, str, str]] = attrs.field(factory=Counter)
+    translations: dict[str, tuple[str, ...]] = attrs.field(factory=dict)
+    """Each reason of ``reasons`` in every language of :data:`servicewf.explain.LANGUAGES`."""
     """The refusals in plain words: (process, trigger, why, rule) -> times."""
     fresh: bool = False
     """The run used a fresh temporary database (removed afterwards)."""
@@ -488,8 +491,12 @@ def _simulate(
             except CommandRefused as refusal:
                 rule = getattr(refusal, "rule", None) or ""
                 summary.refusals[(case.process, trigger, f"{type(refusal).__name__} {rule}")] += 1
-                why, cited = refusal_reason(refusal)
+                definition = engine.registry.get(case.process, case.definition_version)
+                why, cited = refusal_reason(refusal, definition)
                 summary.reasons[(case.process, trigger, why, cited)] += 1
+                if why not in summary.translations:
+                    summary.translations[why] = tuple(
+                        refusal_reason(refusal, definition, lang)[0] for lang in LANGUAGES)
         try:
             nxt = next(story)
         except StopIteration:
@@ -520,27 +527,17 @@ def _simulate(
     return summary
 
 
-_CASE_ID = re.compile(r"\s*(on )?case '[^']*'")
-
-
-def refusal_reason(refusal: CommandRefused) -> tuple[str, str]:
-    """A refusal in plain words, without the case id, and the rule it enforces:
-    ``(why, rule)`` (the rule is ``""`` when the refusal cites none)."""
+def refusal_reason(refusal: CommandRefused, definition: ProcessDefinition | None = None,
+                   lang: str = "en") -> tuple[str, str]:
+    """A refusal in plain words (:func:`servicewf.explain.explain`, without the case id) and
+    the rule it enforces: ``(why, rule)``; a refusal by the process graph, its data or its
+    roles cites "the process definition", any other cites nothing (``""``)."""
+    why = explain(refusal, definition=definition, lang=lang, cite_rule=False)
     if isinstance(refusal, GuardFailed):
-        text = str(refusal)
-        why = text.split("]: ", 1)[1] if refusal.rule and "]: " in text else \
-            text.split(": ", 1)[-1]
         return why, refusal.rule or ""
-    if isinstance(refusal, TriggerNotAllowed):
-        allowed = ", ".join(refusal.allowed) or "nothing (final state)"
-        return (f"not possible in state {refusal.state!r} (possible there: {allowed})",
-                "the process definition")
-    if isinstance(refusal, DataMissing):
-        return f"required data missing: {', '.join(refusal.missing)}", "the process definition"
-    if isinstance(refusal, RoleNotPermitted):
-        return (f"role {refusal.role!r} may not do this (allowed: "
-                f"{', '.join(refusal.allowed) or 'nobody'})", "the process definition")
-    return _CASE_ID.sub("", str(refusal)).strip(), ""
+    if isinstance(refusal, (TriggerNotAllowed, DataMissing, RoleNotPermitted)):
+        return why, "the process definition"
+    return why, ""
 
 
 def _count(summary: DemoSummary, report: Any) -> None:
@@ -590,26 +587,6 @@ CLOCK_NOTES: Mapping[tuple[str, str], tuple[str, str]] = {
 """Per SLA clock of the demo: its target in words and how the simulated desk behaves (the
 cause of its breaches, if any)."""
 
-_ZH: Mapping[str, str] = {
-    "not possible in state": "在此狀態下不可執行:",
-    "required data missing": "缺少必填資料",
-    "may not do this": "無權執行此操作",
-    "the process definition": "流程定義",
-    "the customer is recorded dissatisfied": "客戶記錄為不滿意",
-    "the handler's role must match the complaint's tier": "處理人角色須與投訴層級相符",
-    "the completion (fulfilled_at": "完成時間須含時區、不得在未來或早於義務開始",
-    "acknowledge the complaint to the customer": "須先向客戶確認受理投訴",
-}
-"""The demo's ``--lang zh`` summary: leading phrases of the refusals, translated."""
-
-
-def _zh(text: str) -> str:
-    for en, zh in _ZH.items():
-        if en in text:
-            return f"{zh}({text})"
-    return text
-
-
 def _attainment(summary: DemoSummary) -> list[tuple[str, str, int, int, int]]:
     """(process, clock, met, breached, open) per clock; idle and cancelled clocks are left
     out (they never ran to a deadline)."""
@@ -629,7 +606,8 @@ def render_summary(summary: DemoSummary, *, console: Console | None = None,
                    lang: str = "en") -> None:
     """Print ``summary``: first what a person wants to read (SLA attainment with the causes
     of breaches, refusals in plain words with their rule), then the details as tables.
-    ``lang="zh"`` shows the refusals' leading phrases in Chinese too."""
+    ``lang`` (``"en"``, ``"zh_hant"`` or ``"zh"``, ``"zh_hans"``) is the language of the
+    refusals in plain words."""
     from rich.console import Console
     from rich.table import Table
 
@@ -663,12 +641,17 @@ def render_summary(summary: DemoSummary, *, console: Console | None = None,
         for line in causes:
             console.print(line, highlight=False, markup=False)
     console.print()
-    console.print("Refused commands, in plain words:" if lang == "en" else
-                  "Refused commands (被拒絕的操作):", highlight=False)
+    lang = language(lang)
+    console.print({"en": "Refused commands, in plain words:",
+                   "zh_hant": "被拒絕的操作（原因）:",
+                   "zh_hans": "被拒绝的操作（原因）:"}[lang], highlight=False)
+    rule_word = {"en": "rule", "zh_hant": "規則", "zh_hans": "规则"}[lang]
     for (process, trigger, reason, rule), n in summary.reasons.most_common():
-        if lang == "zh":
-            reason, rule = _zh(reason), _zh(rule)
-        console.print(f"  {n:>3} × {process} {trigger}: {reason}" + (f" [rule: {rule}]"
+        if lang != "en":
+            reason = summary.translations.get(reason, (reason,) * 3)[LANGUAGES.index(lang)]
+            if rule == "the process definition":
+                rule = "流程定義" if lang == "zh_hant" else "流程定义"
+        console.print(f"  {n:>3} × {process} {trigger}: {reason}" + (f" [{rule_word}: {rule}]"
                       if rule else ""), highlight=False, markup=False)
     if not summary.reasons:
         console.print("  none", highlight=False)

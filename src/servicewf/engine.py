@@ -13,6 +13,7 @@ observers see it. A command refused at any step raises a specific
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Protocol
@@ -20,6 +21,8 @@ from typing import Any, Protocol
 import attrs
 import pendulum
 
+from servicewf._gc import collector_paused
+from servicewf._trusted import trusted_constructor
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import Clock
 from servicewf.context import CommandContext, TransitionContext
@@ -47,7 +50,7 @@ from servicewf.events import ENGINE_KINDS, SYSTEM_KINDS, Event, EventKind, Kind,
 from servicewf.events import event_kind as lookup_kind
 from servicewf.hooks import Hooks
 from servicewf.plain import check_identifier, plain_data
-from servicewf.storage.base import OutboxMessage, Store, Timer, WriteSet
+from servicewf.storage.base import _NO_TIMERS, OutboxMessage, Store, Timer, WriteSet
 
 __all__ = ["CaseProcessor", "Engine", "MessageRule", "TriggerOption", "replay"]
 
@@ -115,6 +118,12 @@ def _new_id() -> str:
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _KNOWN_CASES = 10_000
 
+# Cases, events and write-sets built inside a command hold values the command has checked and
+# frozen already: their converters would only confirm that (see servicewf._trusted).
+_case = trusted_constructor(Case)
+_event = trusted_constructor(Event)
+_write_set = trusted_constructor(WriteSet)
+
 
 class Engine:
     """Runs cases of registered definitions against a store, on an injected clock.
@@ -152,8 +161,10 @@ class Engine:
         # The cases this engine wrote or read, by id: a case handed back that *is* the one
         # remembered needs no read to be trusted (the store's version check still guards the
         # write). A plain dict bounded to the most recent ids (a WeakValueDictionary cost a
-        # third of a fire); forgetting a case only costs one read.
-        self._known: dict[str, Case] = {}
+        # third of a fire); forgetting a case only costs one read. An OrderedDict, because
+        # dropping a plain dict's first key leaves a hole that every later next(iter(...))
+        # walks past: with the cache full, each command paid a scan of thousands of holes.
+        self._known: OrderedDict[str, Case] = OrderedDict()
         self._actors: set[Actor] = set()
         self._last_actor: Actor | None = None
 
@@ -262,6 +273,13 @@ class Engine:
         definition = self.registry.get(current.process, current.definition_version)
         now = self.clock.now()
         options: list[TriggerOption] = []
+        # One option (and maybe a refusal) per trigger, no cycles: see servicewf._gc.
+        with collector_paused():
+            self._options(current, definition, actor, now, options)
+        return options
+
+    def _options(self, current: Case, definition: ProcessDefinition, actor: Actor,
+                 now: pendulum.DateTime, options: list[TriggerOption]) -> None:
         for trigger in definition.triggers:
             try:
                 t, _ = self._decide(current, definition, trigger, actor, _EMPTY, now,
@@ -276,7 +294,6 @@ class Engine:
                 options.append(TriggerOption(trigger, dest, False, needs, refusal))
             else:
                 options.append(TriggerOption(trigger, t.target(current.state), True, t.required))
-        return options
 
     def history(self, case_id: str) -> list[Event]:
         """The case's audit log."""
@@ -339,10 +356,10 @@ class Engine:
         dest = transition.target(before.state)
         merged = MappingProxyType({**before.data, **supplied}) if supplied else before.data
         seq = before.version + 1
-        after = Case(before.id, before.process, before.definition_version, dest, seq,
-                     before.opened_at, now, merged, before.extensions)
-        event = Event(before.id, seq, now, EventKind.TRANSITION, actor.id, actor.role, trigger,
-                      before.state, dest, supplied, comment)
+        after = _case(before.id, before.process, before.definition_version, dest, seq,
+                      before.opened_at, now, merged, before.extensions)
+        event = _event(before.id, seq, now, EventKind.TRANSITION, actor.id, actor.role, trigger,
+                       before.state, dest, supplied, comment)
         if self.hooks:
             if command is None:
                 command = CommandContext(current, definition, trigger, actor, supplied, now,
@@ -477,9 +494,8 @@ class Engine:
         # a processor returns by the Case/Timer converters, messages by OutboxMessage's.
         outbox = self._outbox(definition, case, events) if self.messages else ()
         if timers or outbox:
-            return WriteSet(case, events, expected, MappingProxyType(timers), outbox,
-                            checked=True)
-        return WriteSet(case, events, expected, checked=True)
+            return _write_set(case, events, expected, MappingProxyType(timers), outbox, True)
+        return _write_set(case, events, expected, _NO_TIMERS, (), True)
 
     # --- outbox messages (the only way messages reach a store: in a write-set) --------------
 
@@ -528,7 +544,7 @@ class Engine:
         known = self._known
         known[case.id] = case
         if len(known) > _KNOWN_CASES:
-            del known[next(iter(known))]  # the oldest id first in, first out
+            known.popitem(last=False)  # the oldest id first in, first out
 
     def _check_actor(self, actor: Actor, case_id: str | None) -> None:
         if actor is self._last_actor or actor in self._actors:
@@ -701,6 +717,7 @@ class Engine:
                 return GuardFailed(
                     f"{command.trigger!r} refused on case {command.case.id!r}{rule}: {what}",
                     case_id=command.case.id, trigger=command.trigger, guard=g.name, rule=g.rule,
+                    explanation=what,
                 )
         return None
 

@@ -174,14 +174,16 @@ class TriggerNotAllowed(CommandRefused):
 
 
 class GuardFailed(CommandRefused):
-    """A guard of the transition said no. ``guard`` names it; ``rule`` cites the rule, if any."""
+    """A guard of the transition said no. ``guard`` names it; ``rule`` cites the rule, if any;
+    ``explanation`` is the guard's own English explanation (what has to happen first)."""
 
     def __init__(
         self, message: str, *, case_id: str | None, trigger: str, guard: str,
-        rule: str | None = None,
+        rule: str | None = None, explanation: str = "",
     ) -> None:
         self.guard = guard
         self.rule = rule
+        self.explanation = explanation
         super().__init__(message, case_id=case_id, trigger=trigger)
 
 

@@ -139,25 +139,37 @@ class Guard:
     ``check`` receives the :class:`~servicewf.context.CommandContext` (the case, the actor, the
     data supplied, the instant) and returns whether the transition may go ahead. ``rule`` cites
     the compliance rule it enforces (e.g. ``"C3 (000 §2.4)"``) and ``explain`` says, to the
-    person refused, what has to happen first.
+    person refused, what has to happen first. ``labels`` gives that explanation in the other
+    languages (its ``en`` is ``explain`` unless set otherwise); see :meth:`explanation`.
     """
 
     name: str
     check: GuardCheck = attrs.field(eq=False)
     explain: str = ""
     rule: str | None = None
+    labels: Labels | None = attrs.field(default=None, converter=_labels, kw_only=True)
 
     def __call__(self, context: CommandContext) -> bool:
         return bool(self.check(context))
 
+    def explanation(self, lang: str = "en") -> str:
+        """What has to happen first, in ``lang`` (``"en"``, ``"zh_hant"``, ``"zh_hans"``):
+        the label in that language, else ``explain`` (English), else the guard's name."""
+        if self.labels is not None:
+            text = self.labels.get(lang)
+            if text:
+                return text
+        return self.explain or self.name
+
 
 def guard(
-    name: str | None = None, *, explain: str = "", rule: str | None = None
+    name: str | None = None, *, explain: str = "", rule: str | None = None,
+    labels: Labels | None = None,
 ) -> Callable[[GuardCheck], Guard]:
     """Decorator turning a function into a :class:`Guard` named after it (or ``name``)."""
 
     def wrap(check: GuardCheck) -> Guard:
-        return Guard(name or check.__name__, check, explain=explain, rule=rule)
+        return Guard(name or check.__name__, check, explain=explain, rule=rule, labels=labels)
 
     return wrap
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from types import MappingProxyType
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from servicewf._frozen import names_tuple
+from servicewf._gc import collector_paused
 from servicewf.definition._machine import CompiledMachine
 from servicewf.definition.model import Guard, Labels, State, Transition
 from servicewf.definition.validation import definition_problems
@@ -99,7 +99,9 @@ class ProcessDefinition:
     migrators: tuple[str, ...] = attrs.field(default=DEFAULT_MIGRATORS, converter=names_tuple)
 
     def __attrs_post_init__(self) -> None:
-        problems = definition_problems(self.name, self.states, self.transitions, self.guards)
+        with collector_paused():  # a few objects per transition, no cycles: see servicewf._gc
+            problems = definition_problems(self.name, self.states, self.transitions,
+                                           self.guards)
         for f in (*self.intake, *self.intake_writes):
             if not isinstance(f, str) or not f.isidentifier():
                 problems.append(f"intake field {f!r} is not a valid field name")
@@ -131,16 +133,10 @@ class ProcessDefinition:
     def compiled(self) -> CompiledMachine:
         """The shared machine (built once, on first use)."""
         # Compiling allocates a few objects per transition, none in a reference cycle, all
-        # long-lived. Left on, the cyclic collector would walk the growing graph again and
-        # again (a 10k-trigger definition compiled four times slower, and super-linearly);
-        # paused for the build, it has nothing to collect afterwards either.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
+        # long-lived: see servicewf._gc (a 10k-trigger definition compiled four times slower,
+        # and super-linearly, with the collector on).
+        with collector_paused():
             return CompiledMachine(self.states, self.transitions, self.guards)
-        finally:
-            if paused:
-                gc.enable()
 
     @cached_property
     def _states_by_id(self) -> Mapping[str, State]:

@@ -18,6 +18,7 @@ import pendulum
 
 from servicewf.context import CommandContext
 from servicewf.definition import DefinitionBuilder, Guard, Labels, ProcessDefinition
+from servicewf.processes.explanations import translate_guards
 
 __all__ = [
     "AFTER_SALES_PRIORITY",
@@ -178,11 +179,16 @@ class Vocabulary:
         wanted = self.canonical(value)
         return next(t for t in self.terms if t.id == wanted)
 
-    def choices(self) -> str:
-        """The accepted values, e.g. ``"緊急/urgent, 重要/important, 普通/normal"``."""
-        text = ", ".join(f"{t.labels.zh_hant}/{t.id}" if t.labels.zh_hant else t.id
+    def choices(self, script: str = "zh_hant", note: str = "en") -> str:
+        """The accepted values, e.g. ``"緊急/urgent, 重要/important, 普通/normal"``: each
+        Chinese label in ``script`` (``"zh_hant"`` or ``"zh_hans"``), and for a numeric
+        vocabulary a note in ``note``'s language that a score 1–5 is accepted too."""
+        text = ", ".join(f"{t.labels.get(script)}/{t.id}" if t.labels.zh_hant else t.id
                          for t in self.terms)
-        return text + (" (or a score 1–5)" if self.numeric else "")
+        return text + (_SCORE_NOTE[note] if self.numeric else "")
+
+
+_SCORE_NOTE = {"en": " (or a score 1–5)", "zh_hant": "（或 1–5 分）", "zh_hans": "（或 1–5 分）"}
 
 
 def _terms(*rows: tuple[str, str, str, str] | tuple[str, str, str, str, tuple[str, ...]]) \
@@ -485,6 +491,8 @@ def vocabulary_guard(field: str, vocabulary: Vocabulary, *, rule: str | None = N
         f"{field}_known", check,
         explain=f"{field} must be a known {vocabulary.name}: one of {vocabulary.choices()}",
         rule=rule or f"vocabulary ({vocabulary.source})",
+        labels=lab("", f"{field} 須為已知取值之一：{vocabulary.choices('zh_hant', 'zh_hant')}",
+                   f"{field} 须为已知取值之一：{vocabulary.choices('zh_hans', 'zh_hans')}"),
     )
 
 
@@ -509,6 +517,10 @@ def instant_guard(
         explain=(f"{field} must be an instant with its zone{later}, e.g. "
                  "'2026-10-09T18:00:00+08:00'"),
         rule=rule or "data: an instant with its zone (ISO-8601)",
+        labels=lab("", f"{field} 須為帶時區的時間{'，且不得早於現在' if not_before_now else ''}，"
+                       "例如 '2026-10-09T18:00:00+08:00'",
+                   f"{field} 须为带时区的时间{'，且不得早于现在' if not_before_now else ''}，"
+                   "例如 '2026-10-09T18:00:00+08:00'"),
     )
 
 
@@ -544,6 +556,8 @@ def retention_guard(field: str = "retain_until", *, years: int = RETENTION_YEARS
         explain=f"{field} must be a date at least {years} years from now (archived records are "
                 "kept that long)",
         rule="Retention (001 §4.4)",
+        labels=lab("", f"{field} 須為至少 {years} 年後的日期（歸檔記錄須保存至少 {years} 年）",
+                   f"{field} 须为至少 {years} 年后的日期（归档记录须保存至少 {years} 年）"),
     )
 
 
@@ -585,8 +599,15 @@ def reserved_fields_guard(owners: Mapping[str, Sequence[str]]) -> Guard:
     listed = "; ".join(
         f"{field} only with {' or '.join(triggers)}" if triggers else f"{field} only when opened"
         for field, triggers in owners.items())
+    zh = {script: "；".join(
+        f"{field} 只能{'由 ' + '、'.join(triggers) + ' 設定' if triggers else '在開立時設定'}"
+        if script == "hant" else
+        f"{field} 只能{'由 ' + '、'.join(triggers) + ' 设定' if triggers else '在开立时设定'}"
+        for field, triggers in owners.items()) for script in ("hant", "hans")}
     return Guard("reserved_fields", check, rule="audit integrity",
-                 explain=f"some fields are set by one command only: {listed}")
+                 explain=f"some fields are set by one command only: {listed}",
+                 labels=lab("", f"部分欄位只能由特定操作設定：{zh['hant']}",
+                            f"部分字段只能由特定操作设定：{zh['hans']}"))
 
 
 def guard_every_transition(builder: DefinitionBuilder, *names: str) -> None:
@@ -660,6 +681,7 @@ def with_intake(
         if g.name not in builder.guards:
             builder.add_guard(g)
         names.append(g.name)
+    translate_guards(builder)
     return builder.set_intake(intake, guards=names)
 
 

@@ -45,6 +45,7 @@ from servicewf.processes.common import (
     reserved_fields_guard,
     with_intake,
 )
+from servicewf.processes.explanations import translate_guards
 
 __all__ = [
     "CADENCE",
@@ -277,7 +278,7 @@ def definition() -> ProcessDefinition:
     guard_every_transition(b, "reserved_fields")
     with_intake(b, INTAKE, INTAKE_VOCABULARIES, writes=WRITES, intake_writes=INTAKE_WRITES)
     b.set_intake(INTAKE, guards=(*b.intake_guards, "tz_known", "start_valid", "subject_given"))
-    return b.build()
+    return translate_guards(b).build()
 
 
 # --- intake helpers for the guideline cases ------------------------------------------------
