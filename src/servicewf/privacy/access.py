@@ -14,17 +14,14 @@ like the history, but reads never contend with commands.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
 from typing import Protocol
 
 import attrs
 import pendulum
 
+from servicewf._frozen import names_tuple
+
 __all__ = ["AccessLog", "AccessRecord", "MemoryAccessLog"]
-
-
-def _names(value: Iterable[str]) -> tuple[str, ...]:
-    return tuple(value)
 
 
 @attrs.frozen
@@ -37,7 +34,7 @@ class AccessRecord:
     purpose: str
     case_id: str
     process: str
-    fields: tuple[str, ...] = attrs.field(converter=_names)
+    fields: tuple[str, ...] = attrs.field(converter=names_tuple)
 
 
 class AccessLog(Protocol):
