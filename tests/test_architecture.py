@@ -13,7 +13,7 @@ CORE = ["errors", "clock", "_gc", "_trusted", "_frozen", "plain", "case", "event
         "definition", "hooks", "storage.base", "storage.memory", "storage", "engine"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
          "sla", "calendar", "outbox", "explain", "interop", "reporting", "compliance", "testing",
-         "scheduler", "metrics"]
+         "scheduler", "metrics", "privacy"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
@@ -49,6 +49,8 @@ FORBIDDEN = {
     "scheduler": ["sla", "processes", "storage.sql", "cli", "demo", "worker", "metrics"],
     # Metrics read a store and a scheduler's reports; the worker wires them.
     "metrics": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
+    # Data protection sits above the engine and beside the built-in processes.
+    "privacy": ["sla", "processes", "outbox", "cli", "demo", "worker"],
 }
 
 

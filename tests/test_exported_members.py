@@ -38,6 +38,7 @@ EXPORTED = {
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor WriteSet Observer
         MessageRule OutboxMessage
+        PrivacyRefused ConsentMissing PersonalDataUnsealed RetentionNotDue
     """),
     "servicewf.errors": _names("""
         ServicewfError InvalidDefinition UnknownProcess
@@ -54,6 +55,8 @@ EXPORTED = {
         ObserverFailed TimeOutOfOrder InvalidProcessor
         DemoDatabaseInUse UsageError
         LogImportError NaiveTimestamp InvalidRule
+        PrivacyRefused ConsentMissing PersonalDataUnsealed RetentionNotDue InvalidCatalogue
+        PrivacyUnavailable
     """),
     "servicewf.compliance": _names("""
         PREDICATES RULES_SCHEMA RULE_SCHEMA Absence Alert AllOf AlternatePrecedence
@@ -68,7 +71,7 @@ EXPORTED = {
     """),
     "servicewf.plain": _names("""
         FrozenDict FrozenList MAX_DEPTH MAX_IDENTIFIER MAX_ITEMS MAX_TEXT
-        check_identifier check_stored freeze_trusted frozen_mapping plain_data
+        check_identifier check_stored freeze_trusted frozen_mapping plain_data shape_repr
     """),
     "servicewf.reporting": _names("""
         DEFINITIONS LANGS PROFILES AttainmentRow BacklogRow CsatRow CycleRow DurationRow
@@ -96,6 +99,14 @@ EXPORTED = {
     "servicewf.calendar": _names("""
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
         WEEKDAYS WORKING_DAY_CONVENTIONS china_office
+    """),
+    "servicewf.privacy": _names("""
+        CONSENT_PROCESS DEFAULT_VISIBILITY ERASED MIN_RETENTION_YEARS PERSONAL_DATA_ERASED
+        RETENTION_PURGED AccessLog AccessRecord Catalogue Catalogues ConsentLedger
+        ConsentRecord Encrypt FieldClass FieldRule Finding KeyRecord KeyVault Mask Masker
+        MemoryAccessLog MemoryVault PartialMask Privacy PrivacyProcessor Pseudonym Redact
+        RedactingFilter RetentionPolicy builtin_catalogues consent_case_id consent_definition
+        find_personal is_sealed keyed_hash redact_text
     """),
     "servicewf.explain": _names("""
         LANGUAGES explain language

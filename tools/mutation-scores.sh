@@ -79,6 +79,10 @@ MODULE[compliance_monitor]=src/servicewf/compliance/monitor.py
 TESTS[compliance_monitor]="tests/compliance/test_data_monitor_cli.py"
 MODULE[scheduler]=src/servicewf/scheduler.py
 TESTS[scheduler]="tests/scheduler tests/sla/test_sweep_production.py tests/sla/test_sweep_details.py"
+for p in core recognisers masking vault consent catalogue; do
+    MODULE[privacy_$p]=src/servicewf/privacy/$p.py
+    TESTS[privacy_$p]="tests/privacy"
+done
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
@@ -86,7 +90,8 @@ names=("$@")
     customer_data_change improvement_action service_problem survey_campaign common notices explain
     cadence schedule presets policies stack approval interop_source interop_replay interop_export
     reporting reporting_html sla_data sla_combined compliance_rules compliance_checker
-    compliance_fast compliance_monitor scheduler)
+    compliance_fast compliance_monitor scheduler privacy_core privacy_recognisers privacy_masking
+    privacy_vault privacy_consent privacy_catalogue)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

@@ -9,7 +9,7 @@ import attrs
 import cattrs
 import pendulum
 
-from servicewf.plain import frozen_mapping
+from servicewf.plain import frozen_mapping, shape_repr
 
 __all__ = ["SYSTEM", "Actor", "Case"]
 
@@ -56,7 +56,8 @@ class Case:
     version: int
     opened_at: pendulum.DateTime
     updated_at: pendulum.DateTime
-    data: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
+    data: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping,
+                                          repr=shape_repr)
     extensions: Mapping[str, Any] = attrs.field(factory=dict, converter=_extensions)
 
     def data_as(self, cls: type[T]) -> T:

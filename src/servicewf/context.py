@@ -9,6 +9,7 @@ import attrs
 import pendulum
 
 from servicewf.case import Actor, Case
+from servicewf.plain import shape_repr
 
 if TYPE_CHECKING:
     from servicewf.definition import ProcessDefinition, Transition
@@ -29,9 +30,9 @@ class CommandContext:
     definition: ProcessDefinition
     trigger: str
     actor: Actor
-    data: Mapping[str, Any]
+    data: Mapping[str, Any] = attrs.field(repr=shape_repr)
     now: pendulum.DateTime
-    comment: str | None = None
+    comment: str | None = attrs.field(default=None, repr=shape_repr)
 
     def value(self, name: str, default: Any = None) -> Any:
         """The supplied value of ``name``, else the case's, else ``default``."""

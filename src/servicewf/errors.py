@@ -28,7 +28,11 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     │   ├── MigrationRefused
     │   ├── ExtensionRefused
     │   │   └── ExtensionConditionsUnmet
-    │   └── GoalUndefined (also an InvalidPolicy)
+    │   ├── GoalUndefined (also an InvalidPolicy)
+    │   └── PrivacyRefused
+    │       ├── ConsentMissing
+    │       ├── PersonalDataUnsealed
+    │       └── RetentionNotDue
     ├── ObserverFailed
     ├── InvalidProcessor (TypeError)
     ├── HistoryMismatch (ValueError)
@@ -50,6 +54,8 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     ├── ObligationError (ValueError)
     │   └── NoCadence
     ├── InvalidRule (ValueError)
+    ├── InvalidCatalogue (ValueError)
+    ├── PrivacyUnavailable (ImportError)
     ├── DemoDatabaseInUse (ValueError)
     ├── UsageError (ValueError)
     └── LogImportError (ValueError)
@@ -72,6 +78,7 @@ __all__ = [
     "CommandRefused",
     "ConcurrencyConflict",
     "ConflictRetriesExhausted",
+    "ConsentMissing",
     "CorruptRecord",
     "DataMissing",
     "DemoDatabaseInUse",
@@ -84,6 +91,7 @@ __all__ = [
     "HistoryMismatch",
     "HookFailed",
     "InvalidCalendar",
+    "InvalidCatalogue",
     "InvalidData",
     "InvalidDefinition",
     "InvalidIdentifier",
@@ -98,6 +106,10 @@ __all__ = [
     "NoWorkingTime",
     "ObligationError",
     "ObserverFailed",
+    "PersonalDataUnsealed",
+    "PrivacyRefused",
+    "PrivacyUnavailable",
+    "RetentionNotDue",
     "RoleNotPermitted",
     "SchemaMigrationError",
     "ServicewfError",
@@ -523,6 +535,54 @@ class NoCadence(ObligationError):
 class InvalidRule(ServicewfError, ValueError):
     """A compliance rule cannot be built (a bad template, activity or limit, plain data that
     does not fit the rule schema); the message names the rule and every problem."""
+
+
+# --- data protection (servicewf.privacy) ------------------------------------------------
+
+
+class PrivacyRefused(CommandRefused):
+    """The data-protection layer (:mod:`servicewf.privacy`) refused a command; nothing was
+    changed. Like every refusal, the message names fields and rules, never a field's value."""
+
+
+class ConsentMissing(PrivacyRefused):
+    """Personal data was supplied for a purpose the data subject has not consented to (or
+    has withdrawn consent from): record the consent first (``ConsentLedger.give``).
+    ``purpose`` names the purpose; ``fields`` the personal fields supplied."""
+
+    def __init__(self, message: str, *, case_id: str | None, trigger: str | None,
+                 purpose: str, fields: Iterable[str]) -> None:
+        self.purpose = purpose
+        self.fields: tuple[str, ...] = tuple(fields)
+        super().__init__(message, case_id=case_id, trigger=trigger)
+
+
+class PersonalDataUnsealed(PrivacyRefused):
+    """A command supplied a field the catalogue keeps encrypted per data subject (or a
+    comment holding recognisable personal data) as clear text: seal it first
+    (``Privacy.seal``, or fire through ``Privacy.open`` / ``Privacy.fire``). ``fields``
+    names the fields (``"comment"`` for the comment)."""
+
+    def __init__(self, message: str, *, case_id: str | None, trigger: str | None,
+                 fields: Iterable[str]) -> None:
+        self.fields: tuple[str, ...] = tuple(fields)
+        super().__init__(message, case_id=case_id, trigger=trigger)
+
+
+class RetentionNotDue(PrivacyRefused):
+    """A purge was asked before the retention floor (an archive is kept at least three
+    years, 001 §4.4), on an open case, or on a case under legal hold."""
+
+
+class InvalidCatalogue(ServicewfError, ValueError):
+    """A field-classification catalogue or a retention policy is misconfigured (an unknown
+    class, a retention shorter than the floor, a field classified twice)."""
+
+
+class PrivacyUnavailable(ServicewfError, ImportError):
+    """An optional dependency of :mod:`servicewf.privacy` is not installed (``cryptography``
+    for encryption and crypto-shredding, ``python-stdnum`` for the checksum recognisers):
+    ``pip install 'servicewf[privacy]'``."""
 
 
 # --- the command line -----------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any, Final, NamedTuple, TypeAlias, final
 import attrs
 import pendulum
 
-from servicewf.plain import frozen_mapping
+from servicewf.plain import frozen_mapping, shape_repr
 
 __all__ = [
     "ENGINE_KINDS",
@@ -246,8 +246,9 @@ class Event:
     trigger: str | None
     source: str | None
     dest: str
-    data: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping)
-    comment: str | None = None
+    data: Mapping[str, Any] = attrs.field(factory=dict, converter=frozen_mapping,
+                                          repr=shape_repr)
+    comment: str | None = attrs.field(default=None, repr=shape_repr)
 
     @property
     def moves(self) -> bool:

@@ -46,6 +46,7 @@ __all__ = [
     "freeze_trusted",
     "frozen_mapping",
     "plain_data",
+    "shape_repr",
 ]
 
 MAX_DEPTH = 32
@@ -355,3 +356,17 @@ def freeze_trusted(value: Any) -> Any:
     if kind is list or kind is tuple:
         return FrozenList([freeze_trusted(v) for v in value])
     return value
+
+
+def shape_repr(value: Any) -> str:
+    """The ``repr`` of case data, event data and payloads: the field names, never the
+    values (``{'contact': …, 'channel': …}``). Reprs end up in logs, tracebacks and test
+    reports, and the values are customer names and phone numbers; read the value itself
+    (``case.data['contact']``) where it is needed, or a role-aware view
+    (:mod:`servicewf.privacy`)."""
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k!r}: …" if isinstance(k, str) and k.isidentifier()
+                               else "<key>: …" for k in value) + "}"
+    if value is None:
+        return "None"
+    return f"<{type(value).__name__}>"

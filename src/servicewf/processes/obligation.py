@@ -328,7 +328,7 @@ def contact_obligation(customer_ref: str, tier: str, *, start: _dt.date | _dt.da
         raise ObligationError(str(exc)) from None
     if cadence is None:
         raise NoCadence(
-            f"customer {customer_ref!r} is a {CUSTOMER_TIER.canonical(tier)}: the guidelines "
+            f"the customer is a {CUSTOMER_TIER.canonical(tier)}: the guidelines "
             "set a contact cadence for VIP (weekly) and ordinary (twice a month) customers "
             "only (001 §5.1); open the obligation when the customer's tier changes"
         )

@@ -209,7 +209,8 @@ class Policy:
             except (InvalidPolicy, TypeError, ValueError):
                 raise GoalUndefined(
                     f"clock {clock.name!r} of policy {self.name!r} reads its deadline from "
-                    f"{target.field!r}, which holds {value!r}; give an aware ISO 8601 instant"
+                    f"{target.field!r}, which holds no aware instant (a "
+                    f"{type(value).__name__}); give an aware ISO 8601 instant"
                 ) from None
         if not isinstance(target, GoalTable):
             return target
@@ -222,8 +223,8 @@ class Policy:
         if target.default is not None:
             return target.default
         raise GoalUndefined(
-            f"clock {clock.name!r} of policy {self.name!r}: {target.key}={value!r} is not in "
-            f"the goal table ({', '.join(map(repr, target.lookup))}); supply one of these, "
+            f"clock {clock.name!r} of policy {self.name!r}: the value of {target.key} is not "
+            f"in the goal table ({', '.join(map(repr, target.lookup))}); supply one of these, "
             "or declare default= in the GoalTable"
         )
 

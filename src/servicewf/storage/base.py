@@ -35,7 +35,13 @@ from servicewf.errors import (
     StaleVersion,
 )
 from servicewf.events import Event
-from servicewf.plain import check_identifier, check_stored, frozen_mapping, plain_data
+from servicewf.plain import (
+    check_identifier,
+    check_stored,
+    frozen_mapping,
+    plain_data,
+    shape_repr,
+)
 
 __all__ = ["DEAD", "DELIVERED", "OUTBOX_STATUSES", "PENDING", "QUARANTINE_OWNER", "LogEntry",
            "OutboxEntry", "OutboxMessage", "QuarantinedTimer", "Store", "Timer", "WriteSet",
@@ -60,7 +66,7 @@ class Timer:
     name: str
     due: pendulum.DateTime
     process: str = ""
-    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_payload)
+    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_payload, repr=shape_repr)
 
 
 _NO_TIMERS: Mapping[str, tuple[Timer, ...]] = MappingProxyType({})
@@ -184,7 +190,8 @@ class OutboxMessage:
     seq: int
     topic: str = attrs.field(converter=_topic)
     recipient: str = attrs.field(converter=_recipient)
-    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_message_payload)
+    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=_message_payload,
+                                             repr=shape_repr)
     created_at: pendulum.DateTime = attrs.field(kw_only=True)
 
     @classmethod
