@@ -117,7 +117,7 @@ class Outcome(NamedTuple):
         return self.verdict is Verdict.VIOLATED
 
 
-def _names(value: Any) -> Activities:
+def _activities(value: Any) -> Activities:
     names = names_tuple(value)
     if not names or not all(isinstance(n, str) and n for n in names):
         raise InvalidRule(f"an activity is a non-empty name or a list of them, not {value!r}")
@@ -388,7 +388,7 @@ class Existence(Rule):
 
     template: ClassVar[str] = "existence"
     activity_only: ClassVar[bool] = True
-    activity: Activities = attrs.field(converter=_names)
+    activity: Activities = attrs.field(converter=_activities)
     at_least: int = 1
     at_most: int | None = None
     when: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
@@ -427,7 +427,7 @@ class Absence(Rule):
 
     template: ClassVar[str] = "absence"
     activity_only: ClassVar[bool] = True
-    activity: Activities = attrs.field(converter=_names)
+    activity: Activities = attrs.field(converter=_activities)
     at_most: int = 0
     when: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
 
@@ -450,7 +450,7 @@ class Init(Rule):
 
     template: ClassVar[str] = "init"
     activity_only: ClassVar[bool] = True
-    activity: Activities = attrs.field(converter=_names)
+    activity: Activities = attrs.field(converter=_activities)
 
     def relevant(self) -> frozenset[str] | None:
         return frozenset()  # only the first event decides
@@ -608,8 +608,8 @@ class _Binary(Rule):
     count (MP-Declare's activation condition)."""
 
     activity_only: ClassVar[bool] = True
-    source: Activities = attrs.field(converter=_names)
-    target: Activities = attrs.field(converter=_names)
+    source: Activities = attrs.field(converter=_activities)
+    target: Activities = attrs.field(converter=_activities)
     when: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
 
     def parts(self, trace: Trace) -> Parts:
@@ -826,8 +826,8 @@ class RoleRule(Rule):
 
     template: ClassVar[str] = "role"
     stable: ClassVar[bool] = True
-    activity: Activities = attrs.field(converter=_names)
-    roles: tuple[str, ...] = attrs.field(converter=_names)
+    activity: Activities = attrs.field(converter=_activities)
+    roles: tuple[str, ...] = attrs.field(converter=_activities)
     when: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
 
     def relevant(self) -> frozenset[str] | None:
@@ -862,8 +862,8 @@ class HandlerTier(Rule):
 
     template: ClassVar[str] = "handler_tier"
     stable: ClassVar[bool] = True
-    activity: Activities = attrs.field(converter=_names)
-    tiers: tuple[str, ...] = attrs.field(converter=_names)
+    activity: Activities = attrs.field(converter=_activities)
+    tiers: tuple[str, ...] = attrs.field(converter=_activities)
     level_tiers: Mapping[str, str] = attrs.field(factory=dict)
     level_field: str = "level"
     tier_field: str = "tier"
@@ -918,7 +918,7 @@ class DataRule(Rule):
 
     template: ClassVar[str] = "data"
     stable: ClassVar[bool] = True
-    activity: Activities = attrs.field(converter=_names)
+    activity: Activities = attrs.field(converter=_activities)
     require: tuple[str, ...] = attrs.field(default=(), converter=_fields)
     check: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
     when: tuple[Condition, ...] = attrs.field(default=(), converter=_conditions)
@@ -1015,8 +1015,8 @@ class Within(Rule):
     not passed; violated by a late stop or, without a stop, once the deadline passed."""
 
     template: ClassVar[str] = "within"
-    start: Activities = attrs.field(converter=_names)
-    stop: Activities = attrs.field(converter=_names)
+    start: Activities = attrs.field(converter=_activities)
+    stop: Activities = attrs.field(converter=_activities)
     limit: Duration = attrs.field(converter=_duration)
     calendar: str = "24x7"
     pause: tuple[str, ...] = attrs.field(default=(), converter=_fields)
@@ -1104,8 +1104,8 @@ class Window(Rule):
     the window does not count."""
 
     template: ClassVar[str] = "window"
-    start: Activities = attrs.field(converter=_names)
-    stop: Activities = attrs.field(converter=_names)
+    start: Activities = attrs.field(converter=_activities)
+    stop: Activities = attrs.field(converter=_activities)
     earliest: int = 0
     latest: int = 0
     calendar: str = "24x7"
@@ -1257,7 +1257,7 @@ class Retention(Rule):
     earlier than that."""
 
     template: ClassVar[str] = "retention"
-    activity: Activities = attrs.field(default=("archive",), converter=_names)
+    activity: Activities = attrs.field(default=("archive",), converter=_activities)
     field: str = "retain_until"
     years: int = 3
     required: bool = False
