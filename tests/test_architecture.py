@@ -11,7 +11,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "servicewf"
 
 CORE = ["errors", "clock", "_frozen", "plain", "case", "events", "context", "definition", "hooks",
         "storage.base",
-        "storage.memory", "storage", "engine"]
+        "storage.memory", "storage", "engine", "json"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
          "sla", "calendar", "outbox"]
 

@@ -67,6 +67,10 @@ EXPORTED = {
         TimerHandler Until Warn WorkingDays
         escalated_tier recompute sweep target_from_dict
     """),
+    "servicewf.json": _names("""
+        SCHEMAS JSONEncoder converter default dumps from_dict instant_from_json
+        instant_to_json loads refusal_from_dict refusal_to_dict schema_registry to_dict
+    """),
     "servicewf.storage": _names("""
         LogEntry MemoryStore OutboxEntry OutboxMessage Store Timer WriteSet
     """),
