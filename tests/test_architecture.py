@@ -13,7 +13,7 @@ CORE = ["errors", "clock", "_frozen", "plain", "case", "events", "context", "def
         "storage.base",
         "storage.memory", "storage", "engine", "json"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
-         "sla", "calendar", "outbox"]
+         "sla", "calendar", "outbox", "aio", "contrib"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {

@@ -67,6 +67,9 @@ EXPORTED = {
         TimerHandler Until Warn WorkingDays
         escalated_tier recompute sweep target_from_dict
     """),
+    "servicewf.aio": _names("""
+        AsyncEngine AsyncSQLStore async_url
+    """),
     "servicewf.json": _names("""
         SCHEMAS JSONEncoder converter default dumps from_dict instant_from_json
         instant_to_json loads refusal_from_dict refusal_to_dict schema_registry to_dict
