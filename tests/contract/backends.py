@@ -25,6 +25,8 @@ BACKENDS = [
     # servicewf.aio and servicewf.contrib.django (see framework_backends.py)
     pytest.param("async-sqlite", id="async-sqlite"),
     pytest.param("async-postgresql", id="async-postgresql", marks=pytest.mark.postgres),
+    pytest.param("django-sqlite", id="django-sqlite"),
+    pytest.param("django-postgresql", id="django-postgresql", marks=pytest.mark.postgres),
 ]
 SQL_BACKENDS = [p for p in BACKENDS if p.id in ("sqlite", "postgresql")]
 """The SQLStore backends (tests that reach into its tables)."""

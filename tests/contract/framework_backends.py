@@ -143,11 +143,42 @@ def make_framework_store(kind: str, request: pytest.FixtureRequest,
                 store.drop_tables()
             store.close()
         return
+    if kind.startswith("django-"):
+        from tests.frameworks.django_env import django_setup
+
+        django_setup()
+        from servicewf.contrib.django import DjangoStore
+
+        if kind == "django-sqlite":
+            store: Store = DjangoStore("default", create=True, prefix=prefix)
+        else:
+            schema = request.getfixturevalue("pg_schema")[1]
+            store = DjangoStore("pg", create=True, prefix=prefix, schema=schema)
+        try:
+            yield store
+        finally:
+            store.drop_tables()
+            _close_django_connections()
+        return
     raise ValueError(f"unknown backend {kind!r}")
 
 
+def _close_django_connections() -> None:
+    from django.db import connections
+
+    connections.close_all()
+
+
 def another_framework_store(kind: str, store: Store) -> Store:
-    """A second store on the same data (another asyncio engine)."""
+    """A second store on the same data (another asyncio engine; for Django, another store
+    on the same database alias: each thread has its own Django connection)."""
+    if kind.startswith("django-"):
+        from servicewf.contrib.django import DjangoStore
+
+        assert isinstance(store, DjangoStore)
+        tables = store.tables
+        return DjangoStore(store.using, prefix=tables.cases.name.removesuffix("cases"),
+                           schema=tables.cases.schema)
     assert isinstance(store, BlockingAsyncStore)
     engine = store.astore.engine
     tables = store.astore.tables
