@@ -29,6 +29,7 @@ def django_setup() -> None:
         settings.configure(
             DEBUG=False,
             SECRET_KEY="tests-only",
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],  # fast tests
             ALLOWED_HOSTS=["*"],
             USE_TZ=True,
             DATABASES={
@@ -79,7 +80,11 @@ def test_engine(store):  # type: ignore[no-untyped-def]
     """The tests' SERVICEWF["ENGINE"]: the built-in stack on a clock the tests move."""
     from servicewf.processes.stack import builtin_stack
 
-    return builtin_stack(store, CLOCK)
+    from ..helpers import ticket_definition
+
+    stack = builtin_stack(store, CLOCK)
+    stack.registry.add(ticket_definition())
+    return stack
 
 
 def _clock():  # type: ignore[no-untyped-def]
