@@ -197,6 +197,14 @@ class AsyncSQLStore:
         return self._engine
 
     @property
+    def sync_store(self) -> SQLStore:
+        """The SQLStore whose statements this store runs (on the asyncio engine's blocking
+        facade). Use it where a store is needed to *build* something, such as
+        ``builtin_stack(store.sync_store, clock)`` as the planner of an :class:`AsyncEngine`;
+        its methods do I/O only inside :meth:`run`."""
+        return self._sync
+
+    @property
     def tables(self) -> Any:
         """The store's SQLAlchemy tables (see ``SQLStore.tables``)."""
         return self._sync.tables
