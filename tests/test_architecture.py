@@ -25,6 +25,11 @@ FORBIDDEN = {
     "storage.sql": ["engine", "sla", "processes", "cli", "demo", "worker", "outbox"],
     # The dispatcher delivers what stores hold: it needs neither the engine nor a backend.
     "outbox": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
+    # asyncio sits on the engine and the SQL store; framework integrations sit on top.
+    "aio": ["cli", "demo", "worker", "contrib"],
+    "cli": ["contrib"],
+    "worker": ["contrib"],
+    "demo": ["contrib"],
 }
 
 
