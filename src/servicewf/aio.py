@@ -90,8 +90,7 @@ def _async_sqlite_engine(url: sa.URL, busy_timeout_ms: int,
     timeout, and ``BEGIN IMMEDIATE`` for writers so that two writers queue on the lock
     instead of failing with ``database is locked`` when one upgrades a read."""
     engine = create_async_engine(url, **options)
-    db = url.database or ""
-    wal = db not in ("", ":memory:") and "mode=memory" not in str(url.query)
+    wal = _is_file(url)
 
     @sa.event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -139,6 +138,11 @@ async def _uninterrupted(work: Coroutine[Any, Any, _R]) -> _R:
     return result
 
 
+def _is_file(url: sa.URL) -> bool:
+    db = url.database or ""
+    return db not in ("", ":memory:") and "mode=memory" not in str(url.query)
+
+
 class AsyncSQLStore:
     """The SQL store on a SQLAlchemy asyncio engine: every method is awaited and runs in one
     transaction (or in the transaction of a view from :meth:`begin`).
@@ -147,12 +151,19 @@ class AsyncSQLStore:
     """
 
     def __init__(self, engine: SAAsyncEngine, sync: SQLStore, *, owns_engine: bool = False,
-                 connection: AsyncConnection | None = None) -> None:
+                 connection: AsyncConnection | None = None,
+                 blocking: SQLStore | None = None) -> None:
         self._engine = engine
         self._sync = sync
         self._owns_engine = owns_engine
         self._conn = connection
+        self._blocking = blocking
         self._sqlite = engine.dialect.name == "sqlite"
+        # SQLite runs one write transaction at a time. Writers of this store queue here, on
+        # the event loop, rather than at the database: there a writer that finds the lock
+        # taken sleeps in SQLite's busy handler (1 ms, then longer, up to 100 ms a try),
+        # and fifty concurrent commands spent most of their time asleep (58 commands/s).
+        self._writers = asyncio.Lock() if self._sqlite else None
 
     @classmethod
     async def open(
@@ -165,10 +176,15 @@ class AsyncSQLStore:
         schema: str | None = None,
         busy_timeout_ms: int = 5000,
         engine_options: Mapping[str, Any] | None = None,
+        sqlite_threads: bool = True,
     ) -> AsyncSQLStore:
         """A store on ``url_or_engine`` (a URL, given an asyncio driver by :func:`async_url`,
         or your :class:`~sqlalchemy.ext.asyncio.AsyncEngine`, used as it is). ``create``,
-        ``migrate``, ``prefix`` and ``schema`` mean what they mean for ``SQLStore``."""
+        ``migrate``, ``prefix`` and ``schema`` mean what they mean for ``SQLStore``.
+
+        On a SQLite file given by URL, the store's own transactions run whole in a worker
+        thread each (``sqlite_threads=False``: through aiosqlite, about four times slower);
+        :meth:`begin` always uses aiosqlite."""
         owns = not isinstance(url_or_engine, SAAsyncEngine)
         if isinstance(url_or_engine, SAAsyncEngine):
             engine = url_or_engine
@@ -185,11 +201,22 @@ class AsyncSQLStore:
                 # the sync facade of the async engine works (its I/O is awaited).
                 sync = await conn.run_sync(lambda c: SQLStore(
                     c.engine, create=create, migrate=migrate, prefix=prefix, schema=schema))
+            blocking = None
+            if (sqlite_threads and owns and engine.dialect.name == "sqlite"
+                    and _is_file(engine.url)):
+                # The store's own transactions on a SQLite file run whole in a worker thread
+                # on sqlite3 (SQLStore's engine and settings): aiosqlite makes a thread round
+                # trip per cursor operation, about thirty per command, and ran commands at an
+                # eighth of the rate of one thread call each (benchmarks/frameworks.py).
+                # aiosqlite still carries the transactions of begin() (your own statements).
+                blocking = SQLStore(engine.url.set(drivername="sqlite"), create=False,
+                                    prefix=prefix, schema=schema,
+                                    busy_timeout_ms=busy_timeout_ms)
         except BaseException:
             if owns:
                 await engine.dispose()
             raise
-        return cls(engine, sync, owns_engine=owns)
+        return cls(engine, sync, owns_engine=owns, blocking=blocking)
 
     @property
     def engine(self) -> SAAsyncEngine:
@@ -225,6 +252,8 @@ class AsyncSQLStore:
                 await tx.connection.execute(tickets.insert().values(...))
                 case = await engine.using(tx).open("ticket", actor=agent)
         """
+        # Not behind the store's writer queue: commands of the store itself inside the block
+        # would wait for the block forever. On SQLite the block queues at the database.
         async with self._engine.connect() as conn:
             if self._sqlite:
                 await conn.execution_options(**{_IMMEDIATE: True})
@@ -238,7 +267,21 @@ class AsyncSQLStore:
         if self._conn is not None:
             conn = self._conn
             return await conn.run_sync(lambda c: fn(self._sync.bind(c)))
-        return await _uninterrupted(self._transaction(fn, write))
+        work = (asyncio.to_thread(self._in_thread, fn, write) if self._blocking is not None
+                else self._transaction(fn, write))
+        if write and self._writers is not None:
+            async with self._writers:
+                return await _uninterrupted(work)
+        return await _uninterrupted(work)
+
+    def _in_thread(self, fn: Callable[[SQLStore], _R], write: bool) -> _R:
+        blocking = self._blocking
+        assert blocking is not None
+        with blocking.engine.connect() as conn:
+            if write:
+                conn.execution_options(**{_IMMEDIATE: True})
+            with conn.begin():
+                return fn(blocking.bind(conn))
 
     async def _transaction(self, fn: Callable[[SQLStore], _R], write: bool) -> _R:
         async with self._engine.connect() as conn:
@@ -336,6 +379,8 @@ class AsyncSQLStore:
     async def close(self) -> None:
         """Dispose of the engine if the store created it."""
         if self._owns_engine and self._conn is None:
+            if self._blocking is not None:
+                self._blocking.close()
             await self._engine.dispose()
 
 

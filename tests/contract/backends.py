@@ -25,6 +25,7 @@ BACKENDS = [
     # servicewf.aio and servicewf.contrib.django (see framework_backends.py)
     pytest.param("async-sqlite", id="async-sqlite"),
     pytest.param("async-postgresql", id="async-postgresql", marks=pytest.mark.postgres),
+    pytest.param("async-aiosqlite", id="async-aiosqlite"),
     pytest.param("django-sqlite", id="django-sqlite"),
     pytest.param("django-postgresql", id="django-postgresql", marks=pytest.mark.postgres),
 ]

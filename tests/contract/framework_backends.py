@@ -124,9 +124,10 @@ class BlockingAsyncStore(Store):
 def async_opener(kind: str, request: pytest.FixtureRequest,
                  prefix: str) -> Callable[[], Coroutine[Any, Any, AsyncSQLStore]]:
     """How to open the asyncio store of ``kind`` (``async-sqlite``, ``async-postgresql``)."""
-    if kind == "async-sqlite":
+    if kind in ("async-sqlite", "async-aiosqlite"):
         path = request.getfixturevalue("tmp_path") / "async.db"
-        return lambda: AsyncSQLStore.open(f"sqlite:///{path}")
+        threads = kind == "async-sqlite"  # async-aiosqlite: every transaction on aiosqlite
+        return lambda: AsyncSQLStore.open(f"sqlite:///{path}", sqlite_threads=threads)
     dsn, schema = request.getfixturevalue("pg_schema")
     return lambda: AsyncSQLStore.open(dsn, schema=schema, prefix=prefix)
 
@@ -184,5 +185,6 @@ def another_framework_store(kind: str, store: Store) -> Store:
     tables = store.astore.tables
     prefix = tables.cases.name.removesuffix("cases")
     url = engine.url
+    threads = kind != "async-aiosqlite"
     return BlockingAsyncStore(lambda: AsyncSQLStore.open(url, schema=tables.cases.schema,
-                                                         prefix=prefix))
+                                                         prefix=prefix, sqlite_threads=threads))

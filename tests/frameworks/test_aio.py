@@ -63,6 +63,7 @@ BACKENDS = [
     pytest.param("memory", id="memory-thread"),
     pytest.param("sqlite", id="async-sqlite"),
     pytest.param("postgresql", id="async-postgresql", marks=pytest.mark.postgres),
+    pytest.param("aiosqlite", id="async-sqlite-aiosqlite"),
 ]
 
 
@@ -77,11 +78,12 @@ def opener(request: pytest.FixtureRequest) -> Iterator[Callable[[], Awaitable[An
             return memory
         yield open_memory
         return
-    if kind == "sqlite":
+    if kind in ("sqlite", "aiosqlite"):
         path = request.getfixturevalue("tmp_path") / "aio.db"
 
         async def open_sqlite() -> Any:
-            return await AsyncSQLStore.open(f"sqlite:///{path}")
+            return await AsyncSQLStore.open(f"sqlite:///{path}",
+                                            sqlite_threads=kind == "sqlite")
         yield open_sqlite
         return
     dsn, schema = request.getfixturevalue("pg_schema")
@@ -272,7 +274,7 @@ def test_a_command_cancelled_inside_its_transaction_is_rolled_back_whole(opener,
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("opener", BACKENDS[1:], indirect=True)
+@pytest.mark.parametrize("opener", BACKENDS[1:], indirect=True)  # the SQL stores
 def test_an_exception_in_an_async_transaction_leaves_nothing(opener):
     async def main() -> None:
         store = await opener()
