@@ -70,6 +70,9 @@ EXPORTED = {
     "servicewf.aio": _names("""
         AsyncEngine AsyncSQLStore async_url
     """),
+    "servicewf.contrib.django": _names("""
+        DjangoStore get_engine get_stack role_for settings_value
+    """),
     "servicewf.json": _names("""
         SCHEMAS JSONEncoder converter default dumps from_dict instant_from_json
         instant_to_json loads refusal_from_dict refusal_to_dict schema_registry to_dict

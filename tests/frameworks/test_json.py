@@ -206,3 +206,38 @@ def test_a_refused_case_payload_says_why():
     plain["data"] = {"bad": {1, 2}}  # not plain data: the case's own check refuses it
     with pytest.raises(E.InvalidData, match="data"):
         from_dict(Case, plain)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.timedeltas())
+def test_durations_are_exact_microseconds(delta):
+    expected = ((delta.days * 24 * 60 * 60) + delta.seconds) * 1_000_000 + delta.microseconds
+    assert json.loads(json.dumps({"d": delta}, default=default)) == {"d": expected}
+    assert from_dict(dt.timedelta, expected) == delta
+
+
+def test_plain_views_hold_plain_containers_only():
+    case = Case("c1", "p", 1, "s", 1, START, START, {"a": [1, {"b": [2]}]}, {"x": {"y": [3]}})
+    plain = to_dict(case)
+
+    def kinds(value):  # every container type in the value
+        if isinstance(value, dict):
+            return {type(value)} | set().union(*(kinds(v) for v in value.values()))
+        if isinstance(value, list):
+            return {type(value)} | set().union(*(kinds(v) for v in value))
+        return set()
+    assert kinds(plain) == {dict, list}
+
+
+def test_plain_datetimes_convert_both_ways():
+    at = dt.datetime(2026, 3, 2, 9, 30, 1, 5, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert to_dict({"at": at}) == {"at": "2026-03-02T09:30:01.000005+08:00"}
+    back = from_dict(dt.datetime, "2026-03-02T09:30:01.000005+08:00")
+    assert back == at and back.utcoffset() == dt.timedelta(hours=8)
+
+
+def test_a_payload_that_is_not_an_object_is_refused_as_such():
+    plain = to_dict(Timer("c1", "t", START, "p", {}))
+    plain["payload"] = "text"
+    with pytest.raises(TypeError, match="JSON object"):
+        from_dict(Timer, plain)
