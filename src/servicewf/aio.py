@@ -140,7 +140,8 @@ async def _uninterrupted(work: Coroutine[Any, Any, _R]) -> _R:
 
 def _is_file(url: sa.URL) -> bool:
     db = url.database or ""
-    return db not in ("", ":memory:") and "mode=memory" not in str(url.query)
+    # url.query is a mapping: a text search of its str() never finds "mode=memory".
+    return db not in ("", ":memory:") and url.query.get("mode") != "memory"
 
 
 class AsyncSQLStore:

@@ -358,3 +358,82 @@ def test_async_url_picks_asyncio_drivers():
     assert async_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
     assert async_url("postgres://u@h/db").drivername == "postgresql+psycopg"
     assert async_url("postgresql+asyncpg://u@h/db").drivername == "postgresql+asyncpg"
+
+
+def test_the_aiosqlite_engine_gets_the_sql_stores_sqlite_settings(tmp_path):
+    async def main() -> None:
+        store = await AsyncSQLStore.open(f"sqlite:///{tmp_path / 's.db'}")
+        async with store.engine.connect() as conn:
+            pragmas = [(await conn.exec_driver_sql(f"PRAGMA {p}")).scalar()
+                       for p in ("journal_mode", "synchronous", "busy_timeout")]
+        assert pragmas == ["wal", 1, 5000]  # WAL, NORMAL, the default busy timeout
+        await store.close()
+        other = await AsyncSQLStore.open(f"sqlite:///{tmp_path / 't.db'}", busy_timeout_ms=250)
+        async with other.engine.connect() as conn:
+            assert (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar() == 250
+        await other.close()
+    asyncio.run(main())
+
+
+def test_a_reader_is_not_queued_behind_a_writers_transaction(tmp_path):
+    """Reads begin deferred (WAL: they see the last commit), writes BEGIN IMMEDIATE: a
+    long transaction of the app does not block the store's reads."""
+    async def main() -> None:
+        path = f"sqlite:///{tmp_path / 'r.db'}"
+        store = await AsyncSQLStore.open(path, busy_timeout_ms=100, sqlite_threads=False)
+        engine = engine_on(store)
+        await engine.open("ticket", actor=AGENT, case_id="r1")
+        async with store.begin() as tx:  # holds the write lock until the block ends
+            await engine.using(tx).fire("r1", "register", actor=AGENT,
+                                        data={"request_type": "x"})
+            assert (await store.load("r1")).version == 1  # read at once, last commit
+        assert (await store.load("r1")).version == 2
+        await store.close()
+    asyncio.run(main())
+
+
+@pytest.mark.parametrize("threads", [True, False], ids=["threads", "aiosqlite"])
+def test_a_caller_cancelled_during_a_transaction_is_told_after_it_ends(tmp_path, threads):
+    async def main() -> None:
+        store = await AsyncSQLStore.open(f"sqlite:///{tmp_path / 'c.db'}",
+                                         sqlite_threads=threads)
+        engine = engine_on(store)
+        await engine.open("ticket", actor=AGENT, case_id="c")
+        write = engine.engine.plan_record(await store.load("c"), "note", actor=AGENT)
+        caller = asyncio.ensure_future(store.append(write))
+        for _ in range(3):
+            await asyncio.sleep(0)  # the transaction has begun
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        assert (await store.load("c")).version == 2  # and it was written, whole
+        await consistent(engine, "c")
+        await close(store)
+    asyncio.run(main())
+
+
+def test_only_sqlite_files_get_wal_and_threads():
+    from servicewf.aio import _is_file
+
+    assert _is_file(sa.make_url("sqlite+aiosqlite:////tmp/x.db"))
+    assert not _is_file(sa.make_url("sqlite+aiosqlite://"))
+    assert not _is_file(sa.make_url("sqlite+aiosqlite:///:memory:"))
+    assert not _is_file(sa.make_url("sqlite+aiosqlite:///file:x?mode=memory&uri=true"))
+
+
+@pytest.mark.parametrize("threads", [True, False], ids=["threads", "aiosqlite"])
+def test_sqlite_writers_queue_in_the_store_not_at_the_database(tmp_path, threads):
+    """With a 1 ms busy timeout, writers that met at SQLite's lock would fail with
+    'database is locked'; queued on the event loop, all forty land."""
+    async def main() -> None:
+        store = await AsyncSQLStore.open(f"sqlite:///{tmp_path / 'q.db'}", busy_timeout_ms=1,
+                                         sqlite_threads=threads)
+        engine = engine_on(store)
+        for i in range(4):
+            await engine.open("ticket", actor=AGENT, case_id=f"q{i}")
+        await asyncio.gather(*(engine.record(f"q{i % 4}", "note", actor=AGENT)
+                               for i in range(40)))
+        for i in range(4):
+            assert (await consistent(engine, f"q{i}")).version == 11
+        await close(store)
+    asyncio.run(main())
