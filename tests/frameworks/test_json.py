@@ -241,3 +241,12 @@ def test_a_payload_that_is_not_an_object_is_refused_as_such():
     plain["payload"] = "text"
     with pytest.raises(TypeError, match="JSON object"):
         from_dict(Timer, plain)
+
+
+def test_named_tuples_are_plain_lists():
+    from servicewf.sla import Cycle
+
+    cycle = Cycle(2, 10, 20, 30, "met", False)
+    assert to_dict(cycle) == [2, 10, 20, 30, "met", False]
+    assert to_dict([cycle]) == [[2, 10, 20, 30, "met", False]]
+    assert from_dict(Cycle, to_dict(cycle)) == cycle
