@@ -52,12 +52,18 @@ MODULE[stack]=src/servicewf/processes/stack.py
 TESTS[stack]="tests/processes/test_stack_and_policies.py tests/test_cli.py"
 MODULE[approval]=src/servicewf/processes/approval.py
 TESTS[approval]="tests/processes tests/integrity"
+MODULE[json]=src/servicewf/json.py
+TESTS[json]="tests/frameworks/test_json.py"
+MODULE[aio]=src/servicewf/aio.py
+TESTS[aio]="tests/frameworks/test_aio.py"
+MODULE[django_store]=src/servicewf/contrib/django/store.py
+TESTS[django_store]="tests/frameworks/test_django_store.py"
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
     service_request obligation complaint after_sales consultation contract contract_change
     customer_data_change improvement_action service_problem survey_campaign common notices cadence
-    schedule presets policies stack approval)
+    schedule presets policies stack approval json aio django_store)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \
