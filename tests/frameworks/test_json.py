@@ -250,3 +250,22 @@ def test_named_tuples_are_plain_lists():
     assert to_dict(cycle) == [2, 10, 20, 30, "met", False]
     assert to_dict([cycle]) == [[2, 10, 20, 30, "met", False]]
     assert from_dict(Cycle, to_dict(cycle)) == cycle
+
+
+def test_the_schemas_refuse_what_the_values_cannot_hold():
+    case = to_dict(Case("c1", "p", 1, "s", 1, START, START))
+    event = to_dict(Event("c1", 1, START, EventKind.OPENED, "u", "agent", None, None, "s"))
+    jsonschema.validate(case, SCHEMAS["Case"])
+    jsonschema.validate(event, SCHEMAS["Event"])
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**case, "version": 0}, SCHEMAS["Case"])  # versions count events
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**event, "seq": 0}, SCHEMAS["Event"])  # seq starts at 1
+    views = {"name": "c", "cycle": 1, "status": "running", "outcome": None, "target": None,
+             "started_at": None, "deadline": None, "earliest": None, "warning_at": None,
+             "stopped_at": None, "elapsed": 0, "remaining": None, "paused": 0,
+             "is_paused": False, "breached": False, "breach_recorded": False, "warned": False,
+             "extensions": 0, "past": [[1, 0, 5, None, "met", False]]}
+    jsonschema.validate(views, SCHEMAS["ClockView"])
+    with pytest.raises(jsonschema.ValidationError):  # a cycle has six fields
+        jsonschema.validate({**views, "past": [[1, 0, 5, None, "met"]]}, SCHEMAS["ClockView"])
