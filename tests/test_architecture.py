@@ -10,10 +10,10 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "src" / "servicewf"
 
 CORE = ["errors", "clock", "_gc", "_trusted", "_frozen", "plain", "case", "events", "context",
-        "definition", "hooks", "storage.base", "storage.memory", "storage", "engine"]
+        "definition", "hooks", "storage.base", "storage.memory", "storage", "engine", "json"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
          "sla", "calendar", "outbox", "explain", "interop", "reporting", "compliance", "testing",
-         "scheduler", "metrics", "privacy"]
+         "scheduler", "metrics", "privacy", "aio", "contrib"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
@@ -51,6 +51,11 @@ FORBIDDEN = {
     "metrics": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker"],
     # Data protection sits above the engine and beside the built-in processes.
     "privacy": ["sla", "processes", "outbox", "cli", "demo", "worker"],
+    # asyncio sits on the engine and the SQL store; framework integrations sit on top.
+    "aio": ["cli", "demo", "worker", "contrib"],
+    "cli": ["contrib"],
+    "worker": ["contrib"],
+    "demo": ["contrib"],
 }
 
 

@@ -34,6 +34,9 @@ NORUN: dict[str, tuple[str, ...]] = {
     "docs/storage.md": (
         'store = SQLStore("postgresql://app@db:5432/crm")',  # needs a PostgreSQL server
     ),
+    # Django is configured once per process (the tests' configuration); the same code runs
+    # in tests/frameworks/test_django_store.py.
+    "docs/django.md": ("from django.db import transaction",),
 }
 """The blocks the test skips on purpose, by page and first line."""
 

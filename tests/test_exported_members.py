@@ -93,6 +93,16 @@ EXPORTED = {
         DispatchPass Listener Pass Scheduler SweepContext SweepEvent SweepReport TimerHandler
         merge_owned_timers merge_writes
     """),
+    "servicewf.aio": _names("""
+        AsyncEngine AsyncSQLStore async_url
+    """),
+    "servicewf.contrib.django": _names("""
+        DjangoStore get_engine get_stack role_for settings_value
+    """),
+    "servicewf.json": _names("""
+        SCHEMAS JSONEncoder converter default dumps from_dict instant_from_json
+        instant_to_json loads refusal_from_dict refusal_to_dict schema_registry to_dict
+    """),
     "servicewf.storage": _names("""
         LogEntry MemoryStore OutboxEntry OutboxMessage Store Timer WriteSet
     """),

@@ -83,6 +83,12 @@ for p in core recognisers masking vault consent catalogue; do
     MODULE[privacy_$p]=src/servicewf/privacy/$p.py
     TESTS[privacy_$p]="tests/privacy"
 done
+MODULE[json]=src/servicewf/json.py
+TESTS[json]="tests/frameworks/test_json.py"
+MODULE[aio]=src/servicewf/aio.py
+TESTS[aio]="tests/frameworks/test_aio.py"
+MODULE[django_store]=src/servicewf/contrib/django/store.py
+TESTS[django_store]="tests/frameworks/test_django_store.py"
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
@@ -91,7 +97,7 @@ names=("$@")
     cadence schedule presets policies stack approval interop_source interop_replay interop_export
     reporting reporting_html sla_data sla_combined compliance_rules compliance_checker
     compliance_fast compliance_monitor scheduler privacy_core privacy_recognisers privacy_masking
-    privacy_vault privacy_consent privacy_catalogue)
+    privacy_vault privacy_consent privacy_catalogue json aio django_store)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

@@ -70,3 +70,11 @@ class Case:
             picked = {k: v for k, v in self.data.items() if k in names}
             return cast(T, _converter.structure(picked, cls))
         return _converter.structure(dict(self.data), cls)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The case as JSON-ready plain data (instants as ISO 8601 text, data and extensions
+        as plain dicts); :func:`servicewf.json.from_dict` gives the case back."""
+        from servicewf.json import to_dict  # the serialiser imports this module
+
+        result: dict[str, Any] = to_dict(self)
+        return result

@@ -254,3 +254,11 @@ class Event:
     def moves(self) -> bool:
         """True when the event changed (or set) the case's state."""
         return self.kind in (EventKind.OPENED, EventKind.TRANSITION)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The event as JSON-ready plain data (``at`` as ISO 8601 text, ``kind`` by name);
+        :func:`servicewf.json.from_dict` gives the event back."""
+        from servicewf.json import to_dict  # the serialiser imports this module
+
+        result: dict[str, Any] = to_dict(self)
+        return result

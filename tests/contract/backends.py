@@ -22,13 +22,26 @@ BACKENDS = [
     pytest.param("memory", id="memory"),
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    # servicewf.aio and servicewf.contrib.django (see framework_backends.py)
+    pytest.param("async-sqlite", id="async-sqlite"),
+    pytest.param("async-postgresql", id="async-postgresql", marks=pytest.mark.postgres),
+    pytest.param("async-aiosqlite", id="async-aiosqlite"),
+    pytest.param("django-sqlite", id="django-sqlite"),
+    pytest.param("django-postgresql", id="django-postgresql", marks=pytest.mark.postgres),
 ]
+SQL_BACKENDS = [p for p in BACKENDS if p.id in ("sqlite", "postgresql")]
+"""The SQLStore backends (tests that reach into its tables)."""
 
 
 def make_store(kind: str, request: pytest.FixtureRequest) -> Iterator[Store]:
     """Yield a fresh, empty store of ``kind``; cleaned up afterwards."""
     if kind == "memory":
         yield MemoryStore()
+        return
+    if kind not in ("sqlite", "postgresql"):
+        from .framework_backends import make_framework_store
+
+        yield from make_framework_store(kind, request, f"t{next(_prefixes)}_")
         return
     if kind == "sqlite":
         tmp = request.getfixturevalue("tmp_path")
@@ -86,6 +99,10 @@ def another_store(kind: str, store: Store) -> Store:
     PostgreSQL; the same object for the in-memory store, which lives in one process)."""
     if kind == "memory":
         return store
+    if kind not in ("sqlite", "postgresql"):
+        from .framework_backends import another_framework_store
+
+        return another_framework_store(kind, store)
     assert isinstance(store, SQLStore)
     if kind == "sqlite":
         return SQLStore.sqlite(store.engine.url.database)

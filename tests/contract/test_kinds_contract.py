@@ -15,11 +15,10 @@ from servicewf.events import Event, register_event_kind
 from servicewf.storage import Store
 from servicewf.storage.sql import SQLStore
 
-from .backends import BACKENDS, T0, case, make_store, open_case
+from .backends import BACKENDS, SQL_BACKENDS, T0, case, make_store, open_case
 
 SURVEYED = register_event_kind("test_survey_sent", recordable=True)
 
-SQL_BACKENDS = [p for p in BACKENDS if p.id != "memory"]
 
 
 @pytest.fixture(params=BACKENDS)

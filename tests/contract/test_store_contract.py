@@ -386,7 +386,7 @@ def histories(draw: st.DrawFn) -> tuple[Case, list[Event], list[Timer]]:
 
 
 def test_random_cases_and_events_round_trip(store, request):
-    examples = {"memory": 100, "sqlite": 50, "postgresql": 25}[backend(request)]
+    examples = {"memory": 100, "sqlite": 50}.get(backend(request), 25)
 
     @settings(max_examples=examples, deadline=None,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

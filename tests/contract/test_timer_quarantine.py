@@ -15,7 +15,7 @@ from servicewf.storage import Store
 from servicewf.storage.base import QuarantinedTimer
 from servicewf.storage.sql import SQLStore
 
-from .backends import BACKENDS, T0, make_store, open_case, timer
+from .backends import BACKENDS, SQL_BACKENDS, T0, make_store, open_case, timer
 
 MINUTE = dt.timedelta(minutes=1)
 
@@ -75,7 +75,7 @@ def test_quarantined_timers_do_not_starve_the_ones_due_after_them(store):
     assert _names(again) == ["c3", "c4", "c5"]
 
 
-@pytest.mark.parametrize("store", [p for p in BACKENDS if p.id != "memory"], indirect=True)
+@pytest.mark.parametrize("store", SQL_BACKENDS, indirect=True)
 def test_a_row_that_does_not_decode_is_quarantined_by_key_and_the_claim_goes_on(store):
     assert isinstance(store, SQLStore)
     for cid in ("a", "b", "c"):
