@@ -15,7 +15,7 @@ from servicewf.storage import MemoryStore, OutboxMessage, Store
 from servicewf.storage.base import WriteSet
 from servicewf.storage.sql import SQLStore
 
-from .backends import BACKENDS, T0, case, make_store, moved, open_case, timer
+from .backends import BACKENDS, SQL_BACKENDS, T0, case, make_store, moved, open_case, timer
 
 
 @pytest.fixture(params=BACKENDS)
@@ -115,9 +115,15 @@ def test_load_many_reads_cases_by_id_and_leaves_out_missing_ones(store: Store) -
     assert store.load_many([]) == {}
 
 
-def test_load_many_reports_a_corrupt_row_and_reads_the_others(store: Store) -> None:
-    if not isinstance(store, SQLStore):
-        pytest.skip("the in-memory store keeps values, never rows")
+@pytest.fixture(params=SQL_BACKENDS)
+def sql_store(request: pytest.FixtureRequest) -> Iterator[Store]:
+    yield from make_store(request.param, request)
+
+
+def test_load_many_reports_a_corrupt_row_and_reads_the_others(sql_store: Store) -> None:
+    # Only stores that keep rows can hold a corrupt one.
+    store = sql_store
+    assert isinstance(store, SQLStore)
     import sqlalchemy as sa
 
     ids = _seed(store, 3)

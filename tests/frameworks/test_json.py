@@ -246,9 +246,9 @@ def test_a_payload_that_is_not_an_object_is_refused_as_such():
 def test_named_tuples_are_plain_lists():
     from servicewf.sla import Cycle
 
-    cycle = Cycle(2, 10, 20, 30, "met", False)
-    assert to_dict(cycle) == [2, 10, 20, 30, "met", False]
-    assert to_dict([cycle]) == [[2, 10, 20, 30, "met", False]]
+    cycle = Cycle(2, 10, 20, 30, "met", False, 10, 8, 0, 0)
+    assert to_dict(cycle) == [2, 10, 20, 30, "met", False, 10, 8, 0, 0]
+    assert to_dict([cycle]) == [[2, 10, 20, 30, "met", False, 10, 8, 0, 0]]
     assert from_dict(Cycle, to_dict(cycle)) == cycle
 
 
