@@ -49,7 +49,10 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     ├── ObligationError (ValueError)
     │   └── NoCadence
     ├── DemoDatabaseInUse (ValueError)
-    └── UsageError (ValueError)
+    ├── UsageError (ValueError)
+    └── QueueError (ValueError)
+        ├── InvalidQueueQuery
+        └── NoEligibleAgent
 
 The storage backends build :class:`StaleVersion`, :class:`CaseNotFound` and
 :class:`CaseAlreadyExists` with the class methods here, so every backend words them alike.
@@ -85,11 +88,14 @@ __all__ = [
     "InvalidIdentifier",
     "InvalidPolicy",
     "InvalidProcessor",
+    "InvalidQueueQuery",
     "MigrationRefused",
     "NoCadence",
+    "NoEligibleAgent",
     "NoWorkingTime",
     "ObligationError",
     "ObserverFailed",
+    "QueueError",
     "RoleNotPermitted",
     "SchemaMigrationError",
     "ServicewfError",
@@ -504,3 +510,21 @@ class DemoDatabaseInUse(ServicewfError, ValueError):
 class UsageError(ServicewfError, ValueError):
     """A bad invocation of the ``servicewf`` command (a missing file, malformed JSON, a path
     where a database URL is needed, a driver not installed): one line, exit code 2."""
+
+
+# --- work queues (servicewf.queues) ----------------------------------------------------------
+
+
+class QueueError(ServicewfError, ValueError):
+    """A work-queue query or routing decision that cannot be made as asked."""
+
+
+class InvalidQueueQuery(QueueError):
+    """A queue query asked for an impossible selection (no or several of actor, group and
+    role; a limit out of range); the message says which argument to fix."""
+
+
+class NoEligibleAgent(QueueError):
+    """Routing found no agent present, in the case's group, of the tier the case calls for
+    and with the skills it needs; nothing was assigned. Add or free such an agent, or route
+    the case by hand."""

@@ -1,0 +1,303 @@
+"""Queues as queries: "my cases, most urgent first", a group's or a role's queue, workload.
+
+:class:`Queues` answers on any store. On the SQL stores (SQLite and PostgreSQL) it reads
+through expression indexes on the queue keys the :class:`~servicewf.queues.QueueProcessor`
+keeps in ``cases.extensions`` (:meth:`Queues.install` creates them, once; nothing in the
+store's own schema changes), so the first page of an inbox is an index range scan: a few
+milliseconds however many cases are open. On the memory store (the reference) a query scans
+the cases.
+
+The urgency order (documented in docs/queues.md, tested against an independent sort):
+
+1. priority rank: the process's priority level (urgent first), VIP before the rest of a level;
+2. breached first: a running clock the SLA marked breached;
+3. the SLA due instant: the earliest deadline of the case's running clocks (paused clocks
+   wait on the customer and set none); on one business calendar, the remaining business time
+   grows with the deadline, so this is "least business time left first", overdue first;
+   cases with no deadline last;
+4. the opening instant (older first), then the case id.
+
+Paging is by key: a page's ``next`` is given back as ``after=`` for the following page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from servicewf.case import Case
+from servicewf.clock import epoch_us
+from servicewf.errors import InvalidQueueQuery
+from servicewf.plain import check_identifier
+from servicewf.queues.policy import EXTENSION_KEY, QueueState, queue_state
+from servicewf.storage.base import Store
+from servicewf.storage.memory import MemoryStore
+
+__all__ = ["OwnerLoad", "QueueItem", "QueuePage", "Queues"]
+
+MAX_LIMIT = 1000
+
+# Index key per query: which extension key a lookup reads.
+_KEYS = ("o", "g", "u", "r", "ur")
+
+
+@attrs.frozen
+class QueueItem:
+    """One case in a queue, with its queue state and its place (``key``) in the order."""
+
+    case: Case
+    queue: QueueState
+    key: str
+
+
+@attrs.frozen
+class QueuePage:
+    """A page of a queue, most urgent first; ``next`` is the ``after=`` of the next page
+    (``None`` on the last one)."""
+
+    items: tuple[QueueItem, ...]
+    next: str | None
+
+    def __iter__(self) -> Any:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@attrs.frozen
+class OwnerLoad:
+    """Open cases of one owner (``owner`` ``None``: unassigned) in one group: how many,
+    how many breached, how many due before the horizon asked for."""
+
+    group: str | None
+    owner: str | None
+    open: int
+    breached: int
+    due_soon: int
+
+
+def _key_of(case: Case) -> str | None:
+    raw = case.extensions.get(EXTENSION_KEY)
+    if not isinstance(raw, Mapping):
+        return None
+    key = raw.get("k")
+    return key if isinstance(key, str) else None
+
+
+def _lookup(actor: str | None, group: str | None, role: str | None,
+            unassigned: bool) -> tuple[str, str]:
+    chosen = [(n, v) for n, v in (("actor", actor), ("group", group), ("role", role))
+              if v is not None]
+    if len(chosen) != 1:
+        raise InvalidQueueQuery(
+            "a queue is the cases of one actor, one group or one role: pass exactly one of "
+            "actor=, group=, role=")
+    name, value = chosen[0]
+    check_identifier(value, name)
+    if name == "actor":
+        if unassigned:
+            raise InvalidQueueQuery("unassigned= applies to a group's or a role's queue, "
+                                    "not to an actor's cases")
+        return "o", value
+    if name == "group":
+        return ("u" if unassigned else "g"), value
+    return ("ur" if unassigned else "r"), value
+
+
+class Queues:
+    """Queue queries over ``store`` (a :class:`MemoryStore` or a SQL store)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._sql: Any = None
+        tables = getattr(store, "tables", None)
+        engine = getattr(store, "engine", None)
+        if not isinstance(store, MemoryStore) and tables is not None and engine is not None:
+            self._sql = _SQLQueues(engine, tables)
+
+    def install(self) -> None:
+        """Create the queue indexes (SQL stores; idempotent; nothing on the memory store).
+        Run it once, like a migration: on a large table it builds each index."""
+        if self._sql is not None:
+            self._sql.install()
+
+    def index_sql(self) -> list[str]:
+        """The ``CREATE INDEX`` statements :meth:`install` runs, for migrations managed
+        elsewhere (empty for the memory store)."""
+        return [] if self._sql is None else self._sql.ddl()
+
+    def inbox(
+        self, *, actor: str | None = None, group: str | None = None, role: str | None = None,
+        unassigned: bool = False, process: str | None = None,
+        state: str | Iterable[str] | None = None, limit: int = 50, after: str | None = None,
+    ) -> QueuePage:
+        """The open cases of one ``actor`` (owned by them), one ``group`` or one ``role``
+        (the handler tier), most urgent first; ``unassigned`` keeps the cases that wait for
+        an owner (none, or one whose role no longer matches the tier). ``process`` and
+        ``state`` narrow it; ``limit`` rows from after the key ``after``."""
+        field, value = _lookup(actor, group, role, unassigned)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= MAX_LIMIT:
+            raise InvalidQueueQuery(f"limit is a whole number from 1 to {MAX_LIMIT}")
+        if after is not None and not isinstance(after, str):
+            raise InvalidQueueQuery("after is the text 'next' of the previous page")
+        states = None if state is None else (
+            (state,) if isinstance(state, str) else tuple(state))
+        if self._sql is not None:
+            rows = self._sql.page(field, value, process, states, limit + 1, after)
+        else:
+            rows = self._memory_page(field, value, process, states, limit + 1, after)
+        items = tuple(QueueItem(c, q, k) for c, q, k in rows[:limit])
+        return QueuePage(items, items[-1].key if len(rows) > limit else None)
+
+    def _memory_page(self, field: str, value: str, process: str | None,
+                     states: tuple[str, ...] | None, n: int,
+                     after: str | None) -> list[tuple[Case, QueueState, str]]:
+        # The reference store holds few cases: a scan, then a sort of the matches.
+        out: list[tuple[Case, QueueState, str]] = []
+        for case in self.store.find(process=process, state=states):
+            raw = case.extensions.get(EXTENSION_KEY)
+            if not isinstance(raw, Mapping) or raw.get(field) != value:
+                continue
+            key = raw.get("k")
+            state = queue_state(case)
+            if not isinstance(key, str) or state is None or (after is not None
+                                                              and key <= after):
+                continue
+            out.append((case, state, key))
+        out.sort(key=lambda r: r[2])
+        return out[:n]
+
+    def count(self, *, actor: str | None = None, group: str | None = None,
+              role: str | None = None, unassigned: bool = False) -> int:
+        """How many open cases the same selection as :meth:`inbox` holds (an index count on
+        the SQL stores)."""
+        field, value = _lookup(actor, group, role, unassigned)
+        if self._sql is not None:
+            return int(self._sql.count(field, value))
+        return sum(1 for case in self.store.find()
+                   if isinstance(raw := case.extensions.get(EXTENSION_KEY), Mapping)
+                   and raw.get(field) == value and isinstance(raw.get("k"), str))
+
+    def workload(self, *, group: str | None = None, now: Any = None,
+                 within: Any = None) -> list[OwnerLoad]:
+        """Open cases per (group, owner) with their SLA status: how many, how many breached
+        (recorded, or overdue at ``now``), how many due within ``within`` of ``now`` — what
+        a supervisor balances on. Ordered by group, then owner (unassigned first)."""
+        now_us = None if now is None else epoch_us(now)
+        horizon = None if now_us is None or within is None else (
+            now_us + int(within.total_seconds() * 1_000_000))
+        counts: dict[tuple[str | None, str | None], list[int]] = {}
+        for q in (self._sql.open_states(group) if self._sql is not None
+                  else self._memory_open(group)):
+            row = counts.setdefault((q.group, q.owner), [0, 0, 0])
+            row[0] += 1
+            overdue = now_us is not None and q.due <= now_us
+            row[1] += q.breached or overdue
+            row[2] += horizon is not None and q.due <= horizon
+        return [OwnerLoad(g, o, *v) for (g, o), v in
+                sorted(counts.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or ""))]
+
+    def _memory_open(self, group: str | None) -> Iterable[QueueState]:
+        for case in self.store.find():
+            q = queue_state(case)
+            if q is not None and q.open and (group is None or q.group == group):
+                yield q
+
+
+class _SQLQueues:
+    """The SQL side: expression indexes on ``extensions``' queue keys, and page reads."""
+
+    def __init__(self, engine: sa.Engine, tables: Any) -> None:
+        self.engine = engine
+        self.table = tables.cases
+        self.pg = engine.dialect.name == "postgresql"
+        preparer = engine.dialect.identifier_preparer
+        self.name = preparer.format_table(self.table)
+        self.prefix = self.table.name[: -len("cases")]
+        self.columns = ", ".join(preparer.quote(c.name) for c in self.table.columns)
+
+    def expr(self, key: str) -> str:
+        if self.pg:
+            text = f"(extensions -> '{EXTENSION_KEY}' ->> '{key}')"
+            return f'{text} COLLATE "C"' if key == "k" else text
+        return f"json_extract(extensions, '$.{EXTENSION_KEY}.{key}')"
+
+    def ddl(self) -> list[str]:
+        schema = self.table.schema
+        out = []
+        for key in _KEYS:
+            name = f"ix_{self.prefix}cases_queue_{key}"
+            target = self.name
+            if schema is not None and not self.pg:
+                name = f"{schema}.{name}"
+                target = self.table.name
+            out.append(f"CREATE INDEX IF NOT EXISTS {name} ON {target} "
+                       f"(({self.expr(key)}), ({self.expr('k')}))" if self.pg else
+                       f"CREATE INDEX IF NOT EXISTS {name} ON {target} "
+                       f"({self.expr(key)}, {self.expr('k')})")
+        return out
+
+    def install(self) -> None:
+        with self.engine.begin() as conn:
+            for statement in self.ddl():
+                conn.exec_driver_sql(statement)
+
+    def page(self, field: str, value: str, process: str | None,
+             states: tuple[str, ...] | None, n: int,
+             after: str | None) -> list[tuple[Case, QueueState, str]]:
+        from servicewf.storage._codec import decode_case
+
+        key = self.expr("k")
+        where = [f"{self.expr(field)} = :value"]
+        params: dict[str, Any] = {"value": value, "n": n}
+        if after is not None:
+            where.append(f"{key} > :after")
+            params["after"] = after
+        if process is not None:
+            where.append("process = :process")
+            params["process"] = process
+        if states:
+            names = [f":s{i}" for i in range(len(states))]
+            where.append(f"state IN ({', '.join(names)})")
+            params.update({f"s{i}": s for i, s in enumerate(states)})
+        sql = (f"SELECT {self.columns}, {key} AS queue_key FROM {self.name} "
+               f"WHERE {' AND '.join(where)} ORDER BY {key} LIMIT :n")
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.text(sql), params).all()
+        out = []
+        for row in rows:
+            case = decode_case(*row[:-1])
+            state = queue_state(case)
+            assert state is not None  # the row matched a queue key
+            out.append((case, state, row[-1]))
+        return out
+
+    def count(self, field: str, value: str) -> int:
+        sql = f"SELECT count(*) FROM {self.name} WHERE {self.expr(field)} = :value"
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.text(sql), {"value": value}).scalar_one())
+
+    def open_states(self, group: str | None) -> Iterable[QueueState]:
+        from servicewf.storage._codec import loads
+
+        sql = f"SELECT extensions FROM {self.name} WHERE {self.expr('k')} IS NOT NULL"
+        params: dict[str, Any] = {}
+        if group is not None:
+            sql += f" AND {self.expr('g')} = :group"
+            params["group"] = group
+        with self.engine.connect() as conn:
+            for (ext,) in conn.execute(sa.text(sql), params):
+                raw = loads(ext).get(EXTENSION_KEY)
+                if isinstance(raw, Mapping):
+                    q = queue_state(Case("x", "x", 1, "x", 1, _EPOCH, _EPOCH, {},
+                                         {EXTENSION_KEY: raw}))
+                    if q is not None:
+                        yield q
+
+
+_EPOCH = __import__("pendulum").datetime(1970, 1, 1, tz="UTC")
+
