@@ -17,7 +17,8 @@ queue in urgency order, so VIP and urgent cases get the free agents first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 import attrs
@@ -25,10 +26,16 @@ import attrs
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.engine import Engine
 from servicewf.errors import NoEligibleAgent
-from servicewf.queues.policy import ASSIGN, HAND_OVER, QueuePolicy, QueueState, queue_state
+from servicewf.queues.policy import ASSIGN, HAND_OVER, QueueState, queue_state
 from servicewf.queues.query import Queues
 
-__all__ = ["Agent", "LeastLoaded", "RoundRobin", "Router"]
+__all__ = ["DEFAULT_SKILL_FIELDS", "Agent", "LeastLoaded", "RoundRobin", "Router"]
+
+DEFAULT_SKILL_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "after_sales": ("problem_type", "product"),
+})
+"""The after-sales ticket needs a technician qualified for its problem type and product
+(004 §1–§2, "a qualified technician")."""
 
 
 def _names(value: Iterable[str]) -> frozenset[str]:
@@ -52,25 +59,28 @@ class Agent:
 class Router:
     """Least-loaded routing within a group (see the module docstring)."""
 
-    skills_field = "required_skills"
-    """The case data field listing the skills a case needs (a text or a list of texts)."""
-
     def __init__(self, engine: Engine, queues: Queues, agents: Iterable[Agent], *,
-                 actor: Actor = SYSTEM, policy: QueuePolicy | None = None) -> None:
+                 actor: Actor = SYSTEM,
+                 skill_fields: Mapping[str, Sequence[str]] | None = None) -> None:
         self.engine = engine
         self.queues = queues
         self.agents: list[Agent] = list(agents)
         self.actor = actor
-        self.policy = policy
+        self.skill_fields: Mapping[str, Sequence[str]] = (
+            DEFAULT_SKILL_FIELDS if skill_fields is None else skill_fields)
+        """Process → the case data fields naming the skills a case needs (each a text or a
+        list of texts): an agent must hold every one."""
 
     def required_skills(self, case: Case) -> frozenset[str]:
         """The skills ``case`` needs."""
-        value = case.data.get(self.skills_field)
-        if isinstance(value, str):
-            return frozenset([value]) if value else frozenset()
-        if isinstance(value, (list, tuple)):
-            return frozenset(v for v in value if isinstance(v, str))
-        return frozenset()
+        out: set[str] = set()
+        for field in self.skill_fields.get(case.process, ()):
+            value = case.data.get(field)
+            if isinstance(value, str) and value:
+                out.add(value)
+            elif isinstance(value, (list, tuple)):
+                out.update(v for v in value if isinstance(v, str))
+        return frozenset(out)
 
     def load(self, agent: Agent) -> int:
         """Open cases ``agent`` owns now."""
