@@ -154,12 +154,14 @@ def test_every_owner_change_is_an_audited_event(commands: list[Any], process: st
     """Random assignment commands: the owner changes exactly when an assignment event is
     appended, the event names who did it, and the owner follows a model written here."""
     s, _ = stack_on(MemoryStore())
+    model: str | None = None
     if process == "complaint":
-        case = open_complaint(s, level=None, vip=False, owner=None)
+        # Recorded by its first receiver: hand_over is offered from `recorded` on.
+        case = open_complaint(s, level=None, vip=False, owner="cai")
+        model = "cai"
     else:
         case = s.engine.open("service_request", actor=ANA, data={
             "channel": "電話", "customer_ref": "C-9", "description": "printer"})
-    model: str | None = None
     for trigger, actor, target, with_reason, with_role in commands:
         data: dict[str, Any] = {"owner": target.id}
         if with_role:

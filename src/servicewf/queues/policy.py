@@ -44,6 +44,7 @@ __all__ = [
     "default_policy",
     "queue_state",
     "sort_key",
+    "state_from",
 ]
 
 EXTENSION_KEY = "queue"
@@ -243,6 +244,11 @@ def queue_state(case: Case) -> QueueState | None:
     raw = case.extensions.get(EXTENSION_KEY)
     if not isinstance(raw, Mapping):
         return None
+    return state_from(raw)
+
+
+def state_from(raw: Mapping[str, Any]) -> QueueState:
+    """A :class:`QueueState` from its plain data (``case.extensions["queue"]``)."""
     return QueueState(raw.get("owner"), raw.get("owner_role"), raw.get("group"),
                       raw.get("tier"), int(raw.get("rank", 0)), bool(raw.get("breached")),
                       int(raw.get("due", NO_DUE)), bool(raw.get("open")))

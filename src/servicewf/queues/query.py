@@ -22,7 +22,8 @@ Paging is by key: a page's ``next`` is given back as ``after=`` for the followin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -32,7 +33,7 @@ from servicewf.case import Case
 from servicewf.clock import epoch_us
 from servicewf.errors import InvalidQueueQuery
 from servicewf.plain import check_identifier
-from servicewf.queues.policy import EXTENSION_KEY, QueueState, queue_state
+from servicewf.queues.policy import EXTENSION_KEY, QueueState, queue_state, state_from
 from servicewf.storage.base import Store
 from servicewf.storage.memory import MemoryStore
 
@@ -44,13 +45,41 @@ MAX_LIMIT = 1000
 _KEYS = ("o", "g", "u", "r", "ur")
 
 
-@attrs.frozen
 class QueueItem:
-    """One case in a queue, with its queue state and its place (``key``) in the order."""
+    """One case in a queue: its id, its queue state, its place (``key``) in the order, and
+    the case itself (:attr:`case`, decoded from the stored row when first read, so a page
+    costs what the hand-written query costs until its cases are looked at)."""
 
-    case: Case
-    queue: QueueState
-    key: str
+    __slots__ = ("_case", "_row", "id", "key", "queue")
+
+    def __init__(self, case_id: str, queue: QueueState, key: str, *,
+                 case: Case | None = None, row: Sequence[Any] | None = None) -> None:
+        self.id = case_id
+        self.queue = queue
+        self.key = key
+        self._case = case
+        self._row = row
+
+    @property
+    def case(self) -> Case:
+        """The case as stored."""
+        if self._case is None:
+            from servicewf.storage._codec import decode_case
+
+            assert self._row is not None
+            self._case = decode_case(*self._row)
+            self._row = None
+        return self._case
+
+    def __repr__(self) -> str:
+        return f"QueueItem({self.id!r}, key={self.key!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, QueueItem) and (self.id, self.key, self.queue)
+                == (other.id, other.key, other.queue))
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.key))
 
 
 @attrs.frozen
@@ -119,6 +148,11 @@ class Queues:
         if not isinstance(store, MemoryStore) and tables is not None and engine is not None:
             self._sql = _SQLQueues(engine, tables)
 
+    def close(self) -> None:
+        """Give back the connection the queries hold (SQL stores); the store stays open."""
+        if self._sql is not None:
+            self._sql.close()
+
     def install(self) -> None:
         """Create the queue indexes (SQL stores; idempotent; nothing on the memory store).
         Run it once, like a migration: on a large table it builds each index."""
@@ -150,14 +184,14 @@ class Queues:
             rows = self._sql.page(field, value, process, states, limit + 1, after)
         else:
             rows = self._memory_page(field, value, process, states, limit + 1, after)
-        items = tuple(QueueItem(c, q, k) for c, q, k in rows[:limit])
+        items = tuple(rows[:limit])
         return QueuePage(items, items[-1].key if len(rows) > limit else None)
 
     def _memory_page(self, field: str, value: str, process: str | None,
                      states: tuple[str, ...] | None, n: int,
-                     after: str | None) -> list[tuple[Case, QueueState, str]]:
+                     after: str | None) -> list[QueueItem]:
         # The reference store holds few cases: a scan, then a sort of the matches.
-        out: list[tuple[Case, QueueState, str]] = []
+        out: list[QueueItem] = []
         for case in self.store.find(process=process, state=states):
             raw = case.extensions.get(EXTENSION_KEY)
             if not isinstance(raw, Mapping) or raw.get(field) != value:
@@ -167,8 +201,8 @@ class Queues:
             if not isinstance(key, str) or state is None or (after is not None
                                                               and key <= after):
                 continue
-            out.append((case, state, key))
-        out.sort(key=lambda r: r[2])
+            out.append(QueueItem(case.id, state, key, case=case))
+        out.sort(key=lambda r: r.key)
         return out[:n]
 
     def count(self, *, actor: str | None = None, group: str | None = None,
@@ -219,6 +253,42 @@ class _SQLQueues:
         self.name = preparer.format_table(self.table)
         self.prefix = self.table.name[: -len("cases")]
         self.columns = ", ".join(preparer.quote(c.name) for c in self.table.columns)
+        # One DB-API connection kept for page reads, in autocommit (PostgreSQL) or outside
+        # any transaction (SQLite reads never open one): a page is one round trip, as with
+        # a hand-written query. A pooled SQLAlchemy connection would add BEGIN and the
+        # pool's ROLLBACK on return. Reads only, so no write can be lost with it.
+        self._raw: Any = None
+        self._lock = threading.Lock()
+        self._param = "%({})s" if self.pg else ":{}"
+
+    def _read(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
+        with self._lock:
+            if self._raw is None:
+                raw = self.engine.raw_connection()
+                if self.pg:
+                    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+                self._raw = raw
+            try:
+                cursor = self._raw.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    return list(cursor.fetchall())
+                finally:
+                    cursor.close()
+            except Exception:
+                # A broken connection is dropped (not returned to the pool); the next read
+                # opens a new one.
+                raw, self._raw = self._raw, None
+                raw.invalidate()
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            if self._raw is not None:
+                raw, self._raw = self._raw, None
+                if self.pg:
+                    raw.driver_connection.autocommit = False
+                raw.close()
 
     def expr(self, key: str) -> str:
         if self.pg:
@@ -248,42 +318,34 @@ class _SQLQueues:
 
     def page(self, field: str, value: str, process: str | None,
              states: tuple[str, ...] | None, n: int,
-             after: str | None) -> list[tuple[Case, QueueState, str]]:
-        from servicewf.storage._codec import decode_case
-
+             after: str | None) -> list[QueueItem]:
+        p = self._param.format
         key = self.expr("k")
-        where = [f"{self.expr(field)} = :value"]
+        where = [f"{self.expr(field)} = {p('value')}"]
         params: dict[str, Any] = {"value": value, "n": n}
         if after is not None:
-            where.append(f"{key} > :after")
+            where.append(f"{key} > {p('after')}")
             params["after"] = after
         if process is not None:
-            where.append("process = :process")
+            where.append(f"process = {p('process')}")
             params["process"] = process
         if states:
-            names = [f":s{i}" for i in range(len(states))]
+            names = [p(f"s{i}") for i in range(len(states))]
             where.append(f"state IN ({', '.join(names)})")
             params.update({f"s{i}": s for i, s in enumerate(states)})
         sql = (f"SELECT {self.columns}, {key} AS queue_key FROM {self.name} "
-               f"WHERE {' AND '.join(where)} ORDER BY {key} LIMIT :n")
-        with self.engine.connect() as conn:
-            rows = conn.execute(sa.text(sql), params).all()
-        out = []
-        for row in rows:
-            case = decode_case(*row[:-1])
-            state = queue_state(case)
-            assert state is not None  # the row matched a queue key
-            out.append((case, state, row[-1]))
-        return out
+               f"WHERE {' AND '.join(where)} ORDER BY {key} LIMIT {p('n')}")
+        rows = self._read(sql, params)
+        # Only the queue state is read now (one JSON decode, as a hand-written query does);
+        # the case is decoded when the caller first reads it (QueueItem.case).
+        return [QueueItem(row[0], _state_of(row[8]), row[-1], row=row[:-1]) for row in rows]
 
     def count(self, field: str, value: str) -> int:
-        sql = f"SELECT count(*) FROM {self.name} WHERE {self.expr(field)} = :value"
-        with self.engine.connect() as conn:
-            return int(conn.execute(sa.text(sql), {"value": value}).scalar_one())
+        sql = (f"SELECT count(*) FROM {self.name} "
+               f"WHERE {self.expr(field)} = {self._param.format('value')}")
+        return int(self._read(sql, {"value": value})[0][0])
 
     def open_states(self, group: str | None) -> Iterable[QueueState]:
-        from servicewf.storage._codec import loads
-
         sql = f"SELECT extensions FROM {self.name} WHERE {self.expr('k')} IS NOT NULL"
         params: dict[str, Any] = {}
         if group is not None:
@@ -291,13 +353,16 @@ class _SQLQueues:
             params["group"] = group
         with self.engine.connect() as conn:
             for (ext,) in conn.execute(sa.text(sql), params):
-                raw = loads(ext).get(EXTENSION_KEY)
-                if isinstance(raw, Mapping):
-                    q = queue_state(Case("x", "x", 1, "x", 1, _EPOCH, _EPOCH, {},
-                                         {EXTENSION_KEY: raw}))
-                    if q is not None:
-                        yield q
+                yield _state_of(ext)
 
 
-_EPOCH = __import__("pendulum").datetime(1970, 1, 1, tz="UTC")
+def _state_of(extensions: Any) -> QueueState:
+    """The queue state in a stored ``extensions`` value (JSON text, or parsed by the driver)."""
+    from servicewf.storage._codec import loads
+
+    raw = loads(extensions).get(EXTENSION_KEY) if extensions is not None else None
+    if not isinstance(raw, Mapping):
+        raise InvalidQueueQuery("a row matched a queue key but holds no queue state; "
+                                "reindex it (Queues.install does not rewrite rows)")
+    return state_from(raw)
 
