@@ -327,6 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     processes = sub.add_parser("processes", formatter_class=fmt,
                                help="list the built-in processes")
     processes.set_defaults(func=_cmd_processes)
+
+    from servicewf.queues import cli as queue_cli
+
+    queue_cli.add_parser(sub)
     return parser
 
 
