@@ -53,6 +53,7 @@ EXPORTED = {
         CaseMismatch EventNotRecordable FieldNotOwned InvalidData InvalidIdentifier
         ObserverFailed TimeOutOfOrder InvalidProcessor
         DemoDatabaseInUse UsageError
+        QueueError InvalidQueueQuery NoEligibleAgent
     """),
     "servicewf.plain": _names("""
         FrozenDict FrozenList MAX_DEPTH MAX_IDENTIFIER MAX_ITEMS MAX_TEXT
@@ -73,6 +74,12 @@ EXPORTED = {
     "servicewf.calendar": _names("""
         BusinessCalendar CALENDAR_SCHEMA CHINA_OFFICE MAX_YEAR MIN_YEAR TWENTY_FOUR_SEVEN
         WEEKDAYS china_office
+    """),
+    "servicewf.queues": _names("""
+        ASSIGN ASSIGNMENT_TRIGGERS CLAIM HAND_OVER RELEASE
+        OwnerLoad Priority QueueItem QueuePage QueuePolicy QueueProcessor QueueState Queues
+        current_owner default_policy queue_state sort_key with_assignment
+        with_assignment_registry
     """),
     "servicewf.definition": _names("""
         ANY_STATE Candidate CompiledMachine DEFINITION_SCHEMA DefinitionBuilder Guard Labels

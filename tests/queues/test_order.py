@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from servicewf.case import Case
 from servicewf.processes.complaint import ComplaintData
+from servicewf.sla import escalated_tier
 from servicewf.queues import Queues
 from servicewf.queues.stack import QueueStack
 from servicewf.storage import MemoryStore
@@ -61,10 +62,18 @@ def check_queue(s: QueueStack, queues: Queues) -> None:
                 break
             after = page.next
         assert paged == got
-    for tier in ("agent", "supervisor", "manager"):
-        in_tier = [c for c in every if c.data.get("level") is not None
-                   and {"一般": "agent", "重要": "supervisor", "緊急": "manager"}[
-                       c.data["level"]] == tier]
+    ladder = ["agent", "supervisor", "manager", "executive"]
+
+    def tier_of(case: Case) -> str | None:
+        # The level's tier (001 §7.2), raised to the tier an SLA escalation recorded.
+        level = {"一般": "agent", "重要": "supervisor", "緊急": "manager"}.get(
+            case.data.get("level", ""))
+        raised = escalated_tier(case)
+        known = [t for t in (level, raised) if t is not None]
+        return max(known, key=ladder.index) if known else None
+
+    for tier in ladder:
+        in_tier = [c for c in every if tier_of(c) == tier]
         assert [i.case.id for i in queues.inbox(role=tier, limit=100)] == reference(s, in_tier)
 
 
