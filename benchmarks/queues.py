@@ -52,7 +52,7 @@ def rows(total: int) -> Iterator[tuple[str, int, str]]:
         rank = rnd.randrange(8)
         breached = rnd.random() < 0.1
         due = opened + rnd.randrange(1, 5 * 86_400) * 1_000_000
-        owner = f"owner-{rnd.randrange(owners):05d}"
+        owner = f"owner-{i % owners:05d}"  # PER_OWNER cases each
         queue = {"owner": owner, "owner_role": "agent", "group": "front", "tier": "agent",
                  "rank": rank, "breached": breached, "due": due, "open": True,
                  "k": sort_key(rank, breached, due, opened, cid), "o": owner, "g": "front",

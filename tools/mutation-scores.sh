@@ -52,12 +52,17 @@ MODULE[stack]=src/servicewf/processes/stack.py
 TESTS[stack]="tests/processes/test_stack_and_policies.py tests/test_cli.py"
 MODULE[approval]=src/servicewf/processes/approval.py
 TESTS[approval]="tests/processes tests/integrity"
+for q in policy assignment query routing; do
+    MODULE[queues_$q]=src/servicewf/queues/$q.py
+    TESTS[queues_$q]="tests/queues"
+done
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
     service_request obligation complaint after_sales consultation contract contract_change
     customer_data_change improvement_action service_problem survey_campaign common notices cadence
-    schedule presets policies stack approval)
+    schedule presets policies stack approval queues_policy queues_assignment queues_query
+    queues_routing)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

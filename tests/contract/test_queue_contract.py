@@ -36,6 +36,7 @@ def pages(store: Store) -> dict[str, Any]:
             actor=agent, limit=2, after=q.inbox(actor=agent, limit=2).next)]
         out[f"filtered:{agent}"] = [i.case.id for i in q.inbox(
             actor=agent, process="complaint", state=["classified"])]
+        out[f"level:{agent}"] = [i.case.id for i in q.inbox(actor=agent, level=2)]
     for tier in ("agent", "supervisor", "manager"):
         out[f"role:{tier}"] = [i.case.id for i in q.inbox(role=tier)]
         out[f"unassigned:{tier}"] = [i.case.id for i in q.inbox(role=tier, unassigned=True)]
@@ -49,6 +50,7 @@ def test_same_pages_on_every_store(store: Store) -> None:
     got = pages(store)
     assert got == pages(MemoryStore())
     assert got["actor:ana"] and got["role:supervisor"] and got["unassigned:supervisor"]
+    assert got["level:ana"] and len(got["level:ana"]) < len(got["actor:ana"])
     assert any(load.breached for load in got["workload"])
 
 

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from servicewf.case import Case
 from servicewf.processes.complaint import ComplaintData
-from servicewf.sla import escalated_tier
 from servicewf.queues import Queues
 from servicewf.queues.stack import QueueStack
+from servicewf.sla import escalated_tier
 from servicewf.storage import MemoryStore
 from tests.queues.support import AGENTS, build
 

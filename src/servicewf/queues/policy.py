@@ -147,11 +147,15 @@ class QueuePolicy:
         rule = self.tiers.get(case.process, _escalated_or_data)
         return rule(case)
 
+    def level(self, case: Case) -> int:
+        """The priority level of ``case`` (0 most urgent; VIP not counted)."""
+        priority = self.priorities.get(case.process)
+        return priority.level(case.data) if priority is not None else 0
+
     def rank(self, case: Case) -> int:
         """The priority rank of ``case`` (0 most urgent): its level, then VIP before
         non-VIP within the level when ``vip_first``."""
-        priority = self.priorities.get(case.process)
-        level = priority.level(case.data) if priority is not None else 0
+        level = self.level(case)
         if not self.vip_first:
             return level
         vip = case.data.get(self.vip_field) in self.vip_values
@@ -204,6 +208,7 @@ class QueueState:
     breached: bool
     due: int
     open: bool
+    level: int = 0
 
     @property
     def needs_owner(self) -> bool:
@@ -251,7 +256,8 @@ def state_from(raw: Mapping[str, Any]) -> QueueState:
     """A :class:`QueueState` from its plain data (``case.extensions["queue"]``)."""
     return QueueState(raw.get("owner"), raw.get("owner_role"), raw.get("group"),
                       raw.get("tier"), int(raw.get("rank", 0)), bool(raw.get("breached")),
-                      int(raw.get("due", NO_DUE)), bool(raw.get("open")))
+                      int(raw.get("due", NO_DUE)), bool(raw.get("open")),
+                      int(raw.get("level", 0)))
 
 
 def _fold_owner(policy: QueuePolicy, process: str, owner: str | None, role: str | None,
@@ -314,10 +320,11 @@ class QueueProcessor:
         is_open = not definition.is_final(case.state)
         rank = policy.rank(case)
         breached, due = _clock_urgency(case)
-        state = QueueState(owner, role, group, tier, rank, breached, due, is_open)
+        level = policy.level(case)
+        state = QueueState(owner, role, group, tier, rank, breached, due, is_open, level)
         out: dict[str, Any] = {
             "owner": owner, "owner_role": role, "group": group, "tier": tier, "rank": rank,
-            "breached": breached, "due": due, "open": is_open,
+            "breached": breached, "due": due, "open": is_open, "level": level,
         }
         if is_open:
             # The index keys: present only while the case is open, so closed cases never

@@ -167,28 +167,33 @@ class Queues:
     def inbox(
         self, *, actor: str | None = None, group: str | None = None, role: str | None = None,
         unassigned: bool = False, process: str | None = None,
-        state: str | Iterable[str] | None = None, limit: int = 50, after: str | None = None,
+        state: str | Iterable[str] | None = None, level: int | None = None, limit: int = 50,
+        after: str | None = None,
     ) -> QueuePage:
         """The open cases of one ``actor`` (owned by them), one ``group`` or one ``role``
         (the handler tier), most urgent first; ``unassigned`` keeps the cases that wait for
-        an owner (none, or one whose role no longer matches the tier). ``process`` and
-        ``state`` narrow it; ``limit`` rows from after the key ``after``."""
+        an owner (none, or one whose role no longer matches the tier). ``process``,
+        ``state`` and ``level`` (the priority level, 0 most urgent) narrow it; ``limit`` rows
+        from after the key ``after``."""
         field, value = _lookup(actor, group, role, unassigned)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 0 < limit <= MAX_LIMIT:
             raise InvalidQueueQuery(f"limit is a whole number from 1 to {MAX_LIMIT}")
         if after is not None and not isinstance(after, str):
             raise InvalidQueueQuery("after is the text 'next' of the previous page")
+        if level is not None and (not isinstance(level, int) or isinstance(level, bool)):
+            raise InvalidQueueQuery("level is the priority level, a whole number (0 most "
+                                    "urgent)")
         states = None if state is None else (
             (state,) if isinstance(state, str) else tuple(state))
         if self._sql is not None:
-            rows = self._sql.page(field, value, process, states, limit + 1, after)
+            rows = self._sql.page(field, value, process, states, level, limit + 1, after)
         else:
-            rows = self._memory_page(field, value, process, states, limit + 1, after)
+            rows = self._memory_page(field, value, process, states, level, limit + 1, after)
         items = tuple(rows[:limit])
         return QueuePage(items, items[-1].key if len(rows) > limit else None)
 
     def _memory_page(self, field: str, value: str, process: str | None,
-                     states: tuple[str, ...] | None, n: int,
+                     states: tuple[str, ...] | None, level: int | None, n: int,
                      after: str | None) -> list[QueueItem]:
         # The reference store holds few cases: a scan, then a sort of the matches.
         out: list[QueueItem] = []
@@ -200,6 +205,8 @@ class Queues:
             state = queue_state(case)
             if not isinstance(key, str) or state is None or (after is not None
                                                               and key <= after):
+                continue
+            if level is not None and state.level != level:
                 continue
             out.append(QueueItem(case.id, state, key, case=case))
         out.sort(key=lambda r: r.key)
@@ -317,7 +324,7 @@ class _SQLQueues:
                 conn.exec_driver_sql(statement)
 
     def page(self, field: str, value: str, process: str | None,
-             states: tuple[str, ...] | None, n: int,
+             states: tuple[str, ...] | None, level: int | None, n: int,
              after: str | None) -> list[QueueItem]:
         p = self._param.format
         key = self.expr("k")
@@ -329,6 +336,10 @@ class _SQLQueues:
         if process is not None:
             where.append(f"process = {p('process')}")
             params["process"] = process
+        if level is not None:
+            lv = self.expr("level")
+            where.append(f"CAST({lv} AS INTEGER) = {p('level')}")
+            params["level"] = level
         if states:
             names = [p(f"s{i}") for i in range(len(states))]
             where.append(f"state IN ({', '.join(names)})")
