@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from servicewf.storage import Store
 from tests.contract.backends import BACKENDS, make_store
-from tests.queues.support import AGENTS, build
+from tests.queues.support import AGENTS, build, grouped_policy
 
 # A fixed scenario: levels, VIPs, owners and gaps chosen so that every part of the order
 # (rank, breach, due, age) decides somewhere.
@@ -26,7 +27,7 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
 
 
 def pages(store: Store) -> dict[str, Any]:
-    s, clock = build(store, STEPS, sweep=True)
+    s, clock = build(store, STEPS, sweep=True, policy=grouped_policy())
     q = s.queues
     out: dict[str, Any] = {}
     for agent in AGENTS:
@@ -40,6 +41,12 @@ def pages(store: Store) -> dict[str, Any]:
     for tier in ("agent", "supervisor", "manager"):
         out[f"role:{tier}"] = [i.case.id for i in q.inbox(role=tier)]
         out[f"unassigned:{tier}"] = [i.case.id for i in q.inbox(role=tier, unassigned=True)]
+    for group in ("front", "leads", "managers"):
+        out[f"group:{group}"] = [i.case.id for i in q.inbox(group=group)]
+        out[f"waiting:{group}"] = [i.case.id for i in q.inbox(group=group, unassigned=True)]
+        out[f"gcount:{group}"] = q.count(group=group, unassigned=True)
+        out[f"load:{group}"] = q.workload(group=group, now=clock.now(),
+                                          within=dt.timedelta(days=2))
     out["workload"] = q.workload(now=clock.now())
     return out
 
@@ -52,6 +59,8 @@ def test_same_pages_on_every_store(store: Store) -> None:
     assert got["actor:ana"] and got["role:supervisor"] and got["unassigned:supervisor"]
     assert got["level:ana"] and len(got["level:ana"]) < len(got["actor:ana"])
     assert any(load.breached for load in got["workload"])
+    assert got["group:front"] and got["waiting:leads"] and got["gcount:leads"] > 0
+    assert any(load.due_soon for load in got["load:front"])
 
 
 def test_indexes_are_used_for_an_inbox(store: Store) -> None:

@@ -9,20 +9,31 @@ import pendulum
 
 from servicewf import Actor, FrozenClock
 from servicewf.case import Case
+from servicewf.queues import QueuePolicy, default_policy
 from servicewf.queues.stack import QueueStack, queue_stack
 from servicewf.storage import Store
 
 START = pendulum.datetime(2026, 3, 6, 10, 0, tz="Asia/Shanghai")  # a Friday
 AGENTS = ("ana", "bo")
 LEVELS = (None, "一般", "重要", "緊急")
+GROUPS = {"agent": "front", "supervisor": "leads", "manager": "managers"}
 
 # One step of a scenario: (hours to advance, level index, vip, owner index or None).
 Step = tuple[int, int, bool, int | None]
 
 
-def stack_on(store: Store) -> tuple[QueueStack, FrozenClock]:
+def stack_on(store: Store, policy: QueuePolicy | None = None) -> tuple[QueueStack,
+                                                                         FrozenClock]:
     clock = FrozenClock(START)
-    return queue_stack(store, clock), clock
+    return queue_stack(store, clock, policy=policy), clock
+
+
+def grouped_policy() -> QueuePolicy:
+    """The default policy with a group per tier (an escalation moves the case on)."""
+    base = default_policy()
+    return QueuePolicy(priorities=base.priorities, owner_fields=base.owner_fields,
+                       first_receiver_owns=base.first_receiver_owns,
+                       work_start=base.work_start, tiers=base.tiers, tier_groups=GROUPS)
 
 
 def open_complaint(s: QueueStack, *, level: str | None, vip: bool, owner: str | None,
@@ -45,10 +56,10 @@ def open_complaint(s: QueueStack, *, level: str | None, vip: bool, owner: str | 
     return case
 
 
-def build(store: Store, steps: Sequence[Step], *, sweep: bool) -> tuple[QueueStack,
-                                                                         FrozenClock]:
+def build(store: Store, steps: Sequence[Step], *, sweep: bool,
+          policy: QueuePolicy | None = None) -> tuple[QueueStack, FrozenClock]:
     """Run ``steps`` on ``store`` (case ids c00, c01... so every store gets the same)."""
-    s, clock = stack_on(store)
+    s, clock = stack_on(store, policy)
     for i, (hours, level, vip, owner) in enumerate(steps):
         clock.advance(hours=hours)
         open_complaint(s, level=LEVELS[level], vip=vip,

@@ -10,20 +10,13 @@ from hypothesis import strategies as st
 
 from servicewf import Actor, FrozenClock
 from servicewf.errors import NoEligibleAgent
-from servicewf.queues import QueuePolicy, current_owner, default_policy, queue_state
+from servicewf.queues import current_owner, queue_state
 from servicewf.queues.routing import Agent, RoundRobin, Router
 from servicewf.queues.stack import queue_stack
 from servicewf.storage import MemoryStore
-from tests.queues.support import START, open_complaint
+from tests.queues.support import GROUPS, START, grouped_policy, open_complaint
 
-GROUPS = {"agent": "front", "supervisor": "leads", "manager": "managers"}
-
-
-def policy() -> QueuePolicy:
-    base = default_policy()
-    return QueuePolicy(priorities=base.priorities, owner_fields=base.owner_fields,
-                       first_receiver_owns=base.first_receiver_owns,
-                       work_start=base.work_start, tiers=base.tiers, tier_groups=GROUPS)
+policy = grouped_policy
 
 
 agents = st.lists(st.builds(
