@@ -130,3 +130,18 @@ def test_impossible_selections_are_refused(bad: dict[str, Any]) -> None:
 
     with pytest.raises(InvalidQueueQuery):
         Queues(MemoryStore()).inbox(**bad)
+
+
+@settings(max_examples=8, deadline=None)
+@given(steps=steps, sweep=st.booleans())
+def test_queue_order_on_sqlite_equals_reference_sort(steps: list[Any], sweep: bool) -> None:
+    """The same property through the SQL store's indexed queries (SQLite in memory)."""
+    from servicewf.storage.sql import SQLStore
+
+    store = SQLStore("sqlite://")
+    try:
+        s, _ = build(store, steps, sweep=sweep)
+        check_queue(s, s.queues)
+        s.queues.close()
+    finally:
+        store.close()
