@@ -33,7 +33,8 @@ def grouped_policy() -> QueuePolicy:
     base = default_policy()
     return QueuePolicy(priorities=base.priorities, owner_fields=base.owner_fields,
                        first_receiver_owns=base.first_receiver_owns,
-                       work_start=base.work_start, tiers=base.tiers, tier_groups=GROUPS)
+                       work_start=base.work_start, tiers=base.tiers, tier_groups=GROUPS,
+                       default_group="intake")
 
 
 def open_complaint(s: QueueStack, *, level: str | None, vip: bool, owner: str | None,

@@ -23,7 +23,7 @@ agents = st.lists(st.builds(
     Agent,
     id=st.sampled_from(["a1", "a2", "a3", "a4", "a5", "a6"]),
     role=st.sampled_from(["agent", "supervisor", "manager"]),
-    groups=st.sets(st.sampled_from(["front", "leads", "managers"])),
+    groups=st.sets(st.sampled_from(["front", "leads", "managers", "intake"])),
     skills=st.sets(st.sampled_from(["hardware", "software", "X100", "Z9"])),
     present=st.booleans(),
     capacity=st.one_of(st.none(), st.integers(0, 2)),
@@ -41,7 +41,7 @@ def qualified(agent: Agent, case: Any, loads: dict[str, int]) -> bool:
     """The rule, written out: present, right tier and group, every skill, room left."""
     q = queue_state(case)
     tier = q.tier
-    group = GROUPS.get(tier) if tier else None
+    group = GROUPS[tier] if tier else "intake"  # unclassified: the intake queue
     needs: set[str] = set()
     if case.process == "after_sales":
         needs = {case.data["problem_type"], case.data["product"]}
@@ -111,10 +111,32 @@ def test_escalation_moves_the_case_to_the_next_group_and_routing_follows() -> No
 
 def test_round_robin_takes_turns() -> None:
     s = queue_stack(MemoryStore(), FrozenClock(START), policy=policy())
-    team = [Agent("a", "agent", {"front"}), Agent("b", "agent", {"front"})]
+    team = [Agent("a", "agent", {"intake"}), Agent("b", "agent", {"intake"})]
     router = RoundRobin(s.engine, s.queues, team)
     owners = []
     for _ in range(4):
         case = open_complaint(s, level=None, vip=False, owner=None)
         owners.append(current_owner(router.route(case)))
     assert owners == ["a", "b", "a", "b"]
+
+
+
+def test_route_queue_skips_a_case_claimed_meanwhile() -> None:
+    """A case someone claims between the page read and its routing is refused by its
+    version and skipped; the rest of the queue is still routed."""
+    s = queue_stack(MemoryStore(), FrozenClock(START), policy=policy())
+    for cid in ("first", "second"):
+        open_complaint(s, level=None, vip=False, owner=None, case_id=cid)
+
+    class Racing(Router):
+        def eligible(self, case: Any, queue: Any) -> list[Agent]:
+            if case.id == "first":  # someone else claims it right now
+                s.engine.fire("first", "claim", actor=Actor("bo", "agent"),
+                              data={"owner": "bo"})
+            return super().eligible(case, queue)
+
+    router = Racing(s.engine, s.queues, [Agent("a", "agent", {"intake"})])
+    routed = router.route_queue(group="intake")
+    assert [c.id for c in routed] == ["second"]
+    assert current_owner(s.engine.get("first")) == "bo"
+    assert current_owner(s.engine.get("second")) == "a"

@@ -122,7 +122,9 @@ class QueuePolicy:
       recorded, else the case's ``tier`` field;
     - ``tier_groups``: tier → group: a case whose tier has a group sits in that group's queue
       (an escalation moves it to the next group); otherwise its ``group`` field decides;
-    - ``lead_roles``: roles that may assign and hand over cases they do not own.
+    - ``lead_roles``: roles that may assign and hand over cases they do not own;
+    - ``default_group``: the group of a case that neither its tier nor its ``group`` field
+      places (a new, unclassified case: the intake queue); ``None``: no group.
     """
 
     priorities: Mapping[str, Priority] = attrs.field(factory=dict, converter=_frozen_map)
@@ -138,6 +140,7 @@ class QueuePolicy:
                                                 eq=False)
     tier_groups: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_map)
     lead_roles: tuple[str, ...] = ("supervisor", "manager", "executive", "system")
+    default_group: str | None = None
 
     def owner_fields_of(self, process: str) -> tuple[str, ...]:
         return self.owner_fields.get(process, ("owner",))
@@ -316,7 +319,7 @@ class QueueProcessor:
         group = policy.tier_groups.get(tier) if tier is not None else None
         if group is None:
             value = case.data.get("group")
-            group = value if isinstance(value, str) and value else None
+            group = value if isinstance(value, str) and value else policy.default_group
         is_open = not definition.is_final(case.state)
         rank = policy.rank(case)
         breached, due = _clock_urgency(case)

@@ -25,7 +25,7 @@ import attrs
 
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.engine import Engine
-from servicewf.errors import NoEligibleAgent
+from servicewf.errors import NoEligibleAgent, StaleVersion
 from servicewf.queues.policy import ASSIGN, HAND_OVER, QueueState, queue_state
 from servicewf.queues.query import Queues
 
@@ -138,10 +138,13 @@ class Router:
         (and VIP) first; cases nobody may take stay in the queue. Returns the routed cases."""
         page = self.queues.inbox(group=group, role=role, unassigned=True, limit=limit)
         routed = []
+        # Each case is routed by one engine command, atomic on its own: a failure half-way
+        # leaves the cases routed so far routed and the rest waiting. A case someone claimed
+        # since the page was read is refused by its version (StaleVersion) and skipped.
         for item in page:
             try:
                 routed.append(self.route(item.case))
-            except NoEligibleAgent:
+            except (NoEligibleAgent, StaleVersion):
                 continue
         return routed
 
