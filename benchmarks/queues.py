@@ -170,6 +170,8 @@ def bench_pg(dsn: str, total: int, repeats: int) -> bool:
         assert [i.case.id for i in queues.inbox(actor=owner, limit=PAGE)] == [
             r[0] for r in raw.execute(sql, (owner, PAGE)).fetchall()]
         ours(), by_hand()
+        plan = [r[0] for r in raw.execute("EXPLAIN (ANALYZE) " + sql, (owner, PAGE))]
+        print("postgresql plan: " + plan[1].strip() + "; " + plan[-1].strip())
         ok = report("pg_inbox", timed(ours, repeats), timed(by_hand, repeats), total)
         raw.close()
         store.close()
@@ -197,11 +199,15 @@ def main() -> int:
     parser.add_argument("--dsn", default=os.environ.get(
         "SERVICEWF_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test"))
     parser.add_argument("--total", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--only", choices=("sqlite", "pg"), default=None,
+                        help="run one of the two comparisons")
     args = parser.parse_args()
     quick = args.quick
     total = args.total or (20_000 if quick else 1_000_000)
     repeats = 15 if quick else 41
-    ok = bench_sqlite(total, repeats)
+    ok = bench_sqlite(total, repeats) if args.only != "pg" else True
+    if args.only == "sqlite":
+        return 0 if ok or quick else 1
     problem = pg_available(args.dsn)
     if problem is not None:
         required = os.environ.get("SERVICEWF_REQUIRE_PG") == "1"
