@@ -199,3 +199,17 @@ def test_every_owner_change_is_an_audited_event(commands: list[Any], process: st
         assert current_owner(case) == model
     owners = [e for e in s.engine.history(case.id) if e.trigger in ASSIGNMENT_TRIGGERS]
     assert all(e.kind is EventKind.TRANSITION for e in owners)
+
+
+def test_the_after_sales_dispatch_names_the_owner() -> None:
+    s, _ = stack_on(MemoryStore())
+    desk = Actor("desk", "agent")
+    case = s.engine.open("after_sales", actor=desk, data={
+        "channel": "電話", "customer_ref": "C-1", "description": "no power"})
+    case = s.engine.fire(case, "classify", actor=desk, data={"problem_type": "hardware"})
+    case = s.engine.fire(case, "prioritise", actor=desk, data={"priority": "緊急"})
+    assert current_owner(case) is None
+    case = s.engine.fire(case, "assign", actor=desk, data={"technician": "wu"})
+    assert current_owner(case) == "wu"
+    assert [i.id for i in s.queues.inbox(actor="wu")] == [case.id]
+    assert queue_state(case).rank == 1  # urgent, not VIP

@@ -191,7 +191,9 @@ def default_policy() -> QueuePolicy:
                                     AFTER_SALES_PRIORITY.optional_id),
             "incident": Priority("level", INCIDENT_LEVEL.ids, INCIDENT_LEVEL.optional_id),
         },
-        owner_fields={"complaint": ("owner", "first_receiver")},
+        # The after-sales dispatch (派單) names the technician who owns the ticket.
+        owner_fields={"complaint": ("owner", "first_receiver"),
+                      "after_sales": ("owner", "technician")},
         first_receiver_owns={"complaint"},
         work_start={"service_request": ("start",), "complaint": ("investigate",),
                     "after_sales": ("support_remotely", "dispatch"), "incident": ("respond",)},
