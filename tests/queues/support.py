@@ -58,14 +58,14 @@ def open_complaint(s: QueueStack, *, level: str | None, vip: bool, owner: str | 
 
 
 def build(store: Store, steps: Sequence[Step], *, sweep: bool,
-          policy: QueuePolicy | None = None) -> tuple[QueueStack, FrozenClock]:
+          policy: QueuePolicy | None = None, tail: int = 30) -> tuple[QueueStack, FrozenClock]:
     """Run ``steps`` on ``store`` (case ids c00, c01... so every store gets the same)."""
     s, clock = stack_on(store, policy)
     for i, (hours, level, vip, owner) in enumerate(steps):
         clock.advance(hours=hours)
         open_complaint(s, level=LEVELS[level], vip=vip,
                        owner=None if owner is None else AGENTS[owner], case_id=f"c{i:02d}")
-    clock.advance(hours=30)
+    clock.advance(hours=tail)  # with a short tail only the older cases breach
     if sweep:
         s.sweeper.run()
     return s, clock

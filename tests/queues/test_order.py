@@ -78,9 +78,9 @@ def check_queue(s: QueueStack, queues: Queues) -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(steps=steps, sweep=st.booleans())
-def test_queue_order_equals_reference_sort(steps: list[Any], sweep: bool) -> None:
-    s, _ = build(MemoryStore(), steps, sweep=sweep)
+@given(steps=steps, sweep=st.booleans(), tail=st.integers(0, 30))
+def test_queue_order_equals_reference_sort(steps: list[Any], sweep: bool, tail: int) -> None:
+    s, _ = build(MemoryStore(), steps, sweep=sweep, tail=tail)
     check_queue(s, s.queues)
 
 
