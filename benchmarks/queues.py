@@ -29,7 +29,6 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from servicewf.clock import epoch_us
 from servicewf.queues import Queues, sort_key

@@ -23,7 +23,7 @@ def test_the_key_is_fixed_width_text_in_tuple_order() -> None:
     assert sort_key(3, False, 5, 7, "x")[3] == "1"
     last = epoch_us(pendulum.datetime(2999, 12, 31, tz="UTC"))
     # "No deadline" sorts after the last instant a calendar computes, in the same width.
-    assert NO_DUE > last
+    assert last < NO_DUE
     assert len(sort_key(0, False, NO_DUE, last, "a")) == len(sort_key(0, False, last, 0, "a"))
 
 
@@ -64,7 +64,7 @@ def test_a_case_without_clocks_is_not_breached_and_sorts_last_in_its_rank() -> N
 def test_breached_cases_come_first_within_a_rank() -> None:
     """Two general complaints: the older one's acknowledge clock (24 h) breaches and the
     sweep records it; its later deadline of the resolve clock does not matter."""
-    s, clock = build(MemoryStore(), [(0, 1, False, 0), (20, 1, False, 0)], sweep=True, tail=6)
+    s, _ = build(MemoryStore(), [(0, 1, False, 0), (20, 1, False, 0)], sweep=True, tail=6)
     items = list(s.queues.inbox(actor="ana"))
     assert [(i.id, i.queue.breached) for i in items] == [("c00", True), ("c01", False)]
     assert items[0].key[3] == "0" and items[1].key[3] == "1"
