@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from servicewf._frozen import names_tuple
 from servicewf.case import Case
 from servicewf.clock import epoch_us
 from servicewf.definition import ProcessDefinition
@@ -94,7 +95,7 @@ def _frozen_map(value: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def _name_set(value: Iterable[str]) -> frozenset[str]:
-    return frozenset([value] if isinstance(value, str) else value)
+    return frozenset(names_tuple(value))
 
 
 def _escalated_or_data(case: Case) -> str | None:

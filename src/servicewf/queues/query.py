@@ -29,6 +29,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from servicewf._frozen import names_tuple
 from servicewf.case import Case
 from servicewf.clock import epoch_us
 from servicewf.errors import InvalidQueueQuery
@@ -183,8 +184,7 @@ class Queues:
         if level is not None and (not isinstance(level, int) or isinstance(level, bool)):
             raise InvalidQueueQuery("level is the priority level, a whole number (0 most "
                                     "urgent)")
-        states = None if state is None else (
-            (state,) if isinstance(state, str) else tuple(state))
+        states = None if state is None else names_tuple(state)
         if self._sql is not None:
             rows = self._sql.page(field, value, process, states, level, limit + 1, after)
         else:

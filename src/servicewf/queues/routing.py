@@ -23,6 +23,7 @@ from typing import Any
 
 import attrs
 
+from servicewf._frozen import names_tuple
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.engine import Engine
 from servicewf.errors import NoEligibleAgent, StaleVersion
@@ -38,8 +39,8 @@ DEFAULT_SKILL_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
 (004 §1–§2, "a qualified technician")."""
 
 
-def _names(value: Iterable[str]) -> frozenset[str]:
-    return frozenset([value] if isinstance(value, str) else value)
+def _name_set(value: Iterable[str]) -> frozenset[str]:
+    return frozenset(names_tuple(value))
 
 
 @attrs.frozen
@@ -50,8 +51,8 @@ class Agent:
 
     id: str
     role: str
-    groups: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
-    skills: frozenset[str] = attrs.field(default=frozenset(), converter=_names)
+    groups: frozenset[str] = attrs.field(default=frozenset(), converter=_name_set)
+    skills: frozenset[str] = attrs.field(default=frozenset(), converter=_name_set)
     present: bool = True
     capacity: int | None = None
 
