@@ -85,3 +85,33 @@ def test_indexes_are_used_for_an_inbox(store: Store) -> None:
         plan = " ".join(str(r) for r in conn.execute(sa.text(plan_sql)).all())
     assert "cases_queue_o" in plan, plan
     assert "TEMP B-TREE" not in plan.upper() and "Sort" not in plan, plan
+
+
+def test_queries_leave_the_stores_transactions_atomic(store: Store) -> None:
+    """A regression: the page reads' autocommit connection once went back to a shared pool,
+    and a store's next transaction on it was not atomic. After queries, a write that fails
+    half-way left a partial write (tests/storage/test_sql.py's fault tests, run after
+    these). Every pooled connection stays in transaction mode."""
+    import gc
+
+    from servicewf.queues import Queues
+
+    for _ in range(3):  # used, closed, and lost without closing
+        q = Queues(store)
+        q.inbox(actor="ana")
+        q.close()
+        q = Queues(store)
+        q.inbox(actor="ana")
+        del q
+        gc.collect()
+    engine = getattr(store, "engine", None)
+    if engine is None:
+        return
+    held = [engine.connect() for _ in range(3)]  # more than the queries ever took
+    try:
+        for conn in held:
+            driver = conn.connection.driver_connection
+            assert getattr(driver, "autocommit", False) is False
+    finally:
+        for conn in held:
+            conn.close()

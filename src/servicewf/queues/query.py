@@ -260,10 +260,11 @@ class _SQLQueues:
         self.name = preparer.format_table(self.table)
         self.prefix = self.table.name[: -len("cases")]
         self.columns = ", ".join(preparer.quote(c.name) for c in self.table.columns)
-        # One DB-API connection kept for page reads, in autocommit (PostgreSQL) or outside
-        # any transaction (SQLite reads never open one): a page is one round trip, as with
-        # a hand-written query. A pooled SQLAlchemy connection would add BEGIN and the
-        # pool's ROLLBACK on return. Reads only, so no write can be lost with it.
+        # One DB-API connection kept for page reads, in autocommit (PostgreSQL: a connection
+        # of its own, detached from the pool) or outside any transaction (SQLite reads never
+        # open one): a page is one round trip, as with a hand-written query. A pooled
+        # SQLAlchemy connection would add BEGIN and the pool's ROLLBACK on return. Reads
+        # only, so no write can be lost with it.
         self._raw: Any = None
         self._lock = threading.Lock()
         self._param = "%({})s" if self.pg else ":{}"
@@ -273,7 +274,11 @@ class _SQLQueues:
             if self._raw is None:
                 raw = self.engine.raw_connection()
                 if self.pg:
-                    raw.driver_connection.autocommit = True  # type: ignore[union-attr]
+                    # Detached from the pool first: a connection switched to autocommit must
+                    # never go back to the pool, where a store's transaction would then run
+                    # without atomicity. Closing it (or losing it) closes it for real.
+                    raw.detach()
+                    raw.dbapi_connection.autocommit = True  # type: ignore[union-attr]
                 self._raw = raw
             try:
                 cursor = self._raw.cursor()
@@ -293,8 +298,6 @@ class _SQLQueues:
         with self._lock:
             if self._raw is not None:
                 raw, self._raw = self._raw, None
-                if self.pg:
-                    raw.driver_connection.autocommit = False
                 raw.close()
 
     def expr(self, key: str) -> str:
