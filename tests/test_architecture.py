@@ -13,7 +13,7 @@ CORE = ["errors", "clock", "_gc", "_trusted", "_frozen", "plain", "case", "event
         "definition", "hooks", "storage.base", "storage.memory", "storage", "engine", "json"]
 OUTER = ["storage.sql", "storage.schema", "storage._codec", "cli", "demo", "worker", "processes",
          "sla", "calendar", "outbox", "explain", "interop", "reporting", "compliance", "testing",
-         "scheduler", "metrics", "privacy", "aio", "contrib"]
+         "scheduler", "metrics", "privacy", "aio", "contrib", "queues"]
 
 # module prefix -> prefixes it must never import
 FORBIDDEN = {
@@ -21,15 +21,15 @@ FORBIDDEN = {
     "diagrams": ["engine", *OUTER],
     "explain": ["engine", *OUTER],
     "calendar": ["engine", "sla", "processes", "storage", "cli", "demo", "worker", "definition",
-                 "scheduler"],
+                 "scheduler", "queues"],
     "sla": ["processes", "storage.sql", "cli", "demo", "worker", "outbox", "reporting",
-            "compliance", "testing"],
+            "compliance", "testing", "queues"],
     "processes": ["storage.sql", "cli", "demo", "worker", "outbox", "reporting", "compliance",
-                  "testing"],
-    "storage.sql": ["engine", "sla", "processes", "cli", "demo", "worker", "outbox"],
+                  "testing", "queues"],
+    "storage.sql": ["engine", "sla", "processes", "cli", "demo", "worker", "outbox", "queues"],
     # The dispatcher delivers what stores hold: it needs neither the engine nor a backend.
     "outbox": ["engine", "sla", "processes", "storage.sql", "cli", "demo", "worker",
-               "scheduler"],
+               "scheduler", "queues"],
     # History import/export sits above the engine and the stores' interface; only its own
     # cli module is imported by the CLI.
     "interop": ["cli", "demo", "worker", "outbox", "processes"],
@@ -56,6 +56,10 @@ FORBIDDEN = {
     "cli": ["contrib"],
     "worker": ["contrib"],
     "demo": ["contrib"],
+    # Work queues sit above the engine, the SLA and the processes; only their command-line
+    # module reaches the CLI's shared checks.
+    "queues": ["cli", "demo", "worker", "outbox"],
+    "queues.cli": ["demo", "worker", "outbox"],
 }
 
 

@@ -56,7 +56,7 @@ EXPORTED = {
         DemoDatabaseInUse UsageError
         LogImportError NaiveTimestamp InvalidRule
         PrivacyRefused ConsentMissing PersonalDataUnsealed RetentionNotDue InvalidCatalogue
-        PrivacyUnavailable
+        PrivacyUnavailable QueueError InvalidQueueQuery NoEligibleAgent
     """),
     "servicewf.compliance": _names("""
         PREDICATES RULES_SCHEMA RULE_SCHEMA Absence Alert AllOf AlternatePrecedence
@@ -124,6 +124,12 @@ EXPORTED = {
     "servicewf.interop": _names("""
         HISTORY_DEVIATION CaseReplay ColumnMap Deviation ImportResult ImportedEvent Log
         LossReport discover import_log read_log read_rows replay_case
+    """),
+    "servicewf.queues": _names("""
+        ASSIGN ASSIGNMENT_TRIGGERS CLAIM HAND_OVER RELEASE
+        OwnerLoad Priority QueueItem QueuePage QueuePolicy QueueProcessor QueueState Queues
+        current_owner default_policy queue_state sort_key with_assignment
+        with_assignment_registry
     """),
     "servicewf.definition": _names("""
         ANY_STATE Candidate CompiledMachine DEFINITION_SCHEMA DefinitionBuilder Guard Labels

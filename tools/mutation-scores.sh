@@ -89,6 +89,10 @@ MODULE[aio]=src/servicewf/aio.py
 TESTS[aio]="tests/frameworks/test_aio.py"
 MODULE[django_store]=src/servicewf/contrib/django/store.py
 TESTS[django_store]="tests/frameworks/test_django_store.py"
+for q in policy assignment query routing; do
+    MODULE[queues_$q]=src/servicewf/queues/$q.py
+    TESTS[queues_$q]="tests/queues"
+done
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=(engine plain base fold calendar sla_processor access_grant incident
@@ -97,7 +101,8 @@ names=("$@")
     cadence schedule presets policies stack approval interop_source interop_replay interop_export
     reporting reporting_html sla_data sla_combined compliance_rules compliance_checker
     compliance_fast compliance_monitor scheduler privacy_core privacy_recognisers privacy_masking
-    privacy_vault privacy_consent privacy_catalogue json aio django_store)
+    privacy_vault privacy_consent privacy_catalogue json aio django_store queues_policy
+    queues_assignment queues_query queues_routing)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

@@ -363,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     from servicewf.compliance.cli import add_parser as add_check
 
     add_check(sub)
+    from servicewf.queues import cli as queue_cli
+
+    queue_cli.add_parser(sub)
     return parser
 
 

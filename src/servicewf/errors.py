@@ -58,8 +58,11 @@ The tree (a class under another derives from it; extra builtin bases in parenthe
     ├── PrivacyUnavailable (ImportError)
     ├── DemoDatabaseInUse (ValueError)
     ├── UsageError (ValueError)
-    └── LogImportError (ValueError)
-        └── NaiveTimestamp
+    ├── LogImportError (ValueError)
+    │   └── NaiveTimestamp
+    └── QueueError (ValueError)
+        ├── InvalidQueueQuery
+        └── NoEligibleAgent
 
 The storage backends build :class:`StaleVersion`, :class:`CaseNotFound` and
 :class:`CaseAlreadyExists` with the class methods here, so every backend words them alike.
@@ -98,17 +101,20 @@ __all__ = [
     "InvalidPolicy",
     "InvalidPolicyData",
     "InvalidProcessor",
+    "InvalidQueueQuery",
     "InvalidRule",
     "LogImportError",
     "MigrationRefused",
     "NaiveTimestamp",
     "NoCadence",
+    "NoEligibleAgent",
     "NoWorkingTime",
     "ObligationError",
     "ObserverFailed",
     "PersonalDataUnsealed",
     "PrivacyRefused",
     "PrivacyUnavailable",
+    "QueueError",
     "RetentionNotDue",
     "RoleNotPermitted",
     "SchemaMigrationError",
@@ -610,3 +616,21 @@ class LogImportError(ServicewfError, ValueError):
 class NaiveTimestamp(LogImportError):
     """A time stamp without a UTC offset, and no zone was given to read it in: servicewf
     never guesses UTC (a local-time log would shift by hours and reorder). Give ``tz=``."""
+
+
+# --- work queues (servicewf.queues) ----------------------------------------------------------
+
+
+class QueueError(ServicewfError, ValueError):
+    """A work-queue query or routing decision that cannot be made as asked."""
+
+
+class InvalidQueueQuery(QueueError):
+    """A queue query asked for an impossible selection (no or several of actor, group and
+    role; a limit out of range); the message says which argument to fix."""
+
+
+class NoEligibleAgent(QueueError):
+    """Routing found no agent present, in the case's group, of the tier the case calls for
+    and with the skills it needs; nothing was assigned. Add or free such an agent, or route
+    the case by hand."""
