@@ -4,7 +4,8 @@
 
 * ``sqlite_commit``: committed transitions per second through ``Engine.fire`` on a SQLite WAL
   file vs raw ``sqlite3`` doing one snapshot UPDATE + one event INSERT per commit (same
-  pragmas). Targets: ratio >= 0.5 and >= 5000 transitions/s.
+  pragmas). Targets: ratio >= 0.79 (issue #20's floor; the aim is 0.9) and >= 5000
+  transitions/s.
 * ``pg_4proc``: 4 processes firing through the engine on PostgreSQL vs 4 processes of raw
   psycopg doing the same writes, except the shared log lock (its event positions come from
   the identity sequence with no guard): the ratio includes what ordering the log costs a
@@ -133,8 +134,8 @@ def bench_sqlite(n: int, rounds: int) -> bool:
     ratio = ours / raw
     print(f"sqlite: Engine.fire + SQLStore {ours:,.0f} transitions/s; raw sqlite3 {raw:,.0f} "
           f"commits/s ({n} commits, best of {rounds})")
-    ok_ratio, ok_rate = ratio >= 0.5, ours >= 5000
-    print(f"BENCH sqlite_commit ratio={ratio:.2f} target=0.5 rate={ours:.0f}/s min_rate=5000/s "
+    ok_ratio, ok_rate = ratio >= 0.79, ours >= 5000
+    print(f"BENCH sqlite_commit ratio={ratio:.2f} target=0.79 rate={ours:.0f}/s min_rate=5000/s "
           f"{'PASS' if ok_ratio and ok_rate else 'FAIL'}")
     return ok_ratio and ok_rate
 
