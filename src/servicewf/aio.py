@@ -54,7 +54,6 @@ from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import Clock
 from servicewf.definition import ProcessDefinition, Registry
 from servicewf.engine import CaseProcessor, Engine, MessageRule, TriggerOption
-from servicewf.errors import ObserverFailed
 from servicewf.events import Event, EventKind
 from servicewf.hooks import Hooks
 from servicewf.plain import check_identifier
@@ -550,17 +549,5 @@ class AsyncEngine:
 
     def _observe(self, write: WriteSet) -> None:
         """The after-commit observers, as :meth:`Engine.commit` runs them."""
-        hooks = self.engine.hooks
-        if not hooks.has_observers:
-            return
-        case = write.case
-        for name, observer in hooks.observers(write):
-            try:
-                observer(write)
-            except Exception as exc:
-                raise ObserverFailed(
-                    f"observer {name} raised {type(exc).__name__} after case {case.id!r} "
-                    "was committed; the command stands (its case is this error's .case)",
-                    case=case, observer=name,
-                ) from exc
+        self.engine._observe(write)
 

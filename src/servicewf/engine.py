@@ -560,19 +560,9 @@ class Engine:
         extension state, the timers under its own prefix), as ``SLA.repair`` does; the store
         still refuses a write-set planned against a version that moved on."""
         self.store.append(write)
-        case = write.case
-        self._remember(case)
-        if self.hooks.has_observers:
-            for name, observer in self.hooks.observers(write):
-                try:
-                    observer(write)
-                except Exception as exc:
-                    raise ObserverFailed(
-                        f"observer {name} raised {type(exc).__name__} after case {case.id!r} "
-                        "was committed; the command stands (its case is this error's .case)",
-                        case=case, observer=name,
-                    ) from exc
-        return case
+        self._remember(write.case)
+        self._observe(write)
+        return write.case
 
     def commit_many(self, writes: Sequence[WriteSet]) -> list[Case]:
         """Apply write-sets planned by this engine in one store call
@@ -580,21 +570,26 @@ class Engine:
         stores), then tell the after-commit observers of each; return the cases as stored.
         History import commits its batches so."""
         self.store.append_all(writes)
-        cases = []
         for write in writes:
             self._remember(write.case)
-            if self.hooks.has_observers:
-                for name, observer in self.hooks.observers(write):
-                    try:
-                        observer(write)
-                    except Exception as exc:
-                        raise ObserverFailed(
-                            f"observer {name} raised {type(exc).__name__} after case "
-                            f"{write.case.id!r} was committed; the command stands (its case "
-                            "is this error's .case)", case=write.case, observer=name,
-                        ) from exc
-            cases.append(write.case)
-        return cases
+            self._observe(write)
+        return [write.case for write in writes]
+
+    def _observe(self, write: WriteSet) -> None:
+        """Tell the after-commit observers about ``write``, which is committed: an observer
+        that raises becomes :class:`ObserverFailed` (the command stands)."""
+        if not self.hooks.has_observers:
+            return
+        case = write.case
+        for name, observer in self.hooks.observers(write):
+            try:
+                observer(write)
+            except Exception as exc:
+                raise ObserverFailed(
+                    f"observer {name} raised {type(exc).__name__} after case {case.id!r} "
+                    "was committed; the command stands (its case is this error's .case)",
+                    case=case, observer=name,
+                ) from exc
 
     def _write(
         self, definition: ProcessDefinition, case: Case, event: Event, expected: int
