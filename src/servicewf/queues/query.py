@@ -270,6 +270,11 @@ class _SQLQueues:
         self._param = "%({})s" if self.pg else ":{}"
 
     def _read(self, sql: str, params: Mapping[str, Any]) -> list[Any]:
+        if getattr(self.engine.pool, "borrowed_connections", False):
+            # The connection is lent by the application (Django's): never detach it or
+            # switch its mode; read in the caller's transaction, as the store itself does.
+            with self.engine.connect() as conn:
+                return list(conn.exec_driver_sql(sql, dict(params)).all())
         with self._lock:
             if self._raw is None:
                 raw = self.engine.raw_connection()

@@ -40,6 +40,10 @@ class _BorrowedPool(Pool):
     SQLAlchemy's ``StaticPool``, which keeps one record for everything.
     """
 
+    borrowed_connections = True
+    """Read by code that would detach a connection or change its mode (the queue queries'
+    page reads): a borrowed connection is Django's, to be used as it is."""
+
     def __init__(self, creator: Any, **kw: Any) -> None:
         super().__init__(creator, **kw)
         self._local = threading.local()
