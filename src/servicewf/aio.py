@@ -299,6 +299,11 @@ class AsyncSQLStore:
         """Apply a write-set atomically (see ``Store.append``)."""
         await self.run(lambda s: s.append(write))
 
+    async def append_all(self, writes: Sequence[WriteSet]) -> None:
+        """Apply write-sets in one transaction, all or nothing (see ``Store.append_all``:
+        bulk import)."""
+        await self.run(lambda s: s.append_all(writes))
+
     async def create(self, case: Case, events: Sequence[Event],
                      timers: Sequence[Timer] = ()) -> None:
         await self.run(lambda s: s.create(case, events, timers))

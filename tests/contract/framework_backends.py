@@ -43,6 +43,9 @@ class BlockingAsyncStore(Store):
     def _apply(self, write: WriteSet) -> None:
         self.call(self.astore.append(write))
 
+    def append_all(self, writes: Sequence[WriteSet]) -> None:
+        self.call(self.astore.append_all(writes))
+
     def load(self, case_id: str) -> Case:
         return self.call(self.astore.load(case_id))
 
