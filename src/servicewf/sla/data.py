@@ -31,9 +31,7 @@ from servicewf.sla.policy import Policy
 from servicewf.sla.spec import (
     GOAL_CHANGES,
     WORKING_DAY_CONVENTIONS,
-    BusinessHours,
     CaseCalendar,
-    ClockHours,
     ClockSpec,
     DueField,
     ExtensionRule,
@@ -43,7 +41,7 @@ from servicewf.sla.spec import (
     Target,
     Until,
     Warn,
-    WorkingDays,
+    target_from_dict,
 )
 
 __all__ = [
@@ -297,18 +295,11 @@ class _Problems:
 
 
 def _target_in(data: Mapping[str, Any]) -> Target:
-    kind = data["kind"]
-    if kind == "clock_hours":
-        return ClockHours(data.get("hours", 0), data.get("minutes", 0), data.get("days", 0))
-    if kind == "business_hours":
-        return BusinessHours(data.get("hours", 0), data.get("minutes", 0))
-    if kind == "working_days":
-        cutoff = data.get("cutoff")
-        return WorkingDays(int(data["n"]),
-                           _dt.time.fromisoformat(cutoff) if cutoff is not None else None,
-                           data.get("convention", "end_of_day"))
-    at = data["at"]
-    return Until.of(at) if isinstance(at, str) else Until(int(at))
+    # The schema has checked the kind; plain data may also give an "until" as ISO text.
+    at = data.get("at")
+    if data["kind"] == "until" and isinstance(at, str):
+        return Until.of(at)
+    return target_from_dict(data)
 
 
 def _row_key(value: Any) -> Any:
