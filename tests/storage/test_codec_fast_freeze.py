@@ -1,0 +1,98 @@
+"""Snapshots, events and timers read back from JSON are frozen by a fast path; it accepts,
+refuses and builds exactly what the checked walk (plain.frozen_mapping) does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from servicewf._frozen import FrozenDict, FrozenList
+from servicewf.plain import MAX_DEPTH, MAX_ITEMS, frozen_mapping
+from servicewf.storage._codec import _frozen
+
+_scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70)
+            | st.floats(allow_nan=True, allow_infinity=True) | st.text(max_size=8)
+            | st.sampled_from(["\x00", "\ud800", "中文", "a\x00b"]))
+_values = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=4)
+                       | st.dictionaries(st.text(max_size=4) | st.just("\ud800"), inner,
+                                         max_size=4), max_leaves=30)
+
+
+def _outcome(f: Any, value: dict[str, Any]) -> tuple[str, Any]:
+    try:
+        out = f(value)
+    except Exception as exc:  # the same refusal, with the same message
+        return ("refused", (type(exc), str(exc)))
+    return ("frozen", (dict(out), [type(v) for v in out.values()]))
+
+
+def _deep(depth: int) -> dict[str, Any]:
+    v: Any = 1
+    for _ in range(depth):
+        v = [v]
+    return {"a": v}
+
+
+@given(st.dictionaries(st.text(max_size=6), _values, max_size=5))
+def test_fast_freeze_agrees_with_the_checked_walk(value: dict[str, Any]) -> None:
+    decoded = json.loads(json.dumps(value)) if _jsonable(value) else value
+    assert _outcome(_frozen, decoded) == _outcome(frozen_mapping, decoded)
+
+
+def _jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (ValueError, TypeError):
+        return False
+    return True
+
+
+def _nested(shape: str) -> dict[str, Any]:
+    v: Any = "leaf"
+    for c in reversed(shape):
+        v = [v] if c == "l" else {"k": v}
+    return {"a": v}
+
+
+@given(st.text("ld", min_size=MAX_DEPTH - 3, max_size=MAX_DEPTH + 2))
+def test_mixed_nesting_is_judged_as_before(shape: str) -> None:
+    value = _nested(shape)
+    assert _outcome(_frozen, value) == _outcome(frozen_mapping, value)
+
+
+def test_limits_and_nesting_are_refused_as_before() -> None:
+    for value in (_deep(MAX_DEPTH - 2), _deep(MAX_DEPTH), _deep(MAX_DEPTH + 3),
+                  {"a": list(range(MAX_ITEMS))}, {"a": list(range(MAX_ITEMS - 3))},
+                  {"a": "x" * 1_000_001}, {"k" * 1_000_001: 1}):
+        assert _outcome(_frozen, value) == _outcome(frozen_mapping, value)
+
+
+def test_the_result_is_deep_frozen() -> None:
+    out = _frozen({"a": [1, {"b": [2]}], "c": {"d": "中文"}})
+    assert type(out["a"]) is FrozenList and type(out["a"][1]) is FrozenDict
+    assert type(out["c"]) is FrozenDict
+    assert _frozen({}) is frozen_mapping({})
+
+
+def test_snapshots_decode_through_the_cache_and_corrupt_rows_still_refuse() -> None:
+    import pytest
+
+    from servicewf.errors import CorruptRecord
+    from servicewf.storage._codec import SNAPSHOT_SCHEMA_VERSION, decode_case
+
+    def case(data: str, ext: str = '{"sla":{"v":1}}') -> Any:
+        return decode_case("c1", "p", 1, "s", 2, 0, 1, data, ext, SNAPSHOT_SCHEMA_VERSION)
+
+    first, again = case('{"a":[1,"中文"]}'), case('{"a":[1,"中文"]}')
+    assert first.data == again.data == {"a": [1, "中文"]}
+    assert type(again.data["a"]) is FrozenList and again.extensions == {"sla": {"v": 1}}
+    for bad in ('{"a":NaN}', '{"a":"\\u0000"}', "[1]", "{", '{"a":99999999999999999999}'):
+        with pytest.raises(CorruptRecord):
+            case(bad)
+        with pytest.raises(CorruptRecord):  # not cached: refused again
+            case(bad)
+        with pytest.raises(CorruptRecord):
+            case("{}", bad)
