@@ -96,3 +96,54 @@ def test_snapshots_decode_through_the_cache_and_corrupt_rows_still_refuse() -> N
             case(bad)
         with pytest.raises(CorruptRecord):
             case("{}", bad)
+
+
+def _items(v: Any) -> int:
+    if isinstance(v, dict):
+        return 1 + sum(_items(x) for x in v.values())
+    if isinstance(v, list):
+        return 1 + sum(_items(x) for x in v)
+    return 1
+
+
+def _text(v: Any) -> int:
+    if isinstance(v, dict):
+        return sum(len(k) + _text(x) for k, x in v.items())
+    if isinstance(v, list):
+        return sum(_text(x) for x in v)
+    return len(v) if isinstance(v, str) else 0
+
+
+_valid = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6)
+    .filter(lambda s: "\x00" not in s and not any(0xD800 <= ord(c) < 0xE000 for c in s)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text("ab中", max_size=3),
+                                                                inner, max_size=4),
+    max_leaves=30)
+
+
+@given(st.dictionaries(st.text("xyz", max_size=3), _valid, max_size=4))
+def test_valid_data_takes_the_fast_path_with_the_walks_counts(value: dict[str, Any]) -> None:
+    from servicewf.storage._codec import _Fast
+
+    fast = _Fast()
+    out = fast.mapping(value, 1)  # no fallback for valid data
+    assert out == value and (fast.items, fast.text) == (_items(value), _text(value))
+
+
+def test_the_limits_are_judged_at_their_exact_boundary() -> None:
+    from servicewf.plain import MAX_TEXT
+
+    shapes = [lambda n: {"a": list(range(n - 2))},            # the dict, the list, n - 2
+              lambda n: {"a": [list(range(n - 3))]},          # a list in a list
+              lambda n: {"a": [{"b": 0} for _ in range((n - 2) // 2)], "c": 0},
+              ]
+    for shape in shapes:
+        for n in (MAX_ITEMS - 1, MAX_ITEMS, MAX_ITEMS + 1, MAX_ITEMS + 2):
+            value = shape(n)
+            assert _outcome(_frozen, value) == _outcome(frozen_mapping, value)
+    for n in (MAX_TEXT - 1, MAX_TEXT, MAX_TEXT + 1):
+        for value in ({"a": "x" * (n - 1)}, {"k" * n: 1}, {"a": ["x" * (n - 1)]},
+                      {"a": {"b": "x" * (n - 2)}}):
+            assert _outcome(_frozen, value) == _outcome(frozen_mapping, value)
