@@ -147,3 +147,33 @@ def test_the_limits_are_judged_at_their_exact_boundary() -> None:
         for value in ({"a": "x" * (n - 1)}, {"k" * n: 1}, {"a": ["x" * (n - 1)]},
                       {"a": {"b": "x" * (n - 2)}}):
             assert _outcome(_frozen, value) == _outcome(frozen_mapping, value)
+
+
+_EDGES = [2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 2**64, float("nan"), float("inf"), 1.5,
+          True, None]
+
+
+def test_scalars_at_the_edges_are_judged_as_before_in_mappings_and_lists() -> None:
+    for edge in _EDGES:
+        for value in ({"a": edge}, {"a": [edge]}, {"a": [[edge]]}, {"a": [{"b": edge}]}):
+            assert _outcome(_frozen, value) == _outcome(frozen_mapping, value)
+
+
+def test_whatever_the_walk_accepts_at_the_limits_takes_the_fast_path(monkeypatch: Any) -> None:
+    import servicewf.storage._codec as codec
+    from servicewf.plain import MAX_TEXT
+
+    accepted = [v for v in (
+        *(_nested(s) for s in ("l" * (MAX_DEPTH - 2), "d" * (MAX_DEPTH - 1), "ld" * 15 + "l",
+                               "dl" * 15 + "d", "l" * 20 + "d" * 10)),
+        {"a": list(range(MAX_ITEMS - 2))}, {"a": "x" * (MAX_TEXT - 1)},
+        {"a": [2**63 - 1, -(2**63), 1.5, None, True, "中"]})
+        if _outcome(frozen_mapping, v)[0] == "frozen"]
+    assert len(accepted) == 8
+
+    def walk(*_: Any) -> Any:
+        raise AssertionError("the checked walk was asked")
+
+    monkeypatch.setattr(codec, "frozen_mapping", walk)
+    for value in accepted:
+        assert _frozen(value) == value
