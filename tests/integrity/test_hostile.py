@@ -44,7 +44,8 @@ BAD_VALUES = st.one_of(
     st.integers(min_value=2**63).map(lambda v: (v, "64-bit")),
     st.integers(max_value=-(2**63) - 1).map(lambda v: (v, "64-bit")),
     st.text(max_size=3).map(lambda t: (t + "\x00", "NUL")),
-    st.text(max_size=3).map(lambda t: (t + "\ud83d", "surrogate")),
+    # without a NUL: a text with both is refused for the NUL, which the walk checks first
+    st.text(max_size=3).map(lambda t: (t.replace("\x00", "") + "\ud83d", "surrogate")),
     st.builds(object).map(lambda v: (v, "object")),
 )
 

@@ -165,3 +165,36 @@ def test_an_open_clock_is_overdue_only_after_its_deadline() -> None:
 
     assert record(T0.add(hours=24)) == (1, 0)
     assert record(T0.add(hours=24, microseconds=1)) == (1, 1)
+
+
+def _history(case_id: str, moves: list[tuple[str, str, str]]) -> list[Event]:
+    at = pendulum.datetime(2012, 3, 1, 9, tz="UTC")
+    out = [Event(case_id, 1, at, EventKind.OPENED, "a", "agent", None, None, "new")]
+    for seq, (trigger, source, dest) in enumerate(moves, start=2):
+        out.append(Event(case_id, seq, at.add(hours=seq), EventKind.TRANSITION, "a", "agent",
+                         trigger, source, dest))
+    return out
+
+
+def test_a_reopen_trigger_fired_at_work_reopens_nothing() -> None:
+    # BPIC's accepted_in_progress resumes work and also reopens a resolved incident: only
+    # the firing on a resolved incident is a reopen, of the case and of its clock.
+    from servicewf.definition import Registry
+    from servicewf.interop import bpic2013 as bpic
+
+    worked = _history("w", [
+        ("accepted_in_progress", "new", "accepted_in_progress"),
+        ("queued_awaiting_assignment", "accepted_in_progress", "queued_awaiting_assignment"),
+        ("accepted_in_progress", "queued_awaiting_assignment", "accepted_in_progress"),
+        ("completed_resolved", "accepted_in_progress", "completed_resolved")])
+    reopened = _history("r", [
+        ("accepted_in_progress", "new", "accepted_in_progress"),
+        ("completed_resolved", "accepted_in_progress", "completed_resolved"),
+        ("accepted_in_progress", "completed_resolved", "accepted_in_progress"),
+        ("completed_resolved", "accepted_in_progress", "completed_resolved")])
+    report = compute([*worked, *reopened], cases={"w": bpic.PROCESS, "r": bpic.PROCESS},
+                     sla=bpic.sla(), registry=Registry([bpic.definition()]),
+                     as_of=pendulum.datetime(2012, 4, 1, tz="UTC"))
+    assert [(r.resolved, r.reopened) for r in report.reopen] == [(2, 1)]
+    assert {r.case_id: r.reopens for r in report.cycles} == {"w": 0, "r": 1}
+    assert [(r.cycles, r.reopened) for r in report.durations] == [(2, 1)]

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import bisect
 import datetime as _dt
+import functools
 import json
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import holidays as _holidays
-import jsonschema
 import pendulum
 
 from servicewf.calendar.schema import (
@@ -66,7 +66,13 @@ Closure = tuple[int, int]
 
 ExtraHoliday = DateLike | Mapping[str, Any]
 
-_VALIDATOR = jsonschema.Draft202012Validator(CALENDAR_SCHEMA)
+@functools.cache
+def _validator() -> Any:
+    # jsonschema is imported when data is validated, not with the module: it is a third of
+    # a second of every start (the demo validates nothing).
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(CALENDAR_SCHEMA)
 
 
 def _td_us(value: _dt.timedelta) -> int:
@@ -447,7 +453,9 @@ class BusinessCalendar:
         """
         if not isinstance(data, Mapping):
             raise InvalidCalendar(f"calendar: expected a mapping, got {type(data).__name__}")
-        error = jsonschema.exceptions.best_match(_VALIDATOR.iter_errors(dict(data)))
+        import jsonschema.exceptions
+
+        error = jsonschema.exceptions.best_match(_validator().iter_errors(dict(data)))
         if error is not None:
             where = ".".join(str(p) for p in error.absolute_path) or "calendar"
             raise InvalidCalendar(f"{where}: {error.message}")

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from servicewf._frozen import names_tuple
 from servicewf.definition.model import Guard, Labels, State, Transition
 from servicewf.errors import InvalidDefinition
@@ -235,6 +233,8 @@ def definition_from_dict(
     data = _plain(data, (), bad)
     raw_name = data.get("name") if isinstance(data, dict) else None
     name = _shorten(raw_name) if isinstance(raw_name, str) and ("name",) not in bad else "?"
+    import jsonschema  # lazily: a third of a second of every start otherwise
+
     validator = jsonschema.Draft202012Validator(DEFINITION_SCHEMA)
     schema_problems = [
         _shorten(f"{_where(tuple(err.absolute_path))}: {err.message}")

@@ -113,6 +113,14 @@ PROFILES: Mapping[str, ProcessProfile] = {
         resolved=("resolved",), reopen=("reopen",), waiting=("wait_customer",),
         asked=("customer_notified",), level="priority", levels=REQUEST_PRIORITY),
     "consultation": ProcessProfile(resolved=("answered",), reopen=()),
+    # An imported BPIC 2013 incident history (servicewf.interop.bpic2013): resolved when
+    # Resolved, Closed or In Call; reopened when work resumes on a resolved incident; waiting
+    # on the user or customer is no first contact; its level is the impact.
+    "bpic2013_incident": ProcessProfile(
+        resolved=("completed_resolved", "completed_closed", "completed_in_call"),
+        ended=("completed_cancelled", "unmatched_unmatched"), reopen=("accepted_in_progress",),
+        waiting=("accepted_wait_user", "accepted_wait_customer"), level="impact",
+        resolution="resolution"),
 }
 """The built-in ticket processes' profiles. Obligations (P8) have their own KPI; other
 processes are reported by their SLA clocks only."""
@@ -585,12 +593,24 @@ def _clip(spans: Sequence[tuple[int, int | None]], a: int, z: int) -> list[tuple
 def _reopens(spec: _Spec, events: Sequence[Event], a: int, z: int) -> int:
     if not spec.reopens:
         return 0
+    # A reopen is the reopen condition met while the clock stands stopped (as in _pauses and
+    # the SLA fold): the same trigger fired while the clock runs reopens nothing (BPIC's
+    # accepted_in_progress both resumes work and reopens a resolved incident).
     n = 0
+    stopped = False
     for e in events:
-        if e.moves and spec.flags(e) & _REOPEN:
+        if not e.moves:
+            continue
+        f = spec.flags(e)
+        if stopped and f & _REOPEN:
+            stopped = False
             t = epoch_us(e.at)
             if a < t <= z:
                 n += 1
+        elif f & _STOP:
+            stopped = True
+        elif f & _START:
+            stopped = False
     return n
 
 
@@ -721,10 +741,11 @@ def _moved(acc: _Case, prof: ProcessProfile, e: Event, t: int, registry: Registr
             acc.invalid = True
         if acc.backlog and acc.backlog[-1][1] is None:
             acc.backlog[-1][1] = t
-    elif trig in prof.reopen:
+    elif trig in prof.reopen and acc.backlog and acc.backlog[-1][1] is not None:
+        # A reopen puts a resolved (or ended) case back to work: the same trigger fired
+        # while the case is at work reopens nothing (BPIC's accepted_in_progress).
         acc.reopens += 1
-        if acc.backlog and acc.backlog[-1][1] is not None:
-            acc.backlog.append([t, None])
+        acc.backlog.append([t, None])
     if trig in prof.waiting:
         acc.waited = True
     if trig in escalate:

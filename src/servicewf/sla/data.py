@@ -23,8 +23,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from servicewf.definition.data import _plain
 from servicewf.errors import InvalidPolicy, InvalidPolicyData
 from servicewf.sla.policy import Policy
@@ -177,7 +175,13 @@ POLICY_SCHEMA: Mapping[str, Any] = {
 }
 """The JSON Schema of a policy in plain data (draft 2020-12)."""
 
-_VALIDATOR = jsonschema.Draft202012Validator(POLICY_SCHEMA)
+@functools.cache
+def _validator() -> Any:
+    # jsonschema is imported when data is validated, not with the module: it is a third of
+    # a second of every start (the demo validates nothing).
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(POLICY_SCHEMA)
 
 
 # --- dump ----------------------------------------------------------------------------------
@@ -396,7 +400,7 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
     problems = [f"{'/'.join(map(str, path)) or '(top)'}: {what}" for path, what in bad.items()]
     problems += [
         f"{'/'.join(str(x) for x in err.absolute_path) or '(top)'}: {err.message[:300]}"
-        for err in sorted(_VALIDATOR.iter_errors(plain), key=lambda e: list(e.absolute_path))
+        for err in sorted(_validator().iter_errors(plain), key=lambda e: list(e.absolute_path))
         if not any(tuple(err.absolute_path)[: len(b)] == b for b in bad)
     ]
     if problems:
