@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from servicewf import Actor, MemoryStore
 from servicewf.interop import export
-from servicewf.privacy import ConsentLedger, Privacy
+from servicewf.privacy import ConsentLedger, Privacy, Pseudonym
 from servicewf.reporting import from_store, render_html
 
-from .support import AGENT, privacy_stack
+from .support import AGENT, SECRET, privacy_stack
 
 # The oracle, written from 002 §7.2 and docs/privacy.md, not read from the catalogue code:
 # the staff serving a case (and the DPO) see customer data; finance, technicians, auditors
@@ -93,6 +93,9 @@ def test_no_output_shows_a_classified_value_to_a_role_that_may_not_see_it(
         reader = Actor(f"r-{role}", role)
         with caplog.at_level(logging.DEBUG, logger="servicewf"):
             outputs = _outputs(stack, privacy, reader, tmp_path)
+            outputs["views"] = repr([privacy.view(c, reader, purpose="view") for c in cases])
+            outputs["histories"] = repr([privacy.history(c, reader, purpose="view")
+                                         for c in cases])
         sees = role in SEES_PERSONAL
         for name, text in outputs.items():
             if name.startswith("report"):
@@ -165,3 +168,69 @@ def test_a_report_for_a_reader_keeps_the_kpis_of_the_unmasked_report():
     assert masked.masking == masked.to_dict()["masking"] == "de-identified (去标识化)"
     assert "de-identified (去标识化)" in render_html(masked)
     assert pendulum.instance(masked.as_of) == as_of
+
+
+def test_a_customers_own_id_is_personal_data_and_staff_ids_are_not():
+    _stack, privacy, _clock = privacy_stack(MemoryStore())
+    ref = "CUST-ABCD123"
+    pseudonym = Pseudonym().apply(ref, secret=SECRET)
+    for role in ("finance", "technician", "anonymous", "auditor"):
+        masker = privacy.masker(Actor("r", role), purpose="export")
+        assert masker.actor_id(ref, "customer") == pseudonym
+        assert masker.actor_id("li", "agent") == "li"
+    for role in SEES_PERSONAL:
+        masker = privacy.masker(Actor("r", role), purpose="export")
+        assert masker.actor_id(ref, "customer") == ref
+    # whose actors are data subjects is the integrator's to say
+    masker = privacy.masker(Actor("r", "finance"), purpose="export", customer_roles=["member"])
+    assert masker.actor_id(ref, "member") == pseudonym and masker.actor_id(ref, "customer") == ref
+
+
+class _RedactPriority:
+    """A report masker for a reader who may not see the priority (an integrator's catalogue
+    could classify it): it reports what it was handed."""
+
+    label = "de-identified"
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, str]] = []
+
+    def __call__(self, case_id: str, process: str, data):  # type: ignore[no-untyped-def]
+        self.seen.append((case_id, process))
+        return {k: "[redacted]" if k == "priority" else v for k, v in data.items()}
+
+
+def test_a_report_reads_the_data_through_the_masker_and_shows_no_hidden_group():
+    from .test_erasure_retention_consent import _a_life
+
+    stack, privacy, clock = privacy_stack(MemoryStore())
+    cid = _a_life(stack, privacy, clock, "CUST-ABCD123", "13812345678")
+    clock.advance(days=2)
+    stack.sweeper.run()
+    store, registry = stack.engine.store, stack.engine.registry
+    plain = from_store(store, sla=stack.sla, registry=registry, as_of=clock.now())
+    masker = _RedactPriority()
+    masked = from_store(store, sla=stack.sla, registry=registry, as_of=clock.now(),
+                        masker=masker)
+    assert {r.level for r in plain.cycles} == {"normal"}  # 普通, the priority given
+    assert {r.level for r in masked.cycles} == {"[redacted]"}
+    assert "normal" not in masked.to_json() and masked.masking == "de-identified"
+    # only events with data reach the masker, each with its case's process
+    assert set(masker.seen) == {(cid, "service_request")}
+    assert len(masker.seen) == sum(1 for e in store.history(cid) if e.data)
+
+
+def test_a_report_masks_only_the_cases_it_reports_on():
+    from servicewf.reporting import compute
+
+    from .test_erasure_retention_consent import _a_life
+
+    stack, privacy, clock = privacy_stack(MemoryStore())
+    kept = _a_life(stack, privacy, clock, "CUST-ABCD123", "13812345678")
+    _a_life(stack, privacy, clock, "CUST-ABCD456", "13812345679")
+    store = stack.engine.store
+    masker = _RedactPriority()
+    report = compute((e for _, e in export.iter_log(store)),
+                     cases={kept: "service_request"}, sla=stack.sla,
+                     registry=stack.engine.registry, as_of=clock.now(), masker=masker)
+    assert report.cases == 1 and {c for c, _ in masker.seen} == {kept}

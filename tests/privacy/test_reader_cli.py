@@ -141,3 +141,30 @@ def _clock():  # type: ignore[no-untyped-def]
     from .support import T0
 
     return FrozenClock(T0)
+
+
+def test_a_secret_of_sixteen_bytes_is_enough(db, tmp_path, monkeypatch):
+    monkeypatch.setenv(SECRET_ENV, "s" * 16)
+    assert main(["export", "--db", db, "--format", "csv", "--out", str(tmp_path / "x.csv"),
+                 "--no-progress"]) == 0
+
+
+@pytest.mark.parametrize("login", ["wang", None])
+def test_the_reader_is_the_login_name_unless_named(db, tmp_path, monkeypatch, login):
+    import getpass
+
+    def getuser() -> str:
+        if login is None:
+            raise KeyError("no passwd entry")  # a container without a login name
+        return login
+
+    monkeypatch.setattr(getpass, "getuser", getuser)
+    assert main(["export", "--db", db, "--format", "csv", "--out", str(tmp_path / "x.csv"),
+                 "--no-progress", "--as-role", "agent"]) == 0
+    store = SQLStore(db)
+    try:
+        records = Privacy(store, _clock(), secret=SECRET).access_log.records()
+    finally:
+        store.close()
+    assert records and {r.actor_id for r in records} == {login or "cli"}
+    assert {r.purpose for r in records} == {"export"}

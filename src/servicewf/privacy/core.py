@@ -328,10 +328,12 @@ class Privacy:
         self._audit(actor, purpose, case.id, case.process, sorted(seen))
         return rows
 
-    def masker(self, actor: Actor, *, purpose: str) -> Masker:
+    def masker(self, actor: Actor, *, purpose: str,
+               customer_roles: Iterable[str] = ("customer",)) -> Masker:
         """The hook for exports and reports: a callable masking one case's data for
-        ``actor`` and recording the access (see :class:`Masker`)."""
-        return Masker(self, actor, purpose)
+        ``actor`` and recording the access (see :class:`Masker`; ``customer_roles``: the
+        roles whose actors are data subjects)."""
+        return Masker(self, actor, purpose, customer_roles=customer_roles)
 
     def export_label(self, role: str) -> str:
         """How an export for ``role`` is labelled (PIPL Art. 73): ``"de-identified"``
