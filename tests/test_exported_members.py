@@ -76,7 +76,8 @@ EXPORTED = {
     "servicewf.reporting": _names("""
         DEFINITIONS LANGS PROFILES AttainmentRow BacklogRow CsatRow CycleRow DurationRow
         EscalationRow HandlingRow KpiDefinition ObligationRow ProcessProfile ReopenRow Report
-        Table WithinDeadlineRow case_index compute from_store headline_lines percentile render_html
+        ReportMask Table WithinDeadlineRow case_index compute from_store headline_lines
+        percentile render_html
     """),
     "servicewf.sla": _names("""
         BREACHED BUILTIN_CALENDARS CANCELLED IDLE MET NO_GOAL PAUSED RUNNING SLA STOPPED

@@ -59,7 +59,7 @@ TESTS[interop_source]="tests/interop/test_source.py tests/interop/test_roundtrip
 MODULE[interop_replay]=src/servicewf/interop/replay.py
 TESTS[interop_replay]="tests/interop/test_replay.py tests/interop/test_roundtrip.py"
 MODULE[interop_export]=src/servicewf/interop/export.py
-TESTS[interop_export]="tests/interop/test_roundtrip.py tests/interop/test_cli.py"
+TESTS[interop_export]="tests/interop/test_roundtrip.py tests/interop/test_cli.py tests/interop/test_export_masker.py tests/privacy/test_masked_outputs.py"
 MODULE[reporting]=src/servicewf/reporting/kpi.py
 TESTS[reporting]="tests/reporting/test_kpis_vs_pandas.py tests/reporting/test_properties.py tests/reporting/test_rows.py"
 MODULE[reporting_html]=src/servicewf/reporting/html.py
@@ -79,7 +79,7 @@ MODULE[compliance_monitor]=src/servicewf/compliance/monitor.py
 TESTS[compliance_monitor]="tests/compliance/test_data_monitor_cli.py"
 MODULE[scheduler]=src/servicewf/scheduler.py
 TESTS[scheduler]="tests/scheduler tests/sla/test_sweep_production.py tests/sla/test_sweep_details.py"
-for p in core recognisers masking vault consent catalogue; do
+for p in core recognisers masking vault consent catalogue reader; do
     MODULE[privacy_$p]=src/servicewf/privacy/$p.py
     TESTS[privacy_$p]="tests/privacy"
 done
@@ -102,7 +102,7 @@ names=("$@")
     reporting reporting_html sla_data sla_combined compliance_rules compliance_checker
     compliance_fast compliance_monitor scheduler privacy_core privacy_recognisers privacy_masking
     privacy_vault privacy_consent privacy_catalogue json aio django_store queues_policy
-    queues_assignment queues_query queues_routing)
+    queues_assignment queues_query queues_routing privacy_reader)
 for name in "${names[@]}"; do
     # shellcheck disable=SC2086
     nice -n 10 "$PY" tools/mutate.py "${MODULE[$name]}" --tests ${TESTS[$name]} \

@@ -25,6 +25,7 @@ from servicewf.privacy import (
     RetentionPolicy,
     builtin_catalogues,
 )
+from servicewf.reporting import from_store
 from servicewf.storage.sql import SQLStore
 from tests.contract.backends import BACKENDS, make_store
 
@@ -111,6 +112,38 @@ def test_erasing_a_subject_shreds_its_values_everywhere_and_keeps_history_replay
     assert privacy.vault.cases_of(privacy.subject_ref(REF_A)) == []
     # Erasing again is harmless (idempotent: nothing left to shred).
     assert privacy.erase(engine, REF_A, actor=DPO, reason="again") == []
+
+
+def _kpis(report):  # type: ignore[no-untyped-def]
+    return {name: table.to_list() for name, table in report.tables().items()}
+
+
+def test_erasing_a_subject_leaves_every_kpi_as_it_was(store):
+    stack, privacy, clock = privacy_stack(store)
+    engine = stack.engine
+    lives = [_a_life(stack, privacy, clock, ref, phone)
+             for ref, phone in ((REF_A, PHONE_A), (REF_B, PHONE_B), (REF_A, PHONE_A))]
+    clock.advance(days=2)
+    stack.sweeper.run()  # SLA clocks warn and breach: the KPIs have verdicts to keep
+    engine.fire(lives[1], "cancel", actor=AGENT, data={"reason": "duplicate"})
+    # One report instant after the erasure, for the report before and after it (a report as
+    # of an earlier instant would ignore the erasure events and prove nothing).
+    as_of = clock.now().add(days=1)
+
+    def report(masker=None):  # type: ignore[no-untyped-def]
+        return from_store(store, sla=stack.sla, registry=engine.registry, as_of=as_of,
+                          masker=masker)
+
+    before, before_masked = report(), report(privacy.masker(AGENT, purpose="report"))
+    assert before.cases == 3 and any(len(t) for t in before.tables().values())
+    clock.advance(hours=1)
+    erased = privacy.erase(engine, REF_A, actor=DPO, reason="PIPL Art. 47 request")
+    assert len(erased) == 2
+    after, after_masked = report(), report(privacy.masker(AGENT, purpose="report"))
+    assert _kpis(after) == _kpis(before)
+    assert _kpis(after_masked) == _kpis(before_masked) == _kpis(before)
+    assert after.cases == before.cases
+    assert after.events == before.events + len(erased)  # the erasure's audit events
 
 
 def _close(stack, privacy, clock) -> str:  # type: ignore[no-untyped-def]

@@ -6,7 +6,9 @@
   ``--report`` writes it as JSON.
 - ``servicewf discover LOG --case COL (--activity COL | --state COL) --time COL --tz ZONE
   --out FILE``: writes the discovered definition (JSON).
-- ``servicewf export --db URL --format xes|ocel-json|ocel-sqlite|csv --out FILE``.
+- ``servicewf export --db URL --format xes|ocel-json|ocel-sqlite|csv --out FILE
+  [--as-role ROLE] [--as-actor ID] [--purpose TEXT]``: masked for the reader's role
+  (everything classified masked by default; see :mod:`servicewf.privacy.reader`).
 
 Long runs show progress on stderr (only on a terminal; ``--no-progress`` turns it off).
 """
@@ -128,29 +130,34 @@ def _cmd_discover(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    from servicewf.clock import SystemClock
     from servicewf.interop import export
+    from servicewf.privacy.reader import reader_masker
 
     store = _store(args.db)
     try:
+        masker = reader_masker(args, store, SystemClock())
         with _progress("exporting events", args.no_progress) as tick:
             def progress(n: int) -> None:
                 tick(n, None)
 
             if args.format == "ocel-sqlite":
-                n = export.write_ocel_sqlite(store, args.out, progress=progress)
+                n = export.write_ocel_sqlite(store, args.out, progress=progress,
+                                             masker=masker)
             else:
                 writers: dict[str, Callable[..., int]] = {
                     "xes": export.write_xes, "ocel-json": export.write_ocel_json,
                     "csv": export.write_csv}
                 writer = writers[args.format]
-                kwargs: dict[str, Any] = {"progress": progress}
+                kwargs: dict[str, Any] = {"progress": progress, "masker": masker}
                 if args.format in ("xes", "csv"):
                     kwargs["tz"] = args.tz
                 with open(args.out, "w", encoding="utf-8", newline="") as out:
                     n = writer(store, out, **kwargs)
     finally:
         store.close()
-    print(f"{n} events -> {args.out} ({args.format})")
+    print(f"{n} events -> {args.out} ({args.format}, {masker.label} for role "
+          f"{args.as_role!r})")
     return 0
 
 
@@ -217,4 +224,7 @@ def add_parsers(sub: Any, fmt: type[argparse.HelpFormatter]) -> None:
     exp.add_argument("--tz", default=None,
                      help="render XES/CSV times in this IANA zone (default UTC)")
     exp.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    from servicewf.privacy.reader import add_reader_options
+
+    add_reader_options(exp, purpose="export")
     exp.set_defaults(func=_cmd_export)

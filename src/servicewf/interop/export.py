@@ -11,6 +11,12 @@ Every value is typed (XES ``int``/``float``/``boolean``/``string``/``date``; OCE
 ``integer``/``float``/``boolean``/``string``/``time``); nothing missing is written (no
 ``nan``, no ``NaT``); instants carry their UTC offset (``tz=`` renders them in a zone, and
 XES events then carry the zone's name in ``servicewf:tz``).
+
+Every writer takes an optional ``masker`` (a :class:`DataMask`, e.g.
+``Privacy.masker(actor, purpose=...)`` of :mod:`servicewf.privacy`): the data, comments and
+customer actors of each event, and the customer objects of OCEL, are written as the
+masker's reader may see them. This module knows the hook only by its shape (it does not
+import the privacy package, whose cryptography is an optional extra).
 """
 
 from __future__ import annotations
@@ -23,21 +29,79 @@ import re
 import sqlite3
 import zoneinfo
 from collections.abc import Callable, Iterator, Mapping
-from typing import IO, Any
+from typing import IO, Any, Protocol
 from xml.sax.saxutils import quoteattr
 
 from servicewf.clock import as_utc
 from servicewf.events import Event, EventKind
 from servicewf.storage.base import Store
 
-__all__ = ["CSV_FIELDS", "iter_log", "write_csv", "write_ocel_json", "write_ocel_sqlite",
-           "write_xes"]
+__all__ = ["CSV_FIELDS", "DataMask", "iter_log", "write_csv", "write_ocel_json",
+           "write_ocel_sqlite", "write_xes"]
 
 CSV_FIELDS = ("position", "case_id", "seq", "at", "kind", "trigger", "source", "dest",
               "actor", "role", "comment", "data")
 """The columns of the CSV export (``data`` is a JSON object)."""
 
 Progress = Callable[[int], None]
+
+
+class DataMask(Protocol):
+    """The masking hook of the writers (what ``Privacy.masker(...)`` returns).
+
+    ``mask(case_id, process, data)`` is ``data`` as the reader may see it (recording the
+    access where the hook audits reads); ``mask.text(process, text)`` a comment as the
+    reader may see it; ``mask.actor_id(actor_id, role)`` an actor's id as the reader may see it
+    (a customer acting on their own case is personal data); ``mask.label`` how the export
+    is labelled (PIPL Art. 73: identified or de-identified).
+    """
+
+    label: str
+
+    def __call__(self, case_id: str, process: str,
+                 data: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+    def text(self, process: str, text: str | None) -> str | None: ...
+
+    def actor_id(self, actor_id: str, role: str) -> str: ...
+
+
+class _Shown:
+    """What an export shows of each event: itself without a masker, else the masker's view
+    of its data, comment and actor. Remembers each case's process (one entry per case, as
+    OCEL's objects do)."""
+
+    def __init__(self, store: Store, masker: DataMask | None) -> None:
+        self.store = store
+        self.masker = masker
+        self._process: dict[str, str] = {}
+
+    def process(self, case_id: str) -> str:
+        known = self._process.get(case_id)
+        if known is None:
+            known = self._process[case_id] = self.store.load(case_id).process
+        return known
+
+    def data(self, e: Event) -> Mapping[str, Any]:
+        if self.masker is None or not e.data:
+            return e.data
+        return self.masker(e.case_id, self.process(e.case_id), e.data)
+
+    def know(self, case_id: str, process: str) -> None:
+        self._process.setdefault(case_id, process)
+
+    def case_data(self, case_id: str, process: str,
+                  data: Mapping[str, Any]) -> Mapping[str, Any]:
+        self.know(case_id, process)
+        return data if self.masker is None or not data else self.masker(case_id, process, data)
+
+    def comment(self, e: Event) -> str | None:
+        if self.masker is None or not e.comment:
+            return e.comment
+        return self.masker.text(self.process(e.case_id), e.comment)
+
+    def actor(self, e: Event) -> str:
+        return e.actor_id if self.masker is None else self.masker.actor_id(e.actor_id, e.role)
 
 
 def iter_log(store: Store, *, page: int = 2000,
@@ -85,17 +149,19 @@ def _activity(event: Event) -> str:
 # --- CSV -----------------------------------------------------------------------------------
 
 def write_csv(store: Store, out: IO[str], *, tz: str | None = None,
-              progress: Progress | None = None) -> int:
-    """Write the audit log as CSV (:data:`CSV_FIELDS`); return the events written."""
+              progress: Progress | None = None, masker: DataMask | None = None) -> int:
+    """Write the audit log as CSV (:data:`CSV_FIELDS`); return the events written.
+    ``masker``: see the module's docstring."""
     zone = _zone(tz)
+    shown = _Shown(store, masker)
     w = csv.writer(out, lineterminator="\n")
     w.writerow(CSV_FIELDS)
     n = 0
     for position, e in iter_log(store, progress=progress):
         w.writerow((position, e.case_id, e.seq, _iso(e.at, zone), e.kind.value,
-                    e.trigger or "", e.source or "", e.dest, e.actor_id, e.role,
-                    e.comment or "", json.dumps(_plain(e.data), ensure_ascii=False,
-                                                sort_keys=True)))
+                    e.trigger or "", e.source or "", e.dest, shown.actor(e), e.role,
+                    shown.comment(e) or "", json.dumps(_plain(shown.data(e)),
+                                                       ensure_ascii=False, sort_keys=True)))
         n += 1
     return n
 
@@ -139,7 +205,7 @@ def _xes_attr(key: str, value: Any, indent: str) -> str:
 
 def write_xes(store: Store, out: IO[str], *, tz: str | None = None,
               pause_states: Mapping[str, frozenset[str]] | None = None,
-              progress: Progress | None = None) -> int:
+              progress: Progress | None = None, masker: DataMask | None = None) -> int:
     """Write the audit log as XES, one trace per case; return the events written.
 
     Declares the Concept, Time, Organizational and Lifecycle extensions (and ``servicewf:``
@@ -147,9 +213,11 @@ def write_xes(store: Store, out: IO[str], *, tz: str | None = None,
     classifiers use, and the classifiers. ``lifecycle:transition`` is ``suspend`` for an
     event that moves a case into a state where its SLA clocks pause (``pause_states`` by
     process, e.g. from :func:`pause_states_of`), ``resume`` for one that moves it out,
-    ``ate_abort`` for an SLA breach and ``complete`` otherwise.
+    ``ate_abort`` for an SLA breach and ``complete`` otherwise. ``masker``: see the
+    module's docstring (its label is the log's ``servicewf:masking``).
     """
     zone = _zone(tz)
+    shown = _Shown(store, masker)
     zone_name = tz or "UTC"
     pauses = pause_states or {}
     out.write('<?xml version="1.0" encoding="UTF-8"?>\n')
@@ -172,10 +240,13 @@ def write_xes(store: Store, out: IO[str], *, tz: str | None = None,
     out.write('  <classifier name="Resource" keys="org:resource"/>\n')
     out.write('  <string key="concept:name" value="servicewf audit log"/>\n')
     out.write('  <string key="lifecycle:model" value="standard"/>\n')
+    if masker is not None:
+        out.write(_xes_attr("servicewf:masking", masker.label, "  "))
     n = 0
     for case_id in _cases(store):
         history = store.history(case_id)
         case = store.load(case_id)
+        shown.know(case_id, case.process)
         paused = pauses.get(case.process, frozenset())
         out.write("  <trace>\n")
         out.write(_xes_attr("concept:name", case_id, "    "))
@@ -196,7 +267,7 @@ def write_xes(store: Store, out: IO[str], *, tz: str | None = None,
             out.write(_xes_attr("concept:name", _activity(e), i))
             out.write(f'{i}<date key="time:timestamp" value="{_iso(e.at, zone)}"/>\n')
             out.write(_xes_attr("lifecycle:transition", life, i))
-            out.write(_xes_attr("org:resource", e.actor_id, i))
+            out.write(_xes_attr("org:resource", shown.actor(e), i))
             out.write(_xes_attr("org:role", e.role, i))
             out.write(_xes_attr("servicewf:seq", e.seq, i))
             out.write(_xes_attr("servicewf:kind", e.kind.value, i))
@@ -206,9 +277,10 @@ def write_xes(store: Store, out: IO[str], *, tz: str | None = None,
             if e.source is not None:
                 out.write(_xes_attr("servicewf:source", e.source, i))
             out.write(_xes_attr("servicewf:dest", e.dest, i))
-            if e.comment:
-                out.write(_xes_attr("servicewf:comment", e.comment, i))
-            for key, value in e.data.items():
+            comment = shown.comment(e)
+            if comment:
+                out.write(_xes_attr("servicewf:comment", comment, i))
+            for key, value in shown.data(e).items():
                 if not _RESERVED.match(key):
                     out.write(_xes_attr(key, value, i))
             out.write("    </event>\n")
@@ -253,8 +325,9 @@ class _Objects:
     """The objects of an OCEL export: cases, customers, actors, SLA clocks; their
     attributes (typed, first value at the epoch) and their object-to-object links."""
 
-    def __init__(self, customer_field: str | None) -> None:
+    def __init__(self, customer_field: str | None, shown: _Shown) -> None:
         self.customer_field = customer_field
+        self.shown = shown
         self.types: dict[str, dict[str, str]] = {"case": {"process": "string",
                                                           "state": "string"},
                                                  "actor": {"role": "string"},
@@ -272,12 +345,13 @@ class _Objects:
         """The event's (object id, qualifier) pairs, adding the objects."""
         case = self.add(f"case:{e.case_id}", "case")
         rel = [(case, "ticket")]
-        actor = self.add(f"actor:{e.actor_id}", "actor", {"role": e.role})
+        actor = self.add(f"actor:{self.shown.actor(e)}", "actor", {"role": e.role})
         rel.append((actor, "raised by" if e.kind is EventKind.OPENED else "performed by"))
         if e.kind is EventKind.OPENED:
             snapshot = store.load(e.case_id)
             self.objects[case][1].update(process=snapshot.process, state=snapshot.state)
-            customer = snapshot.data.get(self.customer_field) if self.customer_field else None
+            customer = self.shown.case_data(e.case_id, snapshot.process, snapshot.data).get(
+                self.customer_field) if self.customer_field else None
             if isinstance(customer, (str, int)) and not isinstance(customer, bool):
                 cid = self.add(f"customer:{customer}", "customer")
                 rel.append((cid, "customer"))
@@ -307,14 +381,14 @@ class _Objects:
         return rel
 
 
-def _event_types(store: Store) -> dict[str, dict[str, str]]:
+def _event_types(store: Store, shown: _Shown) -> dict[str, dict[str, str]]:
     """First pass: every event type's attributes and their types (a value of another type
     than the first seen makes the attribute a string)."""
     types: dict[str, dict[str, str]] = {}
     for _, e in iter_log(store):
         attrs = types.setdefault(_activity(e), {"seq": "integer", "kind": "string",
                                                 "dest": "string", "role": "string"})
-        for key, value in e.data.items():
+        for key, value in shown.data(e).items():
             kind = _ocel_type(value)
             if kind is None or key in _OCEL_OWN:
                 continue
@@ -326,10 +400,11 @@ def _event_types(store: Store) -> dict[str, dict[str, str]]:
     return types
 
 
-def _event_attrs(e: Event, declared: Mapping[str, str]) -> list[tuple[str, Any]]:
+def _event_attrs(e: Event, declared: Mapping[str, str],
+                 data: Mapping[str, Any]) -> list[tuple[str, Any]]:
     out: list[tuple[str, Any]] = [("seq", e.seq), ("kind", e.kind.value), ("dest", e.dest),
                                   ("role", e.role)]
-    for key, value in e.data.items():
+    for key, value in data.items():
         kind = declared.get(key)
         if kind is not None and key not in _OCEL_OWN and \
                 _ocel_type(value) is not None:
@@ -342,17 +417,19 @@ _OCEL_OWN = frozenset({"seq", "kind", "dest", "role"})
 
 
 def write_ocel_json(store: Store, out: IO[str], *, customer_field: str | None = "customer",
-                    progress: Progress | None = None) -> int:
+                    progress: Progress | None = None, masker: DataMask | None = None) -> int:
     """Write the audit log as OCEL 2.0 JSON; return the events written.
 
     Objects: each case (``case``), each actor (``actor``), each customer named by the
     case's ``customer_field`` (``customer``), each SLA clock of a case (``sla_clock``);
     every object is related to at least one event (qualifiers ``ticket``, ``raised by``,
     ``performed by``, ``customer``, ``starts``, ``breaches``, ``warns``, ``extends``) and
-    the object-to-object links say ``raised by`` and ``measures``.
+    the object-to-object links say ``raised by`` and ``measures``. ``masker``: see the
+    module's docstring (its label is the top-level ``servicewf:masking``).
     """
-    types = _event_types(store)
-    objects = _Objects(customer_field)
+    shown = _Shown(store, masker)
+    types = _event_types(store, shown)
+    objects = _Objects(customer_field, shown)
     out.write('{"events": [')
     n = 0
     for _, e in iter_log(store, progress=progress):
@@ -361,7 +438,7 @@ def write_ocel_json(store: Store, out: IO[str], *, customer_field: str | None = 
         event = {"id": f"{e.case_id}/{e.seq}", "type": etype,
                  "time": as_utc(e.at).isoformat().replace("+00:00", "Z"),
                  "attributes": [{"name": k, "value": v}
-                                for k, v in _event_attrs(e, types[etype])],
+                                for k, v in _event_attrs(e, types[etype], shown.data(e))],
                  "relationships": [{"objectId": o, "qualifier": q} for o, q in rel]}
         out.write(("," if n else "") + "\n" + json.dumps(event, ensure_ascii=False))
         n += 1
@@ -384,7 +461,10 @@ def write_ocel_json(store: Store, out: IO[str], *, customer_field: str | None = 
                               for k, v in attrs.items()],
                "relationships": links.get(oid, [])}
         out.write(("," if i else "") + "\n" + json.dumps(obj, ensure_ascii=False))
-    out.write("\n]}\n")
+    out.write("\n]")
+    if masker is not None:
+        out.write(',\n"servicewf:masking": ' + json.dumps(masker.label, ensure_ascii=False))
+    out.write("}\n")
     return n
 
 
@@ -407,7 +487,7 @@ def _q(name: str) -> str:
 
 def write_ocel_sqlite(store: Store, path: str | os.PathLike[str], *,
                       customer_field: str | None = "customer",
-                      progress: Progress | None = None) -> int:
+                      progress: Progress | None = None, masker: DataMask | None = None) -> int:
     """Write the audit log as an OCEL 2.0 SQLite database at ``path`` (replaced if it
     exists); return the events written.
 
@@ -415,12 +495,14 @@ def write_ocel_sqlite(store: Store, path: str | os.PathLike[str], *,
     (``event``, ``object``, ``event_object``, ``object_object``, ``event_map_type``,
     ``object_map_type``, one ``event_<Type>`` table per event type and one
     ``object_<Type>`` per object type), so it passes every constraint of pm4py's OCEL 2.0
-    relational validation (several writers in the wild fail the keys).
+    relational validation (several writers in the wild fail the keys). ``masker``: see the
+    module's docstring (its label is in a ``servicewf_masking`` table of one row).
     """
     if os.path.exists(path):
         os.remove(path)
-    types = _event_types(store)
-    objects = _Objects(customer_field)
+    shown = _Shown(store, masker)
+    types = _event_types(store, shown)
+    objects = _Objects(customer_field, shown)
     taken: set[str] = set()
     emap = {t: _map_name(t, taken) for t in types}
     db = sqlite3.connect(path)
@@ -471,7 +553,7 @@ def write_ocel_sqlite(store: Store, path: str | os.PathLike[str], *,
                     c.execute("INSERT INTO object VALUES (?, ?)", (oid, otype))
             c.execute("INSERT INTO event VALUES (?, ?)", (eid, etype))
             declared = types[etype]
-            values = dict(_event_attrs(e, declared))
+            values = dict(_event_attrs(e, declared, shown.data(e)))
             c.execute(inserts[etype], (eid, _sql_time(e.at),
                                        *(values.get(k) for k in declared)))
             relations.extend((eid, o, q) for o, q in rel)
@@ -489,6 +571,9 @@ def write_ocel_sqlite(store: Store, path: str | os.PathLike[str], *,
             c.execute(f"INSERT INTO {_q('object_' + omap[otype])} ({', '.join(fields)}) "
                       f"VALUES ({', '.join('?' * len(fields))})", row)
         c.executemany("INSERT INTO object_object VALUES (?, ?, ?)", sorted(objects.o2o))
+        if masker is not None:
+            c.execute("CREATE TABLE servicewf_masking (label TEXT)")
+            c.execute("INSERT INTO servicewf_masking VALUES (?)", (masker.label,))
         db.commit()
     finally:
         db.close()

@@ -31,7 +31,7 @@ from servicewf.privacy.catalogue import (
     FieldClass,
     builtin_catalogues,
 )
-from servicewf.privacy.masking import MIN_SECRET, keyed_hash
+from servicewf.privacy.masking import MIN_SECRET, Pseudonym, keyed_hash
 from servicewf.privacy.recognisers import find_personal, redact_text
 from servicewf.privacy.vault import (
     ERASED,
@@ -328,10 +328,12 @@ class Privacy:
         self._audit(actor, purpose, case.id, case.process, sorted(seen))
         return rows
 
-    def masker(self, actor: Actor, *, purpose: str) -> Masker:
+    def masker(self, actor: Actor, *, purpose: str,
+               customer_roles: Iterable[str] = ("customer",)) -> Masker:
         """The hook for exports and reports: a callable masking one case's data for
-        ``actor`` and recording the access (see :class:`Masker`)."""
-        return Masker(self, actor, purpose)
+        ``actor`` and recording the access (see :class:`Masker`; ``customer_roles``: the
+        roles whose actors are data subjects)."""
+        return Masker(self, actor, purpose, customer_roles=customer_roles)
 
     def export_label(self, role: str) -> str:
         """How an export for ``role`` is labelled (PIPL Art. 73): ``"de-identified"``
@@ -455,22 +457,44 @@ def _beside(store: Store) -> tuple[KeyVault, AccessLog]:
 class Masker:
     """The export and report hook: ``masker(case_id, process, data)`` returns ``data`` as the
     actor may see it (plain data) and records the access when classified fields were shown.
-    ``masker.label`` says how to label the export (PIPL Art. 73)."""
+    ``masker.label`` says how to label the export (PIPL Art. 73).
 
-    def __init__(self, privacy: Privacy, actor: Actor, purpose: str) -> None:
+    One masker serves one export or report: it records each case's unmasked fields once
+    (an export shows a case's data event after event; one access record per case and field
+    is what 002 §7.3 asks, not one per event). ``customer_roles`` are the roles whose actors
+    are data subjects (a customer withdrawing consent acts under their own id): their ids
+    are pseudonymised for a reader who may not see personal data.
+    """
+
+    def __init__(self, privacy: Privacy, actor: Actor, purpose: str, *,
+                 customer_roles: Iterable[str] = ("customer",)) -> None:
         self.privacy = privacy
         self.actor = actor
         self.purpose = purpose
+        self.customer_roles = frozenset(customer_roles)
         self.label = privacy.export_label(actor.role)
+        self._recorded: dict[str, set[str]] = {}
 
     def __call__(self, case_id: str, process: str, data: Mapping[str, Any]) -> dict[str, Any]:
         out, shown = self.privacy.masked(process, data, self.actor.role, purpose=self.purpose)
-        self.privacy._audit(self.actor, self.purpose, case_id, process, shown)
+        if shown:
+            recorded = self._recorded.setdefault(case_id, set())
+            new = sorted(set(shown) - recorded)
+            recorded.update(new)
+            self.privacy._audit(self.actor, self.purpose, case_id, process, new)
         return out
 
     def text(self, process: str, text: str | None) -> str | None:
         """A comment or other free text as the actor may see it."""
         return self.privacy._text(process, self.actor.role, "comment", text)
+
+    def actor_id(self, actor_id: str, role: str) -> str:
+        """An event's actor id as the reader may see it: a customer's own id is personal
+        data (a pseudonym unless the reader may see personal data); staff ids are shown."""
+        if role not in self.customer_roles \
+                or self.privacy.catalogues.for_process("").sees_personal(self.actor.role):
+            return actor_id
+        return str(Pseudonym().apply(actor_id, secret=self.privacy._secret))
 
 
 class PrivacyProcessor:

@@ -55,6 +55,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
                         help="time zone of days and periods; None: the office calendar's")
     report.add_argument("--granularity", choices=("day", "week", "month"), default="week",
                         help="period of the attainment-by-period table")
+    from servicewf.privacy.reader import add_reader_options
+
+    add_reader_options(report, purpose="report")
     return report
 
 
@@ -64,7 +67,8 @@ def run(args: argparse.Namespace, *, now: _dt.datetime | None = None) -> int:
 
     from servicewf.calendar import china_office
     from servicewf.cli import check_db
-    from servicewf.clock import SystemClock
+    from servicewf.clock import FrozenClock, SystemClock
+    from servicewf.privacy.reader import reader_masker
     from servicewf.processes import builtin_registry
     from servicewf.processes.policies import default_sla
     from servicewf.reporting.html import render_html
@@ -89,9 +93,10 @@ def run(args: argparse.Namespace, *, now: _dt.datetime | None = None) -> int:
     sla = default_sla(registry=registry)
     store = SQLStore(args.db)
     try:
+        masker = reader_masker(args, store, FrozenClock(wall))
         report = from_store(store, sla=sla, registry=registry, as_of=as_of, start=start,
                             end=min(end, as_of), tz=tz, granularity=args.granularity,
-                            cycles=args.json is not None)
+                            cycles=args.json is not None, masker=masker)
     finally:
         store.close()
     for line in headline_lines(report, lang=args.lang, registry=registry):

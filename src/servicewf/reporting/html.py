@@ -388,7 +388,9 @@ def render_html(report: Report, *, lang: str = "en", registry: Registry | None =
     body.append(
         f"<header><h1>{_esc(heading)}</h1><p class=meta>{_esc(t('period'))}: {_esc(start)} – "
         f"{_esc(end)} ({_esc(t('zone'))} {_esc(zone)}); {_esc(t('as_of'))} {_esc(as_of)}; "
-        f"{report.events} {_esc(t('events'))}, {report.cases} {_esc(t('cases'))}</p></header>")
+        f"{report.events} {_esc(t('events'))}, {report.cases} {_esc(t('cases'))}</p>"
+        + (f"<p class=meta>{_esc(report.masking)}</p>" if report.masking else "")
+        + "</header>")
 
     # headline
     overall = [r for r in report.attainment if r.by == "all"]

@@ -22,7 +22,7 @@ import io
 import json
 import statistics
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import attrs
 import pendulum
@@ -56,6 +56,7 @@ __all__ = [
     "ProcessProfile",
     "ReopenRow",
     "Report",
+    "ReportMask",
     "Table",
     "WithinDeadlineRow",
     "case_index",
@@ -381,6 +382,18 @@ class Table:
         return len(self.rows)
 
 
+class ReportMask(Protocol):
+    """The masking hook of a report (what ``Privacy.masker(actor, purpose=...)`` of
+    :mod:`servicewf.privacy` returns; this module knows it by its shape only):
+    ``mask(case_id, process, data)`` is ``data`` as the reader may see it, ``mask.label``
+    how the report is labelled (PIPL Art. 73)."""
+
+    label: str
+
+    def __call__(self, case_id: str, process: str,
+                 data: Mapping[str, Any]) -> Mapping[str, Any]: ...
+
+
 _KPIS = ("attainment", "durations", "reopen", "escalations", "csat", "backlog", "handling",
          "within_deadline", "obligations", "cycles")
 
@@ -406,6 +419,8 @@ class Report:
     within_deadline: Table
     obligations: Table
     cycles: Table
+    masking: str | None = None
+    """The masker's label when the report was computed for a reader (PIPL Art. 73)."""
 
     def tables(self) -> dict[str, Table]:
         """KPI name → table."""
@@ -419,6 +434,7 @@ class Report:
             "cases": self.cases,
             "definitions": {k: d.to_dict() for k, d in DEFINITIONS.items()},
             "kpis": {k: t.to_list() for k, t in self.tables().items()},
+            **({"masking": self.masking} if self.masking is not None else {}),
         }
 
     def to_json(self, *, indent: int | None = 1) -> str:
@@ -630,6 +646,7 @@ def compute(
     granularity: str = "week",
     profiles: Mapping[str, ProcessProfile] | None = None,
     cycles: bool = True,
+    masker: ReportMask | None = None,
 ) -> Report:
     """Every KPI over the period ``[start, end)`` (``end`` defaults to ``as_of``), read from
     ``events`` as the log stood at ``as_of`` (later events are ignored).
@@ -640,6 +657,11 @@ def compute(
     name are skipped. ``sla`` gives the policies and calendars, ``registry`` the definitions.
     ``tz`` is the zone of days and periods; ``granularity`` the attainment period
     (``"day"``, ``"week"`` or ``"month"``). ``cycles=False`` leaves out the per-cycle rows.
+
+    ``masker`` (e.g. ``Privacy.masker(actor, purpose="report")``): the KPIs read each
+    event's data as that reader may see it, and the report carries the masker's label. A
+    report names no customer, but its per-level and per-tier rows come from case data: a
+    value the reader may not see is never shown, not even as a group label.
     """
     if granularity not in ("day", "week", "month"):
         raise ValueError("granularity must be 'day', 'week' or 'month'")
@@ -650,6 +672,8 @@ def compute(
     lo = None if start_p is None else epoch_us(start_p)
     hi = epoch_us(end_p)
     profiles = PROFILES if profiles is None else profiles
+    if masker is not None:
+        events = _masked(events, cases, masker)
 
     accs: dict[str, _Case] = {}
     n_events = 0
@@ -718,9 +742,22 @@ def compute(
                 counts = obligations.setdefault(acc.kind, [0, 0])
                 counts[0 if status == "met" else 1] += 1
 
-    return _assemble(accs, n_events, obligations, sla=sla, registry=registry, profiles=profiles,
-                     as_of=as_of_p, start=start_p, end=end_p, lo=lo, hi=hi, tz=tz,
-                     granularity=granularity, with_cycles=cycles)
+    report = _assemble(accs, n_events, obligations, sla=sla, registry=registry,
+                       profiles=profiles, as_of=as_of_p, start=start_p, end=end_p, lo=lo,
+                       hi=hi, tz=tz, granularity=granularity, with_cycles=cycles)
+    return report if masker is None else attrs.evolve(report, masking=masker.label)
+
+
+def _masked(events: Iterable[Event], cases: Mapping[str, tuple[str, int] | str],
+            masker: ReportMask) -> Iterator[Event]:
+    """``events`` with their data as the masker's reader may see it."""
+    for e in events:
+        entry = cases.get(e.case_id)
+        if entry is None or not e.data:
+            yield e
+            continue
+        process = entry if isinstance(entry, str) else entry[0]
+        yield attrs.evolve(e, data=masker(e.case_id, process, e.data))
 
 
 def _moved(acc: _Case, prof: ProcessProfile, e: Event, t: int, registry: Registry,
@@ -1111,8 +1148,10 @@ def from_store(
     store: Store, *, sla: SLA, registry: Registry, as_of: _dt.datetime,
     start: _dt.datetime | None = None, end: _dt.datetime | None = None, tz: str = "UTC",
     granularity: str = "week", page: int = 20_000, cycles: bool = True,
+    masker: ReportMask | None = None,
 ) -> Report:
-    """:func:`compute` over every event of ``store``, read in pages of ``page`` events."""
+    """:func:`compute` over every event of ``store``, read in pages of ``page`` events
+    (``masker``: see :func:`compute`)."""
     index = case_index(store)
 
     def log() -> Iterator[Event]:
@@ -1126,5 +1165,5 @@ def from_store(
             after = chunk[-1].position
 
     return compute(log(), cases=index, sla=sla, registry=registry, as_of=as_of, start=start,
-                   end=end, tz=tz, granularity=granularity, cycles=cycles)
+                   end=end, tz=tz, granularity=granularity, cycles=cycles, masker=masker)
 
