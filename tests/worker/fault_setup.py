@@ -89,17 +89,28 @@ def make_app(store: Any, clock: Clock, *, owner: str, batch: int, url: str) -> A
     return WorkerApp(sweeper.add_pass(DispatchPass(dispatcher)))
 
 
-def worker_main(db: str, url: str, owner: str, wall0: float, batch: int) -> None:
-    """A worker process: ``run_worker`` until SIGTERM, as ``servicewf worker --app`` runs."""
+def worker_main(db: str, url: str, owner: str, wall0: float, batch: int,
+                ready: Any = None) -> None:
+    """A worker process: ``run_worker`` until SIGTERM, as ``servicewf worker --app`` runs.
+
+    ``ready`` (a multiprocessing event) is set once a SIGTERM is a clean stop: a signal that
+    arrives while a spawned interpreter is still importing this module is the interpreter's
+    default (killed), as for any Python program, and not what the tests are about."""
     import functools
     import logging
+    import signal
+    import threading
 
     from servicewf.worker import run_worker
 
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    if ready is not None:
+        ready.set()
     logging.basicConfig(level=logging.WARNING)
     clock = RunningClock(LATE, wall0)
     raise SystemExit(run_worker(db, interval=0.05, owner=owner, batch=batch, clock=clock,
-                                app=functools.partial(make_app, url=url)))
+                                stop=stop, app=functools.partial(make_app, url=url)))
 
 
 class Receiver:

@@ -20,6 +20,7 @@ import urllib.parse
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -103,12 +104,16 @@ def _faults_run(db, complaints: int, budget: float) -> None:  # type: ignore[no-
     rng = random.Random(20261130)
     n = 0
 
+    ready: dict[int | None, Any] = {}
+
     def start():  # type: ignore[no-untyped-def]
         nonlocal n
         n += 1
+        started = ctx.Event()
         p = ctx.Process(target=fault_setup.worker_main,
-                        args=(dsn, receiver.url, f"w{n}", wall0, 50), daemon=True)
+                        args=(dsn, receiver.url, f"w{n}", wall0, 50, started), daemon=True)
         p.start()
+        ready[p.pid] = started
         return p
 
     workers = [start() for _ in range(3)]
@@ -156,7 +161,10 @@ def _faults_run(db, complaints: int, budget: float) -> None:  # type: ignore[no-
               f"{escalated}/{complaints} escalated, {pending} messages pending")
         assert kills >= 1 and terminations >= 1, "the faults never happened: lengthen the run"
         assert (escalated, pending) == (complaints, 0), "not done within the budget"
-        # A clean stop: SIGTERM, exit status 0.
+        # A clean stop: SIGTERM, exit status 0 (once each worker's own code runs: a worker
+        # restarted a moment ago may still be importing).
+        for p in workers:
+            assert ready[p.pid].wait(60), "a worker never started"
         for p in workers:
             os.kill(p.pid, signal.SIGTERM)  # type: ignore[arg-type]
         for p in workers:
