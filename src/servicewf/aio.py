@@ -359,6 +359,10 @@ class AsyncSQLStore:
     async def mark_delivered(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
         return await self.run(lambda s: s.mark_delivered(message_id, now=now))
 
+    async def mark_delivered_many(self, message_ids: Sequence[str], *,
+                                  now: _dt.datetime) -> None:
+        await self.run(lambda s: s.mark_delivered_many(message_ids, now=now))
+
     async def mark_failed(self, message_id: str, *, now: _dt.datetime, error: str,
                           max_attempts: int, base_delay: _dt.timedelta,
                           max_delay: _dt.timedelta) -> OutboxEntry:

@@ -125,15 +125,24 @@ class Dispatcher:
                 or senders.get(message.recipient) or senders.get("*"))
 
     def run(self) -> DispatchReport:
-        """One pass: claim up to ``batch`` due messages and try each once."""
+        """One pass: claim up to ``batch`` due messages and try each once.
+
+        The messages the senders accepted are recorded together at the end, in one write
+        (:meth:`~servicewf.storage.base.Store.mark_delivered_many`); failures are recorded
+        one by one as they happen. A dispatcher that dies before that write sends the batch
+        again once its lease expires — at least once, as always."""
         report = DispatchReport()
         claimed = self.store.claim_outbox(self.clock.now(), owner=self.owner,
                                           lease=self.lease, limit=self.batch)
-        for entry in claimed:
-            self._deliver(entry, report)
+        accepted = [entry.message.id for entry in claimed if self._attempt(entry, report)]
+        if accepted:
+            self.store.mark_delivered_many(accepted, now=self.clock.now())
+            report.delivered.extend(accepted)
         return report
 
-    def _deliver(self, entry: OutboxEntry, report: DispatchReport) -> None:
+    def _attempt(self, entry: OutboxEntry, report: DispatchReport) -> bool:
+        """Send ``entry``; ``True`` when the sender accepted it (recorded by the caller),
+        else the failed attempt is recorded here and counted in ``report``."""
         message = entry.message
         sender = self.sender_for(message)
         try:
@@ -158,9 +167,8 @@ class Dispatcher:
                 log.info("outbox message %s failed (attempt %d), next at %s: %s", message.id,
                          after.attempts, after.next_attempt_at.isoformat(), error)
                 report.retried.append(message.id)
-            return
-        self.store.mark_delivered(message.id, now=self.clock.now())
-        report.delivered.append(message.id)
+            return False
+        return True
 
 
 def _plain(value: Any) -> Any:

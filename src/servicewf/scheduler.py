@@ -127,6 +127,13 @@ class SweepContext:
         self.listeners = listeners
         self.lease = _dt.timedelta(0)
         """The scheduler's lease: how long a claimed timer stays reserved to it."""
+        self.stop: threading.Event | None = None
+        """Set when the worker is asked to stop: a pass that loops checks it between steps."""
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the round was asked to stop (:attr:`stop` is set)."""
+        return self.stop is not None and self.stop.is_set()
 
     def record(self, case: Case, kind: EventKind, data: dict[str, Any],
                comment: str | None = None) -> Case:
@@ -173,21 +180,38 @@ class Pass(Protocol):
 
 
 class DispatchPass:
-    """The outbox relay as a :class:`Pass`: one :meth:`~servicewf.outbox.Dispatcher.run`
-    per round, counted as ``outbox_delivered``, ``outbox_retried`` and ``outbox_dead``."""
+    """The outbox relay as a :class:`Pass`: :meth:`~servicewf.outbox.Dispatcher.run` again
+    and again while batches come back full and delivered — at most ``max_batches`` per
+    round, and none more once the worker is asked to stop — counted as ``outbox_delivered``,
+    ``outbox_retried`` and ``outbox_dead``.
+
+    Draining per round matters: a worker sleeps between rounds (``--interval``), so one
+    batch per round would cap delivery at ``batch / interval`` messages a second whatever
+    the backlog."""
 
     name = "outbox"
 
-    def __init__(self, dispatcher: Dispatcher) -> None:
+    def __init__(self, dispatcher: Dispatcher, *, max_batches: int = 20) -> None:
+        if max_batches < 1:
+            raise ValueError("max_batches must be at least 1")
         self.dispatcher = dispatcher
+        self.max_batches = max_batches
 
     def run(self, ctx: SweepContext) -> Mapping[str, int]:
-        r = self.dispatcher.run()
-        if r.claimed:
-            log.info("outbox: %d delivered, %d retried, %d dead", len(r.delivered),
-                     len(r.retried), len(r.dead))
-        return {"outbox_delivered": len(r.delivered), "outbox_retried": len(r.retried),
-                "outbox_dead": len(r.dead)}
+        delivered = retried = dead = 0
+        for _ in range(self.max_batches):
+            r = self.dispatcher.run()
+            delivered += len(r.delivered)
+            retried += len(r.retried)
+            dead += len(r.dead)
+            # A short batch drained the backlog; a failed attempt suggests a receiver that is
+            # down (the rest would fail too, each after its sender's timeout).
+            if r.claimed < self.dispatcher.batch or r.retried or r.dead or ctx.stopping:
+                break
+        if delivered or retried or dead:
+            log.info("outbox: %d delivered, %d retried, %d dead", delivered, retried, dead)
+        return {"outbox_delivered": delivered, "outbox_retried": retried,
+                "outbox_dead": dead}
 
 
 def _check_prefixes(handlers: Sequence[TimerHandler]) -> None:
@@ -304,6 +328,7 @@ class Scheduler:
                 "advance) or run without now=")
         report = SweepReport()
         ctx = self.context(now, report)
+        ctx.stop = stop
         try:
             if self.handlers:
                 self._timers(ctx, limit, stop)

@@ -96,6 +96,9 @@ class BlockingAsyncStore(Store):
     def mark_delivered(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
         return self.call(self.astore.mark_delivered(message_id, now=now))
 
+    def mark_delivered_many(self, message_ids: Sequence[str], *, now: _dt.datetime) -> None:
+        self.call(self.astore.mark_delivered_many(message_ids, now=now))
+
     def mark_failed(self, message_id: str, *, now: _dt.datetime, error: str, max_attempts: int,
                     base_delay: _dt.timedelta, max_delay: _dt.timedelta) -> OutboxEntry:
         return self.call(self.astore.mark_failed(message_id, now=now, error=error,

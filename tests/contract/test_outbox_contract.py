@@ -216,3 +216,38 @@ def test_concurrent_claims_never_hand_a_message_to_two_owners(store):
     # Each message went to one owner, once; together they delivered every one.
     assert sorted(claimed) == sorted(m.id for m in messages)
     assert store.count_outbox(status=DELIVERED) == 40
+
+
+def test_a_batch_is_marked_delivered_in_one_call_and_an_unknown_id_marks_none(store):
+    open_case(store, "c1")
+    first, second, third = (message("c1", 2, t) for t in ("a", "b", "c"))
+    store.append(write("c1", 2, first, second, third))
+    store.claim_outbox(T0, owner="w1", lease=MINUTE, limit=9)
+    earlier = store.mark_delivered(third.id, now=T0.add(seconds=1))
+    with pytest.raises(KeyError, match="nope"):
+        store.mark_delivered_many([first.id, "nope", second.id], now=T0.add(seconds=2))
+    assert {e.message.id: e.status for e in store.outbox()} == {
+        first.id: PENDING, second.id: PENDING, third.id: DELIVERED}
+    # Still leased to w1: the refused call released nothing.
+    assert store.claim_outbox(T0.add(seconds=2), owner="w2", lease=MINUTE, limit=9) == []
+    store.mark_delivered_many([first.id, second.id, third.id, first.id], now=T0.add(seconds=5))
+    after = {e.message.id: e for e in store.outbox()}
+    assert {i: (e.status, e.delivered_at) for i, e in after.items()} == {
+        first.id: (DELIVERED, T0.add(seconds=5)), second.id: (DELIVERED, T0.add(seconds=5)),
+        third.id: (DELIVERED, earlier.delivered_at)}  # the first delivery stands
+    assert after[third.id] == earlier
+    assert store.claim_outbox(T0.add(hours=1), owner="w2", lease=MINUTE, limit=9) == []
+    store.mark_delivered_many([], now=T0)
+    assert {e.message.id: e for e in store.outbox()} == after
+
+
+def test_a_large_batch_is_marked_whole(store):
+    # More ids than one IN list holds on the SQL stores.
+    open_case(store, "c1")
+    messages = [message("c1", 2, f"t{i}") for i in range(1_203)]
+    store.append(write("c1", 2, *messages))
+    claimed = store.claim_outbox(T0, owner="w1", lease=MINUTE, limit=2_000)
+    assert len(claimed) == len(messages)
+    store.mark_delivered_many([m.id for m in reversed(messages)], now=T0)
+    assert store.count_outbox(status=DELIVERED) == len(messages)
+    assert store.claim_outbox(T0.add(hours=1), owner="w2", lease=MINUTE, limit=2_000) == []

@@ -26,6 +26,7 @@ from servicewf.outbox import (
 )
 from servicewf.processes import builtin_registry
 from servicewf.processes.notices import builtin_messages
+from servicewf.scheduler import SweepReport
 from servicewf.storage import OutboxMessage, Store, WriteSet
 from servicewf.storage.base import DEAD, DELIVERED, PENDING
 from tests.contract.backends import BACKENDS, T0, case, make_store, moved, open_case
@@ -304,3 +305,109 @@ def test_the_worker_dispatches_after_each_sweep(tmp_path):
     with SQLStore.sqlite(path) as reopened:
         assert reopened.count_outbox(status=DELIVERED) == len(staff.sent)
         assert reopened.count_outbox(status=PENDING) == 0
+
+
+# --- batches: one write per batch, a pass that drains the backlog ---------------------------
+
+class CountingStore(MemoryStore):
+    """Counts the writes that record deliveries."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.single = 0
+        self.batches: list[int] = []
+
+    def mark_delivered(self, message_id: str, *, now: dt.datetime) -> Any:
+        self.single += 1
+        return super().mark_delivered(message_id, now=now)
+
+    def mark_delivered_many(self, message_ids: Any, *, now: dt.datetime) -> None:
+        self.batches.append(len(message_ids))
+        super().mark_delivered_many(message_ids, now=now)
+
+
+def backlog(store: Store, n: int) -> list[OutboxMessage]:
+    messages = [notice(f"t{i:04d}") for i in range(n)]
+    with_messages(store, *messages)
+    return messages
+
+
+def test_a_batch_is_recorded_delivered_in_one_write_and_failures_one_by_one():
+    store = CountingStore()
+    backlog(store, 7)
+
+    class EveryThird:
+        calls = 0
+
+        def send(self, message: OutboxMessage) -> None:
+            self.calls += 1
+            if self.calls % 3 == 0:
+                raise ConnectionError("down")
+
+    report = Dispatcher(store, FrozenClock(T0), {"*": EveryThird()}, batch=5,
+                        retry=RETRY).run()
+    assert (store.batches, store.single) == ([4], 0)  # the 3rd of 5 failed
+    assert len(report.delivered) == 4 and len(report.retried) == 1
+    assert store.count_outbox(status=DELIVERED) == 4
+
+
+def test_the_pass_drains_a_backlog_larger_than_a_batch_in_one_round():
+    from servicewf.scheduler import DispatchPass, Scheduler
+
+    store = CountingStore()
+    clock = FrozenClock(T0)
+    sender = Flaky(0)
+    engine = Engine(store, clock, builtin_registry())
+    messages = backlog(store, 25)
+    dispatcher = Dispatcher(store, clock, {"*": sender}, batch=10)
+    report = Scheduler(engine).add_pass(DispatchPass(dispatcher)).run()
+    assert report.counts["outbox_delivered"] == 25
+    assert sorted(m.id for m in sender.sent) == sorted(m.id for m in messages)
+    assert store.batches == [10, 10, 5]
+    # Bounded: at most max_batches per round.
+    store2 = CountingStore()
+    backlog(store2, 25)
+    limited = Scheduler(Engine(store2, clock, builtin_registry())).add_pass(
+        DispatchPass(Dispatcher(store2, clock, {"*": Flaky(0)}, batch=10), max_batches=2))
+    assert limited.run().counts["outbox_delivered"] == 20
+    assert limited.run().counts["outbox_delivered"] == 5
+
+
+def test_the_pass_stops_after_a_batch_with_failures_or_when_asked_to_stop():
+    from servicewf.scheduler import DispatchPass, Scheduler
+
+    clock = FrozenClock(T0)
+    store = CountingStore()
+    backlog(store, 25)
+    down = Scheduler(Engine(store, clock, builtin_registry())).add_pass(DispatchPass(
+        Dispatcher(store, clock, {"*": Flaky(1)}, batch=10, retry=RETRY)))
+    counts = down.run().counts
+    assert (counts["outbox_delivered"], counts["outbox_retried"]) == (9, 1)
+    # Asked to stop while the pass runs: the batch under way ends it.
+    store = CountingStore()
+    backlog(store, 25)
+    stop = threading.Event()
+
+    class StopAfterFirst(Flaky):
+        def send(self, message: OutboxMessage) -> None:
+            super().send(message)
+            stop.set()
+
+    pass_ = DispatchPass(Dispatcher(store, clock, {"*": StopAfterFirst(0)}, batch=10))
+    scheduler = Scheduler(Engine(store, clock, builtin_registry()))
+    report = SweepReport()
+    ctx = scheduler.context(clock.now(), report)
+    ctx.stop = stop
+    assert pass_.run(ctx)["outbox_delivered"] == 10
+    with pytest.raises(ValueError, match="max_batches"):
+        DispatchPass(pass_.dispatcher, max_batches=0)
+
+
+def test_the_store_default_marks_each_message_in_turn():
+    # A store without its own mark_delivered_many gets Store's: one mark_delivered per id.
+    store = CountingStore()
+    messages = backlog(store, 3)
+    Store.mark_delivered_many(store, [m.id for m in messages] + [messages[0].id], now=T0)
+    assert store.single == 3 and store.count_outbox(status=DELIVERED) == 3
+    with pytest.raises(KeyError):
+        Store.mark_delivered_many(store, ["nope"], now=T0)

@@ -662,6 +662,18 @@ class Store(abc.ABC):
         A message already delivered stays as it was. Raises ``KeyError`` for an unknown id.
         """
 
+    def mark_delivered_many(self, message_ids: Sequence[str], *, now: _dt.datetime) -> None:
+        """Record that a sender accepted each of ``message_ids``, as :meth:`mark_delivered`
+        does for one (a message already delivered stays as it was). An unknown id raises
+        ``KeyError``.
+
+        The built-in stores do it in one atomic write — a dispatcher ends a batch with one
+        commit instead of one per message — and mark none when an id is unknown. This default
+        calls :meth:`mark_delivered` once per id (each write atomic on its own), for stores
+        that have nothing better."""
+        for message_id in dict.fromkeys(message_ids):
+            self.mark_delivered(message_id, now=now)
+
     @abc.abstractmethod
     def mark_failed(
         self,

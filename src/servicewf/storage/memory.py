@@ -181,6 +181,18 @@ class MemoryStore(Store):
             self._outbox_leases.pop(message_id, None)
             return entry
 
+    def mark_delivered_many(self, message_ids: Sequence[str], *, now: _dt.datetime) -> None:
+        with self._lock:
+            entries = [self._entry(m) for m in dict.fromkeys(message_ids)]  # all known first
+            at = as_utc(now)
+            for entry in entries:
+                message_id = entry.message.id
+                if entry.status != DELIVERED:
+                    self._outbox[message_id] = attrs.evolve(entry, status=DELIVERED,
+                                                            delivered_at=at)
+                    self._pending.pop(message_id, None)
+                self._outbox_leases.pop(message_id, None)
+
     def mark_failed(
         self,
         message_id: str,
