@@ -411,3 +411,54 @@ def test_the_store_default_marks_each_message_in_turn():
     assert store.single == 3 and store.count_outbox(status=DELIVERED) == 3
     with pytest.raises(KeyError):
         Store.mark_delivered_many(store, ["nope"], now=T0)
+
+
+def test_failed_attempts_are_logged_by_message_id_and_never_by_content(caplog):
+    store = MemoryStore()
+    with_messages(store, notice())
+    clock = FrozenClock(T0)
+    dispatcher = Dispatcher(store, clock, {"*": Flaky(failures=99)}, retry=RETRY)
+    with caplog.at_level("INFO", logger="servicewf.outbox"):
+        dispatcher.run()
+        clock.set(T0 + MINUTE)
+        dispatcher.run()
+        clock.set(T0 + 3 * MINUTE)
+        dispatcher.run()
+    records = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in records] == ["INFO", "INFO", "WARNING"]
+    assert all("c1/2/notice/customer" in text for _, text in records)
+    assert "failed (attempt 1)" in records[0][1] and "dead after 3 attempts" in records[2][1]
+    assert not any("正文" in text or "example.test" in text for _, text in records)
+
+
+def test_a_failure_after_another_dispatcher_delivered_counts_as_delivered(store):
+    with_messages(store, notice())
+    clock = FrozenClock(T0)
+
+    class DeliveredElsewhere:
+        """The receiver took it, and another dispatcher recorded it, before this one's
+        attempt timed out."""
+
+        def send(self, message: OutboxMessage) -> None:
+            store.mark_delivered(message.id, now=T0)
+            raise TimeoutError("no answer in time")
+
+    report = Dispatcher(store, clock, {"*": DeliveredElsewhere()}, retry=RETRY).run()
+    assert (report.delivered, report.retried, report.dead) == (["c1/2/notice/customer"], [], [])
+    assert store.count_outbox(status=DELIVERED) == 1
+
+
+def test_one_batch_a_round_is_allowed_and_a_round_logs_its_counts_once(caplog):
+    from servicewf.scheduler import DispatchPass, Scheduler
+
+    clock = FrozenClock(T0)
+    store = MemoryStore()
+    backlog(store, 15)
+    scheduler = Scheduler(Engine(store, clock, builtin_registry())).add_pass(
+        DispatchPass(Dispatcher(store, clock, {"*": Flaky(0)}, batch=10), max_batches=1))
+    with caplog.at_level("INFO", logger="servicewf.sweep"):
+        assert scheduler.run().counts["outbox_delivered"] == 10
+        assert scheduler.run().counts["outbox_delivered"] == 5
+        assert scheduler.run().counts["outbox_delivered"] == 0  # nothing to say
+    assert [r.getMessage() for r in caplog.records if r.name == "servicewf.sweep"] == [
+        "outbox: 10 delivered, 0 retried, 0 dead", "outbox: 5 delivered, 0 retried, 0 dead"]

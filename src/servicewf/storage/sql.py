@@ -1148,21 +1148,17 @@ class SQLStore(Store):
         with self._tx(write=True) as conn:
             for start in range(0, len(ids), _IN_CHUNK):
                 chunk = ids[start:start + _IN_CHUNK]
-                query = sa.select(ob.c.id, ob.c.status).where(ob.c.id.in_(chunk))
-                if self._pg:
-                    query = query.with_for_update()
-                status: dict[str, str] = {r.id: r.status for r in conn.execute(query)}
-                missing = [m for m in chunk if m not in status]
+                known = set(conn.execute(sa.select(ob.c.id).where(ob.c.id.in_(chunk))).scalars())
+                missing = [m for m in chunk if m not in known]
                 if missing:
                     raise KeyError(f"no outbox message {missing[0]!r}")
-                undelivered = [m for m in chunk if status[m] != DELIVERED]
-                if undelivered:
-                    conn.execute(ob.update().where(ob.c.id.in_(undelivered)).values(
-                        status=DELIVERED, delivered_at=at, lease_owner=None, lease_until=None))
-                if len(undelivered) < len(chunk):
-                    conn.execute(ob.update().where(ob.c.id.in_(chunk),
-                                                   ob.c.status == DELIVERED).values(
-                        lease_owner=None, lease_until=None))
+                # A message delivered earlier keeps its delivered_at (the first delivery
+                # stands); every lease of the chunk ends. The update locks its rows, and
+                # PostgreSQL evaluates the CASE on the row as it is once locked.
+                conn.execute(ob.update().where(ob.c.id.in_(chunk)).values(
+                    status=DELIVERED, lease_owner=None, lease_until=None,
+                    delivered_at=sa.case((ob.c.status == DELIVERED, ob.c.delivered_at),
+                                         else_=sa.cast(sa.literal(at), ob.c.delivered_at.type))))
 
     def mark_failed(
         self,
