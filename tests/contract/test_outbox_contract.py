@@ -224,8 +224,8 @@ def test_a_batch_is_marked_delivered_in_one_call_and_an_unknown_id_marks_none(st
     store.append(write("c1", 2, first, second, third))
     store.claim_outbox(T0, owner="w1", lease=MINUTE, limit=9)
     earlier = store.mark_delivered(third.id, now=T0.add(seconds=1))
-    with pytest.raises(KeyError, match="nope"):
-        store.mark_delivered_many([first.id, "nope", second.id], now=T0.add(seconds=2))
+    with pytest.raises(KeyError, match="'nope'"):  # the first unknown id is named
+        store.mark_delivered_many([first.id, "nope", second.id, "nope2"], now=T0.add(seconds=2))
     assert {e.message.id: e.status for e in store.outbox()} == {
         first.id: PENDING, second.id: PENDING, third.id: DELIVERED}
     # Still leased to w1: the refused call released nothing.
