@@ -11,8 +11,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from servicewf import Actor, CommandRefused, DefinitionBuilder, Engine, FrozenClock, Guard
-from servicewf import MemoryStore
+from servicewf import (
+    Actor,
+    CommandRefused,
+    DefinitionBuilder,
+    Engine,
+    FrozenClock,
+    Guard,
+    MemoryStore,
+)
 from servicewf.definition import CompiledMachine, ProcessDefinition
 from tests.helpers import START
 
