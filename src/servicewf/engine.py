@@ -131,6 +131,7 @@ _KNOWN_CASES = 10_000
 _case = trusted_constructor(Case)
 _event = trusted_constructor(Event)
 _write_set = trusted_constructor(WriteSet)
+_option = trusted_constructor(TriggerOption)  # available() builds one per trigger
 
 
 class Engine:
@@ -302,12 +303,13 @@ class Engine:
                 # Kept as a value, not re-raised: without its traceback it does not keep the
                 # decision's frame (and everything in it) alive for each refused trigger.
                 refusal.__traceback__ = None
-                candidates = definition.compiled.options(trigger, current.state)
-                dest = candidates[0].target(current.state) if candidates else None
+                candidates = definition.compiled.candidates(trigger, current.state)
+                dest = candidates[0].dest if candidates else None
                 needs = candidates[0].required if candidates else ()
-                options.append(TriggerOption(trigger, dest, False, needs, refusal))
+                options.append(_option(trigger, dest, False, needs, refusal))
             else:
-                options.append(TriggerOption(trigger, t.target(current.state), True, t.required))
+                options.append(_option(trigger, t.target(current.state), True, t.required,
+                                       None))
 
     def history(self, case_id: str) -> list[Event]:
         """The case's audit log."""
