@@ -88,10 +88,10 @@ def definition_problems(
         for src in sources:
             if src in ids:
                 edges[src].append(src if stays else t.dest)
-                key = (t.trigger, src)
-                seen = first.setdefault(key, t)
+                pair = (t.trigger, src)
+                seen = first.setdefault(pair, t)
                 if seen is not t:
-                    more.setdefault(key, [seen]).append(t)
+                    more.setdefault(pair, [seen]).append(t)
 
     for (trigger, src) in first if more else ():  # declaration order of the first ones
         group = more.get((trigger, src))
