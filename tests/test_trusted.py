@@ -47,3 +47,33 @@ def test_write_set_and_field_order() -> None:
     # signature, and the engine's calls fail loudly instead of leaving a slot unset.
     with pytest.raises(TypeError):
         trusted_constructor(WriteSet)(case, (event,), 0)
+
+
+def test_values_are_of_the_class_itself_and_stay_frozen() -> None:
+    at = pendulum.datetime(2026, 1, 1, tz="UTC")
+    event = trusted_constructor(Event)("c", 1, at, EventKind.OPENED, "a", "r", None, None, "s",
+                                       plain_data({"x": 1}), None)
+    assert type(event) is Event and event.__class__ is Event
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        event.seq = 2  # type: ignore[misc]
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        del event.seq  # type: ignore[misc]
+    assert event == Event(*attrs.astuple(event, recurse=False))
+
+
+@attrs.frozen(slots=True)
+class _Plain:
+    a: int
+    b: str = "x"
+
+
+def test_the_descriptor_way_when_the_class_refuses_the_switch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from servicewf import _trusted
+
+    fast = trusted_constructor(_Plain)
+    monkeypatch.setattr(_trusted, "_assignable_twin", lambda cls: None)
+    slow = trusted_constructor(_Plain)
+    assert fast(1, "y") == slow(1, "y") == _Plain(1, "y")
+    assert type(fast(1, "y")) is type(slow(1, "y")) is _Plain
+

@@ -27,7 +27,14 @@ from servicewf._trusted import trusted_constructor
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import Clock
 from servicewf.context import CommandContext, TransitionContext
-from servicewf.definition import Guard, ProcessDefinition, Registry, Transition
+from servicewf.definition import (
+    STAY,
+    Candidate,
+    Guard,
+    ProcessDefinition,
+    Registry,
+    Transition,
+)
 from servicewf.errors import (
     CaseMismatch,
     CommandRefused,
@@ -124,6 +131,7 @@ _KNOWN_CASES = 10_000
 _case = trusted_constructor(Case)
 _event = trusted_constructor(Event)
 _write_set = trusted_constructor(WriteSet)
+_option = trusted_constructor(TriggerOption)  # available() builds one per trigger
 
 
 class Engine:
@@ -222,8 +230,13 @@ class Engine:
         stored case at that version (changed by the caller), :class:`CaseMismatch`. Given an
         id, the latest stored case is used.
         """
-        return self.commit(self.plan_fire(self._current(case), trigger, actor=actor,
-                                           data=data, comment=comment))
+        try:  # _current's first test, inline: a fire on the case the engine returned
+            current = case if (type(case) is Case and self._known.get(case.id) is case) \
+                else None
+        except TypeError:  # an unhashable id in a case built by hand: _current refuses it
+            current = None
+        return self.commit(self.plan_fire(current or self._current(case), trigger,
+                                          actor=actor, data=data, comment=comment))
 
     def record(
         self,
@@ -290,12 +303,13 @@ class Engine:
                 # Kept as a value, not re-raised: without its traceback it does not keep the
                 # decision's frame (and everything in it) alive for each refused trigger.
                 refusal.__traceback__ = None
-                candidates = definition.compiled.options(trigger, current.state)
-                dest = candidates[0].target(current.state) if candidates else None
+                candidates = definition.compiled.candidates(trigger, current.state)
+                dest = candidates[0].dest if candidates else None
                 needs = candidates[0].required if candidates else ()
-                options.append(TriggerOption(trigger, dest, False, needs, refusal))
+                options.append(_option(trigger, dest, False, needs, refusal))
             else:
-                options.append(TriggerOption(trigger, t.target(current.state), True, t.required))
+                options.append(_option(trigger, t.target(current.state), True, t.required,
+                                       None))
 
     def history(self, case_id: str) -> list[Event]:
         """The case's audit log."""
@@ -361,17 +375,36 @@ class Engine:
         now = self.clock.now()
         if now < current.updated_at:
             raise self._out_of_order(current, now)
-        transition, command = self._decide(current, definition, trigger, actor, supplied, now,
-                                           comment)
+        candidates = definition.compiled.candidates(trigger, current.state)
+        only: Candidate | None
+        if len(candidates) == 1:
+            # The common command inline: one transition, open to the actor's role, with no
+            # guard, no required data and no owned-fields check to make — exactly the case in
+            # which _decide returns its transition without a check (a test holds them equal).
+            only = candidates[0]
+            if (only.checks or only.required or (supplied and definition.owned_fields)
+                    or (only.roles is not None and actor.role not in only.roles)):
+                only = None
+        else:
+            only = None
+        if only is not None:
+            transition, command, dest = only.transition, None, only.dest
+        else:
+            transition, command = self._decide(current, definition, trigger, actor, supplied,
+                                               now, comment)
+            dest = transition.dest
+            if dest == STAY:
+                dest = current.state
         before = current
-        dest = transition.target(before.state)
         merged = MappingProxyType({**before.data, **supplied}) if supplied else before.data
         seq = before.version + 1
         after = _case(before.id, before.process, before.definition_version, dest, seq,
                       before.opened_at, now, merged, before.extensions)
         event = _event(before.id, seq, now, EventKind.TRANSITION, actor.id, actor.role, trigger,
                        before.state, dest, supplied, comment)
-        if self.hooks:
+        hooks = self.hooks
+        # The hook lists read directly: Hooks.__bool__ is a call, in every command.
+        if hooks._before or hooks._before_commit or hooks._enter:
             if command is None:
                 command = CommandContext(current, definition, trigger, actor, supplied, now,
                                          comment)
@@ -385,7 +418,9 @@ class Engine:
                         "was not applied (the hook's error is this error's __cause__)",
                         case_id=before.id, trigger=trigger, hook=name,
                     ) from exc
-        return self._write(definition, after, event, before.version)
+        if self.processors or self.messages:
+            return self._write(definition, after, event, before.version)
+        return _write_set(after, (event,), before.version, _NO_TIMERS, (), True)  # as _write
 
     def plan_record(
         self,
@@ -560,9 +595,14 @@ class Engine:
         extension state, the timers under its own prefix), as ``SLA.repair`` does; the store
         still refuses a write-set planned against a version that moved on."""
         self.store.append(write)
-        self._remember(write.case)
-        self._observe(write)
-        return write.case
+        case = write.case
+        known = self._known  # _remember, inline: it runs in every command
+        known[case.id] = case
+        if len(known) > _KNOWN_CASES:
+            known.popitem(last=False)
+        if self.hooks._observers:
+            self._observe(write)
+        return case
 
     def commit_many(self, writes: Sequence[WriteSet]) -> list[Case]:
         """Apply write-sets planned by this engine in one store call

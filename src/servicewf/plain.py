@@ -261,7 +261,11 @@ def _flat(value: dict[Any, Any]) -> Mapping[str, Any] | None:
             return None
     if len(value) > MAX_ITEMS or text > MAX_TEXT:
         return None
-    return MappingProxyType(FrozenDict(value))
+    # A plain dict behind the read-only view (only scalars in it: nothing nested to freeze).
+    # Unlike a FrozenDict, a dict of scalars is not tracked by the cyclic garbage collector,
+    # and event data lives as long as the history: one object fewer for every full
+    # collection to walk, per event (the memory store keeps every event).
+    return MappingProxyType(value.copy())
 
 
 def _identifier_problem(value: str) -> str | None:

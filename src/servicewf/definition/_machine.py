@@ -15,7 +15,8 @@ from collections.abc import Mapping, Sequence
 import attrs
 from transitions import Machine
 
-from servicewf.definition.model import Guard, State, Transition
+from servicewf._trusted import trusted_constructor
+from servicewf.definition.model import STAY, Guard, State, Transition
 from servicewf.definition.validation import expand_sources
 
 __all__ = ["LISTING_LIMIT", "Candidate", "CompiledMachine"]
@@ -43,6 +44,10 @@ class Candidate:
     required: tuple[str, ...]
 
 
+# Built for every (trigger, source) of a definition from values the compile made itself.
+_candidate = trusted_constructor(Candidate)
+
+
 class CompiledMachine:
     """Per-definition lookup: ``options(trigger, state)`` → candidate transitions in order."""
 
@@ -60,34 +65,35 @@ class CompiledMachine:
         self._initial = next(s.id for s in states if s.initial)
         self._states = tuple(states)
         self._machine: Machine | None = None
-        table: dict[str, dict[str, list[Transition]]] = {}
-        for t in transitions:
-            for src in expand_sources(t, states):
-                table.setdefault(t.trigger, {}).setdefault(src, []).append(t)
-        self._table: Mapping[str, Mapping[str, tuple[Transition, ...]]] = {
-            trig: {src: tuple(ts) for src, ts in per.items()} for trig, per in table.items()
-        }
+        # One pass over the transitions builds the candidates by trigger and source directly
+        # (tuples grown by concatenation: almost every entry holds one candidate). The table
+        # of bare transitions that options() and the machine read is derived from it on first
+        # use: building both up front (and an intermediate of lists) was half of a large
+        # definition's compile, and memory that a 10k-trigger compile paid for in cache misses.
         known = guards or {}
-        self._candidates: Mapping[str, Mapping[str, tuple[Candidate, ...]]] = {
-            trig: {
-                src: tuple(
-                    Candidate(
-                        t, t.target(src), frozenset(t.roles) if t.roles else None,
-                        tuple((known[g], True) for g in t.conditions if g in known)
-                        + tuple((known[g], False) for g in t.unless if g in known),
-                        t.required,
-                    )
-                    for t in ts
-                )
-                for src, ts in per.items()
-            }
-            for trig, per in table.items()
-        }
+        make = _candidate
+        candidates: dict[str, dict[str, tuple[Candidate, ...]]] = {}
+        for t in transitions:
+            per = candidates.get(t.trigger)
+            if per is None:
+                per = candidates[t.trigger] = {}
+            roles = frozenset(t.roles) if t.roles else None
+            checks: tuple[tuple[Guard, bool], ...] = (
+                tuple((known[g], True) for g in t.conditions if g in known)
+                + tuple((known[g], False) for g in t.unless if g in known)
+                if t.conditions or t.unless else ())
+            stays = t.dest == STAY
+            for src in expand_sources(t, states):
+                c = make(t, src if stays else t.dest, roles, checks, t.required)
+                found = per.get(src)
+                per[src] = (c,) if found is None else (*found, c)
+        self._candidates: Mapping[str, Mapping[str, tuple[Candidate, ...]]] = candidates
+        self._table: Mapping[str, Mapping[str, tuple[Transition, ...]]] | None = None
         # Which triggers leave each state, in declaration order: one pass over the table (the
         # same lists as ``Machine.get_triggers(state)``, which scans every event for each
         # state it is asked about: O(states × triggers), 134 s for a 10k-trigger star).
         by_state: dict[str, list[str]] = {s.id: [] for s in states}
-        for trig, per_source in table.items():
+        for trig, per_source in candidates.items():
             for src in per_source:
                 if src in by_state:
                     by_state[src].append(trig)
@@ -116,12 +122,22 @@ class CompiledMachine:
             machine = Machine(model=None, states=[s.id for s in self._states],
                               initial=self._initial, auto_transitions=False,
                               ignore_invalid_triggers=False)
-            for trig, per_source in self._table.items():
+            for trig, per_source in self.table.items():
                 for src, ts in per_source.items():
                     for t in ts:
                         machine.add_transition(trig, src, t.target(src))
             self._machine = machine
         return self._machine
+
+    @property
+    def table(self) -> Mapping[str, Mapping[str, tuple[Transition, ...]]]:
+        """The transitions by trigger and source state, in declaration order (derived from
+        the candidates on first use)."""
+        if self._table is None:
+            self._table = {trig: {src: tuple(c.transition for c in cs)
+                                  for src, cs in per.items()}
+                           for trig, per in self._candidates.items()}
+        return self._table
 
     def exits_text(self, state: str) -> str:
         """The triggers leaving ``state``, comma-separated and cut after
@@ -134,7 +150,7 @@ class CompiledMachine:
 
     def has_trigger(self, trigger: str) -> bool:
         """True when some transition of the definition uses ``trigger``."""
-        return trigger in self._table
+        return trigger in self._candidates
 
     def candidates(self, trigger: str, state: str) -> tuple[Candidate, ...]:
         """Like :meth:`options`, prepared for evaluation (``()`` when none)."""
@@ -145,7 +161,7 @@ class CompiledMachine:
 
     def options(self, trigger: str, state: str) -> tuple[Transition, ...]:
         """The transitions ``trigger`` may take from ``state``, in declaration order."""
-        per_source = self._table.get(trigger)
+        per_source = self.table.get(trigger)
         if per_source is None:
             return ()
         return per_source.get(state, ())

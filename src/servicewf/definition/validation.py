@@ -54,8 +54,14 @@ def definition_problems(
         if key != g.name:
             problems.append(f"guard registered as {key!r} is named {g.name!r}")
 
-    edges: dict[str, set[str]] = defaultdict(set)
-    by_key: dict[tuple[str, str], list[Transition]] = defaultdict(list)
+    # Lists, not sets, of the states each state leads to (a repeat only costs a look in
+    # _reach): a set per state, and a list per (trigger, source) below, were most of the
+    # memory a large definition's validation took, paid for in cache misses.
+    edges: dict[str, list[str]] = defaultdict(list)
+    # The first transition of each (trigger, source), and every further one where there are
+    # several (the only ones that can be indistinguishable).
+    first: dict[tuple[str, str], Transition] = {}
+    more: dict[tuple[str, str], list[Transition]] = {}
     for t in transitions:
         where = f"transition {t.trigger!r}"
         if not is_identifier(t.trigger):
@@ -78,12 +84,19 @@ def definition_problems(
                 problems.append(
                     f"{where}: leaves final state {src!r}; a final state accepts no trigger"
                 )
+        stays = t.dest == STAY
         for src in sources:
             if src in ids:
-                edges[src].add(t.target(src))
-                by_key[(t.trigger, src)].append(t)
+                edges[src].append(src if stays else t.dest)
+                pair = (t.trigger, src)
+                seen = first.setdefault(pair, t)
+                if seen is not t:
+                    more.setdefault(pair, [seen]).append(t)
 
-    for (trigger, src), group in by_key.items():
+    for (trigger, src) in first if more else ():  # declaration order of the first ones
+        group = more.get((trigger, src))
+        if group is None:
+            continue
         for i, a in enumerate(group):
             for b in group[i + 1 :]:
                 if _indistinguishable(a, b):
@@ -99,17 +112,17 @@ def definition_problems(
             if state.id not in reachable:
                 kind = "final state" if state.final else "state"
                 problems.append(f"{kind} {state.id!r} is unreachable from {initials[0]!r}")
-    reverse: dict[str, set[str]] = defaultdict(set)
+    reverse: dict[str, list[str]] = defaultdict(list)
     for src, dests in edges.items():
         for d in dests:
-            reverse[d].add(src)
+            reverse[d].append(src)
     # One search from every final state at once: a search per final state would walk the
     # shared part of the graph again for each (quadratic for a star of final leaves).
     can_finish = _reach(finals, reverse)
     for state in states:
         if not state.final and state.id not in can_finish:
-            exits = edges.get(state.id, set()) - {state.id}
-            way = "has no transition out" if not exits else "cannot reach any final state"
+            leaves = any(d != state.id for d in edges.get(state.id, ()))
+            way = "cannot reach any final state" if leaves else "has no transition out"
             problems.append(f"state {state.id!r} is a trap: it {way}")
     return problems
 
@@ -129,7 +142,7 @@ def _indistinguishable(a: Transition, b: Transition) -> bool:
     return same_guards and roles_overlap
 
 
-def _reach(starts: set[str], edges: Mapping[str, set[str]]) -> set[str]:
+def _reach(starts: set[str], edges: Mapping[str, list[str]]) -> set[str]:
     """Every state reachable from any of ``starts`` along ``edges`` (the starts included)."""
     seen = set(starts)
     todo = deque(starts)

@@ -101,27 +101,32 @@ class MemoryStore(Store):
             raise CaseNotFound.for_id(case_id) from None
 
     def _apply(self, write: WriteSet) -> None:
-        case, events, expected = write.case, write.events, write.expected_version
-        owned = write.timers
+        case, expected, owned = write.case, write.expected_version, write.timers
+        cid = case.id
         dues = [epoch_us(t.due) for g in owned.values() for t in g] if owned else []
         with self._lock:
+            cases = self._cases
             if expected == 0:
-                if case.id in self._cases:
-                    raise CaseAlreadyExists.for_id(case.id)
+                if cid in cases:
+                    raise CaseAlreadyExists.for_id(cid)
             else:
-                current = self.load(case.id)
+                current = cases.get(cid)
+                if current is None:
+                    current = self.load(cid)  # raises CaseNotFound
                 if current.version != expected:
-                    raise StaleVersion.for_case(case.id, expected, current.version,
-                                                events[0].trigger)
+                    raise StaleVersion.for_case(cid, expected, current.version,
+                                                write.events[0].trigger)
             if write.outbox:
                 self._add_outbox(write)
+            events = write.events
             if expected == 0:
-                self._events[case.id] = []
-            self._cases[case.id] = case
-            self._events[case.id].extend(events)
+                self._events[cid] = list(events)
+            else:
+                self._events[cid].extend(events)
+            cases[cid] = case
             self._log.extend(events)
             if owned:
-                self._replace_owned(case.id, owned, dues)
+                self._replace_owned(cid, owned, dues)
 
     def _add_outbox(self, write: WriteSet) -> None:
         """Add the write's messages (caller holds the lock; a taken id refuses the whole

@@ -188,6 +188,10 @@ class _FastSQLite:
             cases.c.id == sa.bindparam("b_id")))
         self.select_version = compiled(sa.select(cases.c.version).where(
             cases.c.id == sa.bindparam("b_id")))
+        # The parameters of the two statements of every command are built as lists in this
+        # order (no dict per row to pick them from), as long as the compiler orders them so.
+        self.positional = (self.update_case[1] == _UPDATE_ORDER
+                           and self.insert_event[1] == _EVENT_KEYS)
 
     def connection(self) -> Any:
         raw = getattr(self._local, "raw", None)
@@ -220,6 +224,9 @@ def _delete_owned(tables: Tables) -> sa.Delete:
 
 _EVENT_KEYS = ("case_id", "seq", "at", "kind", "actor_id", "role", "trigger", "source", "dest",
                "data", "comment")
+_UPDATE_ORDER = ("v_process", "v_definition_version", "v_state", "v_version", "v_updated_at",
+                 "v_data", "v_extensions", "v_schema_version", "b_id", "b_expected")
+"""The parameters of the snapshot UPDATE (``_update_case``) in the order SQLite binds them."""
 """The columns of an event row the store binds (``position`` is the database's to assign)."""
 
 
@@ -761,20 +768,31 @@ class SQLStore(Store):
         assert fast is not None
         case, events, expected = write.case, write.events, write.expected_version
         raw = fast.connection()
-        params = self._update_params(case, expected)
-        sql, order = fast.update_case
+        if fast.positional:
+            # _update_params, as a list in _UPDATE_ORDER (instants: epoch µs on SQLite).
+            update = [case.process, case.definition_version, case.state, case.version,
+                      epoch_us(case.updated_at), dumps(case.data), dumps(case.extensions),
+                      SNAPSHOT_SCHEMA_VERSION, case.id, expected]
+        else:
+            params = self._update_params(case, expected)
+            update = [params[k] for k in fast.update_case[1]]
         cur = raw.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
             try:
-                cur.execute(sql, [params[k] for k in order])
+                cur.execute(fast.update_case[0], update)
                 if cur.rowcount != 1:
                     found = cur.execute(fast.select_version[0], (case.id,)).fetchone()
                     if found is None:
                         raise self._not_found(case.id)
                     raise self._stale(case, events, expected, found[0])
                 sql, order = fast.insert_event
-                if len(events) == 1:
+                if len(events) == 1 and fast.positional:
+                    e = events[0]  # _event_row, as a list in _EVENT_KEYS order
+                    cur.execute(sql, [e.case_id, e.seq, epoch_us(e.at), e.kind.value,
+                                      e.actor_id, e.role, e.trigger, e.source, e.dest,
+                                      dumps(e.data), e.comment])
+                elif len(events) == 1:
                     row = self._event_row(events[0])
                     cur.execute(sql, [row[k] for k in order])
                 else:
