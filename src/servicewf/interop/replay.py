@@ -27,7 +27,7 @@ from servicewf.engine import Engine
 from servicewf.errors import CommandRefused
 from servicewf.events import Event, EventKind, register_event_kind
 from servicewf.interop.discover import slug
-from servicewf.interop.source import ImportedEvent, Log, LossReport
+from servicewf.interop.source import ImportedEvent, Log, LossReport, bulk_gc_pause
 from servicewf.storage.base import WriteSet
 
 __all__ = ["HISTORY_DEVIATION", "IMPORT_ACTOR", "IMPORT_TRIGGER", "CaseReplay", "Deviation",
@@ -132,6 +132,21 @@ class _Graph:
                 self.trigger_names.setdefault(name, t.trigger)
                 self.trigger_names.setdefault(slug(name), t.trigger)
         self.finals = frozenset(s.id for s in definition.states if s.final)
+        self._resolved: dict[tuple[str, int], _Names] = {}
+        # (trigger, state) -> the role an imported move without one is recorded with.
+        self.default_roles: dict[tuple[str, str], str] = {}
+
+    def resolve(self, mode: str, names: Mapping[str, str] | None) -> _Names:
+        """The log's names -> state ids (``mode`` ``"state"``) or triggers, with ``names``
+        (the caller's own) first; shared between the cases of an import when ``names`` is
+        the same mapping."""
+        key = (mode, id(names) if names else 0)
+        found = self._resolved.get(key)
+        if found is None or found.names is not names:
+            if len(self._resolved) > 16:
+                self._resolved.clear()
+            found = self._resolved[key] = _Names(self, mode, names)
+        return found
 
     @classmethod
     def of(cls, definition: ProcessDefinition) -> _Graph:
@@ -143,6 +158,31 @@ class _Graph:
         graph = cls(definition)
         cls._cache[id(definition)] = (definition, graph)
         return graph
+
+
+class _Names(dict[str, str]):
+    """A log's name -> the definition's id, each name worked out once (see
+    :meth:`_Graph.resolve`): in a state log a state id stands for itself, else the caller's
+    ``names``, the id, the English label or their snake_case form; a name none of these
+    matches stays as it is (and deviates)."""
+
+    def __init__(self, graph: _Graph, mode: str, names: Mapping[str, str] | None) -> None:
+        super().__init__()
+        self.graph = graph
+        self.mode = mode
+        self.names = names  # held so that its id is not reused while cached
+        table = graph.state_names if mode == "state" else graph.trigger_names
+        self.table = {**table, **names} if names else table
+
+    def add(self, label: str) -> str:
+        """Resolve ``label`` and remember it (bounded)."""
+        if label in self.graph.states and self.mode == "state":
+            found = label
+        else:
+            found = self.table.get(label) or self.table.get(slug(label)) or label
+        if len(self) < 100_000:
+            self[label] = found
+        return found
 
 
 _ACTORS: dict[tuple[str, str], Actor] = {}
@@ -184,13 +224,17 @@ def replay_case(
     and moves there, and that move is judged like any other.
     """
     graph = _Graph.of(definition)
-    table = graph.state_names if mode == "state" else graph.trigger_names
-    if names:
-        table = {**table, **names}
+    resolved = graph.resolve(mode, names)
     original = {r.row: r.label for r in rows}  # deviations quote the log's own name
-    rows = [r if r.label in graph.states and mode == "state" else
-            r._replace(label=table.get(r.label) or table.get(slug(r.label)) or r.label)
-            for r in rows]
+    renamed: list[ImportedEvent] = []
+    for r in rows:
+        label = resolved.get(r.label)
+        if label is None:
+            label = resolved.add(r.label)
+        # A new tuple only when the name changes (NamedTuple._replace is slow).
+        renamed.append(r if label == r.label else ImportedEvent(
+            r.row, r.case, label, r.at, r.actor, r.role, r.data, r.kind, r.seq))
+    rows = renamed
     initial = definition.initial.id
     events: list[Event] = []
     deviations: list[Deviation] = []
@@ -199,10 +243,18 @@ def replay_case(
     state = initial
     opened_at = first.at
 
+    default_roles = graph.default_roles
+
     def actor_of(row: ImportedEvent, trigger: str | None, at_state: str) -> Actor:
         role = row.role
         if role is None:
-            role = _role_for(definition, trigger, at_state) if trigger else IMPORT_ACTOR
+            if trigger:
+                role = default_roles.get((trigger, at_state))
+                if role is None:
+                    role = default_roles[(trigger, at_state)] = _role_for(
+                        definition, trigger, at_state)
+            else:
+                role = IMPORT_ACTOR
         return _actor(row.actor or IMPORT_ACTOR, role)
 
     def deviate(row: ImportedEvent, kind: str, rule: str | None, at_state: str,
@@ -269,9 +321,10 @@ def replay_case(
             elif not triggers:
                 problem = ("not_in_graph", f"no trigger leads from {state!r} to {dest!r}")
             else:
+                current = snapshot(at)  # one value for every candidate: Case is frozen
                 for candidate in triggers:
                     actor = actor_of(row, candidate, state)
-                    moved, refused = engine.judge(snapshot(at), candidate, actor=actor,
+                    moved, refused = engine.judge(current, candidate, actor=actor,
                                                   data=row.data, at=at)
                     if moved is not None:
                         trigger, refusal = candidate, None
@@ -353,6 +406,13 @@ def import_log(
     into one transaction on a SQL store. ``progress(done, total)`` is told the cases done.
     Cases that exist in the store already are refused by the store (``CaseAlreadyExists``).
     """
+    with bulk_gc_pause():  # see bulk_gc_pause: the import builds a large acyclic heap
+        return _import_log(engine, log, process, version, in_flight, names, batch, progress)
+
+
+def _import_log(engine: Engine, log: Log, process: str, version: int | None, in_flight: bool,
+                names: Mapping[str, str] | None, batch: int,
+                progress: Callable[[int, int], None] | None) -> ImportResult:
     definition = engine.registry.get(process, version)
     result = ImportResult(log.report, definition.name)
     pending: list[WriteSet] = []
