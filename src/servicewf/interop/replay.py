@@ -21,13 +21,14 @@ from typing import Any, ClassVar
 import attrs
 import pendulum
 
+from servicewf._gc import collector_paused
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.definition import ProcessDefinition
 from servicewf.engine import Engine
 from servicewf.errors import CommandRefused
 from servicewf.events import Event, EventKind, register_event_kind
 from servicewf.interop.discover import slug
-from servicewf.interop.source import ImportedEvent, Log, LossReport, bulk_gc_pause
+from servicewf.interop.source import ImportedEvent, Log, LossReport
 from servicewf.storage.base import WriteSet
 
 __all__ = ["HISTORY_DEVIATION", "IMPORT_ACTOR", "IMPORT_TRIGGER", "CaseReplay", "Deviation",
@@ -226,15 +227,9 @@ def replay_case(
     graph = _Graph.of(definition)
     resolved = graph.resolve(mode, names)
     original = {r.row: r.label for r in rows}  # deviations quote the log's own name
-    renamed: list[ImportedEvent] = []
-    for r in rows:
-        label = resolved.get(r.label)
-        if label is None:
-            label = resolved.add(r.label)
-        # A new tuple only when the name changes (NamedTuple._replace is slow).
-        renamed.append(r if label == r.label else ImportedEvent(
-            r.row, r.case, label, r.at, r.actor, r.role, r.data, r.kind, r.seq))
-    rows = renamed
+    # The definition's name of each row's label, beside the rows (not new rows: most
+    # labels change, and a tuple per row was a tenth of the replay).
+    labels = [resolved.get(r.label) or resolved.add(r.label) for r in rows]
     initial = definition.initial.id
     events: list[Event] = []
     deviations: list[Deviation] = []
@@ -274,7 +269,7 @@ def replay_case(
 
     # --- the opening ---
     opening_state = initial
-    start_label = first.label if mode == "state" else None
+    start_label = labels[0] if mode == "state" else None
     if start_label is not None and start_label != initial and in_flight:
         opening_state = start_label
     first_actor = actor_of(first, None, initial)  # the log's role, else "import"
@@ -293,17 +288,23 @@ def replay_case(
         if missing:
             deviate(first, "data_missing", None, state,
                     f"opening needs data the log does not give: {', '.join(missing)}")
-    remaining: Iterable[ImportedEvent] = rows[1:] if opening_state == start_label else rows
+    skip = 1 if opening_state == start_label else 0
+    remaining: Iterable[tuple[ImportedEvent, str]] = zip(  # noqa: B905 - equal lengths
+        rows[skip:], labels[skip:])
+    # Rows with equal data share one mapping (read_log interns them): merging the mapping
+    # merged last again would change nothing, so the case data is rebuilt only on a change.
+    merged: Mapping[str, Any] | None = data if data else None
 
-    for row in remaining:
+    for row, label in remaining:
         at = row.at
-        if mode == "state" and row.label == state:
+        if mode == "state" and label == state:
             # A row that repeats the state: a data update, recorded as a note.
-            actor = _actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
-            events.append(Event(case_id, len(events) + 1, at, EventKind.NOTE, actor.id,
-                                actor.role, None, state, state, row.data))
-            if row.data:
+            noted = _actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
+            events.append(Event(case_id, len(events) + 1, at, EventKind.NOTE, noted.id,
+                                noted.role, None, state, state, row.data))
+            if row.data and row.data is not merged:
                 data = MappingProxyType({**data, **row.data})
+                merged = row.data
             if state in graph.finals:
                 deviate(row, "after_final", None, state,
                         f"the case was already closed (final state {state!r})")
@@ -311,8 +312,9 @@ def replay_case(
         was_final = state in graph.finals
         refusal: CommandRefused | None = None
         problem: tuple[str, str] | None = None
+        actor: Actor | None = None  # of (row, trigger, state) once worked out
         if mode == "state":
-            dest = row.label
+            dest = label
             triggers = graph.moves.get((state, dest), ())
             trigger = triggers[0] if triggers else IMPORT_TRIGGER
             if dest not in graph.states:
@@ -330,8 +332,9 @@ def replay_case(
                         trigger, refusal = candidate, None
                         break
                     refusal = refusal or refused
+                    actor = None
         else:
-            trigger = row.label
+            trigger = label
             actor = actor_of(row, trigger, state)
             moved, refusal = engine.judge(snapshot(at), trigger, actor=actor, data=row.data,
                                           at=at)
@@ -340,13 +343,15 @@ def replay_case(
             else:
                 known = graph.dests.get(trigger, set())
                 dest = next(iter(known)) if len(known) == 1 else state
-        actor = actor_of(row, trigger, state)
+        if actor is None:
+            actor = actor_of(row, trigger, state)
         events.append(Event(case_id, len(events) + 1, at, EventKind.TRANSITION, actor.id,
                             actor.role, trigger, state, dest, row.data))
         source = state
         state = dest
-        if row.data:
+        if row.data and row.data is not merged:
             data = MappingProxyType({**data, **row.data})
+            merged = row.data
         if was_final:
             deviate(row, "after_final", None, source,
                     f"the case was already closed (final state {source!r})")
@@ -406,7 +411,7 @@ def import_log(
     into one transaction on a SQL store. ``progress(done, total)`` is told the cases done.
     Cases that exist in the store already are refused by the store (``CaseAlreadyExists``).
     """
-    with bulk_gc_pause():  # see bulk_gc_pause: the import builds a large acyclic heap
+    with collector_paused():  # a large heap of acyclic objects, all kept: see servicewf._gc
         return _import_log(engine, log, process, version, in_flight, names, batch, progress)
 
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as _dt
-import gc
 import gzip
 import io
 import json
@@ -33,6 +32,7 @@ from typing import Any, NamedTuple
 import attrs
 import pendulum
 
+from servicewf._gc import collector_paused
 from servicewf.errors import LogImportError, NaiveTimestamp
 from servicewf.plain import MAX_IDENTIFIER, frozen_mapping
 
@@ -191,10 +191,25 @@ def _zone(tz: str | _dt.tzinfo | None) -> _dt.tzinfo | None:
 def _time_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
                  ) -> Callable[[Any, int], pendulum.DateTime | None]:
     """A function from a cell to an aware UTC instant (``None``: unparsable)."""
-    utc = _dt.timezone.utc
-    cache: dict[Any, pendulum.DateTime | None] = {}
+    parse = _instant_parser(tz, fmt, column)
 
-    def parse(value: Any, row: int) -> pendulum.DateTime | None:
+    def instant(value: Any, row: int) -> pendulum.DateTime | None:
+        found = parse(value, row)
+        return None if found is None else found[0]
+
+    return instant
+
+
+def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
+                    ) -> Callable[[Any, int], tuple[pendulum.DateTime, _dt.datetime] | None]:
+    """A function from a cell to its aware UTC instant and the same instant as a stdlib
+    datetime in ``timezone.utc`` (``None``: unparsable). The second is for keys: hashing a
+    pendulum instant asks its zone for the offset in Python; the stdlib UTC zone answers in
+    C, and both compare equal exactly when the instants are."""
+    utc = _dt.timezone.utc
+    cache: dict[Any, tuple[pendulum.DateTime, _dt.datetime] | None] = {}
+
+    def parse(value: Any, row: int) -> tuple[pendulum.DateTime, _dt.datetime] | None:
         hit = cache.get(value, cache)
         if hit is not cache:
             return hit  # type: ignore[return-value]
@@ -217,15 +232,15 @@ def _time_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
                     "zone the log's local times are in (tz='Asia/Shanghai', --tz): servicewf "
                     "never guesses UTC")
             moment = moment.replace(tzinfo=tz)
-        result: pendulum.DateTime | None = None
+        result: tuple[pendulum.DateTime, _dt.datetime] | None = None
         if moment is not None:
             try:
                 u = moment.astimezone(utc)
             except (OverflowError, ValueError):
                 u = None
             if u is not None:
-                result = pendulum.DateTime(u.year, u.month, u.day, u.hour, u.minute, u.second,
-                                           u.microsecond, tzinfo=pendulum.UTC)
+                result = (pendulum.DateTime(u.year, u.month, u.day, u.hour, u.minute,
+                                            u.second, u.microsecond, tzinfo=pendulum.UTC), u)
         if len(cache) < 100_000:
             cache[value] = result
         return result
@@ -475,24 +490,6 @@ _ABSENT = object()
 """A key no row has (a column the map does not name reads ``None``)."""
 
 
-@contextlib.contextmanager
-def bulk_gc_pause() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a bulk import, then restore it.
-
-    An import allocates millions of small acyclic objects (rows, events, cases) that all
-    stay alive; the collector's repeated passes over that growing heap cost about a third
-    of the import's time and free nothing. Reference counting still frees everything as
-    usual; a collector that was already off stays off.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def read_log(
     source: Any,
     columns: ColumnMap,
@@ -514,29 +511,33 @@ def read_log(
     rows that were out of order are counted as coerced.
     """
     zone = _zone(tz)
-    with bulk_gc_pause():
+    # Millions of small objects, none in a cycle, all kept: the collector's passes over the
+    # growing heap cost a third of the read and free nothing (see servicewf._gc).
+    with collector_paused():
         return _read_log(source, columns, zone, time_format, delimiter, derived_kinds,
                          progress)
 
 
-def _row_values(source: Any, delimiter: str, wanted: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    """The values of the ``wanted`` columns of each row of ``source`` (``row.get``)."""
+def _row_values(source: Any, delimiter: str, wanted: Sequence[Any]
+                ) -> tuple[Iterator[Sequence[Any]], bool]:
+    """The values of the ``wanted`` columns of each row of ``source`` (``row.get``), and
+    whether every value is text or ``None`` (a CSV)."""
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source).lower()
         if not name.endswith((".xes", ".xes.gz", ".jsonocel", ".ocel.json", ".sqlite",
                               ".sqlite3", ".ocel.db")):
             # A CSV: its columns picked by position (see _csv_values), same values.
-            return _csv_values(source, delimiter, wanted)
+            return _csv_values(source, delimiter, wanted), True
     keys: list[Any] = [_ABSENT if c is None else c for c in wanted]
     return ([row.get(k) for k in keys]
-            for row in read_rows(source, delimiter=delimiter))
+            for row in read_rows(source, delimiter=delimiter)), False
 
 
 def _read_log(
     source: Any, columns: ColumnMap, zone: _dt.tzinfo | None, time_format: str | None,
     delimiter: str, derived_kinds: Sequence[str], progress: Callable[[int], None] | None,
 ) -> Log:
-    parse_time = _time_parser(zone, time_format, columns.time)
+    parse_time = _instant_parser(zone, time_format, columns.time)
     report = LossReport()
     cases: dict[str, list[ImportedEvent]] = {}
     seen: dict[str, set[tuple[Any, ...]]] = {}
@@ -549,8 +550,9 @@ def _read_log(
     idents = _Idents()
     derived = set(derived_kinds)
     new_event = ImportedEvent
+    rows, text_cells = _row_values(source, delimiter, wanted)
     n = 0
-    for n, values in enumerate(_row_values(source, delimiter, wanted), start=1):
+    for n, values in enumerate(rows, start=1):
         if progress is not None and n % 10_000 == 0:
             progress(n)
         raw_case, raw_label, raw_time, raw_actor, raw_role, raw_kind, raw_seq, raw_json = \
@@ -566,10 +568,11 @@ def _read_log(
         if label is None:
             report.drop("missing_activity" if raw_label in (None, "") else "invalid_value", n)
             continue
-        at = parse_time(raw_time, n)
-        if at is None:
+        instant = parse_time(raw_time, n)
+        if instant is None:
             report.drop("unparsable_time", n)
             continue
+        at, at_key = instant
         actor = role = None
         if actor_col:
             actor = idents[raw_actor] if type(raw_actor) is str else _ident(raw_actor)
@@ -581,17 +584,21 @@ def _read_log(
             if role is None and raw_role not in (None, ""):
                 report.drop("invalid_value", n)
                 continue
-        data: dict[str, Any] = {}
         coerced = False
-        for field, value in zip(fields, values[8:]):  # noqa: B905 - equal lengths
-            if value is None or value == "":
-                continue
-            if type(value) is not str:  # text is plain data as it is (_plain)
-                value, changed = _plain(value)
-                coerced = coerced or changed
-                if value is None:
+        cells = values[8:]
+        if text_cells and None not in cells and "" not in cells:
+            data = dict(zip(fields, cells))  # noqa: B905 - every cell text: kept as it is
+        else:
+            data = {}
+            for field, value in zip(fields, cells):  # noqa: B905 - equal lengths
+                if value is None or value == "":
                     continue
-            data[field] = value
+                if type(value) is not str:  # text is plain data as it is (_plain)
+                    value, changed = _plain(value)
+                    coerced = coerced or changed
+                    if value is None:
+                        continue
+                data[field] = value
         if json_col is not None and raw_json not in (None, ""):
             try:
                 extra = json.loads(raw_json) if isinstance(raw_json, str) else raw_json
@@ -611,17 +618,21 @@ def _read_log(
         kind = str(raw_kind) if kind_col is not None and raw_kind else None
         # Types in the key: 1, 1.0 and True are equal in Python, not in a log.
         # (Fields come in column order unless a JSON column adds its own: then sorted.)
-        items = tuple(data.items()) if json_col is None else \
-            tuple(sorted(data.items(), key=_first))
-        data_key = (items, tuple(map(type, data.values())) if json_col is None else
-                    tuple(type(v) for _, v in items))
-        key = (label, at, actor, role, data_key, kind, seq)
+        data_key: Any
+        if text_cells and json_col is None:
+            data_key = tuple(data.items())  # every value text: the types add nothing
+        else:
+            items = tuple(data.items()) if json_col is None else \
+                tuple(sorted(data.items(), key=_first))
+            data_key = (items, tuple(type(v) for _, v in items))
+        key = (label, at_key, actor, role, data_key, kind, seq)
         keys = seen.get(case)
         if keys is None:
             keys = seen[case] = set()
         try:
-            duplicate = key in keys
-            keys.add(key)
+            known = len(keys)
+            keys.add(key)  # hashed once (a tuple does not keep its hash)
+            duplicate = len(keys) == known
         except TypeError:  # an unhashable value: never a duplicate
             duplicate = False
         if duplicate:

@@ -65,10 +65,16 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not plain JSON data: {value!r}")
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                           default=_plain).encode
+"""One encoder for every call (``json.dumps`` with options builds a new one each time)."""
+
+
 def dumps(value: Mapping[str, Any]) -> str:
     """Plain data as compact JSON text (non-ASCII kept as is; NaN and infinities refused)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False,
-                      default=_plain)
+    if type(value) is MappingProxyType:
+        value = dict(value)  # what _plain would make of it, without the detour
+    return _ENCODE(value)
 
 
 def plain(value: Mapping[str, Any]) -> dict[str, Any]:

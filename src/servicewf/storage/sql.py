@@ -600,8 +600,9 @@ class SQLStore(Store):
         """Apply ``writes`` in one transaction: all of them, or none (bulk import).
 
         Each is checked as :meth:`append` checks it. When every write-set creates a case
-        (distinct ids, no outbox), the cases, their timers and their events go in with one
-        multi-row INSERT per table (``executemany``), after one look for ids already taken;
+        (distinct ids, no outbox), the cases, their timers and their events go in table by
+        table after one look for ids already taken: by ``COPY`` on PostgreSQL, by the
+        driver's ``executemany`` on SQLite (through SQLAlchemy's on the asyncio drivers);
         otherwise they are applied in turn inside the same transaction.
         """
         writes = list(writes)
@@ -671,6 +672,7 @@ class SQLStore(Store):
         # the cache holds the mapping so that its id is not reused meanwhile.
         encoded: dict[int, tuple[Mapping[str, Any], Any]] = {}
         instant = self._instant
+        kinds: dict[Any, str] = {}
         events = []
         for w in writes:
             for e in w.events:
@@ -678,8 +680,11 @@ class SQLStore(Store):
                 hit = encoded.get(id(data))
                 if hit is None or hit[0] is not data:
                     hit = encoded[id(data)] = (data, self._json(data))
+                kind = kinds.get(e.kind)
+                if kind is None:
+                    kind = kinds[e.kind] = e.kind.value  # an enum's value is a slow property
                 # In _EVENT_KEYS order (as _event_row).
-                events.append((e.case_id, e.seq, instant(e.at), e.kind.value, e.actor_id,
+                events.append((e.case_id, e.seq, instant(e.at), kind, e.actor_id,
                                e.role, e.trigger, e.source, e.dest, hit[1], e.comment))
         return cases, timers, events
 
