@@ -175,6 +175,8 @@ class Engine:
         # walks past: with the cache full, each command paid a scan of thousands of holes.
         self._known: OrderedDict[str, Case] = OrderedDict()
         self._actors: set[Actor] = set()
+        # (actor id, role) pairs that passed _check_actor (plan_history's cache, bounded).
+        self._checked_pairs: set[tuple[str, str]] = set()
         self._last_actor: Actor | None = None
         self._checked_data: dict[int, Mapping[str, Any]] = {}  # plan_history's, by id
 
@@ -541,6 +543,7 @@ class Engine:
         checked = self._checked_data
         if len(checked) > 20_000:
             checked.clear()
+        checked_pairs = self._checked_pairs
         for offset, event in enumerate(events, start=1):
             seq = expected_version + offset
             if event.case_id != case.id or event.seq != seq:
@@ -551,7 +554,11 @@ class Engine:
                 raise HistoryMismatch(
                     f"imported event {seq} of {case.id!r}: a case's first event, and only "
                     "it, is its opening", case_id=case.id, seq=seq)
-            self._check_actor(Actor(event.actor_id, event.role), case.id)
+            pair = (event.actor_id, event.role)
+            if pair not in checked_pairs:  # an import names the same people again and again
+                self._check_actor(Actor(*pair), case.id)
+                if len(checked_pairs) < 10_000:
+                    checked_pairs.add(pair)
             if previous is not None and event.at < previous:
                 raise TimeOutOfOrder(
                     f"imported event {seq} of {case.id!r} is dated {event.at.isoformat()}, "

@@ -342,6 +342,13 @@ def check_stored(value: Mapping[str, Any], what: str) -> None:
         kind = type(item)
         if kind is FrozenDict or kind is FrozenList:
             continue
+        if kind is str and item.isascii() and "\x00" not in item \
+                and walk.items < MAX_ITEMS and walk.text + len(item) <= MAX_TEXT:
+            # What walk.value checks of such text, without building the path it would
+            # need only to refuse it (most values of most cases are short ASCII text).
+            walk.items += 1
+            walk.text += len(item)
+            continue
         walk.value(item, _child(what, key, position), 1)
 
 

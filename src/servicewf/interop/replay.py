@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import attrs
 import pendulum
 
+from servicewf._gc import collector_paused
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.definition import ProcessDefinition
 from servicewf.engine import Engine
@@ -132,6 +133,21 @@ class _Graph:
                 self.trigger_names.setdefault(name, t.trigger)
                 self.trigger_names.setdefault(slug(name), t.trigger)
         self.finals = frozenset(s.id for s in definition.states if s.final)
+        self._resolved: dict[tuple[str, int], _Names] = {}
+        # (trigger, state) -> the role an imported move without one is recorded with.
+        self.default_roles: dict[tuple[str, str], str] = {}
+
+    def resolve(self, mode: str, names: Mapping[str, str] | None) -> _Names:
+        """The log's names -> state ids (``mode`` ``"state"``) or triggers, with ``names``
+        (the caller's own) first; shared between the cases of an import when ``names`` is
+        the same mapping."""
+        key = (mode, id(names) if names else 0)
+        found = self._resolved.get(key)
+        if found is None or found.names is not names:
+            if len(self._resolved) > 16:
+                self._resolved.clear()
+            found = self._resolved[key] = _Names(self, mode, names)
+        return found
 
     @classmethod
     def of(cls, definition: ProcessDefinition) -> _Graph:
@@ -143,6 +159,31 @@ class _Graph:
         graph = cls(definition)
         cls._cache[id(definition)] = (definition, graph)
         return graph
+
+
+class _Names(dict[str, str]):
+    """A log's name -> the definition's id, each name worked out once (see
+    :meth:`_Graph.resolve`): in a state log a state id stands for itself, else the caller's
+    ``names``, the id, the English label or their snake_case form; a name none of these
+    matches stays as it is (and deviates)."""
+
+    def __init__(self, graph: _Graph, mode: str, names: Mapping[str, str] | None) -> None:
+        super().__init__()
+        self.graph = graph
+        self.mode = mode
+        self.names = names  # held so that its id is not reused while cached
+        table = graph.state_names if mode == "state" else graph.trigger_names
+        self.table = {**table, **names} if names else table
+
+    def add(self, label: str) -> str:
+        """Resolve ``label`` and remember it (bounded)."""
+        if label in self.graph.states and self.mode == "state":
+            found = label
+        else:
+            found = self.table.get(label) or self.table.get(slug(label)) or label
+        if len(self) < 100_000:
+            self[label] = found
+        return found
 
 
 _ACTORS: dict[tuple[str, str], Actor] = {}
@@ -184,13 +225,11 @@ def replay_case(
     and moves there, and that move is judged like any other.
     """
     graph = _Graph.of(definition)
-    table = graph.state_names if mode == "state" else graph.trigger_names
-    if names:
-        table = {**table, **names}
+    resolved = graph.resolve(mode, names)
     original = {r.row: r.label for r in rows}  # deviations quote the log's own name
-    rows = [r if r.label in graph.states and mode == "state" else
-            r._replace(label=table.get(r.label) or table.get(slug(r.label)) or r.label)
-            for r in rows]
+    # The definition's name of each row's label, beside the rows (not new rows: most
+    # labels change, and a tuple per row was a tenth of the replay).
+    labels = [resolved.get(r.label) or resolved.add(r.label) for r in rows]
     initial = definition.initial.id
     events: list[Event] = []
     deviations: list[Deviation] = []
@@ -199,10 +238,18 @@ def replay_case(
     state = initial
     opened_at = first.at
 
+    default_roles = graph.default_roles
+
     def actor_of(row: ImportedEvent, trigger: str | None, at_state: str) -> Actor:
         role = row.role
         if role is None:
-            role = _role_for(definition, trigger, at_state) if trigger else IMPORT_ACTOR
+            if trigger:
+                role = default_roles.get((trigger, at_state))
+                if role is None:
+                    role = default_roles[(trigger, at_state)] = _role_for(
+                        definition, trigger, at_state)
+            else:
+                role = IMPORT_ACTOR
         return _actor(row.actor or IMPORT_ACTOR, role)
 
     def deviate(row: ImportedEvent, kind: str, rule: str | None, at_state: str,
@@ -222,7 +269,7 @@ def replay_case(
 
     # --- the opening ---
     opening_state = initial
-    start_label = first.label if mode == "state" else None
+    start_label = labels[0] if mode == "state" else None
     if start_label is not None and start_label != initial and in_flight:
         opening_state = start_label
     first_actor = actor_of(first, None, initial)  # the log's role, else "import"
@@ -241,17 +288,23 @@ def replay_case(
         if missing:
             deviate(first, "data_missing", None, state,
                     f"opening needs data the log does not give: {', '.join(missing)}")
-    remaining: Iterable[ImportedEvent] = rows[1:] if opening_state == start_label else rows
+    skip = 1 if opening_state == start_label else 0
+    remaining: Iterable[tuple[ImportedEvent, str]] = zip(  # noqa: B905 - equal lengths
+        rows[skip:], labels[skip:])
+    # Rows with equal data share one mapping (read_log interns them): merging the mapping
+    # merged last again would change nothing, so the case data is rebuilt only on a change.
+    merged: Mapping[str, Any] | None = data if data else None
 
-    for row in remaining:
+    for row, label in remaining:
         at = row.at
-        if mode == "state" and row.label == state:
+        if mode == "state" and label == state:
             # A row that repeats the state: a data update, recorded as a note.
-            actor = _actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
-            events.append(Event(case_id, len(events) + 1, at, EventKind.NOTE, actor.id,
-                                actor.role, None, state, state, row.data))
-            if row.data:
+            noted = _actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
+            events.append(Event(case_id, len(events) + 1, at, EventKind.NOTE, noted.id,
+                                noted.role, None, state, state, row.data))
+            if row.data and row.data is not merged:
                 data = MappingProxyType({**data, **row.data})
+                merged = row.data
             if state in graph.finals:
                 deviate(row, "after_final", None, state,
                         f"the case was already closed (final state {state!r})")
@@ -259,8 +312,9 @@ def replay_case(
         was_final = state in graph.finals
         refusal: CommandRefused | None = None
         problem: tuple[str, str] | None = None
+        actor: Actor | None = None  # of (row, trigger, state) once worked out
         if mode == "state":
-            dest = row.label
+            dest = label
             triggers = graph.moves.get((state, dest), ())
             trigger = triggers[0] if triggers else IMPORT_TRIGGER
             if dest not in graph.states:
@@ -269,16 +323,18 @@ def replay_case(
             elif not triggers:
                 problem = ("not_in_graph", f"no trigger leads from {state!r} to {dest!r}")
             else:
+                current = snapshot(at)  # one value for every candidate: Case is frozen
                 for candidate in triggers:
                     actor = actor_of(row, candidate, state)
-                    moved, refused = engine.judge(snapshot(at), candidate, actor=actor,
+                    moved, refused = engine.judge(current, candidate, actor=actor,
                                                   data=row.data, at=at)
                     if moved is not None:
                         trigger, refusal = candidate, None
                         break
                     refusal = refusal or refused
+                    actor = None
         else:
-            trigger = row.label
+            trigger = label
             actor = actor_of(row, trigger, state)
             moved, refusal = engine.judge(snapshot(at), trigger, actor=actor, data=row.data,
                                           at=at)
@@ -287,13 +343,15 @@ def replay_case(
             else:
                 known = graph.dests.get(trigger, set())
                 dest = next(iter(known)) if len(known) == 1 else state
-        actor = actor_of(row, trigger, state)
+        if actor is None:
+            actor = actor_of(row, trigger, state)
         events.append(Event(case_id, len(events) + 1, at, EventKind.TRANSITION, actor.id,
                             actor.role, trigger, state, dest, row.data))
         source = state
         state = dest
-        if row.data:
+        if row.data and row.data is not merged:
             data = MappingProxyType({**data, **row.data})
+            merged = row.data
         if was_final:
             deviate(row, "after_final", None, source,
                     f"the case was already closed (final state {source!r})")
@@ -353,6 +411,13 @@ def import_log(
     into one transaction on a SQL store. ``progress(done, total)`` is told the cases done.
     Cases that exist in the store already are refused by the store (``CaseAlreadyExists``).
     """
+    with collector_paused():  # a large heap of acyclic objects, all kept: see servicewf._gc
+        return _import_log(engine, log, process, version, in_flight, names, batch, progress)
+
+
+def _import_log(engine: Engine, log: Log, process: str, version: int | None, in_flight: bool,
+                names: Mapping[str, str] | None, batch: int,
+                progress: Callable[[int, int], None] | None) -> ImportResult:
     definition = engine.registry.get(process, version)
     result = ImportResult(log.report, definition.name)
     pending: list[WriteSet] = []

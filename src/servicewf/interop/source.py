@@ -26,11 +26,13 @@ import sqlite3
 import xml.etree.ElementTree as ET
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from operator import itemgetter
 from typing import Any, NamedTuple
 
 import attrs
 import pendulum
 
+from servicewf._gc import collector_paused
 from servicewf.errors import LogImportError, NaiveTimestamp
 from servicewf.plain import MAX_IDENTIFIER, frozen_mapping
 
@@ -189,10 +191,25 @@ def _zone(tz: str | _dt.tzinfo | None) -> _dt.tzinfo | None:
 def _time_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
                  ) -> Callable[[Any, int], pendulum.DateTime | None]:
     """A function from a cell to an aware UTC instant (``None``: unparsable)."""
-    utc = _dt.timezone.utc
-    cache: dict[Any, pendulum.DateTime | None] = {}
+    parse = _instant_parser(tz, fmt, column)
 
-    def parse(value: Any, row: int) -> pendulum.DateTime | None:
+    def instant(value: Any, row: int) -> pendulum.DateTime | None:
+        found = parse(value, row)
+        return None if found is None else found[0]
+
+    return instant
+
+
+def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
+                    ) -> Callable[[Any, int], tuple[pendulum.DateTime, _dt.datetime] | None]:
+    """A function from a cell to its aware UTC instant and the same instant as a stdlib
+    datetime in ``timezone.utc`` (``None``: unparsable). The second is for keys: hashing a
+    pendulum instant asks its zone for the offset in Python; the stdlib UTC zone answers in
+    C, and both compare equal exactly when the instants are."""
+    utc = _dt.timezone.utc
+    cache: dict[Any, tuple[pendulum.DateTime, _dt.datetime] | None] = {}
+
+    def parse(value: Any, row: int) -> tuple[pendulum.DateTime, _dt.datetime] | None:
         hit = cache.get(value, cache)
         if hit is not cache:
             return hit  # type: ignore[return-value]
@@ -215,15 +232,15 @@ def _time_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
                     "zone the log's local times are in (tz='Asia/Shanghai', --tz): servicewf "
                     "never guesses UTC")
             moment = moment.replace(tzinfo=tz)
-        result: pendulum.DateTime | None = None
+        result: tuple[pendulum.DateTime, _dt.datetime] | None = None
         if moment is not None:
             try:
                 u = moment.astimezone(utc)
             except (OverflowError, ValueError):
                 u = None
             if u is not None:
-                result = pendulum.DateTime(u.year, u.month, u.day, u.hour, u.minute, u.second,
-                                           u.microsecond, tzinfo=pendulum.UTC)
+                result = (pendulum.DateTime(u.year, u.month, u.day, u.hour, u.minute,
+                                            u.second, u.microsecond, tzinfo=pendulum.UTC), u)
         if len(cache) < 100_000:
             cache[value] = result
         return result
@@ -243,6 +260,38 @@ def _open_text(path: str | os.PathLike[str]) -> io.TextIOBase:
 def _csv_rows(path: str | os.PathLike[str], delimiter: str) -> Iterator[Mapping[str, Any]]:
     with _open_text(path) as f:
         yield from csv.DictReader(f, delimiter=delimiter)
+
+
+def _csv_values(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[Any]
+                ) -> Iterator[Sequence[Any]]:
+    """The rows of a CSV as the values of the ``wanted`` columns, in that order, exactly as
+    :func:`_csv_rows` would give them with ``row.get(column)``: ``None`` for a column the
+    header lacks or a row too short for it, the last of equally named columns, blank lines
+    skipped.
+
+    Written here rather than read through :class:`csv.DictReader`, which builds a dict of
+    every column of every row in Python (a third of reading BPIC 2013); the parsing is still
+    the :mod:`csv` module's.
+    """
+    with _open_text(path) as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            return
+        width = len(header)
+        index = {name: i for i, name in enumerate(header)}  # a repeated name: the last one
+        # Every row gets one ``None`` appended at ``width``: absent columns read it.
+        pick = itemgetter(*[index.get(c, width) if isinstance(c, str) else width
+                            for c in wanted])
+        pad: list[str | None] = [None] * width
+        for cells in reader:
+            if not cells:
+                continue  # a blank line
+            row: list[str | None] = cells  # type: ignore[assignment]
+            if len(row) != width:
+                row = (row + pad)[:width]
+            row.append(None)
+            yield pick(row)
 
 
 def _frame_rows(frame: Any) -> Iterator[Mapping[str, Any]]:
@@ -425,6 +474,22 @@ def _plain(value: Any) -> tuple[Any, bool]:
     return str(value), True
 
 
+class _Idents(dict[str, "str | None"]):
+    """Text cells as identifiers (:func:`_ident`), each distinct text worked out once: a
+    log repeats its case ids, names and people on row after row. Only ``str`` keys go in
+    (``1``, ``1.0`` and ``True`` are equal keys but different identifiers)."""
+
+    def __missing__(self, key: str) -> str | None:
+        value = _ident(key)
+        if len(self) < 200_000:
+            self[key] = value
+        return value
+
+
+_ABSENT = object()
+"""A key no row has (a column the map does not name reads ``None``)."""
+
+
 def read_log(
     source: Any,
     columns: ColumnMap,
@@ -446,57 +511,97 @@ def read_log(
     rows that were out of order are counted as coerced.
     """
     zone = _zone(tz)
-    parse_time = _time_parser(zone, time_format, columns.time)
+    # Millions of small objects, none in a cycle, all kept: the collector's passes over the
+    # growing heap cost a third of the read and free nothing (see servicewf._gc).
+    with collector_paused():
+        return _read_log(source, columns, zone, time_format, delimiter, derived_kinds,
+                         progress)
+
+
+def _row_values(source: Any, delimiter: str, wanted: Sequence[Any]
+                ) -> tuple[Iterator[Sequence[Any]], bool]:
+    """The values of the ``wanted`` columns of each row of ``source`` (``row.get``), and
+    whether every value is text or ``None`` (a CSV)."""
+    if isinstance(source, (str, os.PathLike)):
+        name = os.fspath(source).lower()
+        if not name.endswith((".xes", ".xes.gz", ".jsonocel", ".ocel.json", ".sqlite",
+                              ".sqlite3", ".ocel.db")):
+            # A CSV: its columns picked by position (see _csv_values), same values.
+            return _csv_values(source, delimiter, wanted), True
+    keys: list[Any] = [_ABSENT if c is None else c for c in wanted]
+    return ([row.get(k) for k in keys]
+            for row in read_rows(source, delimiter=delimiter)), False
+
+
+def _read_log(
+    source: Any, columns: ColumnMap, zone: _dt.tzinfo | None, time_format: str | None,
+    delimiter: str, derived_kinds: Sequence[str], progress: Callable[[int], None] | None,
+) -> Log:
+    parse_time = _instant_parser(zone, time_format, columns.time)
     report = LossReport()
     cases: dict[str, list[ImportedEvent]] = {}
     seen: dict[str, set[tuple[Any, ...]]] = {}
-    label_col, case_col, time_col = columns.label, columns.case, columns.time
-    actor_col, role_col, kind_col = columns.actor, columns.role, columns.kind
-    data_cols = list(columns.data.items())
-    seq_col, json_col = columns.seq, columns.data_json
+    kind_col, seq_col, json_col = columns.kind, columns.seq, columns.data_json
+    actor_col, role_col = columns.actor, columns.role
+    fields = list(columns.data.values())
+    wanted = [columns.case, columns.label, columns.time, actor_col, role_col, kind_col,
+              seq_col, json_col, *columns.data]
     interned: dict[Any, Mapping[str, Any]] = {}
+    idents = _Idents()
     derived = set(derived_kinds)
+    new_event = ImportedEvent
+    rows, text_cells = _row_values(source, delimiter, wanted)
     n = 0
-    for n, row in enumerate(read_rows(source, delimiter=delimiter), start=1):
+    for n, values in enumerate(rows, start=1):
         if progress is not None and n % 10_000 == 0:
             progress(n)
-        if kind_col is not None and row.get(kind_col) in derived:
+        raw_case, raw_label, raw_time, raw_actor, raw_role, raw_kind, raw_seq, raw_json = \
+            values[:8]
+        if kind_col is not None and raw_kind in derived:
             report.skipped_derived.append(n)
             continue
-        case = _ident(row.get(case_col))
+        case = idents[raw_case] if type(raw_case) is str else _ident(raw_case)
         if case is None:
-            report.drop("missing_case_id" if row.get(case_col) in (None, "") else
-                        "invalid_value", n)
+            report.drop("missing_case_id" if raw_case in (None, "") else "invalid_value", n)
             continue
-        raw_label = row.get(label_col)
-        label = _ident(raw_label)
+        label = idents[raw_label] if type(raw_label) is str else _ident(raw_label)
         if label is None:
             report.drop("missing_activity" if raw_label in (None, "") else "invalid_value", n)
             continue
-        at = parse_time(row.get(time_col), n)
-        if at is None:
+        instant = parse_time(raw_time, n)
+        if instant is None:
             report.drop("unparsable_time", n)
             continue
-        actor = _ident(row.get(actor_col)) if actor_col else None
-        role = _ident(row.get(role_col)) if role_col else None
-        if (actor_col and row.get(actor_col) not in (None, "") and actor is None) or \
-                (role_col and row.get(role_col) not in (None, "") and role is None):
-            report.drop("invalid_value", n)
-            continue
-        data: dict[str, Any] = {}
-        coerced = False
-        for column, field in data_cols:
-            value = row.get(column)
-            if value is None or value == "":
+        at, at_key = instant
+        actor = role = None
+        if actor_col:
+            actor = idents[raw_actor] if type(raw_actor) is str else _ident(raw_actor)
+            if actor is None and raw_actor not in (None, ""):
+                report.drop("invalid_value", n)
                 continue
-            value, changed = _plain(value)
-            coerced = coerced or changed
-            if value is not None:
+        if role_col:
+            role = idents[raw_role] if type(raw_role) is str else _ident(raw_role)
+            if role is None and raw_role not in (None, ""):
+                report.drop("invalid_value", n)
+                continue
+        coerced = False
+        cells = values[8:]
+        if text_cells and None not in cells and "" not in cells:
+            data = dict(zip(fields, cells))  # noqa: B905 - every cell text: kept as it is
+        else:
+            data = {}
+            for field, value in zip(fields, cells):  # noqa: B905 - equal lengths
+                if value is None or value == "":
+                    continue
+                if type(value) is not str:  # text is plain data as it is (_plain)
+                    value, changed = _plain(value)
+                    coerced = coerced or changed
+                    if value is None:
+                        continue
                 data[field] = value
-        if json_col is not None and row.get(json_col) not in (None, ""):
+        if json_col is not None and raw_json not in (None, ""):
             try:
-                extra = json.loads(row[json_col]) if isinstance(row[json_col], str) \
-                    else row[json_col]
+                extra = json.loads(raw_json) if isinstance(raw_json, str) else raw_json
             except ValueError:
                 extra = None
             if not isinstance(extra, dict):
@@ -506,21 +611,28 @@ def read_log(
         seq = 0
         if seq_col is not None:
             try:
-                seq = int(row.get(seq_col))  # type: ignore[arg-type]
+                seq = int(raw_seq)
             except (TypeError, ValueError):
                 report.drop("invalid_value", n)
                 continue
-        kind = str(row[kind_col]) if kind_col is not None and row.get(kind_col) else None
+        kind = str(raw_kind) if kind_col is not None and raw_kind else None
         # Types in the key: 1, 1.0 and True are equal in Python, not in a log.
         # (Fields come in column order unless a JSON column adds its own: then sorted.)
-        data_key = tuple((k, type(v), v) for k, v in data.items())
-        if json_col is not None:
-            data_key = tuple(sorted(data_key, key=lambda kv: kv[0]))
-        key = (label, at, actor, role, data_key, kind, seq)
-        keys = seen.setdefault(case, set())
+        data_key: Any
+        if text_cells and json_col is None:
+            data_key = tuple(data.items())  # every value text: the types add nothing
+        else:
+            items = tuple(data.items()) if json_col is None else \
+                tuple(sorted(data.items(), key=_first))
+            data_key = (items, tuple(type(v) for _, v in items))
+        key = (label, at_key, actor, role, data_key, kind, seq)
+        keys = seen.get(case)
+        if keys is None:
+            keys = seen[case] = set()
         try:
-            duplicate = key in keys
-            keys.add(key)
+            known = len(keys)
+            keys.add(key)  # hashed once (a tuple does not keep its hash)
+            duplicate = len(keys) == known
         except TypeError:  # an unhashable value: never a duplicate
             duplicate = False
         if duplicate:
@@ -540,8 +652,12 @@ def read_log(
             if len(interned) < 200_000:
                 with contextlib.suppress(TypeError):
                     interned[data_key] = frozen
-        cases.setdefault(case, []).append(
-            ImportedEvent(n, case, label, at, actor, role, frozen, kind, seq))
+        event = new_event(n, case, label, at, actor, role, frozen, kind, seq)
+        found = cases.get(case)
+        if found is None:
+            cases[case] = [event]
+        else:
+            found.append(event)
         report.rows_imported += 1
     report.rows_read = n
     for events in cases.values():
@@ -555,3 +671,6 @@ def read_log(
                     latest = (e.at, e.seq)
             events.sort(key=lambda e: (e.at, e.seq))
     return Log(cases, columns, report)
+
+
+_first = itemgetter(0)
