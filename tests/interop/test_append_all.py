@@ -106,8 +106,9 @@ def _creations(draw, prefix: str) -> list[WriteSet]:
                                 draw(_IDENT), draw(_IDENT), "new", "new", draw(_DATA),
                                 draw(st.none() | _TEXT)))
         case = Case(cid, "ticket", 1, "new", n, at[0], at[-1], draw(_DATA), draw(_DATA))
-        timers = [Timer(cid, f"sla:{draw(_IDENT)}", T.add(seconds=draw(st.integers(0, 10**6))),
-                        payload=draw(_DATA)) for _ in range(draw(st.integers(0, 2)))]
+        timers = [Timer(cid, f"sla:{name}", T.add(seconds=draw(st.integers(0, 10**6))),
+                        payload=draw(_DATA))
+                  for name in draw(st.lists(_IDENT, max_size=2, unique=True))]
         writes.append(WriteSet.build(case, events, 0, {"sla:": timers} if timers else None))
     return writes
 
