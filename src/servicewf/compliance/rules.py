@@ -39,6 +39,7 @@ from servicewf.sla import BREACHED, CANCELLED, MET, NO_GOAL, TOO_EARLY, ClockSta
 
 if TYPE_CHECKING:
     from servicewf.calendar import BusinessCalendar
+    from servicewf.compliance.incremental import Folder
     from servicewf.definition import Registry
     from servicewf.sla import SLA
 
@@ -347,6 +348,14 @@ class Rule:
         incremental checker re-evaluates a rule only after such an event."""
         return None
 
+    def folder(self) -> Folder:
+        """A fresh incremental form of this rule for one case (see
+        :mod:`~servicewf.compliance.incremental`): running state folded one event at a time,
+        whose outcome equals :meth:`evaluate` on the same history."""
+        from servicewf.compliance.incremental import folder_for
+
+        return folder_for(self)
+
     def applies_to(self, process: str | None) -> bool:
         """Whether the rule applies to a case of ``process`` (``None``: unknown, it does)."""
         return not self.processes or process is None or process in self.processes
@@ -371,9 +380,18 @@ def _fs(names: Activities) -> frozenset[str]:
     return frozenset(names)
 
 
-def _from(trace: Trace, positions: list[int]) -> list[int]:
-    start = trace.start
-    return [i for i in positions if i >= start] if start else positions
+def _positions_from(trace: Trace, names: Activities, start: int) -> list[int]:
+    """The positions of ``names`` from ``start`` on: the trace's index for the whole trace,
+    a scan of the few events after ``start`` otherwise (the incremental checker's case)."""
+    if not start:
+        return trace.positions(_fs(names))
+    acts = trace.acts
+    return [i for i in range(start, len(acts)) if acts[i] in names]
+
+
+Scan = tuple[list[int], list[int], list[int], str]
+"""What a rule that judges each activation once (:attr:`Rule.stable`) found from a position
+on: activations, fulfilments, violations (positions) and the reason of the first violation."""
 
 
 # --- Declare templates: unary -----------------------------------------------------------------
@@ -687,6 +705,10 @@ class ChainResponse(_Binary):
 
     template: ClassVar[str] = "chain_response"
 
+    def relevant(self) -> frozenset[str] | None:
+        # Any event after a last A decides it (the next event is a B or not).
+        return None
+
     def parts(self, trace: Trace) -> Parts:
         return _chain_response(trace, self.source, self.target, self.when)
 
@@ -706,6 +728,10 @@ class ChainSuccession(_Binary):
     """Chain response and chain precedence: A and B always adjacent, in that order."""
 
     template: ClassVar[str] = "chain_succession"
+
+    def relevant(self) -> frozenset[str] | None:
+        # Any event after a last A decides it (the next event is a B or not).
+        return None
 
     def parts(self, trace: Trace) -> Parts:
         return _merge(_chain_response(trace, self.source, self.target, self.when),
@@ -755,6 +781,8 @@ class NotCoexistence(_Binary):
         act = sorted({*a_s, *b_s})
         first = min(a_s[0], b_s[0])
         vio = [i for i in act if i > first]
+        if not vio:  # one event that is both A and B (the two sets overlap): no pair
+            return act, act, [], [], ""
         ful = [i for i in act if i <= first]
         return act, ful, vio, [], (f"{'/'.join(self.source)} and {'/'.join(self.target)} both "
                                    f"happen (#{trace.seqs[vio[0]]})")
@@ -834,13 +862,18 @@ class RoleRule(Rule):
         return _fs(self.activity)
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, _from(trace, trace.positions(_fs(self.activity))), self.when)
+        act, ful, vio, why = self.scan(trace, trace.start, env)
+        return _judge(self, trace, act, ful, vio, [], why)
+
+    def scan(self, trace: Trace, start: int, env: Environment) -> Scan:
+        """The activations from position ``start`` on, judged (see :data:`Scan`)."""
+        act = _when(trace, _positions_from(trace, self.activity, start), self.when)
         events, roles = trace.events, self.roles
         ful = [i for i in act if events[i].role in roles]
         vio = [i for i in act if events[i].role not in roles]
         why = (f"{trace.acts[vio[0]]} at #{trace.seqs[vio[0]]} by role "
                f"{events[vio[0]].role}, not {'/'.join(roles)}") if vio else ""
-        return _judge(self, trace, act, ful, vio, [], why)
+        return act, ful, vio, why
 
 
 NORMALISERS: dict[str, Callable[[Any], str | None]] = {}
@@ -894,7 +927,12 @@ class HandlerTier(Rule):
         return _fs(self.activity)
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _from(trace, trace.positions(_fs(self.activity)))
+        act, ful, vio, why = self.scan(trace, trace.start, env)
+        return _judge(self, trace, act, ful, vio, [], why)
+
+    def scan(self, trace: Trace, start: int, env: Environment) -> Scan:
+        """The activations from position ``start`` on, judged (see :data:`Scan`)."""
+        act = _positions_from(trace, self.activity, start)
         ful: list[int] = []
         vio: list[int] = []
         why = ""
@@ -907,7 +945,7 @@ class HandlerTier(Rule):
                 if not why:
                     why = (f"{trace.acts[i]} at #{trace.seqs[i]} by role {trace.events[i].role}"
                            f", the case's tier is {tier or 'unknown'}")
-        return _judge(self, trace, act, ful, vio, [], why)
+        return act, ful, vio, why
 
 
 @attrs.frozen(kw_only=True)
@@ -945,7 +983,12 @@ class DataRule(Rule):
         return _fs(self.activity)
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, _from(trace, trace.positions(_fs(self.activity))), self.when)
+        act, ful, vio, why = self.scan(trace, trace.start, env)
+        return _judge(self, trace, act, ful, vio, [], why)
+
+    def scan(self, trace: Trace, start: int, env: Environment) -> Scan:
+        """The activations from position ``start`` on, judged (see :data:`Scan`)."""
+        act = _when(trace, _positions_from(trace, self.activity, start), self.when)
         ful: list[int] = []
         vio: list[int] = []
         why = ""
@@ -957,7 +1000,7 @@ class DataRule(Rule):
                 vio.append(i)
                 if not why:
                     why = f"{trace.acts[i]} at #{trace.seqs[i]}: {problem}"
-        return _judge(self, trace, act, ful, vio, [], why)
+        return act, ful, vio, why
 
 
 # --- timing -----------------------------------------------------------------------------------
