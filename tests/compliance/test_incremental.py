@@ -31,6 +31,7 @@ from servicewf.compliance import (
     Init,
     NotCoexistence,
     NotSuccession,
+    Overdue,
     Precedence,
     RespondedExistence,
     Response,
@@ -84,6 +85,8 @@ def _rules():
         Within(id="w3", start="open", stop="b", limit=Duration(1, "working_days"),
                calendar="office"),
         Window(id="win", start="a", stop="b", earliest=1, latest=2, calendar="office"),
+        Overdue(id="od", activity=("b", "c"), require="y", deadline="due", awaiting="a"),
+        Overdue(id="od2", activity="b", require=("x", "y"), deadline="due"),
         Retention(id="ret", field="keep", years=3),
         Retention(id="ret2", field="keep", years=1, required=True),
     ]
@@ -94,6 +97,8 @@ def _rules():
                                               limit=Duration(2, "hours")),
                                        AllOf(id="x", parts=(
                                            RoleRule(id="x", activity="c", roles=("agent",)),
+                                           Overdue(id="x", activity="c", require="x",
+                                                   deadline="due", awaiting="b"),
                                            ChainResponse(id="x", source="c", target="a"))))))
     return out
 
@@ -120,6 +125,9 @@ def steps(draw):
             data["level"] = draw(st.sampled_from(["low", "high", "?"]))
         if draw(st.integers(0, 4)) == 0:
             data["tier"] = draw(st.sampled_from(["supervisor", "manager"]))
+        if draw(st.integers(0, 3)) == 0:
+            data["due"] = draw(st.sampled_from(
+                [T0.add(hours=h).isoformat() for h in (1, 5, 30, 24 * 500)] + ["whenever"]))
         if draw(st.integers(0, 3)) == 0:
             data["keep"] = draw(st.sampled_from(["2031-01-01", "2026-06-01", "soon"]))
         act = draw(st.sampled_from(ACTS))

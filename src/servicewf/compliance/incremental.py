@@ -269,10 +269,14 @@ class _Clock(Folder):
         rule = self.rule
         assert isinstance(rule, SlaClock)
         entry = trace.clock_entry(rule.clock)
-        if entry is None or not trace.events or not self._bound(trace, env):
+        if entry is None or not trace.events or not (
+                self.bound if self.bound is not None else self._bound(trace, env)):
             return self.outcome(trace, env).verdict
         deadline = entry.get("deadline")
-        late = isinstance(deadline, int) and trace.end_us() > deadline
+        late = False
+        if isinstance(deadline, int):
+            end = trace.as_of_us
+            late = (end if end is not None else trace.end_us()) > deadline
         seen = self.seen
         if seen is not None and seen[0] is entry and seen[1] is late and \
                 seen[2] is trace.complete:

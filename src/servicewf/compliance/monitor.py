@@ -118,7 +118,9 @@ class ComplianceMonitor:
             self.store = engine.store
         if self.env.registry is None:
             self.env = attrs.evolve(self.env, registry=engine.registry)
-        engine.hooks.after_commit()(self)
+        # The bound method: the engine names an observer by its __qualname__ (an instance
+        # has none, and its repr would be built on every command).
+        engine.hooks.after_commit()(self.__call__)
         return self
 
     def __call__(self, write: WriteSet) -> None:
@@ -200,13 +202,17 @@ class ComplianceMonitor:
         return case.state in finals
 
     def _load(self, case: Any, write: WriteSet, old: _CaseState | None) -> _CaseState:
-        """A fresh state of the case, from its history up to the write's version (read from
-        the store when the write does not start the case)."""
+        """A fresh state of the case: its history up to the version the write was planned
+        against (read from the store, unless the write starts the case) and the write's
+        events."""
         new = write.events
         if new and new[0].seq == 1:
             events = list(new)
         elif self.store is not None:
-            events = [e for e in self.store.history(case.id) if e.seq <= case.version]
+            # The history the write was planned against, and the write's own events.
+            events = [e for e in self.store.history(case.id)
+                      if e.seq <= write.expected_version]
+            events += new
         else:
             events = list(new)  # no store: only what it saw (documented)
         st = _CaseState(self._plan(case.process),

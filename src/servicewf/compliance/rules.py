@@ -64,6 +64,7 @@ __all__ = [
     "NotCoexistence",
     "NotSuccession",
     "Outcome",
+    "Overdue",
     "Precedence",
     "RespondedExistence",
     "Response",
@@ -1277,6 +1278,74 @@ def clock_entry(stored: Any, clock: str) -> Mapping[str, Any] | None:
     return None
 
 
+# --- overdue -----------------------------------------------------------------------------
+
+
+def _instant_us(value: Any) -> int | None:
+    when = parse_instant(value)
+    return None if when is None else epoch_us(when)
+
+
+@attrs.frozen(kw_only=True)
+class Overdue(Rule):
+    """An overdue item has what a late step needs (C13's second half: an improvement action
+    re-planned after its deadline has a cause analysis, 001 §4.3).
+
+    The deadline is the field ``deadline`` of the case data as it stood just before an event
+    (an instant; a step that sets a new deadline is judged against the one it replaces).
+    Every ``activity`` that happens after that deadline is an activation: fulfilled when the
+    event supplies every field of ``require``, violated otherwise; one on time is not an
+    activation. An open case waiting for ``activity`` (the last of the ``awaiting`` and
+    ``activity`` events is an ``awaiting`` one) whose deadline has passed as of the instant
+    checked has a pending activation at that event: the step to come must bring ``require``
+    (possibly violated; violated if the case is complete without it)."""
+
+    template: ClassVar[str] = "overdue"
+    activity: Activities = attrs.field(converter=_activities)
+    require: tuple[str, ...] = attrs.field(converter=_activities)
+    deadline: str = "deadline"
+    awaiting: tuple[str, ...] = attrs.field(default=(), converter=_fields)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if not isinstance(self.deadline, str) or not self.deadline:
+            raise InvalidRule(f"rule {self.id}: deadline names a field")
+
+    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
+        act: list[int] = []
+        ful: list[int] = []
+        vio: list[int] = []
+        pend: list[int] = []
+        why = ""
+        events = trace.events
+        for i in trace.positions(_fs(self.activity)):
+            due = _instant_us(trace.value_at(self.deadline, i - 1)) if i else None
+            if due is None or trace.time_us(i) <= due:
+                continue  # on time (or no deadline yet): nothing to explain
+            act.append(i)
+            missing = next((f for f in self.require if not present(events[i].data.get(f))),
+                           None)
+            if missing is None:
+                ful.append(i)
+            else:
+                vio.append(i)
+                why = why or (f"{trace.acts[i]} at #{trace.seqs[i]} after the "
+                              f"{self.deadline}: {missing} missing")
+        if self.awaiting and trace.events:
+            waits = trace.positions(_fs(self.awaiting))
+            steps = trace.positions(_fs(self.activity))
+            if waits and (not steps or waits[-1] > steps[-1]):
+                w = waits[-1]
+                due = _instant_us(trace.value_at(self.deadline, w))
+                if due is not None and trace.end_us() > due:
+                    act.append(w)
+                    pend.append(w)
+                    if not vio:
+                        why = (f"past the {self.deadline} since #{trace.seqs[w]}: the next "
+                               f"{'/'.join(self.activity)} needs {', '.join(self.require)}")
+        return _judge(self, trace, sorted(act), ful, vio, pend, why)
+
+
 # --- retention --------------------------------------------------------------------------------
 
 
@@ -1378,6 +1447,6 @@ TEMPLATES: dict[str, type[Rule]] = {
         Existence, Absence, Init, Response, AlternateResponse, Precedence, Succession,
         ChainResponse, ChainPrecedence, ChainSuccession, RespondedExistence, Coexistence,
         NotCoexistence, NotSuccession, RoleRule, HandlerTier, DataRule, Within, Window,
-        SlaClock, Retention, AllOf, AlternatePrecedence)
+        SlaClock, Retention, AllOf, AlternatePrecedence, Overdue)
 }
 """Every template by its name in plain data."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
 from servicewf.clock import epoch_us
@@ -18,6 +19,7 @@ from servicewf.events import Event, EventKind
 __all__ = ["Trace", "activity"]
 
 _OPENED = EventKind.OPENED
+_MAPPINGS = (dict, MappingProxyType)  # checked before the (slower) Mapping ABC
 
 
 def activity(event: Event) -> str:
@@ -103,9 +105,9 @@ class Trace:
         sla = self.sla
         if sla is not self._clocks_of:
             index: dict[Any, Mapping[str, Any]] = {}
-            if type(sla) is dict or isinstance(sla, Mapping):
+            if type(sla) in _MAPPINGS or isinstance(sla, Mapping):
                 for entry in sla.get("clocks") or ():
-                    if type(entry) is dict or isinstance(entry, Mapping):
+                    if type(entry) in _MAPPINGS or isinstance(entry, Mapping):
                         index.setdefault(entry.get("name"), entry)
             self._clocks = index
             self._clocks_of = sla  # held: its id is not reused while it is compared
