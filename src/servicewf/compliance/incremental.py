@@ -127,11 +127,12 @@ class _Stable(Folder):
     """A rule that judges each activation once, from the activation's event and the ones
     before it (data, role and handler-tier rules): the new events are judged, the rest kept."""
 
-    __slots__ = ("act", "ful", "names", "vio", "why")
+    __slots__ = ("act", "ful", "names", "vio", "when", "why")
 
     def __init__(self, rule: Rule) -> None:
         super().__init__(rule)
         self.names = frozenset(rule.activity)  # type: ignore[attr-defined]
+        self.when: tuple[Condition, ...] = getattr(rule, "when", ())
         self.act: list[int] = []
         self.ful: list[int] = []
         self.vio: list[int] = []
@@ -139,6 +140,18 @@ class _Stable(Folder):
 
     def fold(self, trace: Trace, start: int, env: Environment) -> None:
         acts, names = trace.acts, self.names
+        if start == len(acts) - 1:  # one new event (a command): judge it, if it activates
+            if acts[start] not in names or (self.when and not all(
+                    c.holds(trace, start) for c in self.when)):
+                return
+            self.act.append(start)
+            problem = self.rule.judge(trace, start, env)  # type: ignore[attr-defined]
+            if problem is None:
+                self.ful.append(start)
+            else:
+                self.vio.append(start)
+                self.why = self.why or problem
+            return
         for i in range(start, len(acts)):
             if acts[i] in names:
                 break

@@ -18,14 +18,16 @@ when a transaction around a command rolled back after the observer ran).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from servicewf._frozen import FrozenDict
 from servicewf.clock import epoch_us
 from servicewf.compliance.incremental import Folder
-from servicewf.compliance.rules import Environment, Outcome, Rule, Verdict
+from servicewf.compliance.rules import Environment, Outcome, Rule, SlaClock, Verdict
 from servicewf.compliance.trace import Trace
 from servicewf.storage.base import Store, WriteSet
 
@@ -37,6 +39,7 @@ __all__ = ["Alert", "ComplianceMonitor"]
 _MAX_CASES = 10_000
 _PVIO = Verdict.POSSIBLY_VIOLATED
 _VIO = Verdict.VIOLATED
+_MAPPINGS = (dict, FrozenDict, MappingProxyType)
 
 
 @attrs.frozen
@@ -49,17 +52,48 @@ class Alert:
     outcome: Outcome
 
 
+def _moved(old: Any, new: Any) -> list[str] | None:
+    """The clocks whose entry in the SLA record is not the very entry it was at the last
+    command (the SLA processor keeps an unchanged clock's entry); ``None``: the entries
+    cannot be compared (any clock may have moved)."""
+    if old is None or new is None or len(old) != len(new):
+        return None
+    moved: list[str] = []
+    for a, b in zip(old, new, strict=True):
+        if a is not b:
+            name = b.get("name")
+            if name != a.get("name"):
+                return None
+            moved.append(name)
+    return moved
+
+
+def _next_due(entries: Any, now_us: int) -> int | None:
+    """The earliest deadline among the clock entries not passed at ``now_us``."""
+    found = [d for e in entries or () if type(d := e.get("deadline")) is int and d >= now_us]
+    return min(found) if found else None
+
+
 class _Plan:
     """The rules of one process, and which of them each activity can change."""
 
-    __slots__ = ("always", "rules", "touch")
+    __slots__ = ("always", "clock_by_name", "clocks", "rules", "touch")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
         always: list[int] = []
         by_act: dict[str, set[int]] = {}
+        # SLA clock rules: judged when the SLA record's clock entries changed (ComplianceMonitor)
+        self.clocks = tuple(k for k, r in enumerate(rules) if type(r) is SlaClock)
+        by_name: dict[str, tuple[int, ...]] = {}
+        for k in self.clocks:
+            name = rules[k].clock  # type: ignore[attr-defined]
+            by_name[name] = (*by_name.get(name, ()), k)
+        self.clock_by_name = by_name
         for k, r in enumerate(rules):
             relevant = r.relevant()
+            if k in self.clocks:
+                continue
             if relevant is None:
                 always.append(k)
             else:
@@ -67,6 +101,13 @@ class _Plan:
                     by_act.setdefault(a, set()).add(k)
         self.always = tuple(always)
         self.touch = {a: tuple(sorted(ks | set(always))) for a, ks in by_act.items()}
+
+    def uncovered(self, entries: Any) -> tuple[int, ...]:
+        """The clock rules whose clock has no entry among ``entries`` (they fold the history
+        themselves, so any command can change them)."""
+        names = {e.get("name") for e in entries or ()
+                 if type(e) in _MAPPINGS or isinstance(e, Mapping)}
+        return tuple(k for k in self.clocks if self.rules[k].clock not in names)  # type: ignore[attr-defined]
 
     def touched(self, acts: list[str], start: int) -> tuple[int, ...]:
         """The rules the activities from ``start`` on can change."""
@@ -82,7 +123,8 @@ class _CaseState:
     """What the monitor keeps of one case: its trace, each rule's folder and last verdict,
     the version folded to and whether the case was complete then."""
 
-    __slots__ = ("complete", "folders", "plan", "trace", "verdicts", "version")
+    __slots__ = ("complete", "due", "entries", "folders", "plan", "trace", "uncovered",
+                 "verdicts", "version")
 
     def __init__(self, plan: _Plan, trace: Trace, version: int) -> None:
         self.plan = plan
@@ -91,6 +133,9 @@ class _CaseState:
         self.verdicts: list[Verdict | None] = [None] * len(plan.rules)
         self.version = version
         self.complete = False
+        self.entries: Any = None  # the SLA record's clock entries at the last command
+        self.uncovered: tuple[int, ...] = ()  # clock rules without an entry among them
+        self.due: int | None = None  # the earliest of the entries' deadlines still ahead
 
 
 class ComplianceMonitor:
@@ -141,16 +186,42 @@ class ComplianceMonitor:
             start = 0
         st.version = case.version
         env = self.env
-        complete = self._complete(case)
+        key = (case.process, case.definition_version)
+        finals = self._finals.get(key)
+        complete = (case.state in finals) if finals is not None else self._complete(key,
+                                                                                    case.state)
+        before_us = trace.as_of_us
         trace.complete = complete
-        trace.as_of_us = epoch_us(case.updated_at)
-        trace.sla = case.extensions.get("sla")
+        trace.as_of_us = now_us = epoch_us(case.updated_at)
+        raw: Any = case.extensions.get("sla")
+        trace.sla = raw
         plan = st.plan
-        if start == 0 or complete or complete != st.complete:
-            touched: tuple[int, ...] | range = range(len(plan.rules))
-        else:
-            touched = plan.touched(trace.acts, start)
+        everything = start == 0 or complete or complete != st.complete
         st.complete = complete
+        touched: Sequence[int] = range(len(plan.rules)) if everything else \
+            plan.touched(trace.acts, start)
+        if plan.clocks:
+            # A clock rule reads its clock's entry in the SLA record: the same entry, no
+            # deadline passed since the last command and the same completeness leave its
+            # verdict as it was. A rule whose clock has no entry folds the history itself.
+            entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
+            due = st.due  # the earliest deadline not passed at the last command
+            moved = None if everything or before_us is None or now_us < before_us or (
+                due is not None and due < now_us) else _moved(st.entries, entries)
+            if moved is None:
+                if not everything:
+                    touched = (*touched, *plan.clocks)
+                st.uncovered = plan.uncovered(entries)
+                st.due = _next_due(entries, now_us)
+            elif moved or st.uncovered:
+                extra = st.uncovered
+                by_name = plan.clock_by_name
+                for name in moved:
+                    extra += by_name.get(name, ())
+                touched = (*touched, *extra)
+                if moved:
+                    st.due = _next_due(entries, now_us)
+            st.entries = entries
         folders, verdicts = st.folders, st.verdicts
         alerts: list[Alert] = []
         for k in touched:
@@ -189,17 +260,14 @@ class ComplianceMonitor:
                                                  if r.applies_to(process)])
         return plan
 
-    def _complete(self, case: Any) -> bool:
-        """Whether the case is in a final state of its definition (no registry: never)."""
-        key = (case.process, case.definition_version)
-        finals = self._finals.get(key)
-        if finals is None:
-            registry = self.env.registry
-            if registry is None:
-                return False
-            definition = registry.get(*key)
-            finals = self._finals[key] = frozenset(s.id for s in definition.states if s.final)
-        return case.state in finals
+    def _complete(self, key: tuple[str, int], state: str) -> bool:
+        """Whether ``state`` is final in the definition ``key`` (no registry: never)."""
+        registry = self.env.registry
+        if registry is None:
+            return False
+        definition = registry.get(*key)
+        finals = self._finals[key] = frozenset(s.id for s in definition.states if s.final)
+        return state in finals
 
     def _load(self, case: Any, write: WriteSet, old: _CaseState | None) -> _CaseState:
         """A fresh state of the case: its history up to the version the write was planned

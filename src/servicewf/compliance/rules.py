@@ -395,6 +395,21 @@ Scan = tuple[list[int], list[int], list[int], str]
 on: activations, fulfilments, violations (positions) and the reason of the first violation."""
 
 
+def _scan(rule: Any, trace: Trace, act: list[int], env: Environment) -> Scan:
+    """``act`` judged one by one by ``rule.judge`` (a rule that judges each activation once)."""
+    ful: list[int] = []
+    vio: list[int] = []
+    why = ""
+    for i in act:
+        problem = rule.judge(trace, i, env)
+        if problem is None:
+            ful.append(i)
+        else:
+            vio.append(i)
+            why = why or problem
+    return act, ful, vio, why
+
+
 # --- Declare templates: unary -----------------------------------------------------------------
 
 
@@ -868,13 +883,16 @@ class RoleRule(Rule):
 
     def scan(self, trace: Trace, start: int, env: Environment) -> Scan:
         """The activations from position ``start`` on, judged (see :data:`Scan`)."""
-        act = _when(trace, _positions_from(trace, self.activity, start), self.when)
-        events, roles = trace.events, self.roles
-        ful = [i for i in act if events[i].role in roles]
-        vio = [i for i in act if events[i].role not in roles]
-        why = (f"{trace.acts[vio[0]]} at #{trace.seqs[vio[0]]} by role "
-               f"{events[vio[0]].role}, not {'/'.join(roles)}") if vio else ""
-        return act, ful, vio, why
+        return _scan(self, trace, _when(trace, _positions_from(trace, self.activity, start),
+                                        self.when), env)
+
+    def judge(self, trace: Trace, i: int, env: Environment) -> str | None:
+        """The activation at ``i``: ``None`` when fulfilled, else the reason."""
+        role = trace.events[i].role
+        if role in self.roles:
+            return None
+        return (f"{trace.acts[i]} at #{trace.seqs[i]} by role {role}, not "
+                f"{'/'.join(self.roles)}")
 
 
 NORMALISERS: dict[str, Callable[[Any], str | None]] = {}
@@ -933,20 +951,15 @@ class HandlerTier(Rule):
 
     def scan(self, trace: Trace, start: int, env: Environment) -> Scan:
         """The activations from position ``start`` on, judged (see :data:`Scan`)."""
-        act = _positions_from(trace, self.activity, start)
-        ful: list[int] = []
-        vio: list[int] = []
-        why = ""
-        for i in act:
-            tier = self.tier_at(trace, i)
-            if tier is not None and trace.events[i].role == tier:
-                ful.append(i)
-            else:
-                vio.append(i)
-                if not why:
-                    why = (f"{trace.acts[i]} at #{trace.seqs[i]} by role {trace.events[i].role}"
-                           f", the case's tier is {tier or 'unknown'}")
-        return act, ful, vio, why
+        return _scan(self, trace, _positions_from(trace, self.activity, start), env)
+
+    def judge(self, trace: Trace, i: int, env: Environment) -> str | None:
+        """The activation at ``i``: ``None`` when fulfilled, else the reason."""
+        tier = self.tier_at(trace, i)
+        if tier is not None and trace.events[i].role == tier:
+            return None
+        return (f"{trace.acts[i]} at #{trace.seqs[i]} by role {trace.events[i].role}, the "
+                f"case's tier is {tier or 'unknown'}")
 
 
 @attrs.frozen(kw_only=True)
@@ -989,19 +1002,13 @@ class DataRule(Rule):
 
     def scan(self, trace: Trace, start: int, env: Environment) -> Scan:
         """The activations from position ``start`` on, judged (see :data:`Scan`)."""
-        act = _when(trace, _positions_from(trace, self.activity, start), self.when)
-        ful: list[int] = []
-        vio: list[int] = []
-        why = ""
-        for i in act:
-            problem = self._problem(trace, i)
-            if problem is None:
-                ful.append(i)
-            else:
-                vio.append(i)
-                if not why:
-                    why = f"{trace.acts[i]} at #{trace.seqs[i]}: {problem}"
-        return act, ful, vio, why
+        return _scan(self, trace, _when(trace, _positions_from(trace, self.activity, start),
+                                        self.when), env)
+
+    def judge(self, trace: Trace, i: int, env: Environment) -> str | None:
+        """The activation at ``i``: ``None`` when fulfilled, else the reason."""
+        problem = self._problem(trace, i)
+        return None if problem is None else f"{trace.acts[i]} at #{trace.seqs[i]}: {problem}"
 
 
 # --- timing -----------------------------------------------------------------------------------

@@ -13,13 +13,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
+from servicewf._frozen import FrozenDict
 from servicewf.clock import epoch_us
 from servicewf.events import Event, EventKind
 
 __all__ = ["Trace", "activity"]
 
 _OPENED = EventKind.OPENED
-_MAPPINGS = (dict, MappingProxyType)  # checked before the (slower) Mapping ABC
+_MAPPINGS = (dict, FrozenDict, MappingProxyType)  # before the (slower) Mapping ABC
 
 
 def activity(event: Event) -> str:
