@@ -81,6 +81,11 @@ class Folder:
         """The rule's verdict on everything folded so far (cheap: no outcome is built)."""
         return self.outcome(trace, env).verdict
 
+    def step(self, trace: Trace, start: int, env: Environment) -> Verdict:
+        """:meth:`fold` then :meth:`verdict` (one call per rule and command)."""
+        self.fold(trace, start, env)
+        return self.verdict(trace, env)
+
     def outcome(self, trace: Trace, env: Environment) -> Outcome:
         """The rule's outcome, equal to ``rule.evaluate(trace, env)``."""
         raise NotImplementedError
@@ -139,31 +144,30 @@ class _Stable(Folder):
         self.why = ""
 
     def fold(self, trace: Trace, start: int, env: Environment) -> None:
+        self.step(trace, start, env)
+
+    def step(self, trace: Trace, start: int, env: Environment) -> Verdict:
         acts, names = trace.acts, self.names
         if start == len(acts) - 1:  # one new event (a command): judge it, if it activates
-            if acts[start] not in names or (self.when and not all(
+            if acts[start] in names and (not self.when or all(
                     c.holds(trace, start) for c in self.when)):
-                return
-            self.act.append(start)
-            problem = self.rule.judge(trace, start, env)  # type: ignore[attr-defined]
-            if problem is None:
-                self.ful.append(start)
-            else:
-                self.vio.append(start)
-                self.why = self.why or problem
-            return
-        for i in range(start, len(acts)):
-            if acts[i] in names:
-                break
-        else:
-            return  # no activation among the new events
-        act, ful, vio, why = self.rule.scan(trace, start, env)  # type: ignore[attr-defined]
-        if act:
+                self.act.append(start)
+                problem = self.rule.judge(trace, start, env)  # type: ignore[attr-defined]
+                if problem is None:
+                    self.ful.append(start)
+                else:
+                    self.vio.append(start)
+                    self.why = self.why or problem
+        elif any(acts[i] in names for i in range(start, len(acts))):
+            act, ful, vio, why = self.rule.scan(trace, start, env)  # type: ignore[attr-defined]
             self.act += act
             self.ful += ful
             if vio:
                 self.vio += vio
                 self.why = self.why or why
+        if self.vio:
+            return _VIO
+        return _SAT if trace.complete else _PSAT
 
     def verdict(self, trace: Trace, env: Environment) -> Verdict:
         if self.vio:
@@ -206,6 +210,12 @@ class _Precedence(Folder):
             return _VIO
         return _SAT if trace.complete else _PSAT
 
+    def step(self, trace: Trace, start: int, env: Environment) -> Verdict:
+        self.fold(trace, start, env)
+        if self.vio:
+            return _VIO
+        return _SAT if trace.complete else _PSAT
+
     def outcome(self, trace: Trace, env: Environment) -> Outcome:
         rule = self.rule
         assert isinstance(rule, Precedence)
@@ -230,25 +240,26 @@ class _AllOf(Folder):
             p.fold(trace, start, env)
 
     def verdict(self, trace: Trace, env: Environment) -> Verdict:
-        # As rules._combine and _judge: any part violated → violated; any pending (a part
-        # possibly violated) → possibly violated, violated once complete; all parts satisfied
-        # (settled) or a complete case → satisfied.
-        pending = False
-        settled = True
-        for p in self.parts:
-            v = p.verdict(trace, env)
-            if v is _VIO:
-                return _VIO
-            if v is _PVIO:
-                pending = True
-            elif v is not _SAT:
-                settled = False
-        if pending:
-            return _VIO if trace.complete else _PVIO
-        return _SAT if trace.complete or settled else _PSAT
+        return _conjunction([p.verdict(trace, env) for p in self.parts], trace.complete)
+
+    def step(self, trace: Trace, start: int, env: Environment) -> Verdict:
+        return _conjunction([p.step(trace, start, env) for p in self.parts], trace.complete)
 
     def outcome(self, trace: Trace, env: Environment) -> Outcome:
         return _combine(self.rule, trace, *(p.outcome(trace, env) for p in self.parts))
+
+
+def _conjunction(verdicts: list[Verdict], complete: bool) -> Verdict:
+    """An all-of's verdict from its parts', as rules._combine and _judge give it: any part
+    violated → violated; any pending (a part possibly violated) → possibly violated, violated
+    once complete; all parts satisfied (settled) or a complete case → satisfied."""
+    if _VIO in verdicts:
+        return _VIO
+    if _PVIO in verdicts:
+        return _VIO if complete else _PVIO
+    if complete or all(v is _SAT for v in verdicts):
+        return _SAT
+    return _PSAT
 
 
 class _Clock(Folder):
@@ -277,6 +288,9 @@ class _Clock(Folder):
                 definition = env.registry.get(trace.process)
                 self.bound = env.sla.bind(definition) is not None
         return self.bound
+
+    def step(self, trace: Trace, start: int, env: Environment) -> Verdict:
+        return self.verdict(trace, env)  # nothing to fold: the SLA record is the state
 
     def verdict(self, trace: Trace, env: Environment) -> Verdict:
         rule = self.rule

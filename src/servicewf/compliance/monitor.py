@@ -192,14 +192,23 @@ class ComplianceMonitor:
                                                                                     case.state)
         before_us = trace.as_of_us
         trace.complete = complete
-        trace.as_of_us = now_us = epoch_us(case.updated_at)
+        times = trace._times
+        if times is not None and new and case.updated_at is new[-1].at:
+            now_us = times[-1]  # the command's own instant, converted by extend()
+        else:
+            now_us = epoch_us(case.updated_at)
+        trace.as_of_us = now_us
         raw: Any = case.extensions.get("sla")
         trace.sla = raw
         plan = st.plan
         everything = start == 0 or complete or complete != st.complete
         st.complete = complete
-        touched: Sequence[int] = range(len(plan.rules)) if everything else \
-            plan.touched(trace.acts, start)
+        if everything:
+            touched: Sequence[int] = range(len(plan.rules))
+        elif start == len(trace) - 1:  # one new event: the rules its activity can change
+            touched = plan.touch.get(trace.acts[start], plan.always)
+        else:
+            touched = plan.touched(trace.acts, start)
         if plan.clocks:
             # A clock rule reads its clock's entry in the SLA record: the same entry, no
             # deadline passed since the last command and the same completeness leave its
@@ -226,8 +235,7 @@ class ComplianceMonitor:
         alerts: list[Alert] = []
         for k in touched:
             f = folders[k]
-            f.fold(trace, start, env)
-            v = f.verdict(trace, env)
+            v = f.step(trace, start, env)
             if v is not verdicts[k]:
                 verdicts[k] = v
                 if v is _PVIO or v is _VIO:
