@@ -1288,7 +1288,7 @@ def clock_entry(stored: Any, clock: str) -> Mapping[str, Any] | None:
 # --- overdue -----------------------------------------------------------------------------
 
 
-def _instant_us(value: Any) -> int | None:
+def _due_us(value: Any) -> int | None:
     when = parse_instant(value)
     return None if when is None else epoch_us(when)
 
@@ -1326,7 +1326,7 @@ class Overdue(Rule):
         why = ""
         events = trace.events
         for i in trace.positions(_fs(self.activity)):
-            due = _instant_us(trace.value_at(self.deadline, i - 1)) if i else None
+            due = _due_us(trace.value_at(self.deadline, i - 1)) if i else None
             if due is None or trace.time_us(i) <= due:
                 continue  # on time (or no deadline yet): nothing to explain
             act.append(i)
@@ -1343,7 +1343,7 @@ class Overdue(Rule):
             steps = trace.positions(_fs(self.activity))
             if waits and (not steps or waits[-1] > steps[-1]):
                 w = waits[-1]
-                due = _instant_us(trace.value_at(self.deadline, w))
+                due = _due_us(trace.value_at(self.deadline, w))
                 if due is not None and trace.end_us() > due:
                     act.append(w)
                     pend.append(w)
