@@ -63,8 +63,8 @@ EXPORTED = {
         AlternateResponse Catalogue
         ChainPrecedence ChainResponse ChainSuccession Coexistence ComplianceMonitor Condition
         DataRule Duration Environment Existence HandlerTier History Init NotCoexistence
-        NotSuccession Outcome Precedence Report RespondedExistence Response Retention RoleRule
-        Rule RuleSummary SlaClock Succession Trace Verdict Window Within activity
+        NotSuccession Outcome Overdue Precedence Report RespondedExistence Response Retention
+        RoleRule Rule RuleSummary SlaClock Succession Trace Verdict Window Within activity
         builtin_catalogue builtin_environment check check_one guideline_rules
         register_predicate rule_from_data rule_to_data rules_from_data rules_to_data
         timing_rules

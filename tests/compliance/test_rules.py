@@ -336,3 +336,13 @@ def test_the_vectorised_path_takes_the_declare_templates():
                 [Response(id="r", source="a", target="b")])
     assert big._outcomes is None  # counted in arrays; outcomes built when read
     assert len(big.outcomes) == 64 and big.outcomes[5].case_id == "c5"
+
+
+def test_not_coexistence_of_an_activity_with_itself_is_judged_not_crashed():
+    """A and B overlapping (the same activity): one occurrence is no pair (this raised an
+    IndexError), a second one is."""
+    rule = NotCoexistence(id="r", source="a", target="a")
+    one = check([History("c", None, trace(["a"]), True)], [rule]).outcome("r", "c")
+    assert one is not None and one.verdict is Verdict.SATISFIED
+    two = check([History("c", None, trace(["a", "b", "a"]), True)], [rule]).outcome("r", "c")
+    assert two is not None and two.violations == (3,)

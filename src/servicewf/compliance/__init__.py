@@ -3,7 +3,8 @@
 Rules (:mod:`~servicewf.compliance.rules`) are Declare/LTLf templates (existence, absence,
 init, response, precedence, chain and alternate variants, succession, responded existence,
 coexistence and their negations), role rules (who may act, the C9 handler tier), data rules,
-timing rules in business time on a named calendar or an SLA clock, windows and retention. Each
+overdue steps (C13: a late re-plan has a cause analysis), timing rules in business time on a
+named calendar or an SLA clock, windows and retention. Each
 has an id, a guideline citation and zh/en text, and can be loaded from plain data validated by
 a published JSON Schema (:data:`RULE_SCHEMA`; nothing is evaluated from data).
 
@@ -56,6 +57,7 @@ if _TYPE_CHECKING:
         NotCoexistence,
         NotSuccession,
         Outcome,
+        Overdue,
         Precedence,
         RespondedExistence,
         Response,
@@ -96,6 +98,7 @@ _HOME: dict[str, str] = {
     "NotCoexistence": "servicewf.compliance.rules",
     "NotSuccession": "servicewf.compliance.rules",
     "Outcome": "servicewf.compliance.rules",
+    "Overdue": "servicewf.compliance.rules",
     "PREDICATES": "servicewf.compliance.rules",
     "Precedence": "servicewf.compliance.rules",
     "RULES_SCHEMA": "servicewf.compliance.data",
@@ -169,6 +172,7 @@ __all__ = [
     "NotCoexistence",
     "NotSuccession",
     "Outcome",
+    "Overdue",
     "Precedence",
     "Report",
     "RespondedExistence",

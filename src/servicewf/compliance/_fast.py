@@ -76,13 +76,12 @@ def supports(rule: Rule) -> bool:
 class Log:
     """A batch of cases encoded for the array operations."""
 
-    def __init__(self, acts: Sequence[Sequence[str]], complete: Sequence[bool]) -> None:
+    def __init__(self, names: Sequence[str], lengths: Sequence[int],
+                 complete: Sequence[bool]) -> None:
+        """``names``: the activities of every case, one case after the other; ``lengths``:
+        how many each case has; ``complete``: whether each case is."""
         import numpy as np
 
-        names: list[str] = []
-        for seq in acts:
-            names += seq
-        lengths = [len(seq) for seq in acts]
         codes = {a: i for i, a in enumerate(dict.fromkeys(names))}
         self.np = np
         self.codes = codes
@@ -98,6 +97,8 @@ class Log:
         self.complete = np.asarray(complete, dtype=bool)
         self.big = len(flat) + 1
         self._masks: dict[tuple[str, ...], Any] = {}
+        self._mask_of: dict[int, tuple[str, ...]] = {}
+        self._derived: dict[tuple[str, int], Any] = {}
 
     def mask(self, names: Sequence[str]) -> Any:
         key = tuple(names)
@@ -106,11 +107,28 @@ class Log:
             ids = [self.codes[n] for n in names if n in self.codes]
             found = (self.np.isin(self.x, ids) if ids
                      else self.np.zeros(len(self.x), dtype=bool))
+            found.flags.writeable = False
             self._masks[key] = found
+            self._mask_of[id(found)] = key
+        return found
+
+    def _memo(self, op: str, m: Any, compute: Any) -> Any:
+        """``compute(m)``, kept per mask: several rules of a model share their activities,
+        so each derived array of a mask is computed once per log (kept read-only)."""
+        if self._masks.get(self._mask_of.get(id(m), ())) is not m:
+            return compute(m)  # a temporary array: nothing to share
+        key = (op, id(m))
+        found = self._derived.get(key)
+        if found is None:
+            found = self._derived[key] = compute(m)
+            found.flags.writeable = False
         return found
 
     def per_case(self, values: Any) -> Any:
         """Sum of ``values`` (one per event) per case."""
+        return self._memo("per_case", values, self._per_case)
+
+    def _per_case(self, values: Any) -> Any:
         np = self.np
         if not len(values):
             return np.zeros(len(self.n), dtype=np.int64)
@@ -119,18 +137,27 @@ class Log:
 
     def first(self, m: Any) -> Any:
         """Per case, the global index of the first marked event (``big`` when none)."""
+        return self._memo("first", m, self._first)
+
+    def _first(self, m: Any) -> Any:
         np = self.np
         arr = np.where(m, self.pos, self.big)
         return np.minimum.reduceat(arr, self.starts) if len(arr) else arr
 
     def last(self, m: Any) -> Any:
         """Per case, the global index of the last marked event (-1 when none)."""
+        return self._memo("last", m, self._last)
+
+    def _last(self, m: Any) -> Any:
         np = self.np
         arr = np.where(m, self.pos, -1)
         return np.maximum.reduceat(arr, self.starts) if len(arr) else arr
 
     def next_after(self, m: Any) -> Any:
         """Per event, the global index of the next marked event after it (any case)."""
+        return self._memo("next_after", m, self._next_after)
+
+    def _next_after(self, m: Any) -> Any:
         np = self.np
         arr = np.where(m, self.pos, self.big)
         suffix = np.minimum.accumulate(arr[::-1])[::-1]
@@ -138,6 +165,9 @@ class Log:
 
     def prev_before(self, m: Any) -> Any:
         """Per event, the global index of the previous marked event before it (any case)."""
+        return self._memo("prev_before", m, self._prev_before)
+
+    def _prev_before(self, m: Any) -> Any:
         np = self.np
         arr = np.where(m, self.pos, -1)
         prefix = np.maximum.accumulate(arr)

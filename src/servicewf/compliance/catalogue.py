@@ -1,6 +1,6 @@
 """The built-in catalogue: the compliance rules C1–C15 of the guidelines, the timing rules of
 every built-in SLA clock and retention, wired to the built-in processes
-(``docs/compliance-reference.md`` lists them).
+(``docs/compliance.md`` lists them).
 
 >>> catalogue = builtin_catalogue()
 >>> report = check(histories, catalogue, env=builtin_environment())
@@ -19,6 +19,7 @@ from servicewf.compliance.rules import (
     DataRule,
     Environment,
     HandlerTier,
+    Overdue,
     Precedence,
     Retention,
     Rule,
@@ -171,10 +172,17 @@ def guideline_rules() -> list[Rule]:
         both("C13",
              DataRule(id="C13", activity=("start",), require=ACTION_PLAN),
              DataRule(id="C13", activity=("plan", "re_plan"), require=ACTION_PLAN, at="event"),
+             # The second half: overdue → a cause analysis before re-planning (the engine's
+             # cause_analysis_if_overdue guard); an action left not effective past its
+             # deadline is possibly violated until its re-plan brings one.
+             Overdue(id="C13", activity="re_plan", require=("cause_analysis",),
+                     deadline="deadline", awaiting=("mark_not_effective",)),
              cites="001 §4.3", processes=("improvement_action",),
              text_en="An improvement action has an owner, deadline and acceptance criteria "
-                     "(and a measurable goal).",
-             text_zh="改進措施須有負責人、完成期限及驗收標準（及可衡量目標）。"),
+                     "(and a measurable goal); an overdue one is re-planned only with a cause "
+                     "analysis.",
+             text_zh="改進措施須有負責人、完成期限及驗收標準（及可衡量目標）；逾期者須先作原因"
+                     "分析方可重新計劃。"),
         DataRule(id="C14", cites="003 §4.3.1", processes=_CMP, activity="extend",
                  require=("reason", "customer_notification"), at="event",
                  text_en="An extension of a complaint deadline has a reason and a customer "

@@ -229,12 +229,15 @@ def check(
     # 1. the cases, as of the instant, with their process and completeness
     batch: list[tuple[History, Sequence[Event], bool]] = []
     for item in histories:
-        h = _as_history(item, process)
+        h = item if type(item) is History else _as_history(item, process)
         events = h.events
         if limit is not None:
             events = [e for e in events if epoch_us(e.at) <= limit]
         if events:
-            batch.append((h, events, _complete(h, events, registry, complete)))
+            # (the common cases inline: a log of many small cases pays this per case)
+            done = h.complete if h.complete is not None else (
+                complete if registry is None else _complete(h, events, registry, complete))
+            batch.append((h, events, done))
     applicable: dict[str | None, list[Rule]] = {}
     for h, _, _ in batch:
         if h.process not in applicable:
@@ -249,8 +252,9 @@ def check(
                 continue
             members = [k for k, (h, _, _) in enumerate(batch) if h.process == proc]
             opened = _OPENED
-            log = fast.Log([[e.trigger or ("open" if e.kind is opened else e.kind.value)
-                             for e in batch[k][1]] for k in members],
+            names = [e.trigger or ("open" if e.kind is opened else e.kind.value)
+                     for k in members for e in batch[k][1]]
+            log = fast.Log(names, [len(batch[k][1]) for k in members],
                            [batch[k][2] for k in members])
             for r in chosen:
                 counted.setdefault(r.id, []).append((members, fast.evaluate(log, r)))
@@ -300,6 +304,8 @@ def check(
                   materialise if counted else eager, summaries)
 
 
+_VERDICTS = tuple(v.value for v in Verdict)
+
 _VECTOR_MIN = 64
 """Logs at least this large use the vectorised path (below it, arrays cost more than they
 save)."""
@@ -311,6 +317,9 @@ def _summaries(rules: Sequence[Rule], eager: list[Outcome],
     base = {s.id: s for s in summarise(rules, eager)}
     out: list[RuleSummary] = []
     done_all: Any = None
+    # Per list of members (one per process, shared by its rules): its indexes, whether each
+    # case is complete and the case ids, as arrays built once.
+    of_members: dict[int, tuple[Any, Any, Any]] = {}
     for r in rules:
         parts = counted.get(r.id)
         if not parts:
@@ -322,22 +331,26 @@ def _summaries(rules: Sequence[Rule], eager: list[Outcome],
             done_all = np.asarray([b[2] for b in batch], dtype=bool)
             ids = np.asarray([b[0].case_id for b in batch], dtype=object)
         totals = [0, 0, 0, 0, 0]
-        verdicts = dict.fromkeys((v.value for v in Verdict), 0)
+        verdicts = dict.fromkeys(_VERDICTS, 0)
         bad: list[str] = []
         for members, (act, ful, vio, pend, settled) in parts:
-            idx = np.asarray(members, dtype=np.int64)
+            found = of_members.get(id(members))
+            if found is None:
+                idx = np.asarray(members, dtype=np.int64)
+                found = of_members[id(members)] = (members, done_all[idx], ids[idx])
+            done, member_ids = found[1], found[2]
             totals[0] += len(members)
             totals[1] += int(act.sum())
             totals[2] += int(ful.sum())
             totals[3] += int(vio.sum())
             totals[4] += int(pend.sum())
             v, p = vio > 0, pend > 0
-            sat = ~v & ~p & (done_all[idx] | settled)
+            sat = ~v & ~p & (done | settled)
             verdicts["violated"] += int(v.sum())
             verdicts["possibly_violated"] += int((~v & p).sum())
             verdicts["satisfied"] += int(sat.sum())
             verdicts["possibly_satisfied"] += int((~v & ~p & ~sat).sum())
-            bad += ids[idx[v]].tolist()
+            bad += member_ids[v].tolist()
         out.append(RuleSummary(r.id, r.cites, r.text_en, r.text_zh, totals[0], totals[1],
                                totals[2], totals[3], totals[4], verdicts, tuple(bad)))
     return tuple(out)

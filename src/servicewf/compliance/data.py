@@ -81,6 +81,9 @@ _FIELDS: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
                                                                    "minimum": 1},
                    "required": {"type": "boolean"}, "purge": _OPT_NAMES, "calendar": _STR},
                   ()),
+    "overdue": ({"activity": _NAMES, "require": _NAMES, "deadline": {"type": "string",
+                                                                      "minLength": 1},
+                 "awaiting": _OPT_NAMES}, ("activity", "require")),
     "all_of": ({"parts": {"type": "array", "minItems": 1,
                           "items": {"type": "object", "required": ["template"]}}}, ("parts",)),
 }

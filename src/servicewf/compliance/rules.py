@@ -39,6 +39,7 @@ from servicewf.sla import BREACHED, CANCELLED, MET, NO_GOAL, TOO_EARLY, ClockSta
 
 if TYPE_CHECKING:
     from servicewf.calendar import BusinessCalendar
+    from servicewf.compliance.incremental import Folder
     from servicewf.definition import Registry
     from servicewf.sla import SLA
 
@@ -63,6 +64,7 @@ __all__ = [
     "NotCoexistence",
     "NotSuccession",
     "Outcome",
+    "Overdue",
     "Precedence",
     "RespondedExistence",
     "Response",
@@ -347,6 +349,14 @@ class Rule:
         incremental checker re-evaluates a rule only after such an event."""
         return None
 
+    def folder(self) -> Folder:
+        """A fresh incremental form of this rule for one case (see
+        :mod:`~servicewf.compliance.incremental`): running state folded one event at a time,
+        whose outcome equals :meth:`evaluate` on the same history."""
+        from servicewf.compliance.incremental import folder_for
+
+        return folder_for(self)
+
     def applies_to(self, process: str | None) -> bool:
         """Whether the rule applies to a case of ``process`` (``None``: unknown, it does)."""
         return not self.processes or process is None or process in self.processes
@@ -371,9 +381,33 @@ def _fs(names: Activities) -> frozenset[str]:
     return frozenset(names)
 
 
-def _from(trace: Trace, positions: list[int]) -> list[int]:
-    start = trace.start
-    return [i for i in positions if i >= start] if start else positions
+def _positions_from(trace: Trace, names: Activities, start: int) -> list[int]:
+    """The positions of ``names`` from ``start`` on: the trace's index for the whole trace,
+    a scan of the few events after ``start`` otherwise (the incremental checker's case)."""
+    if not start:
+        return trace.positions(_fs(names))
+    acts = trace.acts
+    return [i for i in range(start, len(acts)) if acts[i] in names]
+
+
+Scan = tuple[list[int], list[int], list[int], str]
+"""What a rule that judges each activation once (:attr:`Rule.stable`) found from a position
+on: activations, fulfilments, violations (positions) and the reason of the first violation."""
+
+
+def _scan(rule: Any, trace: Trace, act: list[int], env: Environment) -> Scan:
+    """``act`` judged one by one by ``rule.judge`` (a rule that judges each activation once)."""
+    ful: list[int] = []
+    vio: list[int] = []
+    why = ""
+    for i in act:
+        problem = rule.judge(trace, i, env)
+        if problem is None:
+            ful.append(i)
+        else:
+            vio.append(i)
+            why = why or problem
+    return act, ful, vio, why
 
 
 # --- Declare templates: unary -----------------------------------------------------------------
@@ -687,6 +721,10 @@ class ChainResponse(_Binary):
 
     template: ClassVar[str] = "chain_response"
 
+    def relevant(self) -> frozenset[str] | None:
+        # Any event after a last A decides it (the next event is a B or not).
+        return None
+
     def parts(self, trace: Trace) -> Parts:
         return _chain_response(trace, self.source, self.target, self.when)
 
@@ -706,6 +744,10 @@ class ChainSuccession(_Binary):
     """Chain response and chain precedence: A and B always adjacent, in that order."""
 
     template: ClassVar[str] = "chain_succession"
+
+    def relevant(self) -> frozenset[str] | None:
+        # Any event after a last A decides it (the next event is a B or not).
+        return None
 
     def parts(self, trace: Trace) -> Parts:
         return _merge(_chain_response(trace, self.source, self.target, self.when),
@@ -755,6 +797,8 @@ class NotCoexistence(_Binary):
         act = sorted({*a_s, *b_s})
         first = min(a_s[0], b_s[0])
         vio = [i for i in act if i > first]
+        if not vio:  # one event that is both A and B (the two sets overlap): no pair
+            return act, act, [], [], ""
         ful = [i for i in act if i <= first]
         return act, ful, vio, [], (f"{'/'.join(self.source)} and {'/'.join(self.target)} both "
                                    f"happen (#{trace.seqs[vio[0]]})")
@@ -834,13 +878,21 @@ class RoleRule(Rule):
         return _fs(self.activity)
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, _from(trace, trace.positions(_fs(self.activity))), self.when)
-        events, roles = trace.events, self.roles
-        ful = [i for i in act if events[i].role in roles]
-        vio = [i for i in act if events[i].role not in roles]
-        why = (f"{trace.acts[vio[0]]} at #{trace.seqs[vio[0]]} by role "
-               f"{events[vio[0]].role}, not {'/'.join(roles)}") if vio else ""
+        act, ful, vio, why = self.scan(trace, trace.start, env)
         return _judge(self, trace, act, ful, vio, [], why)
+
+    def scan(self, trace: Trace, start: int, env: Environment) -> Scan:
+        """The activations from position ``start`` on, judged (see :data:`Scan`)."""
+        return _scan(self, trace, _when(trace, _positions_from(trace, self.activity, start),
+                                        self.when), env)
+
+    def judge(self, trace: Trace, i: int, env: Environment) -> str | None:
+        """The activation at ``i``: ``None`` when fulfilled, else the reason."""
+        role = trace.events[i].role
+        if role in self.roles:
+            return None
+        return (f"{trace.acts[i]} at #{trace.seqs[i]} by role {role}, not "
+                f"{'/'.join(self.roles)}")
 
 
 NORMALISERS: dict[str, Callable[[Any], str | None]] = {}
@@ -894,20 +946,20 @@ class HandlerTier(Rule):
         return _fs(self.activity)
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _from(trace, trace.positions(_fs(self.activity)))
-        ful: list[int] = []
-        vio: list[int] = []
-        why = ""
-        for i in act:
-            tier = self.tier_at(trace, i)
-            if tier is not None and trace.events[i].role == tier:
-                ful.append(i)
-            else:
-                vio.append(i)
-                if not why:
-                    why = (f"{trace.acts[i]} at #{trace.seqs[i]} by role {trace.events[i].role}"
-                           f", the case's tier is {tier or 'unknown'}")
+        act, ful, vio, why = self.scan(trace, trace.start, env)
         return _judge(self, trace, act, ful, vio, [], why)
+
+    def scan(self, trace: Trace, start: int, env: Environment) -> Scan:
+        """The activations from position ``start`` on, judged (see :data:`Scan`)."""
+        return _scan(self, trace, _positions_from(trace, self.activity, start), env)
+
+    def judge(self, trace: Trace, i: int, env: Environment) -> str | None:
+        """The activation at ``i``: ``None`` when fulfilled, else the reason."""
+        tier = self.tier_at(trace, i)
+        if tier is not None and trace.events[i].role == tier:
+            return None
+        return (f"{trace.acts[i]} at #{trace.seqs[i]} by role {trace.events[i].role}, the "
+                f"case's tier is {tier or 'unknown'}")
 
 
 @attrs.frozen(kw_only=True)
@@ -945,19 +997,18 @@ class DataRule(Rule):
         return _fs(self.activity)
 
     def evaluate(self, trace: Trace, env: Environment) -> Outcome:
-        act = _when(trace, _from(trace, trace.positions(_fs(self.activity))), self.when)
-        ful: list[int] = []
-        vio: list[int] = []
-        why = ""
-        for i in act:
-            problem = self._problem(trace, i)
-            if problem is None:
-                ful.append(i)
-            else:
-                vio.append(i)
-                if not why:
-                    why = f"{trace.acts[i]} at #{trace.seqs[i]}: {problem}"
+        act, ful, vio, why = self.scan(trace, trace.start, env)
         return _judge(self, trace, act, ful, vio, [], why)
+
+    def scan(self, trace: Trace, start: int, env: Environment) -> Scan:
+        """The activations from position ``start`` on, judged (see :data:`Scan`)."""
+        return _scan(self, trace, _when(trace, _positions_from(trace, self.activity, start),
+                                        self.when), env)
+
+    def judge(self, trace: Trace, i: int, env: Environment) -> str | None:
+        """The activation at ``i``: ``None`` when fulfilled, else the reason."""
+        problem = self._problem(trace, i)
+        return None if problem is None else f"{trace.acts[i]} at #{trace.seqs[i]}: {problem}"
 
 
 # --- timing -----------------------------------------------------------------------------------
@@ -1234,6 +1285,74 @@ def clock_entry(stored: Any, clock: str) -> Mapping[str, Any] | None:
     return None
 
 
+# --- overdue -----------------------------------------------------------------------------
+
+
+def _due_us(value: Any) -> int | None:
+    when = parse_instant(value)
+    return None if when is None else epoch_us(when)
+
+
+@attrs.frozen(kw_only=True)
+class Overdue(Rule):
+    """An overdue item has what a late step needs (C13's second half: an improvement action
+    re-planned after its deadline has a cause analysis, 001 §4.3).
+
+    The deadline is the field ``deadline`` of the case data as it stood just before an event
+    (an instant; a step that sets a new deadline is judged against the one it replaces).
+    Every ``activity`` that happens after that deadline is an activation: fulfilled when the
+    event supplies every field of ``require``, violated otherwise; one on time is not an
+    activation. An open case waiting for ``activity`` (the last of the ``awaiting`` and
+    ``activity`` events is an ``awaiting`` one) whose deadline has passed as of the instant
+    checked has a pending activation at that event: the step to come must bring ``require``
+    (possibly violated; violated if the case is complete without it)."""
+
+    template: ClassVar[str] = "overdue"
+    activity: Activities = attrs.field(converter=_activities)
+    require: tuple[str, ...] = attrs.field(converter=_activities)
+    deadline: str = "deadline"
+    awaiting: tuple[str, ...] = attrs.field(default=(), converter=_fields)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        if not isinstance(self.deadline, str) or not self.deadline:
+            raise InvalidRule(f"rule {self.id}: deadline names a field")
+
+    def evaluate(self, trace: Trace, env: Environment) -> Outcome:
+        act: list[int] = []
+        ful: list[int] = []
+        vio: list[int] = []
+        pend: list[int] = []
+        why = ""
+        events = trace.events
+        for i in trace.positions(_fs(self.activity)):
+            due = _due_us(trace.value_at(self.deadline, i - 1)) if i else None
+            if due is None or trace.time_us(i) <= due:
+                continue  # on time (or no deadline yet): nothing to explain
+            act.append(i)
+            missing = next((f for f in self.require if not present(events[i].data.get(f))),
+                           None)
+            if missing is None:
+                ful.append(i)
+            else:
+                vio.append(i)
+                why = why or (f"{trace.acts[i]} at #{trace.seqs[i]} after the "
+                              f"{self.deadline}: {missing} missing")
+        if self.awaiting and trace.events:
+            waits = trace.positions(_fs(self.awaiting))
+            steps = trace.positions(_fs(self.activity))
+            if waits and (not steps or waits[-1] > steps[-1]):
+                w = waits[-1]
+                due = _due_us(trace.value_at(self.deadline, w))
+                if due is not None and trace.end_us() > due:
+                    act.append(w)
+                    pend.append(w)
+                    if not vio:
+                        why = (f"past the {self.deadline} since #{trace.seqs[w]}: the next "
+                               f"{'/'.join(self.activity)} needs {', '.join(self.require)}")
+        return _judge(self, trace, sorted(act), ful, vio, pend, why)
+
+
 # --- retention --------------------------------------------------------------------------------
 
 
@@ -1335,6 +1454,6 @@ TEMPLATES: dict[str, type[Rule]] = {
         Existence, Absence, Init, Response, AlternateResponse, Precedence, Succession,
         ChainResponse, ChainPrecedence, ChainSuccession, RespondedExistence, Coexistence,
         NotCoexistence, NotSuccession, RoleRule, HandlerTier, DataRule, Within, Window,
-        SlaClock, Retention, AllOf, AlternatePrecedence)
+        SlaClock, Retention, AllOf, AlternatePrecedence, Overdue)
 }
 """Every template by its name in plain data."""

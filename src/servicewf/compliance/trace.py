@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any
 
+from servicewf._frozen import FrozenDict
 from servicewf.clock import epoch_us
 from servicewf.events import Event, EventKind
 
 __all__ = ["Trace", "activity"]
 
 _OPENED = EventKind.OPENED
+_MAPPINGS = (dict, FrozenDict, MappingProxyType)  # before the (slower) Mapping ABC
 
 
 def activity(event: Event) -> str:
@@ -38,8 +41,8 @@ class Trace:
     the SLA clocks' state stored with the case for exactly these events, when known.
     """
 
-    __slots__ = ("_fields", "_pos", "_times", "acts", "as_of_us", "case_id", "complete",
-                 "events", "process", "seqs", "sla", "start")
+    __slots__ = ("_clocks", "_clocks_of", "_fields", "_pos", "_times", "acts", "as_of_us",
+                 "case_id", "complete", "events", "process", "seqs", "sla", "start")
 
     def __init__(self, case_id: str, process: str | None, events: Sequence[Event], *,
                  complete: bool, as_of_us: int | None, sla: Any = None) -> None:
@@ -66,6 +69,8 @@ class Trace:
         self.start = 0
         """Prefix-stable rules judge only activations from this position on (the incremental
         checker sets it to the first new event; their earlier verdicts cannot change)."""
+        self._clocks_of: Any = None
+        self._clocks: dict[Any, Mapping[str, Any]] = {}
         self.sla = sla
         """The SLA record as the processor stored it with the case for exactly this history
         (``case.extensions["sla"]``), when known: timing rules read it instead of folding
@@ -93,6 +98,21 @@ class Trace:
                     else:
                         slot[0].append(k)
                         slot[1].append(v)
+
+    def clock_entry(self, clock: str) -> Mapping[str, Any] | None:
+        """The entry of ``clock`` in :attr:`sla` (as :func:`~servicewf.compliance.rules.
+        clock_entry`), from an index built once per record: every clock rule of a case reads
+        the same record after a command."""
+        sla = self.sla
+        if sla is not self._clocks_of:
+            index: dict[Any, Mapping[str, Any]] = {}
+            if type(sla) in _MAPPINGS or isinstance(sla, Mapping):
+                for entry in sla.get("clocks") or ():
+                    if type(entry) in _MAPPINGS or isinstance(entry, Mapping):
+                        index.setdefault(entry.get("name"), entry)
+            self._clocks = index
+            self._clocks_of = sla  # held: its id is not reused while it is compared
+        return self._clocks.get(clock)
 
     def __len__(self) -> int:
         return len(self.events)
