@@ -255,7 +255,9 @@ class SLA:
             if i < len(old) and old[i] is s:
                 out.append(old_timers[i])
                 continue
-            action = bound.next_action(s.name, s)
+            # Uncached: ``s`` is new (a clock the event changed), so an identity cache would
+            # only keep it alive.
+            action = bound._next_action(s.name, s)
             if action is None:
                 out.append(None)
                 continue
