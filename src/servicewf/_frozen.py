@@ -29,9 +29,16 @@ def _refuse(self: object, *args: object, **kwargs: object) -> NoReturn:
 
 
 class FrozenDict(dict[str, Any]):
-    """A ``dict`` that refuses every change; nested data of cases, events and timers."""
+    """A ``dict`` that refuses every change; nested data of cases, events and timers.
 
-    __slots__ = ()
+    ``_memo`` (unset unless its builder sets it) holds a value derived from this very mapping
+    by the code that built it, e.g. the SLA's decoded clocks beside their plain data, so that
+    reading the mapping back costs nothing. It is not data: equality, JSON, pickling and
+    every backend see the dictionary only, and a mapping read back from a store has none.
+    """
+
+    __slots__ = ("_memo",)
+    _memo: Any
     __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
     __ior__ = _refuse
 

@@ -18,6 +18,7 @@ import attrs
 import pendulum
 
 from servicewf._frozen import FrozenDict, FrozenList
+from servicewf._trusted import trusted_constructor
 from servicewf.calendar import BusinessCalendar
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.clock import epoch_us, from_epoch_us
@@ -96,10 +97,6 @@ class SLA:
             process: combine(group) for process, group in by_process.items()}
         self.calendars: dict[str, BusinessCalendar] = dict(calendars or {})
         self._bound: dict[tuple[str, int], BoundPolicy] = {}
-        self._decoded: dict[int, tuple[Any, ClockStates]] = {}
-        self._clock_data: dict[int, tuple[ClockState, Any]] = {}
-        self._cycle_data: dict[int, tuple[Any, FrozenList]] = {}
-        self._timers: dict[tuple[int, str], tuple[ClockState, Timer | None]] = {}
 
     timer_prefix = TIMER_PREFIX
     """The timers this processor owns (``"sla:<clock>"``)."""
@@ -142,7 +139,8 @@ class SLA:
         if bound is None:
             return case, None
         prior = case.extensions.get(EXTENSION_KEY)
-        states = self._decode(prior) if prior else None
+        memo = _memo_of(prior) if prior else None
+        states = memo.states if memo is not None else (self._decode(prior) if prior else None)
         self._check_extensions(bound, case, states, events)
         # The data after the command: folding the events' data into it changes nothing, and
         # it is the data the events saw (the engine passes one event per command).
@@ -155,62 +153,54 @@ class SLA:
             if refused.trigger is None and events:
                 refused.trigger = events[-1].trigger
             raise
-        frozen = self._encode(new)
-        case = attrs.evolve(case, extensions={**case.extensions, EXTENSION_KEY: frozen})
-        return case, self.timers_of(bound, case.id, new)
+        frozen = self._encode(new, memo)
+        timers = self._timers_for(bound, case.id, new, memo)
+        frozen._memo._timers = (bound, case.id, timers)
+        # Built from the case's own fields, all frozen already: the converters would only walk
+        # them again.
+        case = _new_case(case.id, case.process, case.definition_version, case.state,
+                         case.version, case.opened_at, case.updated_at, case.data,
+                         MappingProxyType({**case.extensions, EXTENSION_KEY: frozen}))
+        return case, [t for t in timers if t is not None]
 
-    # Identity caches: the fold keeps an unchanged clock as the same ClockState object, and
-    # the engine hands back the frozen extension it stored, so most of the decoding, encoding
-    # and timer building of a command is a dictionary hit. Every entry holds the object it is
-    # keyed by (an id is never reused while cached); the caches are bounded.
+    # The stored plain data carries its decoding (``FrozenDict._memo``, a :class:`_Stored`):
+    # the engine hands back the extension it stored, so the next command neither decodes it
+    # nor re-encodes, re-times or re-checks the clocks the event did not touch (the fold keeps
+    # them as the same ClockState objects). The memo lives and dies with the stored value: it
+    # can only describe the very data it hangs on, never a write that did not commit, and a
+    # mapping read back from a SQL store has none (it is decoded, then memoised again).
 
-    def _decode(self, prior: Any) -> ClockStates:
-        hit = self._decoded.get(id(prior))
-        if hit is not None and hit[0] is prior:
-            return hit[1]
+    @staticmethod
+    def _decode(prior: Any) -> ClockStates:
+        memo = _memo_of(prior)
+        if memo is not None:
+            return memo.states
         return ClockStates.from_dict(prior)
 
-    def _frozen_clock(self, c: ClockState) -> FrozenDict:
-        """``c.to_dict()`` frozen; built here from checked values, so frozen without a second
-        check (see ``freeze_trusted``); the finished cycles, which repeat from command to
-        command, are frozen once each."""
-        d = c.to_dict()
-        cycles = self._cycle_data
-        if len(cycles) > 100_000:
-            cycles.clear()
-        past = []
-        for cyc in c.past:
-            hit = cycles.get(id(cyc))
-            if hit is None or hit[0] is not cyc:
-                hit = cycles[id(cyc)] = (cyc, FrozenList(cyc))
-            past.append(hit[1])
-        d["past"] = FrozenList(past)
-        if d["target"] is not None:
-            d["target"] = freeze_trusted(d["target"])
-        if c.adjustments:
-            d["adjustments"] = freeze_trusted(d["adjustments"])
-        else:
-            d["adjustments"] = FrozenList()
-        return FrozenDict(d)
-
-    def _encode(self, states: ClockStates) -> Any:
-        cache = self._clock_data
-        if len(cache) > 100_000:
-            cache.clear()
+    def _encode(self, states: ClockStates, memo: _Stored | None) -> FrozenDict:
+        """``states.to_dict()`` frozen (without a second check: built here from checked
+        values, see ``freeze_trusted``), reusing the plain data of every clock ``memo`` (the
+        prior stored value's) already holds as the same object."""
+        old = memo.states.clocks if memo is not None else ()
+        old_data = memo.clocks if memo is not None else ()
         clocks = []
-        for c in states.clocks:
-            hit = cache.get(id(c))
-            if hit is None or hit[0] is not c:
-                hit = cache[id(c)] = (c, self._frozen_clock(c))
-            clocks.append(hit[1])
+        for i, c in enumerate(states.clocks):
+            if i < len(old) and old[i] is c:
+                clocks.append(old_data[i])
+                continue
+            prev = old[i] if i < len(old) and old[i].name == c.name else None
+            clocks.append(_frozen_clock(c, prev, old_data[i] if prev is not None else None))
+        frozen_clocks = FrozenList(clocks)
         out: dict[str, Any] = {"v": 1, "policy": states.policy, "state": states.state,
-                               "tier": states.tier, "clocks": FrozenList(clocks)}
+                               "tier": states.tier, "clocks": frozen_clocks}
         if states.fields:
-            out["fields"] = freeze_trusted(dict(states.fields))
+            if memo is not None and memo.fields is not None and memo.states.fields == \
+                    states.fields:
+                out["fields"] = memo.fields
+            else:
+                out["fields"] = freeze_trusted(dict(states.fields))
         frozen = FrozenDict(out)
-        if len(self._decoded) > 50_000:
-            self._decoded.clear()
-        self._decoded[id(frozen)] = (frozen, states)
+        frozen._memo = _Stored(states, frozen_clocks, out.get("fields"))
         return frozen
 
     def _check_extensions(self, bound: BoundPolicy, case: Case, states: ClockStates | None,
@@ -246,28 +236,37 @@ class SLA:
 
     def timers_of(self, bound: BoundPolicy, case_id: str, states: ClockStates) -> list[Timer]:
         """The ``sla:*`` timers for ``states``: the next action of each running clock."""
-        out: list[Timer] = []
+        return [t for t in self._timers_for(bound, case_id, states, None) if t is not None]
+
+    @staticmethod
+    def _timers_for(bound: BoundPolicy, case_id: str, states: ClockStates,
+                    memo: _Stored | None) -> list[Timer | None]:
+        """The timer of each clock of ``states`` (``None``: nothing due), the timers ``memo``
+        holds for clocks it kept as they were (same object, same binding, same case)."""
+        old: tuple[ClockState, ...] = ()
+        old_timers: Sequence[Timer | None] = ()
+        if memo is not None and memo._timers is not None:
+            by, cid, old_timers = memo._timers
+            if by is bound and cid == case_id:
+                old = memo.states.clocks
         process = bound.definition.name
-        cache = self._timers
-        if len(cache) > 100_000:
-            cache.clear()
-        for s in states.clocks:
-            key = (id(s), case_id)
-            hit = cache.get(key)
-            if hit is not None and hit[0] is s:
-                if hit[1] is not None:
-                    out.append(hit[1])
+        out: list[Timer | None] = []
+        for i, s in enumerate(states.clocks):
+            if i < len(old) and old[i] is s:
+                out.append(old_timers[i])
                 continue
-            action = bound.next_action(s.name, s)
-            timer = None
-            if action is not None:
-                kind, due = action
-                # The payload is built here from ints and names: frozen as it is.
-                timer = Timer(case_id, TIMER_PREFIX + s.name, from_epoch_us(due), process,
-                              MappingProxyType({"clock": s.name, "cycle": s.cycle,
-                                                "action": kind, "deadline": s.deadline}))
-                out.append(timer)
-            cache[key] = (s, timer)
+            # Uncached: ``s`` is new (a clock the event changed), so an identity cache would
+            # only keep it alive.
+            action = bound._next_action(s.name, s)
+            if action is None:
+                out.append(None)
+                continue
+            kind, due = action
+            # The payload is built here from ints and names, the instant by from_epoch_us:
+            # frozen and checked as they are.
+            out.append(_new_timer(case_id, TIMER_PREFIX + s.name, from_epoch_us(due), process,
+                                  MappingProxyType({"clock": s.name, "cycle": s.cycle,
+                                                    "action": kind, "deadline": s.deadline})))
         return out
 
     @staticmethod
@@ -491,3 +490,78 @@ class SLA:
                     and bound.definition.compiled.options(trigger, case.state)):
                 return trigger
         return None
+
+
+_new_case = trusted_constructor(Case)
+_new_timer = trusted_constructor(Timer)
+_NO_ITEMS = FrozenList()
+
+
+class _Stored:
+    """What a stored SLA extension value was built from (its ``FrozenDict._memo``): the
+    clocks, their plain data in order, the frozen ``fields``, and once computed the timers
+    of each clock as ``(binding, case id, timers)``."""
+
+    __slots__ = ("_timers", "clocks", "fields", "states")
+
+    def __init__(self, states: ClockStates, clocks: FrozenList,
+                 fields: FrozenDict | None) -> None:
+        self.states = states
+        self.clocks = clocks
+        self.fields = fields
+        self._timers: tuple[BoundPolicy, str, list[Timer | None]] | None = None
+
+
+def _memo_of(value: Any) -> _Stored | None:
+    memo = getattr(value, "_memo", None) if type(value) is FrozenDict else None
+    return memo if type(memo) is _Stored else None
+
+
+_targets: dict[int, tuple[Target, FrozenDict]] = {}
+
+
+def _frozen_target(t: Target) -> FrozenDict:
+    """``t.to_dict()`` frozen; targets are few (the policies' own objects, mostly) and
+    immutable, so each is frozen once (by identity; bounded)."""
+    hit = _targets.get(id(t))
+    if hit is not None and hit[0] is t:
+        return hit[1]
+    frozen: FrozenDict = freeze_trusted(t.to_dict())
+    if len(_targets) > 1_000:
+        _targets.clear()
+    _targets[id(t)] = (t, frozen)
+    return frozen
+
+
+def _frozen_clock(c: ClockState, prev: ClockState | None, prev_data: Any) -> FrozenDict:
+    """``c.to_dict()`` frozen (the same keys in the same order), reusing the finished cycles
+    of ``prev_data`` (the plain data of ``prev``, the clock before the event) that ``c``
+    still holds: a clock's past only grows."""
+    past: Any = _NO_ITEMS
+    if c.past:
+        if prev is not None and prev.past is c.past:
+            past = prev_data["past"]
+        else:
+            kept = prev_data["past"] if prev is not None else ()
+            old = prev.past if prev is not None else ()
+            items = []
+            for j, cyc in enumerate(c.past):
+                items.append(kept[j] if j < len(old) and old[j] is cyc else FrozenList(cyc))
+            past = FrozenList(items)
+    target = c.target
+    adjustments = c.adjustments
+    return FrozenDict({
+        "name": c.name, "cycle": c.cycle, "status": c.status,
+        "outcome": c.outcome, "started": c.started,
+        "target": None if target is None else _frozen_target(target),
+        "base": c.base, "deadline": c.deadline, "earliest": c.earliest,
+        "paused": c.paused, "pause_since": c.pause_since, "held": c.held,
+        "stopped": c.stopped, "warned": c.warned, "breached": c.breached,
+        "breach_recorded": c.breach_recorded, "early_attempts": c.early_attempts,
+        "extensions": c.extensions,
+        "adjustments": FrozenList([a if isinstance(a, int) else _frozen_target(a)
+                                   for a in adjustments]) if adjustments else _NO_ITEMS,
+        "past": past,
+        "paused_calendar": c.paused_calendar, "paused_business": c.paused_business,
+        "calendar": c.calendar,
+    })
