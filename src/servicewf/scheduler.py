@@ -59,7 +59,14 @@ from servicewf.errors import (
     UnknownProcess,
 )
 from servicewf.events import EventKind
-from servicewf.storage.base import QuarantinedTimer, Store, Timer, WriteSet, check_write
+from servicewf.storage.base import (
+    QuarantinedTimer,
+    Store,
+    Timer,
+    WriteSet,
+    check_timers,
+    check_write,
+)
 
 if typing.TYPE_CHECKING:
     from servicewf.engine import Engine
@@ -552,11 +559,11 @@ _ALONE = "a batch cannot settle this case; the scheduler settles it alone"
 class _HeldWrites:
     """A store view for one batch: reads cases from what the batch loaded (or holds), holds
     every write-set back (merged per case) instead of writing it, and passes everything else
-    to the store. A handler that reads the history or timers of a case with held writes, or
-    writes its timers directly, would see the store without them: the view raises
-    ``NotImplementedError`` instead, and the scheduler settles that case alone (any error
-    of a handler in a batch does; a plain built-in error, as it never leaves the
-    scheduler)."""
+    to the store. Timers a handler sets directly on a case with held writes join its held
+    write-set. A handler that reads the history or timers of such a case would see the
+    store without them: the view raises ``NotImplementedError`` instead, and the scheduler
+    settles that case alone (any error of a handler in a batch does; a plain built-in
+    error, as it never leaves the scheduler)."""
 
     def __init__(self, store: Store, cases: dict[str, Case]) -> None:
         self.store = store
@@ -600,6 +607,17 @@ class _HeldWrites:
         return self.store.timers(case_id)
 
     def set_timers(self, case_id: str, timers: Sequence[Timer], *, prefix: str = "") -> None:
-        self._touch(case_id)
-        self.store.set_timers(case_id, timers, prefix=prefix)
+        held = self.held.get(case_id)
+        if held is None:
+            self.store.set_timers(case_id, timers, prefix=prefix)
+            return
+        # Folded into the case's held write-set (a breach action that writes nothing drops
+        # its pending timer this way): applied, it replaces the timers the store's
+        # set_timers would replace after the held writes (merge_owned_timers), in the same
+        # transaction as they are. New timers take the full checks when it is applied.
+        group = tuple(timers)
+        check_timers(case_id, group, prefix)
+        self.held[case_id] = WriteSet(held.case, held.events, held.expected_version,
+                                      merge_owned_timers(held.timers, {prefix: group}),
+                                      held.outbox, checked=held.checked and not group)
 

@@ -4,6 +4,7 @@ write-sets replace timers exactly as their parts applied in turn."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterator
 
@@ -165,3 +166,65 @@ def test_merge_writes_keeps_the_first_version_and_both_events_and_outboxes() -> 
     assert (merged.case, merged.expected_version) == (then.case, 1)
     assert [e.seq for e in merged.events] == [2, 3]
     assert dict(merged.timers) == {"sla:": ()}
+
+
+def test_timers_set_on_a_case_with_held_writes_join_its_write_and_end_as_alone(
+        store: Store) -> None:
+    # A breach action that writes nothing drops its pending timer with set_timers: the case
+    # stays in the batch (one write, no second settling) and ends as settled alone.
+    _, engine, _, ids = _fill(store, 4)
+    settles: list[str] = []
+
+    class Planner:
+        """Records a note, then sets its timers directly: a new one, or none."""
+
+        timer_prefix = "plan:"
+
+        def settle(self, ctx: SweepContext, case):  # type: ignore[no-untyped-def]
+            settles.append(case.id)
+            case = ctx.record(case, EventKind.NOTE, {"n": 1})
+            later = [Timer(case.id, "plan:next", LATE + dt.timedelta(days=1), "job", {"k": 1})] \
+                if case.id in ("j000", "j002") else []
+            ctx.engine.store.set_timers(case.id, later, prefix="plan:")
+            ctx.engine.store.set_timers(case.id, [], prefix="plan:gone")
+            return True
+
+    def run(on: Store, batches: bool) -> list[object]:
+        for cid in ids:
+            on.set_timers(cid, [Timer(cid, "plan:x", T0, "job"),
+                                Timer(cid, "plan:gone1", T0 + dt.timedelta(days=9), "job")],
+                          prefix="plan:")
+        eng, _ = job_engine(on, engine.clock)
+        report = Scheduler(eng, [Planner()], settle_in_batches=batches).run()
+        assert (report.cases, report.retries) == (4, 0)
+        return [([(e.seq, e.kind, dict(e.data)) for e in on.history(cid)],
+                 [(t.name, t.due, dict(t.payload)) for t in on.timers(cid)]) for cid in ids]
+
+    batched = run(store, True)
+    assert sorted(settles) == ids  # each settled once: none fell back to alone
+    from servicewf import MemoryStore
+
+    alone_store = MemoryStore()
+    _fill(alone_store, 4)
+    assert batched == run(alone_store, False)
+    assert [[n for n, *_ in timers if n.startswith("plan:")] for _, timers in batched] == \
+        [["plan:next"], [], ["plan:next"], []]
+
+
+def test_bad_timers_set_in_a_batch_are_refused_as_the_store_refuses_them(store: Store) -> None:
+    _, engine, _, ids = _fill(store, 1)
+
+    class Wrong:
+        timer_prefix = "wrong:"
+
+        def settle(self, ctx: SweepContext, case):  # type: ignore[no-untyped-def]
+            case = ctx.record(case, EventKind.NOTE, {})
+            ctx.engine.store.set_timers(case.id, [Timer(case.id, "other:x", T0, "job")],
+                                        prefix="wrong:")
+            return True
+
+    store.set_timers(ids[0], [Timer(ids[0], "wrong:x", T0, "job")], prefix="wrong:")
+    report = Scheduler(engine, [Wrong()]).run()
+    # Refused in the batch, then alone (where the store refuses it too): quarantined.
+    [wrong] = [q for q in report.quarantined if q.name.startswith("wrong:")]
+    assert wrong.name == "wrong:x" and "does not start with 'wrong:'" in wrong.reason
