@@ -48,6 +48,7 @@ from servicewf.scheduler import (
     SweepReport,
     TimerHandler,
 )
+from servicewf.sla.policy import Policy
 from servicewf.sla.processor import SLA, TIMER_PREFIX
 from servicewf.sla.state import ClockView
 from servicewf.storage.base import Timer, WriteSet, replace_timers
@@ -200,7 +201,9 @@ class _SLAHandler:
                                       comment=f"{name} due soon")
                     ctx.report.warnings += 1
                     ctx.notify("warning", case, name, data)
-                    case = policy.on_warning(ctx, case, self._view(bound, case, name, ctx))
+                    if type(policy).on_warning is not Policy.on_warning:
+                        # (Policy's own returns the case as it is: no view to build.)
+                        case = policy.on_warning(ctx, case, self._view(bound, case, name, ctx))
                 else:
                     # The breach and the pending breach action, in one write-set.
                     pending = breach_timer_name(name, s.cycle)
@@ -237,6 +240,11 @@ def _run_breach_action(ctx: ActionContext, sla: SLA, bound: BoundPolicy, case: C
     history is checked first for an escalation already recorded."""
     pending = breach_timer_name(clock, cycle)
     if recovering and _breach_action_done(ctx.engine, bound, case.id, clock, cycle):
+        replace_timers(ctx.engine.store, case.id, pending, ())
+        return case
+    policy = bound.policy
+    if type(policy).on_breach is Policy.on_breach and not policy.clock(clock).escalate:
+        # Policy's own on_breach would return the case as it is: only the timer goes.
         replace_timers(ctx.engine.store, case.id, pending, ())
         return case
     view = sla._view(bound, sla.states(case)[clock], epoch_us(ctx.now))
