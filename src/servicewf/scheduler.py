@@ -179,7 +179,8 @@ class Pass(Protocol):
     retention purge...). ``run`` does one bounded pass and returns counts by name, which
     are added to the round's :attr:`SweepReport.counts`. A database error it raises is
     retried like a failed sweep; the pass must be safe to run again (idempotent, or leased
-    like the dispatcher)."""
+    like the dispatcher). A pass that loops stops early once ``ctx.stopping`` is true (the
+    worker was asked to stop)."""
 
     name: str
 
