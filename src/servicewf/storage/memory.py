@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
+import pendulum
 
 from servicewf._frozen import names_tuple
 from servicewf.case import Case
@@ -176,27 +177,27 @@ class MemoryStore(Store):
         except KeyError:
             raise KeyError(f"no outbox message {message_id!r}") from None
 
+    def _delivered(self, entry: OutboxEntry, at: pendulum.DateTime) -> OutboxEntry:
+        """Record ``entry`` delivered at ``at`` (the first delivery stands) and end its lease;
+        under the lock."""
+        message_id = entry.message.id
+        if entry.status != DELIVERED:
+            entry = attrs.evolve(entry, status=DELIVERED, delivered_at=at)
+            self._outbox[message_id] = entry
+            self._pending.pop(message_id, None)
+        self._outbox_leases.pop(message_id, None)
+        return entry
+
     def mark_delivered(self, message_id: str, *, now: _dt.datetime) -> OutboxEntry:
         with self._lock:
-            entry = self._entry(message_id)
-            if entry.status != DELIVERED:
-                entry = attrs.evolve(entry, status=DELIVERED, delivered_at=as_utc(now))
-                self._outbox[message_id] = entry
-                self._pending.pop(message_id, None)
-            self._outbox_leases.pop(message_id, None)
-            return entry
+            return self._delivered(self._entry(message_id), as_utc(now))
 
     def mark_delivered_many(self, message_ids: Sequence[str], *, now: _dt.datetime) -> None:
         with self._lock:
             entries = [self._entry(m) for m in dict.fromkeys(message_ids)]  # all known first
             at = as_utc(now)
             for entry in entries:
-                message_id = entry.message.id
-                if entry.status != DELIVERED:
-                    self._outbox[message_id] = attrs.evolve(entry, status=DELIVERED,
-                                                            delivered_at=at)
-                    self._pending.pop(message_id, None)
-                self._outbox_leases.pop(message_id, None)
+                self._delivered(entry, at)
 
     def mark_failed(
         self,
