@@ -321,6 +321,11 @@ class Policy:
     def on_breach(self, ctx: ActionContext, case: Case, clock: ClockView) -> Case:
         """Run after a breach was recorded; by default escalates one tier when the clock
         says ``escalate``. Return the (possibly updated) case."""
-        if self.clock(clock.name).escalate:
+        if self._escalates_on_breach(clock.name):
             return ctx.escalate(case, clock=clock.name, reason=f"{clock.name} breached")
         return case
+
+    def _escalates_on_breach(self, clock: str) -> bool:
+        """Whether this class's own :meth:`on_breach` does anything for ``clock`` (the sweep
+        skips building a view for it when not)."""
+        return self.clock(clock).escalate

@@ -243,7 +243,7 @@ def _run_breach_action(ctx: ActionContext, sla: SLA, bound: BoundPolicy, case: C
         replace_timers(ctx.engine.store, case.id, pending, ())
         return case
     policy = bound.policy
-    if type(policy).on_breach is Policy.on_breach and not policy.clock(clock).escalate:
+    if type(policy).on_breach is Policy.on_breach and not policy._escalates_on_breach(clock):
         # Policy's own on_breach would return the case as it is: only the timer goes.
         replace_timers(ctx.engine.store, case.id, pending, ())
         return case
