@@ -45,8 +45,19 @@ def test_a_case_is_decoded_from_its_row_on_first_read() -> None:
         case = open_complaint(s, level="緊急", vip=True, owner="ana", case_id="c-9")
         item = s.queues.inbox(actor="ana").items[0]
         assert item.case == case and item.case is item.case
+        assert item.queue == queue_state(case)  # still there after the row was let go
+        first = s.queues.inbox(actor="ana").items[0]
+        assert first.queue == queue_state(case) and first.queue is first.queue
+        assert first.case == case
         s.queues.close()
         s.queues.close()  # closing twice is harmless
         assert [i.id for i in s.queues.inbox(actor="ana")] == ["c-9"]  # reopens
     finally:
         store.close()
+
+
+def test_an_item_needs_its_queue_state_or_its_row() -> None:
+    import pytest
+
+    with pytest.raises(TypeError, match="queue state"):
+        QueueItem("c-1", None, "k")

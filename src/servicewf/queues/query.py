@@ -48,18 +48,29 @@ _KEYS = ("o", "g", "u", "r", "ur")
 
 class QueueItem:
     """One case in a queue: its id, its queue state, its place (``key``) in the order, and
-    the case itself (:attr:`case`, decoded from the stored row when first read, so a page
-    costs what the hand-written query costs until its cases are looked at)."""
+    the case itself. A page read from SQL decodes the queue state (:attr:`queue`) and the
+    case (:attr:`case`) from the stored row when each is first read, so a page costs what
+    the hand-written query costs until its items are looked at."""
 
-    __slots__ = ("_case", "_row", "id", "key", "queue")
+    __slots__ = ("_case", "_queue", "_row", "id", "key")
 
-    def __init__(self, case_id: str, queue: QueueState, key: str, *,
+    def __init__(self, case_id: str, queue: QueueState | None, key: str, *,
                  case: Case | None = None, row: Sequence[Any] | None = None) -> None:
+        if queue is None and row is None:
+            raise TypeError("QueueItem needs its queue state, or the stored row to read it from")
         self.id = case_id
-        self.queue = queue
+        self._queue = queue
         self.key = key
         self._case = case
         self._row = row
+
+    @property
+    def queue(self) -> QueueState:
+        """The case's queue state (owner, group, tier, rank, due, breached)."""
+        if self._queue is None:
+            assert self._row is not None
+            self._queue = _state_of(self._row[8])
+        return self._queue
 
     @property
     def case(self) -> Case:
@@ -68,6 +79,8 @@ class QueueItem:
             from servicewf.storage._codec import decode_case
 
             assert self._row is not None
+            if self._queue is None:
+                self._queue = _state_of(self._row[8])
             self._case = decode_case(*self._row)
             self._row = None
         return self._case
@@ -355,9 +368,9 @@ class _SQLQueues:
         sql = (f"SELECT {self.columns}, {key} AS queue_key FROM {self.name} "
                f"WHERE {' AND '.join(where)} ORDER BY {key} LIMIT {p('n')}")
         rows = self._read(sql, params)
-        # Only the queue state is read now (one JSON decode, as a hand-written query does);
-        # the case is decoded when the caller first reads it (QueueItem.case).
-        return [QueueItem(row[0], _state_of(row[8]), row[-1], row=row[:-1]) for row in rows]
+        # Nothing is decoded now beyond what the driver did (as with a hand-written query):
+        # the queue state and the case are decoded when the caller first reads them.
+        return [QueueItem(row[0], None, row[-1], row=row[:-1]) for row in rows]
 
     def count(self, field: str, value: str) -> int:
         sql = (f"SELECT count(*) FROM {self.name} "
