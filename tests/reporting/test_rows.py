@@ -198,3 +198,16 @@ def test_a_reopen_trigger_fired_at_work_reopens_nothing() -> None:
     assert [(r.resolved, r.reopened) for r in report.reopen] == [(2, 1)]
     assert {r.case_id: r.reopens for r in report.cycles} == {"w": 0, "r": 1}
     assert [(r.cycles, r.reopened) for r in report.durations] == [(2, 1)]
+
+
+def test_the_headline_says_how_many_cycles_met_their_goal_in_words() -> None:
+    from servicewf.reporting import headline_lines
+
+    report = _report()
+    resolve = next(r for r in report.attainment if r.by == "all" and r.clock == "resolve")
+    done = resolve.met + resolve.breached + resolve.too_early
+    lines = headline_lines(report, registry=REGISTRY)
+    assert f"({resolve.met} of {done} met; {resolve.open_overdue} open and overdue)" in "\n".join(
+        lines)
+    zh = "\n".join(headline_lines(report, lang="zh_hans", registry=REGISTRY))
+    assert f"({done} 个已完成周期中 {resolve.met} 个达成;逾期未完成 {resolve.open_overdue} 个)" in zh

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from servicewf.definition import Registry
 from servicewf.reporting.definitions import LANGS
-from servicewf.reporting.html import _CLOCKS, _tr
+from servicewf.reporting.html import _CLOCKS
 from servicewf.reporting.kpi import Report
 
 __all__ = ["headline_lines"]
@@ -16,6 +16,13 @@ _HEAD: dict[str, tuple[str, str, str]] = {
     "reopen": ("Reopen rate", "重开率", "重開率"),
     "csat": ("CSAT (response rate)", "满意度(回复率)", "滿意度(回覆率)"),
 }
+
+# How many of the completed cycles met the goal, and how many open ones are overdue.
+_COUNTS: tuple[str, str, str] = (
+    "{met} of {done} met; {overdue} open and overdue",
+    "{done} 个已完成周期中 {met} 个达成;逾期未完成 {overdue} 个",
+    "{done} 個已完成週期中 {met} 個達成;逾期未完成 {overdue} 個",
+)
 
 
 def _pct(value: float | None) -> str:
@@ -47,7 +54,8 @@ def headline_lines(report: Report, *, lang: str = "en",
         if r.by == "all":
             done = r.met + r.breached + r.too_early
             lines.append(f"  {process(r.process)} · {clock(r.clock)}: {_pct(r.attainment)} "
-                         f"({r.met}/{done}; {_tr('open_overdue', lang)} {r.open_overdue})")
+                         "(" + _COUNTS[i].format(met=r.met, done=done, overdue=r.open_overdue)
+                         + ")")
     first = [r for r in report.durations if r.role == "response"]
     lines.append(f"{_HEAD['first'][i]}: " + (", ".join(
         f"{process(r.process)} · {clock(r.clock)} "
