@@ -210,4 +210,5 @@ def test_the_headline_says_how_many_cycles_met_their_goal_in_words() -> None:
     assert f"({resolve.met} of {done} met; {resolve.open_overdue} open and overdue)" in "\n".join(
         lines)
     zh = "\n".join(headline_lines(report, lang="zh_hans", registry=REGISTRY))
-    assert f"({done} 个已完成周期中 {resolve.met} 个达成;逾期未完成 {resolve.open_overdue} 个)" in zh
+    said = f"({done} 个已完成周期中 {resolve.met} 个达成;逾期未完成 {resolve.open_overdue} 个)"
+    assert said in zh
