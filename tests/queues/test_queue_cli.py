@@ -31,7 +31,33 @@ def test_queue_prints_the_inbox_most_urgent_first(tmp_path: Path,
     out = capsys.readouterr().out.splitlines()
     assert [line.split()[1] for line in out[1:]] == ["urgent-1"] and out[1].endswith("qian")
     assert main(["queue", "--db", url, "--group", "nobody"]) == 0
-    assert "(no open cases)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "(no open cases)" in out and "carries queue state" not in out
+
+
+@pytest.mark.parametrize("backend", ["memory", "sqlite"])
+def test_a_database_written_without_queues_is_said_to_hold_none(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], backend: str) -> None:
+    from servicewf.processes.stack import builtin_stack
+    from servicewf.queues import Queues
+    from servicewf.storage import MemoryStore
+
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    store = MemoryStore() if backend == "memory" else SQLStore(url)
+    plain = builtin_stack(store, FrozenClock(START))
+    plain.engine.open("complaint", actor=Actor("ana", "agent"), data={
+        "channel": "phone", "customer_ref": "C-1", "content": "late"})
+    assert Queues(store).holds_queue_state() is False
+    queued = queue_stack(store, FrozenClock(START))
+    open_complaint(queued, level="一般", vip=False, owner="ana", case_id="queued-1")
+    assert Queues(store).holds_queue_state() is True
+    store.close()
+    if backend == "sqlite":
+        empty = f"sqlite:///{tmp_path / 'empty.db'}"
+        SQLStore(empty).close()
+        assert main(["queue", "--db", empty, "--actor", "ana"]) == 0
+        out = capsys.readouterr().out
+        assert "(no open cases)" in out and "carries queue state" in out
 
 
 @pytest.mark.parametrize("argv, message", [

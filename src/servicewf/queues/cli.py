@@ -70,6 +70,10 @@ def run(args: argparse.Namespace) -> int:
                   f"{flag:<7} {due:<20} {q.owner or '-'}")
         if not page.items:
             print("(no open cases)")
+            if not queues.holds_queue_state():
+                print("No case in this database carries queue state: cases join queues when "
+                      "an engine with the QueueProcessor writes them (servicewf.queues."
+                      "queue_stack); the demo's engine has none. See docs/queues.md.")
         queues.close()
     finally:
         store.close()

@@ -236,6 +236,14 @@ class Queues:
                    if isinstance(raw := case.extensions.get(EXTENSION_KEY), Mapping)
                    and raw.get(field) == value and isinstance(raw.get("k"), str))
 
+    def holds_queue_state(self) -> bool:
+        """Whether any open case of the store carries queue state — ``False`` for a database
+        written without the :class:`~servicewf.queues.QueueProcessor` (its cases are in no
+        queue, whatever their owners in the data)."""
+        states = (self._sql.open_states(None) if self._sql is not None
+                  else self._memory_open(None))
+        return next(iter(states), None) is not None
+
     def workload(self, *, group: str | None = None, now: Any = None,
                  within: Any = None) -> list[OwnerLoad]:
         """Open cases per (group, owner) with their SLA status: how many, how many breached
