@@ -5,12 +5,16 @@ same history; and the monitor's per-case state is only ever the state of committ
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pendulum
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from servicewf import Actor, Engine, FrozenClock, MemoryStore
+from servicewf.case import Case
+from servicewf.clock import epoch_us
 from servicewf.compliance import (
     Absence,
     AllOf,
@@ -38,6 +42,7 @@ from servicewf.compliance import (
     Retention,
     RoleRule,
     Succession,
+    Verdict,
     Window,
     Within,
     builtin_catalogue,
@@ -48,6 +53,7 @@ from servicewf.compliance.trace import Trace, activity
 from servicewf.errors import CommandRefused, StaleVersion
 from servicewf.events import Event, EventKind
 from servicewf.processes.stack import builtin_stack
+from servicewf.storage.base import WriteSet
 from servicewf.testing import open_case, paths, sample_data
 
 T0 = pendulum.datetime(2026, 3, 2, 9, tz="Asia/Shanghai")  # a Monday
@@ -165,6 +171,50 @@ def test_every_rule_folded_incrementally_equals_the_batch_checker(case):
                 f.fold(trace, start, ENV)
             assert f.verdict(trace, ENV) is expected.verdict, (rule.id, expected)
             assert f.outcome(trace, ENV) == expected, rule.id
+
+
+class _Finals:
+    """A registry stand-in for the monitor: every process's one final state is ``done``."""
+
+    def get(self, process, version=None):
+        return SimpleNamespace(states=[SimpleNamespace(id="open", final=False),
+                                       SimpleNamespace(id="done", final=True)])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=steps())
+def test_the_monitor_fed_command_by_command_equals_the_batch_checker(case):
+    """The monitor's own paths (one new event on an open case, on a case that completes or
+    reopens with it, several events at once, the first write), with every template in the
+    catalogue: after each write its verdicts equal every rule's batch evaluation as of the
+    write, and it alerts exactly on the rules whose verdict turned possibly violated or
+    violated, with their outcome."""
+    events, shape = case
+    env = Environment(registry=_Finals())
+    alerts = []
+    monitor = ComplianceMonitor(RULES, env=env, on_alert=alerts.append)
+    before = {}
+    done = 0
+    for cut, complete, later in shape:
+        last = events[cut - 1].at
+        updated = last if later % 2 else last.add(minutes=later)  # as of the command or later
+        state = "done" if complete else "open"
+        write = WriteSet(Case("c", "p", 1, state, cut, events[0].at, updated),
+                         tuple(events[done:cut]), done)
+        alerts.clear()
+        monitor(write)
+        done = cut
+        fresh = Trace("c", "p", events[:cut], complete=complete, as_of_us=epoch_us(updated))
+        expected = {r.id: r.evaluate(fresh, env) for r in RULES}
+        assert monitor.verdicts("c") == expected
+        turned = {k: o for k, o in expected.items() if o.verdict is not before.get(k, o).verdict
+                  or k not in before}
+        turned = {k: o for k, o in turned.items()
+                  if o.verdict in (Verdict.POSSIBLY_VIOLATED, Verdict.VIOLATED)}
+        assert {a.outcome.rule: a.outcome for a in alerts} == turned
+        assert len(alerts) == len(turned)
+        assert all(a.seq == cut and a.case_id == "c" for a in alerts)
+        before = expected
 
 
 # --- the monitor in an engine: every built-in rule, SLA clocks, time passing ----------------

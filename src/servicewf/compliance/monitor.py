@@ -26,8 +26,27 @@ import attrs
 
 from servicewf._frozen import FrozenDict
 from servicewf.clock import epoch_us
-from servicewf.compliance.incremental import Folder
-from servicewf.compliance.rules import Environment, Outcome, Rule, SlaClock, Verdict
+from servicewf.compliance.incremental import (
+    Folder,
+    _AllOf,
+    _Clock,
+    _clock_verdict,
+    _Precedence,
+    _Stable,
+)
+from servicewf.compliance.rules import (
+    AllOf,
+    Condition,
+    DataRule,
+    Environment,
+    HandlerTier,
+    Outcome,
+    Precedence,
+    RoleRule,
+    Rule,
+    SlaClock,
+    Verdict,
+)
 from servicewf.compliance.trace import Trace
 from servicewf.storage.base import Store, WriteSet
 
@@ -39,6 +58,8 @@ __all__ = ["Alert", "ComplianceMonitor"]
 _MAX_CASES = 10_000
 _PVIO = Verdict.POSSIBLY_VIOLATED
 _VIO = Verdict.VIOLATED
+_SAT = Verdict.SATISFIED
+_PSAT = Verdict.POSSIBLY_SATISFIED
 _MAPPINGS = (dict, FrozenDict, MappingProxyType)
 
 
@@ -52,20 +73,25 @@ class Alert:
     outcome: Outcome
 
 
-def _moved(old: Any, new: Any) -> list[str] | None:
+def _moved(old: Any, new: Any, now_us: int) -> tuple[list[tuple[str, Any]], int | None] | None:
     """The clocks whose entry in the SLA record is not the very entry it was at the last
-    command (the SLA processor keeps an unchanged clock's entry); ``None``: the entries
-    cannot be compared (any clock may have moved)."""
+    command (the SLA processor keeps an unchanged clock's entry), with their new entries, and
+    the earliest deadline among ``new`` not passed at ``now_us`` (as :func:`_next_due`);
+    ``None``: the entries cannot be compared (any clock may have moved)."""
     if old is None or new is None or len(old) != len(new):
         return None
-    moved: list[str] = []
+    moved: list[tuple[str, Any]] = []
+    due: int | None = None
     for a, b in zip(old, new, strict=True):
         if a is not b:
             name = b.get("name")
             if name != a.get("name"):
                 return None
-            moved.append(name)
-    return moved
+            moved.append((name, b))
+        d = b.get("deadline")
+        if type(d) is int and d >= now_us and (due is None or d < due):
+            due = d
+    return moved, due
 
 
 def _next_due(entries: Any, now_us: int) -> int | None:
@@ -74,10 +100,53 @@ def _next_due(entries: Any, now_us: int) -> int | None:
     return min(found) if found else None
 
 
+def _monotone(rule: Rule) -> bool:
+    """Whether ``rule`` is made only of leaves that judge each activation once, when it
+    happens (data, role and tier rules, and plain precedences, as all-ofs or alone): on an
+    open case its verdict is violated once a leaf found a violation, possibly satisfied
+    before (incremental._Stable and _Precedence)."""
+    if isinstance(rule, AllOf):
+        return type(rule) is AllOf and all(_monotone(p) for p in rule.parts)
+    return type(rule) in (DataRule, RoleRule, HandlerTier, Precedence)
+
+
+def _leaf_rules(rule: Rule) -> list[Rule]:
+    """The leaves of a :func:`_monotone` rule, in the order of its folder's parts."""
+    if isinstance(rule, AllOf):
+        return [leaf for p in rule.parts for leaf in _leaf_rules(p)]
+    return [rule]
+
+
+def _leaf_folders(folder: Folder) -> list[Folder]:
+    """The leaf folders of a :func:`_monotone` rule's folder, in the order of
+    :func:`_leaf_rules`."""
+    if isinstance(folder, _AllOf):
+        return [leaf for p in folder.parts for leaf in _leaf_folders(p)]
+    return [folder]
+
+
+class _LeafOp:
+    """What one activity does to one leaf: activate it (``target``; a precedence's target or
+    a stable rule's activity, under the conditions ``when``) and/or (a precedence's
+    ``source``) mark its source as seen."""
+
+    __slots__ = ("k", "leaf", "rule", "source", "target", "when")
+
+    def __init__(self, leaf: int, k: int, rule: Rule, target: bool, source: bool,
+                 when: tuple[Condition, ...]) -> None:
+        self.leaf = leaf
+        self.k = k
+        self.rule = rule
+        self.target = target
+        self.source = source
+        self.when = when
+
+
 class _Plan:
     """The rules of one process, and which of them each activity can change."""
 
-    __slots__ = ("always", "clock_by_name", "clocks", "rules", "touch")
+    __slots__ = ("always", "clock_by_name", "clocks", "leaf_ops", "leaf_rule", "monotone",
+                 "others", "others_all", "others_always", "rules", "touch")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
@@ -101,13 +170,46 @@ class _Plan:
                     by_act.setdefault(a, set()).add(k)
         self.always = tuple(always)
         self.touch = {a: tuple(sorted(ks | set(always))) for a, ks in by_act.items()}
+        # One new event (a command): the rules made only of leaves that judge each
+        # activation once (data, role, tier, precedence: see _monotone) are folded leaf by
+        # leaf, in one pass over what the event's activity activates, worked out here once
+        # per catalogue; their verdict can then only turn violated (or follow the case's
+        # completeness). The other rules the activity touches take the general path.
+        self.leaf_rule: list[int] = []  # the rule of each leaf, leaves in folder order
+        ops: dict[str, list[_LeafOp]] = {}
+        monotone: set[int] = set()
+        for k, r in enumerate(rules):
+            if k in self.clocks or not _monotone(r):
+                continue
+            monotone.add(k)
+            for leaf in _leaf_rules(r):
+                j = len(self.leaf_rule)
+                self.leaf_rule.append(k)
+                if type(leaf) is Precedence:
+                    for a in {*leaf.source, *leaf.target}:
+                        ops.setdefault(a, []).append(_LeafOp(
+                            j, k, leaf, a in leaf.target, a in leaf.source, leaf.when))
+                else:
+                    for a in dict.fromkeys(leaf.activity):  # type: ignore[attr-defined]
+                        ops.setdefault(a, []).append(_LeafOp(
+                            j, k, leaf, True, False, getattr(leaf, "when", ())))
+        self.leaf_ops = {a: tuple(found) for a, found in ops.items()}
+        self.others = {a: tuple(k for k in ks if k not in monotone)
+                       for a, ks in self.touch.items()}
+        self.others_always = tuple(k for k in self.always if k not in monotone)
+        self.monotone = tuple(sorted(monotone))
+        self.others_all = tuple(k for k in range(len(rules))
+                                if k not in monotone and k not in self.clocks)
 
-    def uncovered(self, entries: Any) -> tuple[int, ...]:
+    def uncovered(self, entries: Any) -> tuple[tuple[int, ...], bool]:
         """The clock rules whose clock has no entry among ``entries`` (they fold the history
-        themselves, so any command can change them)."""
-        names = {e.get("name") for e in entries or ()
-                 if type(e) in _MAPPINGS or isinstance(e, Mapping)}
-        return tuple(k for k in self.clocks if self.rules[k].clock not in names)  # type: ignore[attr-defined]
+        themselves, so any command can change them), and whether every entry is a mapping
+        with a name of its own (a clock rule then reads the one entry of its name)."""
+        found = [e.get("name") for e in entries or ()
+                 if type(e) in _MAPPINGS or isinstance(e, Mapping)]
+        names = set(found)
+        unique = len(names) == len(found) == len(entries or ())
+        return tuple(k for k in self.clocks if self.rules[k].clock not in names), unique  # type: ignore[attr-defined]
 
     def touched(self, acts: list[str], start: int) -> tuple[int, ...]:
         """The rules the activities from ``start`` on can change."""
@@ -123,18 +225,22 @@ class _CaseState:
     """What the monitor keeps of one case: its trace, each rule's folder and last verdict,
     the version folded to and whether the case was complete then."""
 
-    __slots__ = ("complete", "due", "entries", "folders", "plan", "trace", "uncovered",
-                 "verdicts", "version")
+    __slots__ = ("complete", "due", "entries", "folders", "leaves", "plan", "trace",
+                 "uncovered", "unique", "verdicts", "version")
 
     def __init__(self, plan: _Plan, trace: Trace, version: int) -> None:
         self.plan = plan
         self.trace = trace
         self.folders: list[Folder] = [r.folder() for r in plan.rules]
+        # The leaf folders of the plan's monotone rules (plan.leaf_ops index them).
+        self.leaves: list[Folder] = [leaf for k in plan.monotone
+                                     for leaf in _leaf_folders(self.folders[k])]
         self.verdicts: list[Verdict | None] = [None] * len(plan.rules)
         self.version = version
         self.complete = False
         self.entries: Any = None  # the SLA record's clock entries at the last command
         self.uncovered: tuple[int, ...] = ()  # clock rules without an entry among them
+        self.unique = False  # whether every clock entry has a name of its own
         self.due: int | None = None  # the earliest of the entries' deadlines still ahead
 
 
@@ -202,11 +308,30 @@ class ComplianceMonitor:
         trace.sla = raw
         plan = st.plan
         everything = start == 0 or complete or complete != st.complete
+        flipped = complete != st.complete
         st.complete = complete
-        if everything:
-            touched: Sequence[int] = range(len(plan.rules))
-        elif start == len(trace) - 1:  # one new event: the rules its activity can change
-            touched = plan.touch.get(trace.acts[start], plan.always)
+        folders, verdicts = st.folders, st.verdicts
+        turned: list[int] = []  # the rules whose verdict turned possibly violated / violated
+        with_clocks = False  # whether touched holds the clock rules already
+        if start and start == len(trace) - 1:  # one new event (a command)
+            act = trace.acts[start]
+            ops = plan.leaf_ops.get(act)
+            if ops is not None:
+                self._leaves(st, ops, trace, start, turned)
+            if flipped:
+                # A monotone rule not violated is satisfied on a complete case, possibly
+                # satisfied on an open one (incremental._Stable, _Precedence, _conjunction).
+                settled = _SAT if complete else _PSAT
+                for k in plan.monotone:
+                    if verdicts[k] is not _VIO:
+                        verdicts[k] = settled
+            # On a complete case any event can change the other rules (one may judge at
+            # the last event); on an open one, those the activity is relevant to.
+            touched: Sequence[int] = plan.others_all if everything else plan.others.get(
+                act, plan.others_always)
+        elif everything:
+            touched = range(len(plan.rules))
+            with_clocks = True
         else:
             touched = plan.touched(trace.acts, start)
         if plan.clocks:
@@ -215,35 +340,82 @@ class ComplianceMonitor:
             # verdict as it was. A rule whose clock has no entry folds the history itself.
             entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
             due = st.due  # the earliest deadline not passed at the last command
-            moved = None if everything or before_us is None or now_us < before_us or (
-                due is not None and due < now_us) else _moved(st.entries, entries)
-            if moved is None:
-                if not everything:
+            found = None if everything or before_us is None or now_us < before_us or (
+                due is not None and due < now_us) else _moved(st.entries, entries, now_us)
+            if found is None:
+                if not with_clocks:
                     touched = (*touched, *plan.clocks)
-                st.uncovered = plan.uncovered(entries)
+                st.uncovered, st.unique = plan.uncovered(entries)
                 st.due = _next_due(entries, now_us)
-            elif moved or st.uncovered:
+            else:
+                moved, st.due = found
                 extra = st.uncovered
                 by_name = plan.clock_by_name
-                for name in moved:
-                    extra += by_name.get(name, ())
-                touched = (*touched, *extra)
-                if moved:
-                    st.due = _next_due(entries, now_us)
+                for name, entry in moved:
+                    for k in by_name.get(name, ()):
+                        f = folders[k]
+                        if st.unique and isinstance(f, _Clock) and f.bound is True:
+                            # The rule's verdict from its clock's new entry, as
+                            # _Clock.verdict gives it (its one entry, a bound clock).
+                            v = _clock_verdict(entry, now_us, complete)
+                            if v is not verdicts[k]:
+                                verdicts[k] = v
+                                if v is _PVIO or v is _VIO:
+                                    turned.append(k)
+                        else:
+                            extra += (k,)
+                if extra:
+                    touched = (*touched, *extra)
             st.entries = entries
-        folders, verdicts = st.folders, st.verdicts
-        alerts: list[Alert] = []
         for k in touched:
-            f = folders[k]
-            v = f.step(trace, start, env)
+            v = folders[k].step(trace, start, env)
             if v is not verdicts[k]:
                 verdicts[k] = v
                 if v is _PVIO or v is _VIO:
-                    alerts.append(Alert(case.id, case.process, trace.seqs[-1],
-                                        f.outcome(trace, env)))
-        if alerts and self.on_alert is not None:
+                    turned.append(k)
+        on_alert = self.on_alert
+        if turned and on_alert is not None:  # outcomes are built only for someone to read
+            if len(turned) > 1:  # in rule order (clock rules after the others), as judged
+                clocks = plan.clocks
+                turned = sorted(k for k in turned if k not in clocks) + [
+                    k for k in turned if k in clocks]
+            alerts = [Alert(case.id, case.process, trace.seqs[-1],
+                            folders[k].outcome(trace, env)) for k in turned]
             for a in alerts:
-                self.on_alert(a)
+                on_alert(a)
+
+    def _leaves(self, st: _CaseState, ops: tuple[_LeafOp, ...], trace: Trace, i: int,
+                turned: list[int]) -> None:
+        """Fold the one new event ``i`` into the leaves its activity activates (``ops``, from
+        the plan): a violation turns its rule violated; without one the rule's verdict stays
+        what it was (violated, or as the case's completeness has it: the caller sets it when
+        that changed)."""
+        leaves, verdicts, env = st.leaves, st.verdicts, self.env
+        for op in ops:
+            f = leaves[op.leaf]
+            when = op.when
+            if op.target and (not when or all(c.holds(trace, i) for c in when)):
+                if isinstance(f, _Precedence):
+                    f.act.append(i)
+                    bad = f.first is None
+                    (f.vio if bad else f.ful).append(i)
+                else:
+                    assert isinstance(f, _Stable)
+                    f.act.append(i)
+                    problem = op.rule.judge(trace, i, env)  # type: ignore[attr-defined]
+                    bad = problem is not None
+                    if bad:
+                        f.vio.append(i)
+                        f.why = f.why or problem
+                    else:
+                        f.ful.append(i)
+                if bad and verdicts[op.k] is not _VIO:
+                    verdicts[op.k] = _VIO
+                    turned.append(op.k)
+            if op.source:
+                assert isinstance(f, _Precedence)
+                if f.first is None:
+                    f.first = i
 
     def verdicts(self, case_id: str) -> dict[str, Outcome]:
         """The outcomes of the case's rules after the last command this monitor saw."""
