@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from servicewf.clock import from_epoch_us
+from servicewf.clock import epoch_us, local_date_us
 from servicewf.compliance.rules import (
     AllOf,
     DataRule,
@@ -367,7 +367,9 @@ class _Retention(Folder):
             if tz is None:
                 tz = env.calendar(rule.calendar).tz
             # As Retention.evaluate: the event's date in the calendar's zone.
-            day = from_epoch_us(trace.time_us(i)).in_timezone(tz).date()
+            times = trace._times  # the instant alone when no rule indexed them all
+            day = local_date_us(times[i] if times is not None else epoch_us(trace.events[i].at),
+                                tz)
             if purge and any(day < m for m in self.marks):  # a purge of an earlier archive
                 self.bad = True
                 return

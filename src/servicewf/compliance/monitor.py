@@ -46,6 +46,7 @@ from servicewf.compliance.rules import (
     Rule,
     SlaClock,
     Verdict,
+    present,
 )
 from servicewf.compliance.trace import Trace
 from servicewf.storage.base import Store, WriteSet
@@ -73,17 +74,19 @@ class Alert:
     outcome: Outcome
 
 
-def _moved(old: Any, new: Any, now_us: int) -> tuple[list[tuple[str, Any]], int | None] | None:
+def _moved(old: Any, new: Any, now_us: int,
+           every: bool = False) -> tuple[Sequence[tuple[str, Any]], int | None] | None:
     """The clocks whose entry in the SLA record is not the very entry it was at the last
-    command (the SLA processor keeps an unchanged clock's entry), with their new entries, and
-    the earliest deadline among ``new`` not passed at ``now_us`` (as :func:`_next_due`);
-    ``None``: the entries cannot be compared (any clock may have moved)."""
+    command (the SLA processor keeps an unchanged clock's entry; ``every``: all of them),
+    with their new entries, and the earliest deadline among ``new`` not passed at ``now_us``
+    (as :func:`_next_due`); ``None``: the entries cannot be compared (any clock may have
+    moved)."""
     if old is None or new is None or len(old) != len(new):
         return None
     moved: list[tuple[str, Any]] = []
     due: int | None = None
     for a, b in zip(old, new, strict=True):
-        if a is not b:
+        if every or a is not b:
             name = b.get("name")
             if name != a.get("name"):
                 return None
@@ -125,21 +128,37 @@ def _leaf_folders(folder: Folder) -> list[Folder]:
     return [folder]
 
 
+def _needs(rule: Rule) -> tuple[tuple[str, bool, bool], ...] | None:
+    """A data rule's tests as (field, read from the case data (else the event's), must be
+    present (else absent)), when every test is one of those (its required fields, its
+    present/absent checks); ``None``: the rule judges itself (DataRule.judge)."""
+    if type(rule) is not DataRule:
+        return None
+    out = [(f, rule.at == "case", True) for f in rule.require]
+    for c in rule.check:
+        if c.op not in ("present", "absent"):
+            return None
+        out.append((c.field, c.at == "case", c.op == "present"))
+    return tuple(out)
+
+
 class _LeafOp:
     """What one activity does to one leaf: activate it (``target``; a precedence's target or
     a stable rule's activity, under the conditions ``when``) and/or (a precedence's
-    ``source``) mark its source as seen."""
+    ``source``) mark its source as seen; ``need``: a data rule's tests (:func:`_needs`)."""
 
-    __slots__ = ("k", "leaf", "rule", "source", "target", "when")
+    __slots__ = ("k", "leaf", "need", "rule", "source", "target", "when")
 
     def __init__(self, leaf: int, k: int, rule: Rule, target: bool, source: bool,
-                 when: tuple[Condition, ...]) -> None:
+                 when: tuple[Condition, ...],
+                 need: tuple[tuple[str, bool, bool], ...] | None = None) -> None:
         self.leaf = leaf
         self.k = k
         self.rule = rule
         self.target = target
         self.source = source
         self.when = when
+        self.need = need
 
 
 class _Plan:
@@ -190,9 +209,10 @@ class _Plan:
                         ops.setdefault(a, []).append(_LeafOp(
                             j, k, leaf, a in leaf.target, a in leaf.source, leaf.when))
                 else:
+                    need = _needs(leaf)
                     for a in dict.fromkeys(leaf.activity):  # type: ignore[attr-defined]
                         ops.setdefault(a, []).append(_LeafOp(
-                            j, k, leaf, True, False, getattr(leaf, "when", ())))
+                            j, k, leaf, True, False, getattr(leaf, "when", ()), need))
         self.leaf_ops = {a: tuple(found) for a, found in ops.items()}
         self.others = {a: tuple(k for k in ks if k not in monotone)
                        for a, ks in self.touch.items()}
@@ -225,8 +245,8 @@ class _CaseState:
     """What the monitor keeps of one case: its trace, each rule's folder and last verdict,
     the version folded to and whether the case was complete then."""
 
-    __slots__ = ("complete", "due", "entries", "folders", "leaves", "plan", "trace",
-                 "uncovered", "unique", "verdicts", "version")
+    __slots__ = ("complete", "definition_version", "due", "entries", "finals", "folders",
+                 "leaves", "plan", "trace", "uncovered", "unique", "verdicts", "version")
 
     def __init__(self, plan: _Plan, trace: Trace, version: int) -> None:
         self.plan = plan
@@ -241,6 +261,8 @@ class _CaseState:
         self.entries: Any = None  # the SLA record's clock entries at the last command
         self.uncovered: tuple[int, ...] = ()  # clock rules without an entry among them
         self.unique = False  # whether every clock entry has a name of its own
+        self.finals: frozenset[str] | None = None  # the final states of the case's definition
+        self.definition_version = 0  # ... of this version
         self.due: int | None = None  # the earliest of the entries' deadlines still ahead
 
 
@@ -282,7 +304,7 @@ class ComplianceMonitor:
         if st is not None and new and st.version == write.expected_version and \
                 new[0].seq == st.version + 1:
             trace = st.trace
-            start = len(trace)
+            start = len(trace.acts)
             trace.extend(new)
             self._cases.pop(case.id)  # kept in order of the last write (the bound drops
             self._cases[case.id] = st  # the case written longest ago first)
@@ -292,10 +314,15 @@ class ComplianceMonitor:
             start = 0
         st.version = case.version
         env = self.env
-        key = (case.process, case.definition_version)
-        finals = self._finals.get(key)
-        complete = (case.state in finals) if finals is not None else self._complete(key,
-                                                                                    case.state)
+        finals = st.finals
+        if finals is None or st.definition_version != case.definition_version:
+            key = (case.process, case.definition_version)
+            finals = self._finals.get(key)
+            if finals is None:
+                self._complete(key, case.state)
+                finals = self._finals.get(key)  # None: no registry (yet): never complete
+            st.finals, st.definition_version = finals, case.definition_version
+        complete = finals is not None and case.state in finals
         before_us = trace.as_of_us
         trace.complete = complete
         times = trace._times
@@ -307,13 +334,13 @@ class ComplianceMonitor:
         raw: Any = case.extensions.get("sla")
         trace.sla = raw
         plan = st.plan
-        everything = start == 0 or complete or complete != st.complete
         flipped = complete != st.complete
+        everything = start == 0 or complete or flipped
         st.complete = complete
         folders, verdicts = st.folders, st.verdicts
         turned: list[int] = []  # the rules whose verdict turned possibly violated / violated
         with_clocks = False  # whether touched holds the clock rules already
-        if start and start == len(trace) - 1:  # one new event (a command)
+        if start and len(new) == 1:  # one new event (a command)
             act = trace.acts[start]
             ops = plan.leaf_ops.get(act)
             if ops is not None:
@@ -340,8 +367,20 @@ class ComplianceMonitor:
             # verdict as it was. A rule whose clock has no entry folds the history itself.
             entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
             due = st.due  # the earliest deadline not passed at the last command
-            found = None if everything or before_us is None or now_us < before_us or (
-                due is not None and due < now_us) else _moved(st.entries, entries, now_us)
+            old = st.entries
+            found: tuple[Sequence[tuple[str, Any]], int | None] | None
+            # A clock rule's verdict depends on its entry, whether a deadline passed and
+            # whether the case is complete: a case that completes (or reopens) judges every
+            # entry again, otherwise the entries that moved.
+            if with_clocks or before_us is None or now_us < before_us or (
+                    due is not None and due < now_us):
+                found = None
+            elif not flipped and old is not None and old == entries:
+                # The same entries (the processor kept them): no clock moved, no deadline
+                # changed. Compared in C; an entry kept is found equal at once.
+                found = (), due
+            else:
+                found = _moved(old, entries, now_us, flipped)
             if found is None:
                 if not with_clocks:
                     touched = (*touched, *plan.clocks)
@@ -402,9 +441,29 @@ class ComplianceMonitor:
                 else:
                     assert isinstance(f, _Stable)
                     f.act.append(i)
-                    problem = op.rule.judge(trace, i, env)  # type: ignore[attr-defined]
+                    need = op.need
+                    if need is not None:
+                        # The data rule's tests on the last event, as DataRule.judge makes
+                        # them (value_at of the last event is a field's latest value); the
+                        # rule words the reason of a failure itself.
+                        problem: str | None = None
+                        for field, at_case, want in need:
+                            if at_case:
+                                fields = trace._fields
+                                if fields is None:
+                                    fields = trace._fields = trace._index_fields()
+                                found = fields.get(field)
+                                v = found[1][-1] if found is not None else None
+                            else:
+                                v = trace.events[i].data.get(field)
+                            if (v is not None and (bool(v.strip()) if type(v) is str
+                                                   else present(v))) is not want:
+                                problem = op.rule.judge(trace, i, env)  # type: ignore[attr-defined]
+                                break
+                    else:
+                        problem = op.rule.judge(trace, i, env)  # type: ignore[attr-defined]
                     bad = problem is not None
-                    if bad:
+                    if problem is not None:
                         f.vio.append(i)
                         f.why = f.why or problem
                     else:
