@@ -28,11 +28,8 @@ from servicewf._frozen import FrozenDict
 from servicewf.clock import epoch_us
 from servicewf.compliance.incremental import (
     Folder,
-    _AllOf,
     _Clock,
     _clock_verdict,
-    _Precedence,
-    _Stable,
 )
 from servicewf.compliance.rules import (
     AllOf,
@@ -120,14 +117,6 @@ def _leaf_rules(rule: Rule) -> list[Rule]:
     return [rule]
 
 
-def _leaf_folders(folder: Folder) -> list[Folder]:
-    """The leaf folders of a :func:`_monotone` rule's folder, in the order of
-    :func:`_leaf_rules`."""
-    if isinstance(folder, _AllOf):
-        return [leaf for p in folder.parts for leaf in _leaf_folders(p)]
-    return [folder]
-
-
 def _needs(rule: Rule) -> tuple[tuple[str, bool, bool], ...] | None:
     """A data rule's tests as (field, read from the case data (else the event's), must be
     present (else absent)), when every test is one of those (its required fields, its
@@ -142,30 +131,29 @@ def _needs(rule: Rule) -> tuple[tuple[str, bool, bool], ...] | None:
     return tuple(out)
 
 
-class _LeafOp:
-    """What one activity does to one leaf: activate it (``target``; a precedence's target or
-    a stable rule's activity, under the conditions ``when``) and/or (a precedence's
-    ``source``) mark its source as seen; ``need``: a data rule's tests (:func:`_needs`)."""
+# What an activity does to a leaf of a monotone rule (_Plan.ops): a data rule's tests
+# (:func:`_needs`) or the leaf's own judge, a precedence's target or its source.
+_DATA, _JUDGE, _TARGET, _SOURCE = range(4)
+_Op = tuple[int, int, int, Rule, tuple[Condition, ...],
+            "tuple[tuple[str, bool, bool], ...] | None"]
+"""(kind, rule index, precedence leaf index, leaf, its conditions, a data rule's tests)."""
 
-    __slots__ = ("k", "leaf", "need", "rule", "source", "target", "when")
 
-    def __init__(self, leaf: int, k: int, rule: Rule, target: bool, source: bool,
-                 when: tuple[Condition, ...],
-                 need: tuple[tuple[str, bool, bool], ...] | None = None) -> None:
-        self.leaf = leaf
-        self.k = k
-        self.rule = rule
-        self.target = target
-        self.source = source
-        self.when = when
-        self.need = need
+class _Evaluated(Folder):
+    """A monotone rule in the monitor: its verdict is kept by the monitor (violated once a
+    leaf found a violation), its outcome is the rule's own evaluation, built when read."""
+
+    __slots__ = ()
+
+    def outcome(self, trace: Trace, env: Environment) -> Outcome:
+        return self.rule.evaluate(trace, env)
 
 
 class _Plan:
     """The rules of one process, and which of them each activity can change."""
 
-    __slots__ = ("always", "clock_by_name", "clocks", "leaf_ops", "leaf_rule", "monotone",
-                 "others", "others_all", "others_always", "rules", "touch")
+    __slots__ = ("always", "clock_by_name", "clocks", "generic", "monotone", "monotone_set",
+                 "ops", "others", "others_all", "others_always", "rules", "seen", "touch")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
@@ -194,32 +182,39 @@ class _Plan:
         # leaf, in one pass over what the event's activity activates, worked out here once
         # per catalogue; their verdict can then only turn violated (or follow the case's
         # completeness). The other rules the activity touches take the general path.
-        self.leaf_rule: list[int] = []  # the rule of each leaf, leaves in folder order
-        ops: dict[str, list[_LeafOp]] = {}
+        ops: dict[str, list[_Op]] = {}
         monotone: set[int] = set()
+        seen = 0  # precedence leaves: whether each one's source happened (per case)
         for k, r in enumerate(rules):
             if k in self.clocks or not _monotone(r):
                 continue
             monotone.add(k)
             for leaf in _leaf_rules(r):
-                j = len(self.leaf_rule)
-                self.leaf_rule.append(k)
                 if type(leaf) is Precedence:
-                    for a in {*leaf.source, *leaf.target}:
-                        ops.setdefault(a, []).append(_LeafOp(
-                            j, k, leaf, a in leaf.target, a in leaf.source, leaf.when))
+                    j, seen = seen, seen + 1
+                    for a in dict.fromkeys((*leaf.target, *leaf.source)):
+                        # the target judged before the source is marked: B at A's first
+                        # position has no A before it (_precedence)
+                        if a in leaf.target:
+                            ops.setdefault(a, []).append((_TARGET, k, j, leaf, leaf.when, None))
+                        if a in leaf.source:
+                            ops.setdefault(a, []).append((_SOURCE, k, j, leaf, (), None))
                 else:
                     need = _needs(leaf)
                     for a in dict.fromkeys(leaf.activity):  # type: ignore[attr-defined]
-                        ops.setdefault(a, []).append(_LeafOp(
-                            j, k, leaf, True, False, getattr(leaf, "when", ()), need))
-        self.leaf_ops = {a: tuple(found) for a, found in ops.items()}
+                        ops.setdefault(a, []).append((
+                            _JUDGE if need is None else _DATA, k, -1, leaf,
+                            getattr(leaf, "when", ()), need))
+        self.seen = seen
+        self.ops = {a: tuple(found) for a, found in ops.items()}
         self.others = {a: tuple(k for k in ks if k not in monotone)
                        for a, ks in self.touch.items()}
         self.others_always = tuple(k for k in self.always if k not in monotone)
         self.monotone = tuple(sorted(monotone))
+        self.monotone_set = frozenset(monotone)
         self.others_all = tuple(k for k in range(len(rules))
                                 if k not in monotone and k not in self.clocks)
+        self.generic = tuple(k for k in range(len(rules)) if k not in monotone)
 
     def uncovered(self, entries: Any) -> tuple[tuple[int, ...], bool]:
         """The clock rules whose clock has no entry among ``entries`` (they fold the history
@@ -245,16 +240,20 @@ class _CaseState:
     """What the monitor keeps of one case: its trace, each rule's folder and last verdict,
     the version folded to and whether the case was complete then."""
 
-    __slots__ = ("complete", "definition_version", "due", "entries", "finals", "folders",
-                 "leaves", "plan", "trace", "uncovered", "unique", "verdicts", "version")
+    __slots__ = ("bad", "complete", "definition_version", "due", "entries", "finals",
+                 "folders", "plan", "seen", "trace", "uncovered", "unique", "verdicts",
+                 "version")
 
     def __init__(self, plan: _Plan, trace: Trace, version: int) -> None:
         self.plan = plan
         self.trace = trace
-        self.folders: list[Folder] = [r.folder() for r in plan.rules]
-        # The leaf folders of the plan's monotone rules (plan.leaf_ops index them).
-        self.leaves: list[Folder] = [leaf for k in plan.monotone
-                                     for leaf in _leaf_folders(self.folders[k])]
+        monotone = plan.monotone_set
+        self.folders: list[Folder] = [_Evaluated(r) if k in monotone else r.folder()
+                                      for k, r in enumerate(plan.rules)]
+        # The monotone rules' state: whether each found a violation, whether each
+        # precedence leaf's source happened (plan.ops index them).
+        self.bad = [False] * len(plan.rules)
+        self.seen = [False] * plan.seen
         self.verdicts: list[Verdict | None] = [None] * len(plan.rules)
         self.version = version
         self.complete = False
@@ -342,9 +341,9 @@ class ComplianceMonitor:
         with_clocks = False  # whether touched holds the clock rules already
         if start and len(new) == 1:  # one new event (a command)
             act = trace.acts[start]
-            ops = plan.leaf_ops.get(act)
+            ops = plan.ops.get(act)
             if ops is not None:
-                self._leaves(st, ops, trace, start, turned)
+                self._fold(st, ops, trace, start, True, turned)
             if flipped:
                 # A monotone rule not violated is satisfied on a complete case, possibly
                 # satisfied on an open one (incremental._Stable, _Precedence, _conjunction).
@@ -356,11 +355,27 @@ class ComplianceMonitor:
             # the last event); on an open one, those the activity is relevant to.
             touched: Sequence[int] = plan.others_all if everything else plan.others.get(
                 act, plan.others_always)
-        elif everything:
-            touched = range(len(plan.rules))
-            with_clocks = True
-        else:
-            touched = plan.touched(trace.acts, start)
+        else:  # the first write of the state, or several events
+            acts = trace.acts
+            last = len(acts) - 1
+            for i in range(start, len(acts)):
+                ops = plan.ops.get(acts[i])
+                if ops is not None:
+                    self._fold(st, ops, trace, i, i == last, None)
+            settled = _SAT if complete else _PSAT
+            bad = st.bad
+            for k in plan.monotone:
+                v = _VIO if bad[k] else settled
+                if v is not verdicts[k]:
+                    verdicts[k] = v
+                    if v is _VIO:
+                        turned.append(k)
+            if everything:
+                touched = plan.generic
+                with_clocks = True
+            else:
+                touched = [k for k in plan.touched(acts, start)
+                           if k not in plan.monotone_set]
         if plan.clocks:
             # A clock rule reads its clock's entry in the SLA record: the same entry, no
             # deadline passed since the last command and the same completeness leave its
@@ -423,58 +438,50 @@ class ComplianceMonitor:
             for a in alerts:
                 on_alert(a)
 
-    def _leaves(self, st: _CaseState, ops: tuple[_LeafOp, ...], trace: Trace, i: int,
-                turned: list[int]) -> None:
-        """Fold the one new event ``i`` into the leaves its activity activates (``ops``, from
-        the plan): a violation turns its rule violated; without one the rule's verdict stays
-        what it was (violated, or as the case's completeness has it: the caller sets it when
-        that changed)."""
-        leaves, verdicts, env = st.leaves, st.verdicts, self.env
-        for op in ops:
-            f = leaves[op.leaf]
-            when = op.when
-            if op.target and (not when or all(c.holds(trace, i) for c in when)):
-                if isinstance(f, _Precedence):
-                    f.act.append(i)
-                    bad = f.first is None
-                    (f.vio if bad else f.ful).append(i)
+    def _fold(self, st: _CaseState, ops: tuple[_Op, ...], trace: Trace, i: int, last: bool,
+              turned: list[int] | None) -> None:
+        """Judge event ``i`` for the monotone rules its activity concerns (``ops``, from the
+        plan): a violation marks its rule violated (and, with ``turned``, turns its verdict
+        so at once: the caller sets the other verdicts when the case's completeness
+        changed). ``last``: ``i`` is the trace's last event."""
+        seen, bad, env = st.seen, st.bad, self.env
+        for kind, k, j, leaf, when, need in ops:
+            if kind == _SOURCE:
+                seen[j] = True
+                continue
+            if when and not all(c.holds(trace, i) for c in when):
+                continue  # not an activation
+            if kind == _TARGET:
+                if seen[j]:
+                    continue  # its source came before it
+            elif kind == _DATA and last:
+                # The data rule's tests as DataRule.judge makes them (as of the last event,
+                # a field of the case data has its latest value); a failure is confirmed by
+                # the rule itself.
+                assert need is not None
+                for field, at_case, want in need:
+                    if at_case:
+                        fields = trace._fields
+                        if fields is None:
+                            fields = trace._fields = trace._index_fields()
+                        found = fields.get(field)
+                        v = found[1][-1] if found is not None else None
+                    else:
+                        v = trace.events[i].data.get(field)
+                    if (v is not None and (bool(v.strip()) if type(v) is str
+                                           else present(v))) is not want:
+                        break
                 else:
-                    assert isinstance(f, _Stable)
-                    f.act.append(i)
-                    need = op.need
-                    if need is not None:
-                        # The data rule's tests on the last event, as DataRule.judge makes
-                        # them (value_at of the last event is a field's latest value); the
-                        # rule words the reason of a failure itself.
-                        problem: str | None = None
-                        for field, at_case, want in need:
-                            if at_case:
-                                fields = trace._fields
-                                if fields is None:
-                                    fields = trace._fields = trace._index_fields()
-                                found = fields.get(field)
-                                v = found[1][-1] if found is not None else None
-                            else:
-                                v = trace.events[i].data.get(field)
-                            if (v is not None and (bool(v.strip()) if type(v) is str
-                                                   else present(v))) is not want:
-                                problem = op.rule.judge(trace, i, env)  # type: ignore[attr-defined]
-                                break
-                    else:
-                        problem = op.rule.judge(trace, i, env)  # type: ignore[attr-defined]
-                    bad = problem is not None
-                    if problem is not None:
-                        f.vio.append(i)
-                        f.why = f.why or problem
-                    else:
-                        f.ful.append(i)
-                if bad and verdicts[op.k] is not _VIO:
-                    verdicts[op.k] = _VIO
-                    turned.append(op.k)
-            if op.source:
-                assert isinstance(f, _Precedence)
-                if f.first is None:
-                    f.first = i
+                    continue
+                if leaf.judge(trace, i, env) is None:  # type: ignore[attr-defined]
+                    continue
+            elif leaf.judge(trace, i, env) is None:  # type: ignore[attr-defined]
+                continue
+            if not bad[k]:
+                bad[k] = True
+                if turned is not None and st.verdicts[k] is not _VIO:
+                    st.verdicts[k] = _VIO
+                    turned.append(k)
 
     def verdicts(self, case_id: str) -> dict[str, Outcome]:
         """The outcomes of the case's rules after the last command this monitor saw."""
