@@ -263,6 +263,35 @@ def test_the_monitor_after_every_command_equals_the_batch_checker(process, data)
         assert monitor.verdicts(now.id) == _batch(engine, now.id, env)
 
 
+@pytest.mark.parametrize("process", ["complaint", "service_request", "incident"])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_monitor_alerts_in_an_engine_exactly_when_a_verdict_turns(process, data):
+    """SLA clock rules judged from the entries that moved (or every entry, when the case
+    completes), data and precedence rules from the event's tests, time passing deadlines:
+    after every command the monitor's verdicts equal the batch checker's and it alerted on
+    exactly the rules whose verdict turned possibly violated or violated."""
+    clock = FrozenClock(T0)
+    engine = builtin_stack(MemoryStore(), clock).engine
+    env = builtin_environment()
+    alerts = []
+    monitor = ComplianceMonitor(builtin_catalogue(), env=env, on_alert=alerts.append)
+    monitor.attach(engine)
+    case = open_case(engine, process)
+    before = _batch(engine, case.id, env)
+    alerts.clear()
+    for now in _walk(engine, clock, case, data.draw, 14):
+        expected = _batch(engine, now.id, env)
+        assert monitor.verdicts(now.id) == expected
+        turned = {k: o for k, o in expected.items()
+                  if o.verdict is not before[k].verdict
+                  and o.verdict in (Verdict.POSSIBLY_VIOLATED, Verdict.VIOLATED)}
+        assert {a.outcome.rule: a.outcome for a in alerts} == turned
+        assert len(alerts) == len(turned)
+        alerts.clear()
+        before = expected
+
+
 # --- the cache only ever holds committed writes ----------------------------------------------
 
 
