@@ -56,7 +56,7 @@ from servicewf.errors import (
 )
 from servicewf.events import ENGINE_KINDS, SYSTEM_KINDS, Event, EventKind, Kind, known_kinds
 from servicewf.events import event_kind as lookup_kind
-from servicewf.hooks import Hooks
+from servicewf.hooks import Hooks, observer_name
 from servicewf.plain import check_identifier, check_stored, plain_data
 from servicewf.storage.base import _NO_TIMERS, OutboxMessage, Store, Timer, WriteSet
 
@@ -627,11 +627,14 @@ class Engine:
         that raises becomes :class:`ObserverFailed` (the command stands)."""
         if not self.hooks.has_observers:
             return
-        case = write.case
-        for name, observer in self.hooks.observers(write):
+        for observer in self.hooks.observing(write):
             try:
                 observer(write)
             except Exception as exc:
+                # Named only here: building every observer's name in every command cost
+                # as much as a cheap observer.
+                name = observer_name(observer)
+                case = write.case
                 raise ObserverFailed(
                     f"observer {name} raised {type(exc).__name__} after case {case.id!r} "
                     "was committed; the command stands (its case is this error's .case)",

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from servicewf.context import TransitionContext
 from servicewf.storage.base import WriteSet
 
-__all__ = ["Hook", "Hooks", "Observer"]
+__all__ = ["Hook", "Hooks", "Observer", "observer_name"]
 
 Hook = Callable[[TransitionContext], None]
 Observer = Callable[[WriteSet], None]
@@ -33,6 +33,11 @@ Observer = Callable[[WriteSet], None]
 
 def _name(hook: Callable[..., None]) -> str:
     return getattr(hook, "__qualname__", None) or repr(hook)
+
+
+def observer_name(observer: Callable[..., None]) -> str:
+    """How errors name an after-commit observer (``after_commit:<qualified name>``)."""
+    return f"after_commit:{_name(observer)}"
 
 
 class Hooks:
@@ -118,6 +123,18 @@ class Hooks:
 
     def observers(self, write: WriteSet) -> list[tuple[str, Observer]]:
         """The observers of the committed ``write``, in order, with their names."""
-        triggers = {e.trigger for e in write.events if e.trigger is not None}
-        return [(f"after_commit:{_name(o)}", o) for only, o in self._observers
-                if only is None or not only.isdisjoint(triggers)]
+        return [(observer_name(o), o) for o in self.observing(write)]
+
+    def observing(self, write: WriteSet) -> list[Observer]:
+        """The observers of the committed ``write``, in order (the engine names one only
+        when it fails: :func:`observer_name`)."""
+        out: list[Observer] = []
+        triggers: set[str] | None = None
+        for only, o in self._observers:
+            if only is not None:
+                if triggers is None:
+                    triggers = {e.trigger for e in write.events if e.trigger is not None}
+                if only.isdisjoint(triggers):
+                    continue
+            out.append(o)
+        return out

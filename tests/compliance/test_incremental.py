@@ -5,12 +5,16 @@ same history; and the monitor's per-case state is only ever the state of committ
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pendulum
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from servicewf import Actor, Engine, FrozenClock, MemoryStore
+from servicewf.case import Case
+from servicewf.clock import epoch_us
 from servicewf.compliance import (
     Absence,
     AllOf,
@@ -38,6 +42,7 @@ from servicewf.compliance import (
     Retention,
     RoleRule,
     Succession,
+    Verdict,
     Window,
     Within,
     builtin_catalogue,
@@ -48,6 +53,7 @@ from servicewf.compliance.trace import Trace, activity
 from servicewf.errors import CommandRefused, StaleVersion
 from servicewf.events import Event, EventKind
 from servicewf.processes.stack import builtin_stack
+from servicewf.storage.base import WriteSet
 from servicewf.testing import open_case, paths, sample_data
 
 T0 = pendulum.datetime(2026, 3, 2, 9, tz="Asia/Shanghai")  # a Monday
@@ -77,6 +83,9 @@ def _rules():
         DataRule(id="d2", activity=("a", "c"), require=("y",), at="event"),
         DataRule(id="d3", activity="c", check=(Condition("x", "in", ["1", "2"]),),
                  when=(Condition("y", "present", at="event"),)),
+        DataRule(id="d4", activity=("b", "c"), require=("y",),
+                 check=(Condition("x", "absent", at="event"), Condition("due", "present"))),
+        DataRule(id="d5", activity="a", check=(Condition("y", "absent"),)),
         HandlerTier(id="tier", activity=("b", "c"), tiers=("agent", "supervisor", "manager"),
                     level_tiers={"low": "agent", "high": "supervisor"}),
         Within(id="w1", start="a", stop="b", limit=Duration(90, "minutes")),
@@ -167,6 +176,50 @@ def test_every_rule_folded_incrementally_equals_the_batch_checker(case):
             assert f.outcome(trace, ENV) == expected, rule.id
 
 
+class _Finals:
+    """A registry stand-in for the monitor: every process's one final state is ``done``."""
+
+    def get(self, process, version=None):
+        return SimpleNamespace(states=[SimpleNamespace(id="open", final=False),
+                                       SimpleNamespace(id="done", final=True)])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=steps())
+def test_the_monitor_fed_command_by_command_equals_the_batch_checker(case):
+    """The monitor's own paths (one new event on an open case, on a case that completes or
+    reopens with it, several events at once, the first write), with every template in the
+    catalogue: after each write its verdicts equal every rule's batch evaluation as of the
+    write, and it alerts exactly on the rules whose verdict turned possibly violated or
+    violated, with their outcome."""
+    events, shape = case
+    env = Environment(registry=_Finals())
+    alerts = []
+    monitor = ComplianceMonitor(RULES, env=env, on_alert=alerts.append)
+    before = {}
+    done = 0
+    for cut, complete, later in shape:
+        last = events[cut - 1].at
+        updated = last if later % 2 else last.add(minutes=later)  # as of the command or later
+        state = "done" if complete else "open"
+        write = WriteSet(Case("c", "p", 1, state, cut, events[0].at, updated),
+                         tuple(events[done:cut]), done)
+        alerts.clear()
+        monitor(write)
+        done = cut
+        fresh = Trace("c", "p", events[:cut], complete=complete, as_of_us=epoch_us(updated))
+        expected = {r.id: r.evaluate(fresh, env) for r in RULES}
+        assert monitor.verdicts("c") == expected
+        turned = {k: o for k, o in expected.items() if o.verdict is not before.get(k, o).verdict
+                  or k not in before}
+        turned = {k: o for k, o in turned.items()
+                  if o.verdict in (Verdict.POSSIBLY_VIOLATED, Verdict.VIOLATED)}
+        assert {a.outcome.rule: a.outcome for a in alerts} == turned
+        assert len(alerts) == len(turned)
+        assert all(a.seq == cut and a.case_id == "c" for a in alerts)
+        before = expected
+
+
 # --- the monitor in an engine: every built-in rule, SLA clocks, time passing ----------------
 
 ACTORS = (Actor("wang", "agent"), Actor("zhao", "supervisor"), Actor("boss", "manager"))
@@ -211,6 +264,35 @@ def test_the_monitor_after_every_command_equals_the_batch_checker(process, data)
     assert monitor.verdicts(case.id) == _batch(engine, case.id, env)
     for now in _walk(engine, clock, case, data.draw, 12):
         assert monitor.verdicts(now.id) == _batch(engine, now.id, env)
+
+
+@pytest.mark.parametrize("process", ["complaint", "service_request", "incident"])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_the_monitor_alerts_in_an_engine_exactly_when_a_verdict_turns(process, data):
+    """SLA clock rules judged from the entries that moved (or every entry, when the case
+    completes), data and precedence rules from the event's tests, time passing deadlines:
+    after every command the monitor's verdicts equal the batch checker's and it alerted on
+    exactly the rules whose verdict turned possibly violated or violated."""
+    clock = FrozenClock(T0)
+    engine = builtin_stack(MemoryStore(), clock).engine
+    env = builtin_environment()
+    alerts = []
+    monitor = ComplianceMonitor(builtin_catalogue(), env=env, on_alert=alerts.append)
+    monitor.attach(engine)
+    case = open_case(engine, process)
+    before = _batch(engine, case.id, env)
+    alerts.clear()
+    for now in _walk(engine, clock, case, data.draw, 14):
+        expected = _batch(engine, now.id, env)
+        assert monitor.verdicts(now.id) == expected
+        turned = {k: o for k, o in expected.items()
+                  if o.verdict is not before[k].verdict
+                  and o.verdict in (Verdict.POSSIBLY_VIOLATED, Verdict.VIOLATED)}
+        assert {a.outcome.rule: a.outcome for a in alerts} == turned
+        assert len(alerts) == len(turned)
+        alerts.clear()
+        before = expected
 
 
 # --- the cache only ever holds committed writes ----------------------------------------------

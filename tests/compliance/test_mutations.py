@@ -9,7 +9,14 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from servicewf.compliance import AllOf, Verdict, builtin_environment, check, guideline_rules
+from servicewf.compliance import (
+    AllOf,
+    Overdue,
+    Verdict,
+    builtin_environment,
+    check,
+    guideline_rules,
+)
 from servicewf.compliance.checker import History
 from servicewf.processes import builtin_registry
 from servicewf.testing import paths
@@ -81,3 +88,30 @@ def test_engine_made_histories_violate_no_catalogue_rule(process, data):
     report = check([History(events[0].case_id, process, events)], builtin_catalogue(),
                    registry=REGISTRY, env=ENV)
     assert report.violations == (), [(o.rule, o.reason) for o in report.violations]
+
+
+OVERDUE = next(p for r in RULES if r.id == "C13" for p in r.parts if isinstance(p, Overdue))
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
+@given(data=st.data())
+def test_an_overdue_mutation_is_reported_at_exactly_the_late_step(data):
+    """C13's second half (the overdue template): an improvement action re-planned after a
+    deadline the mutation moved before it, without a cause analysis, violates C13 (and the
+    overdue rule alone) at exactly the steps the mutation's oracle names."""
+    definition = REGISTRY.get("improvement_action")
+    events = data.draw(histories(definition, through=("mark_not_effective", "re_plan"),
+                                 to=_main_end(definition)))
+    mutation = break_rule(events, OVERDUE)
+    assume(mutation is not None)
+    assert mutation is not None and mutation.seqs  # the first re-plan, at least
+    history = [History(events[0].case_id, "improvement_action", mutation.events)]
+    report = check(history, RULES, registry=REGISTRY, env=ENV)
+    assert report.violated_rules() == {"C13"}
+    outcome = report.outcome("C13", events[0].case_id)
+    assert outcome is not None and set(outcome.violations) == set(mutation.seqs)
+    alone = check(history, [OVERDUE], registry=REGISTRY, env=ENV)
+    found = alone.outcome(OVERDUE.id, events[0].case_id)
+    assert found is not None and found.verdict is Verdict.VIOLATED
+    assert set(found.violations) == set(mutation.seqs)

@@ -4,6 +4,8 @@ import datetime as dt
 
 import pendulum
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from servicewf import Clock, FrozenClock, SystemClock
 from servicewf.clock import as_utc
@@ -77,3 +79,14 @@ def test_instants_are_converted_to_microseconds_in_one_place():
     offenders = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
                  if p.name != "clock.py" and pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(us=st.integers(-(10**15), 4 * 10**15),
+       zone=st.sampled_from(["UTC", "Asia/Shanghai", "Europe/Paris", "America/New_York",
+                             "Australia/Lord_Howe", "+05:30"]))
+def test_local_date_us_is_the_date_of_from_epoch_us_in_the_zone(us, zone):
+    from servicewf.clock import from_epoch_us, local_date_us
+
+    tz = pendulum.FixedTimezone(5 * 3600 + 1800) if zone == "+05:30" else pendulum.timezone(zone)
+    assert local_date_us(us, tz) == from_epoch_us(us, tz).date()

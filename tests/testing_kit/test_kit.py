@@ -165,3 +165,15 @@ def test_payloads_from_the_schema_of_a_transition_are_accepted_as_data(data):
     payload = data.draw(payloads(schema))
     assert set(payload) == {"first_receiver", "tracker"}
     assert all(v.strip() for v in payload.values())
+
+
+def test_drive_re_plans_an_overdue_improvement_action_with_the_sample_data(swf_engine,
+                                                                           swf_clock):
+    """The re_plan sample brings a cause analysis: an action re-planned after its deadline
+    (the engine's cause_analysis_if_overdue guard, C13's second half) is driven and complies."""
+    case = drive(swf_engine, open_case(swf_engine, "improvement_action"), to="not_effective")
+    swf_clock.advance(days=30)  # past the plan's deadline ({soon}: a week ahead)
+    case = drive(swf_engine, case, to="planned")
+    replan = swf_engine.history(case.id)[-1]
+    assert replan.trigger == "re_plan" and replan.data["cause_analysis"].strip()
+    assert_complies(case, engine=swf_engine)

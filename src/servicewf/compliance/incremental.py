@@ -13,6 +13,8 @@ someone reads it (an alert, :meth:`ComplianceMonitor.verdicts`).
   violations and judge the new events only;
 - a precedence keeps whether its source happened yet;
 - an all-of keeps its parts' folders;
+- a retention rule keeps each archive's minimum date and whether one failed (a later purge
+  before that date fails it);
 - an SLA clock rule keeps the clock state it last read from the case's SLA record and judges
   again only when that record's entry for its clock changed (or a running deadline passed);
 - any other rule is evaluated again on the case's trace when a relevant event arrives, the
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from servicewf.clock import epoch_us, local_date_us
 from servicewf.compliance.rules import (
     AllOf,
     DataRule,
@@ -34,11 +37,13 @@ from servicewf.compliance.rules import (
     HandlerTier,
     Outcome,
     Precedence,
+    Retention,
     RoleRule,
     Rule,
     SlaClock,
     Verdict,
     _combine,
+    _date_of,
     _judge,
 )
 from servicewf.compliance.trace import Trace
@@ -334,6 +339,66 @@ class _Clock(Folder):
         return out
 
 
+class _Retention(Folder):
+    """A retention rule: each archive's verdict is settled when it happens (kept long enough,
+    or not) except that a later purge before its minimum date violates it; the folder keeps
+    every archive's minimum date and whether it failed. The outcome is the rule's own
+    evaluation, built only when read."""
+
+    __slots__ = ("bad", "marks")
+
+    def __init__(self, rule: Retention) -> None:
+        super().__init__(rule)
+        self.marks: list[Any] = []  # the minimum date of every archive folded so far
+        self.bad = False
+
+    def fold(self, trace: Trace, start: int, env: Environment) -> None:
+        if self.bad:
+            return  # violated stays violated: an archive's failure is never undone
+        rule = self.rule
+        assert isinstance(rule, Retention)
+        acts = trace.acts
+        tz = None
+        for i in range(start, len(acts)):
+            a = acts[i]
+            archive, purge = a in rule.activity, a in rule.purge
+            if not (archive or purge):
+                continue
+            if tz is None:
+                tz = env.calendar(rule.calendar).tz
+            # As Retention.evaluate: the event's date in the calendar's zone.
+            times = trace._times  # the instant alone when no rule indexed them all
+            day = local_date_us(times[i] if times is not None else epoch_us(trace.events[i].at),
+                                tz)
+            if purge and any(day < m for m in self.marks):  # a purge of an earlier archive
+                self.bad = True
+                return
+            if archive:
+                try:
+                    minimum = day.replace(year=day.year + rule.years)
+                except ValueError:  # 29 February
+                    minimum = day.replace(year=day.year + rule.years, day=28)
+                value = trace.value_at(rule.field, i)
+                until = _date_of(value) if value is not None else None
+                if not ((value is None and not rule.required) or (
+                        until is not None and until >= minimum)):
+                    self.bad = True
+                    return
+                self.marks.append(minimum)
+
+    def verdict(self, trace: Trace, env: Environment) -> Verdict:
+        if self.bad:
+            return _VIO
+        return _SAT if trace.complete else _PSAT
+
+    def step(self, trace: Trace, start: int, env: Environment) -> Verdict:
+        self.fold(trace, start, env)
+        return self.verdict(trace, env)
+
+    def outcome(self, trace: Trace, env: Environment) -> Outcome:
+        return self.rule.evaluate(trace, env)
+
+
 def _clock_verdict(entry: Any, end_us: int, complete: bool) -> Verdict:
     """The verdict :meth:`SlaClock.evaluate <servicewf.compliance.rules.SlaClock.evaluate>`
     gives for a clock's stored entry, read from the plain data without building the outcome
@@ -386,4 +451,6 @@ def folder_for(rule: Rule) -> Folder:
         return _Precedence(rule)
     if type(rule) is SlaClock:
         return _Clock(rule)
+    if type(rule) is Retention:
+        return _Retention(rule)
     return _Again(rule)

@@ -26,8 +26,25 @@ import attrs
 
 from servicewf._frozen import FrozenDict
 from servicewf.clock import epoch_us
-from servicewf.compliance.incremental import Folder
-from servicewf.compliance.rules import Environment, Outcome, Rule, SlaClock, Verdict
+from servicewf.compliance.incremental import (
+    Folder,
+    _Clock,
+    _clock_verdict,
+)
+from servicewf.compliance.rules import (
+    AllOf,
+    Condition,
+    DataRule,
+    Environment,
+    HandlerTier,
+    Outcome,
+    Precedence,
+    RoleRule,
+    Rule,
+    SlaClock,
+    Verdict,
+    present,
+)
 from servicewf.compliance.trace import Trace
 from servicewf.storage.base import Store, WriteSet
 
@@ -39,6 +56,8 @@ __all__ = ["Alert", "ComplianceMonitor"]
 _MAX_CASES = 10_000
 _PVIO = Verdict.POSSIBLY_VIOLATED
 _VIO = Verdict.VIOLATED
+_SAT = Verdict.SATISFIED
+_PSAT = Verdict.POSSIBLY_SATISFIED
 _MAPPINGS = (dict, FrozenDict, MappingProxyType)
 
 
@@ -52,20 +71,27 @@ class Alert:
     outcome: Outcome
 
 
-def _moved(old: Any, new: Any) -> list[str] | None:
+def _moved(old: Any, new: Any, now_us: int,
+           every: bool = False) -> tuple[Sequence[tuple[str, Any]], int | None] | None:
     """The clocks whose entry in the SLA record is not the very entry it was at the last
-    command (the SLA processor keeps an unchanged clock's entry); ``None``: the entries
-    cannot be compared (any clock may have moved)."""
+    command (the SLA processor keeps an unchanged clock's entry; ``every``: all of them),
+    with their new entries, and the earliest deadline among ``new`` not passed at ``now_us``
+    (as :func:`_next_due`); ``None``: the entries cannot be compared (any clock may have
+    moved)."""
     if old is None or new is None or len(old) != len(new):
         return None
-    moved: list[str] = []
+    moved: list[tuple[str, Any]] = []
+    due: int | None = None
     for a, b in zip(old, new, strict=True):
-        if a is not b:
+        if every or a is not b:
             name = b.get("name")
             if name != a.get("name"):
                 return None
-            moved.append(name)
-    return moved
+            moved.append((name, b))
+        d = b.get("deadline")
+        if type(d) is int and d >= now_us and (due is None or d < due):
+            due = d
+    return moved, due
 
 
 def _next_due(entries: Any, now_us: int) -> int | None:
@@ -74,10 +100,60 @@ def _next_due(entries: Any, now_us: int) -> int | None:
     return min(found) if found else None
 
 
+def _monotone(rule: Rule) -> bool:
+    """Whether ``rule`` is made only of leaves that judge each activation once, when it
+    happens (data, role and tier rules, and plain precedences, as all-ofs or alone): on an
+    open case its verdict is violated once a leaf found a violation, possibly satisfied
+    before (incremental._Stable and _Precedence)."""
+    if isinstance(rule, AllOf):
+        return type(rule) is AllOf and all(_monotone(p) for p in rule.parts)
+    return type(rule) in (DataRule, RoleRule, HandlerTier, Precedence)
+
+
+def _leaf_rules(rule: Rule) -> list[Rule]:
+    """The leaves of a :func:`_monotone` rule, in the order of its folder's parts."""
+    if isinstance(rule, AllOf):
+        return [leaf for p in rule.parts for leaf in _leaf_rules(p)]
+    return [rule]
+
+
+def _needs(rule: Rule) -> tuple[tuple[str, bool, bool], ...] | None:
+    """A data rule's tests as (field, read from the case data (else the event's), must be
+    present (else absent)), when every test is one of those (its required fields, its
+    present/absent checks); ``None``: the rule judges itself (DataRule.judge)."""
+    if type(rule) is not DataRule:
+        return None
+    out = [(f, rule.at == "case", True) for f in rule.require]
+    for c in rule.check:
+        if c.op not in ("present", "absent"):
+            return None
+        out.append((c.field, c.at == "case", c.op == "present"))
+    return tuple(out)
+
+
+# What an activity does to a leaf of a monotone rule (_Plan.ops): a data rule's tests
+# (:func:`_needs`) or the leaf's own judge, a precedence's target or its source.
+_DATA, _JUDGE, _TARGET, _SOURCE = range(4)
+_Op = tuple[int, int, int, Rule, tuple[Condition, ...],
+            "tuple[tuple[str, bool, bool], ...] | None"]
+"""(kind, rule index, precedence leaf index, leaf, its conditions, a data rule's tests)."""
+
+
+class _Evaluated(Folder):
+    """A monotone rule in the monitor: its verdict is kept by the monitor (violated once a
+    leaf found a violation), its outcome is the rule's own evaluation, built when read."""
+
+    __slots__ = ()
+
+    def outcome(self, trace: Trace, env: Environment) -> Outcome:
+        return self.rule.evaluate(trace, env)
+
+
 class _Plan:
     """The rules of one process, and which of them each activity can change."""
 
-    __slots__ = ("always", "clock_by_name", "clocks", "rules", "touch")
+    __slots__ = ("always", "clock_by_name", "clocks", "generic", "monotone", "monotone_set",
+                 "ops", "others", "others_all", "others_always", "rules", "seen", "touch")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
@@ -101,13 +177,54 @@ class _Plan:
                     by_act.setdefault(a, set()).add(k)
         self.always = tuple(always)
         self.touch = {a: tuple(sorted(ks | set(always))) for a, ks in by_act.items()}
+        # One new event (a command): the rules made only of leaves that judge each
+        # activation once (data, role, tier, precedence: see _monotone) are folded leaf by
+        # leaf, in one pass over what the event's activity activates, worked out here once
+        # per catalogue; their verdict can then only turn violated (or follow the case's
+        # completeness). The other rules the activity touches take the general path.
+        ops: dict[str, list[_Op]] = {}
+        monotone: set[int] = set()
+        seen = 0  # precedence leaves: whether each one's source happened (per case)
+        for k, r in enumerate(rules):
+            if k in self.clocks or not _monotone(r):
+                continue
+            monotone.add(k)
+            for leaf in _leaf_rules(r):
+                if type(leaf) is Precedence:
+                    j, seen = seen, seen + 1
+                    for a in dict.fromkeys((*leaf.target, *leaf.source)):
+                        # the target judged before the source is marked: B at A's first
+                        # position has no A before it (_precedence)
+                        if a in leaf.target:
+                            ops.setdefault(a, []).append((_TARGET, k, j, leaf, leaf.when, None))
+                        if a in leaf.source:
+                            ops.setdefault(a, []).append((_SOURCE, k, j, leaf, (), None))
+                else:
+                    need = _needs(leaf)
+                    for a in dict.fromkeys(leaf.activity):  # type: ignore[attr-defined]
+                        ops.setdefault(a, []).append((
+                            _JUDGE if need is None else _DATA, k, -1, leaf,
+                            getattr(leaf, "when", ()), need))
+        self.seen = seen
+        self.ops = {a: tuple(found) for a, found in ops.items()}
+        self.others = {a: tuple(k for k in ks if k not in monotone)
+                       for a, ks in self.touch.items()}
+        self.others_always = tuple(k for k in self.always if k not in monotone)
+        self.monotone = tuple(sorted(monotone))
+        self.monotone_set = frozenset(monotone)
+        self.others_all = tuple(k for k in range(len(rules))
+                                if k not in monotone and k not in self.clocks)
+        self.generic = tuple(k for k in range(len(rules)) if k not in monotone)
 
-    def uncovered(self, entries: Any) -> tuple[int, ...]:
+    def uncovered(self, entries: Any) -> tuple[tuple[int, ...], bool]:
         """The clock rules whose clock has no entry among ``entries`` (they fold the history
-        themselves, so any command can change them)."""
-        names = {e.get("name") for e in entries or ()
-                 if type(e) in _MAPPINGS or isinstance(e, Mapping)}
-        return tuple(k for k in self.clocks if self.rules[k].clock not in names)  # type: ignore[attr-defined]
+        themselves, so any command can change them), and whether every entry is a mapping
+        with a name of its own (a clock rule then reads the one entry of its name)."""
+        found = [e.get("name") for e in entries or ()
+                 if type(e) in _MAPPINGS or isinstance(e, Mapping)]
+        names = set(found)
+        unique = len(names) == len(found) == len(entries or ())
+        return tuple(k for k in self.clocks if self.rules[k].clock not in names), unique  # type: ignore[attr-defined]
 
     def touched(self, acts: list[str], start: int) -> tuple[int, ...]:
         """The rules the activities from ``start`` on can change."""
@@ -123,18 +240,28 @@ class _CaseState:
     """What the monitor keeps of one case: its trace, each rule's folder and last verdict,
     the version folded to and whether the case was complete then."""
 
-    __slots__ = ("complete", "due", "entries", "folders", "plan", "trace", "uncovered",
-                 "verdicts", "version")
+    __slots__ = ("bad", "complete", "definition_version", "due", "entries", "finals",
+                 "folders", "plan", "seen", "trace", "uncovered", "unique", "verdicts",
+                 "version")
 
     def __init__(self, plan: _Plan, trace: Trace, version: int) -> None:
         self.plan = plan
         self.trace = trace
-        self.folders: list[Folder] = [r.folder() for r in plan.rules]
+        monotone = plan.monotone_set
+        self.folders: list[Folder] = [_Evaluated(r) if k in monotone else r.folder()
+                                      for k, r in enumerate(plan.rules)]
+        # The monotone rules' state: whether each found a violation, whether each
+        # precedence leaf's source happened (plan.ops index them).
+        self.bad = [False] * len(plan.rules)
+        self.seen = [False] * plan.seen
         self.verdicts: list[Verdict | None] = [None] * len(plan.rules)
         self.version = version
         self.complete = False
         self.entries: Any = None  # the SLA record's clock entries at the last command
         self.uncovered: tuple[int, ...] = ()  # clock rules without an entry among them
+        self.unique = False  # whether every clock entry has a name of its own
+        self.finals: frozenset[str] | None = None  # the final states of the case's definition
+        self.definition_version = 0  # ... of this version
         self.due: int | None = None  # the earliest of the entries' deadlines still ahead
 
 
@@ -176,7 +303,7 @@ class ComplianceMonitor:
         if st is not None and new and st.version == write.expected_version and \
                 new[0].seq == st.version + 1:
             trace = st.trace
-            start = len(trace)
+            start = len(trace.acts)
             trace.extend(new)
             self._cases.pop(case.id)  # kept in order of the last write (the bound drops
             self._cases[case.id] = st  # the case written longest ago first)
@@ -186,10 +313,15 @@ class ComplianceMonitor:
             start = 0
         st.version = case.version
         env = self.env
-        key = (case.process, case.definition_version)
-        finals = self._finals.get(key)
-        complete = (case.state in finals) if finals is not None else self._complete(key,
-                                                                                    case.state)
+        finals = st.finals
+        if finals is None or st.definition_version != case.definition_version:
+            key = (case.process, case.definition_version)
+            finals = self._finals.get(key)
+            if finals is None:
+                self._complete(key, case.state)
+                finals = self._finals.get(key)  # None: no registry (yet): never complete
+            st.finals, st.definition_version = finals, case.definition_version
+        complete = finals is not None and case.state in finals
         before_us = trace.as_of_us
         trace.complete = complete
         times = trace._times
@@ -201,49 +333,155 @@ class ComplianceMonitor:
         raw: Any = case.extensions.get("sla")
         trace.sla = raw
         plan = st.plan
-        everything = start == 0 or complete or complete != st.complete
+        flipped = complete != st.complete
+        everything = start == 0 or complete or flipped
         st.complete = complete
-        if everything:
-            touched: Sequence[int] = range(len(plan.rules))
-        elif start == len(trace) - 1:  # one new event: the rules its activity can change
-            touched = plan.touch.get(trace.acts[start], plan.always)
-        else:
-            touched = plan.touched(trace.acts, start)
+        folders, verdicts = st.folders, st.verdicts
+        turned: list[int] = []  # the rules whose verdict turned possibly violated / violated
+        with_clocks = False  # whether touched holds the clock rules already
+        if start and len(new) == 1:  # one new event (a command)
+            act = trace.acts[start]
+            ops = plan.ops.get(act)
+            if ops is not None:
+                self._fold(st, ops, trace, start, True, turned)
+            if flipped:
+                # A monotone rule not violated is satisfied on a complete case, possibly
+                # satisfied on an open one (incremental._Stable, _Precedence, _conjunction).
+                settled = _SAT if complete else _PSAT
+                for k in plan.monotone:
+                    if verdicts[k] is not _VIO:
+                        verdicts[k] = settled
+            # On a complete case any event can change the other rules (one may judge at
+            # the last event); on an open one, those the activity is relevant to.
+            touched: Sequence[int] = plan.others_all if everything else plan.others.get(
+                act, plan.others_always)
+        else:  # the first write of the state, or several events
+            acts = trace.acts
+            last = len(acts) - 1
+            for i in range(start, len(acts)):
+                ops = plan.ops.get(acts[i])
+                if ops is not None:
+                    self._fold(st, ops, trace, i, i == last, None)
+            settled = _SAT if complete else _PSAT
+            bad = st.bad
+            for k in plan.monotone:
+                v = _VIO if bad[k] else settled
+                if v is not verdicts[k]:
+                    verdicts[k] = v
+                    if v is _VIO:
+                        turned.append(k)
+            if everything:
+                touched = plan.generic
+                with_clocks = True
+            else:
+                touched = [k for k in plan.touched(acts, start)
+                           if k not in plan.monotone_set]
         if plan.clocks:
             # A clock rule reads its clock's entry in the SLA record: the same entry, no
             # deadline passed since the last command and the same completeness leave its
             # verdict as it was. A rule whose clock has no entry folds the history itself.
             entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
             due = st.due  # the earliest deadline not passed at the last command
-            moved = None if everything or before_us is None or now_us < before_us or (
-                due is not None and due < now_us) else _moved(st.entries, entries)
-            if moved is None:
-                if not everything:
+            old = st.entries
+            found: tuple[Sequence[tuple[str, Any]], int | None] | None
+            # A clock rule's verdict depends on its entry, whether a deadline passed and
+            # whether the case is complete: a case that completes (or reopens) judges every
+            # entry again, otherwise the entries that moved.
+            if with_clocks or before_us is None or now_us < before_us or (
+                    due is not None and due < now_us):
+                found = None
+            elif not flipped and old is not None and old == entries:
+                # The same entries (the processor kept them): no clock moved, no deadline
+                # changed. Compared in C; an entry kept is found equal at once.
+                found = (), due
+            else:
+                found = _moved(old, entries, now_us, flipped)
+            if found is None:
+                if not with_clocks:
                     touched = (*touched, *plan.clocks)
-                st.uncovered = plan.uncovered(entries)
+                st.uncovered, st.unique = plan.uncovered(entries)
                 st.due = _next_due(entries, now_us)
-            elif moved or st.uncovered:
+            else:
+                moved, st.due = found
                 extra = st.uncovered
                 by_name = plan.clock_by_name
-                for name in moved:
-                    extra += by_name.get(name, ())
-                touched = (*touched, *extra)
-                if moved:
-                    st.due = _next_due(entries, now_us)
+                for name, entry in moved:
+                    for k in by_name.get(name, ()):
+                        f = folders[k]
+                        if st.unique and isinstance(f, _Clock) and f.bound is True:
+                            # The rule's verdict from its clock's new entry, as
+                            # _Clock.verdict gives it (its one entry, a bound clock).
+                            v = _clock_verdict(entry, now_us, complete)
+                            if v is not verdicts[k]:
+                                verdicts[k] = v
+                                if v is _PVIO or v is _VIO:
+                                    turned.append(k)
+                        else:
+                            extra += (k,)
+                if extra:
+                    touched = (*touched, *extra)
             st.entries = entries
-        folders, verdicts = st.folders, st.verdicts
-        alerts: list[Alert] = []
         for k in touched:
-            f = folders[k]
-            v = f.step(trace, start, env)
+            v = folders[k].step(trace, start, env)
             if v is not verdicts[k]:
                 verdicts[k] = v
                 if v is _PVIO or v is _VIO:
-                    alerts.append(Alert(case.id, case.process, trace.seqs[-1],
-                                        f.outcome(trace, env)))
-        if alerts and self.on_alert is not None:
+                    turned.append(k)
+        on_alert = self.on_alert
+        if turned and on_alert is not None:  # outcomes are built only for someone to read
+            if len(turned) > 1:  # in rule order (clock rules after the others), as judged
+                clocks = plan.clocks
+                turned = sorted(k for k in turned if k not in clocks) + [
+                    k for k in turned if k in clocks]
+            alerts = [Alert(case.id, case.process, trace.seqs[-1],
+                            folders[k].outcome(trace, env)) for k in turned]
             for a in alerts:
-                self.on_alert(a)
+                on_alert(a)
+
+    def _fold(self, st: _CaseState, ops: tuple[_Op, ...], trace: Trace, i: int, last: bool,
+              turned: list[int] | None) -> None:
+        """Judge event ``i`` for the monotone rules its activity concerns (``ops``, from the
+        plan): a violation marks its rule violated (and, with ``turned``, turns its verdict
+        so at once: the caller sets the other verdicts when the case's completeness
+        changed). ``last``: ``i`` is the trace's last event."""
+        seen, bad, env = st.seen, st.bad, self.env
+        for kind, k, j, leaf, when, need in ops:
+            if kind == _SOURCE:
+                seen[j] = True
+                continue
+            if when and not all(c.holds(trace, i) for c in when):
+                continue  # not an activation
+            if kind == _TARGET:
+                if seen[j]:
+                    continue  # its source came before it
+            elif kind == _DATA and last:
+                # The data rule's tests as DataRule.judge makes them (as of the last event,
+                # a field of the case data has its latest value); a failure is confirmed by
+                # the rule itself.
+                assert need is not None
+                for field, at_case, want in need:
+                    if at_case:
+                        fields = trace._fields
+                        if fields is None:
+                            fields = trace._fields = trace._index_fields()
+                        found = fields.get(field)
+                        v = found[1][-1] if found is not None else None
+                    else:
+                        v = trace.events[i].data.get(field)
+                    if (v is not None and (bool(v.strip()) if type(v) is str
+                                           else present(v))) is not want:
+                        break
+                else:
+                    continue
+                if leaf.judge(trace, i, env) is None:  # type: ignore[attr-defined]
+                    continue
+            elif leaf.judge(trace, i, env) is None:  # type: ignore[attr-defined]
+                continue
+            if not bad[k]:
+                bad[k] = True
+                if turned is not None and st.verdicts[k] is not _VIO:
+                    st.verdicts[k] = _VIO
+                    turned.append(k)
 
     def verdicts(self, case_id: str) -> dict[str, Outcome]:
         """The outcomes of the case's rules after the last command this monitor saw."""

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import attrs
 
 from servicewf._frozen import names_tuple
-from servicewf.clock import epoch_us, from_epoch_us
+from servicewf.clock import epoch_us, from_epoch_us, local_date_us
 from servicewf.compliance.trace import Trace
 from servicewf.errors import InvalidRule
 from servicewf.processes.common import (
@@ -1394,7 +1394,7 @@ class Retention(Rule):
         vio: list[int] = []
         why = ""
         for i in act:
-            day = from_epoch_us(trace.time_us(i)).in_timezone(tz).date()
+            day = local_date_us(trace.time_us(i), tz)
             try:
                 minimum = day.replace(year=day.year + self.years)
             except ValueError:  # 29 February
@@ -1402,7 +1402,7 @@ class Retention(Rule):
             value = trace.value_at(self.field, i)
             until = _date_of(value) if value is not None else None
             late_purge = [j for j in purges if j > i and
-                          from_epoch_us(trace.time_us(j)).in_timezone(tz).date() < minimum]
+                          local_date_us(trace.time_us(j), tz) < minimum]
             kept = (value is None and not self.required) or (until is not None
                                                              and until >= minimum)
             if kept and not late_purge:

@@ -86,7 +86,11 @@ class Trace:
             all_events.append(e)
             a = e.trigger or ("open" if e.kind is _OPENED else e.kind.value)
             self.acts.append(a)
-            self._pos.setdefault(a, []).append(k)
+            found = self._pos.get(a)
+            if found is None:
+                self._pos[a] = [k]
+            else:
+                found.append(k)
             self.seqs.append(e.seq)
             if self._times is not None:
                 self._times.append(epoch_us(e.at))

@@ -20,6 +20,7 @@ from servicewf.compliance.rules import (
     Condition,
     DataRule,
     HandlerTier,
+    Overdue,
     Precedence,
     Response,
     Retention,
@@ -70,7 +71,8 @@ def mutable(rule: Rule) -> bool:
     """Whether :func:`break_rule` knows how to break rules of this template."""
     if isinstance(rule, AllOf):
         return any(mutable(p) for p in rule.parts)
-    return isinstance(rule, (Precedence, Response, DataRule, HandlerTier, Retention))
+    return isinstance(rule, (Precedence, Response, DataRule, HandlerTier, Retention,
+                             Overdue))
 
 
 def break_rule(events: Sequence[Event], rule: Rule) -> Mutation | None:
@@ -97,6 +99,8 @@ def break_rule(events: Sequence[Event], rule: Rule) -> Mutation | None:
         out = list(evs)
         out[i] = attrs.evolve(evs[i], role="mutation-role")
         return Mutation(tuple(out), rule.id, (evs[i].seq,))
+    if isinstance(rule, Overdue):
+        return _overdue(evs, rule)
     if isinstance(rule, Retention):
         hits = [i for i, e in enumerate(evs) if _name(e) in rule.activity]
         if not hits:
@@ -177,4 +181,33 @@ def _data(evs: tuple[Event, ...], rule: DataRule) -> Mutation | None:
         seen = current.get(field) if at == "case" else e.data.get(field)
         if seen is marker or (isinstance(seen, str) and seen == marker):
             bad.append(e.seq)
+    return Mutation(tuple(out), rule.id, tuple(bad))
+
+
+def _overdue(evs: tuple[Event, ...], rule: Overdue) -> Mutation | None:
+    """The first step (``rule.activity``) after the opening event made late and without what
+    it needs: the event just before it moves the deadline to a second before the step (a
+    marker instant only the mutation writes) and the step's first required field is blank."""
+    from servicewf.processes.common import parse_instant
+
+    hits = [i for i, e in enumerate(evs) if i and _name(e) in rule.activity]
+    if not hits:
+        return None
+    i = hits[0]
+    out = list(evs)
+    out[i - 1] = _with(evs[i - 1], **{rule.deadline: (
+        evs[i].at - _dt.timedelta(seconds=1)).isoformat()})
+    out[i] = _with(evs[i], **{rule.require[0]: BLANK})
+    # The oracle: a step is late when the deadline in the case data just before it (later
+    # values win) is an instant earlier than the step; late and lacking a required field
+    # (none, or blank text, in the step's own data) it is reported.
+    bad: list[int] = []
+    current: dict[str, Any] = {}
+    for e in out:
+        due = parse_instant(current.get(rule.deadline))
+        if _name(e) in rule.activity and due is not None and e.at > due:
+            given = [e.data.get(f) for f in rule.require]
+            if any(v is None or (isinstance(v, str) and not v.strip()) for v in given):
+                bad.append(e.seq)
+        current.update(e.data)
     return Mutation(tuple(out), rule.id, tuple(bad))

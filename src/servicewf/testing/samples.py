@@ -203,7 +203,9 @@ SAMPLES: dict[str, dict[str, Any]] = {'service_request': {'intake': {'channel': 
                                   're_plan': {'data': {'goal': 'follow-up on time ≥ 95%',
                                                        'owner': 'team.lead',
                                                        'deadline': '{later}',
-                                                       'acceptance_criteria': 'Q2 report'},
+                                                       'acceptance_criteria': 'Q2 report',
+                                                       'cause_analysis': 'reminders were '
+                                                                         'not scheduled'},
                                               'role': 'agent'}}},
  'survey_campaign': {'intake': {'service_line': 'meeting rooms', 'questionnaire': 'Q2-2026'},
                      'steps': {'dispatch': {'data': {'audience': 'all tenants',
