@@ -35,6 +35,11 @@ def _modules() -> list[str]:
 
 
 def test_every_exception_class_of_the_library_lives_in_errors() -> None:
+    # The Django integration's modules (models, admin) need configured settings to import;
+    # configured here so this test also runs alone, not only after the framework tests.
+    from tests.frameworks.django_env import django_setup
+
+    django_setup()
     elsewhere = []
     for name in _modules():
         module = importlib.import_module(name)
