@@ -411,7 +411,7 @@ def import_log(
     into one transaction on a SQL store. ``progress(done, total)`` is told the cases done.
     Cases that exist in the store already are refused by the store (``CaseAlreadyExists``).
     """
-    with collector_paused():  # a large heap of acyclic objects, all kept: see servicewf._gc
+    with collector_paused(kept=True):  # acyclic objects, all kept: see servicewf._gc
         return _import_log(engine, log, process, version, in_flight, names, batch, progress)
 
 

@@ -513,7 +513,7 @@ def read_log(
     zone = _zone(tz)
     # Millions of small objects, none in a cycle, all kept: the collector's passes over the
     # growing heap cost a third of the read and free nothing (see servicewf._gc).
-    with collector_paused():
+    with collector_paused(kept=True):
         return _read_log(source, columns, zone, time_format, delimiter, derived_kinds,
                          progress)
 
