@@ -26,7 +26,7 @@ import sqlite3
 import xml.etree.ElementTree as ET
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from operator import itemgetter
+from operator import itemgetter, lt
 from typing import Any, NamedTuple
 
 import attrs
@@ -207,6 +207,8 @@ def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
     pendulum instant asks its zone for the offset in Python; the stdlib UTC zone answers in
     C, and both compare equal exactly when the instants are."""
     utc = _dt.timezone.utc
+    putc = pendulum.UTC
+    new_instant = pendulum.DateTime
     cache: dict[Any, tuple[pendulum.DateTime, _dt.datetime] | None] = {}
 
     def parse(value: Any, row: int) -> tuple[pendulum.DateTime, _dt.datetime] | None:
@@ -239,8 +241,8 @@ def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
             except (OverflowError, ValueError):
                 u = None
             if u is not None:
-                result = (pendulum.DateTime(u.year, u.month, u.day, u.hour, u.minute,
-                                            u.second, u.microsecond, tzinfo=pendulum.UTC), u)
+                result = (new_instant(u.year, u.month, u.day, u.hour, u.minute, u.second,
+                                      u.microsecond, putc), u)
         if len(cache) < 100_000:
             cache[value] = result
         return result
@@ -486,6 +488,9 @@ class _Idents(dict[str, "str | None"]):
         return value
 
 
+_MAX_INTERNED = 200_000
+"""How many distinct data mappings one read shares between its rows (beyond: one each)."""
+
 _ABSENT = object()
 """A key no row has (a column the map does not name reads ``None``)."""
 
@@ -550,7 +555,11 @@ def _read_log(
     idents = _Idents()
     derived = set(derived_kinds)
     new_event = ImportedEvent
+    new_tuple = tuple.__new__
     rows, text_cells = _row_values(source, delimiter, wanted)
+    # Text cells each filling a field of their own (no JSON column adding fields): a row's
+    # cells, when none is missing, determine its data exactly (see the loop).
+    by_cells = text_cells and json_col is None and len(set(fields)) == len(fields)
     n = 0
     for n, values in enumerate(rows, start=1):
         if progress is not None and n % 10_000 == 0:
@@ -586,8 +595,17 @@ def _read_log(
                 continue
         coerced = False
         cells = values[8:]
-        if text_cells and None not in cells and "" not in cells:
+        data: dict[str, Any] | None
+        data_key: Any
+        if by_cells and None not in cells and "" not in cells:
+            # Every cell text and each column its own field: the cells are the data, in
+            # field order, so they stand for it in the keys; the dict is built only for data
+            # not seen before (most rows repeat another row's data).
+            data = None
+            data_key = cells
+        elif text_cells and None not in cells and "" not in cells:
             data = dict(zip(fields, cells))  # noqa: B905 - every cell text: kept as it is
+            data_key = None
         else:
             data = {}
             for field, value in zip(fields, cells):  # noqa: B905 - equal lengths
@@ -599,7 +617,9 @@ def _read_log(
                     if value is None:
                         continue
                 data[field] = value
+            data_key = None
         if json_col is not None and raw_json not in (None, ""):
+            assert data is not None  # by_cells is off with a JSON column
             try:
                 extra = json.loads(raw_json) if isinstance(raw_json, str) else raw_json
             except ValueError:
@@ -618,13 +638,14 @@ def _read_log(
         kind = str(raw_kind) if kind_col is not None and raw_kind else None
         # Types in the key: 1, 1.0 and True are equal in Python, not in a log.
         # (Fields come in column order unless a JSON column adds its own: then sorted.)
-        data_key: Any
-        if text_cells and json_col is None:
-            data_key = tuple(data.items())  # every value text: the types add nothing
-        else:
-            items = tuple(data.items()) if json_col is None else \
-                tuple(sorted(data.items(), key=_first))
-            data_key = (items, tuple(type(v) for _, v in items))
+        if data_key is None:
+            assert data is not None
+            if text_cells and json_col is None:
+                data_key = tuple(data.items())  # every value text: the types add nothing
+            else:
+                items = tuple(data.items()) if json_col is None else \
+                    tuple(sorted(data.items(), key=_first))
+                data_key = (items, tuple(type(v) for _, v in items))
         key = (label, at_key, actor, role, data_key, kind, seq)
         keys = seen.get(case)
         if keys is None:
@@ -648,11 +669,14 @@ def _read_log(
         except TypeError:  # an unhashable value (a list from JSON): not shared
             frozen = None
         if frozen is None:
+            if data is None:
+                data = dict(zip(fields, cells))  # noqa: B905 - equal lengths
             frozen = frozen_mapping(data)
-            if len(interned) < 200_000:
+            if len(interned) < _MAX_INTERNED:
                 with contextlib.suppress(TypeError):
                     interned[data_key] = frozen
-        event = new_event(n, case, label, at, actor, role, frozen, kind, seq)
+        # ImportedEvent's own __new__ is a Python function doing just this.
+        event = new_tuple(new_event, (n, case, label, at, actor, role, frozen, kind, seq))
         found = cases.get(case)
         if found is None:
             cases[case] = [event]
@@ -661,8 +685,16 @@ def _read_log(
         report.rows_imported += 1
     report.rows_read = n
     for events in cases.values():
-        if any((events[i].at, events[i].seq) < (events[i - 1].at, events[i - 1].seq)
-               for i in range(1, len(events))):
+        if len(events) < 2:
+            continue
+        if seq_col is None:
+            # Every seq is 0: (at, 0) < (at', 0) exactly when at < at'; compared in C.
+            ats = list(map(_at, events))
+            unsorted = any(map(lt, ats[1:], ats))
+        else:
+            unsorted = any((events[i].at, events[i].seq) < (events[i - 1].at, events[i - 1].seq)
+                           for i in range(1, len(events)))
+        if unsorted:
             latest = (events[0].at, events[0].seq)
             for e in events:
                 if (e.at, e.seq) < latest:
@@ -674,3 +706,4 @@ def _read_log(
 
 
 _first = itemgetter(0)
+_at = itemgetter(3)  # ImportedEvent.at
