@@ -22,6 +22,7 @@ import attrs
 import pendulum
 
 from servicewf._gc import collector_paused
+from servicewf._trusted import trusted_constructor
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.definition import ProcessDefinition
 from servicewf.engine import Engine
@@ -29,6 +30,7 @@ from servicewf.errors import CommandRefused
 from servicewf.events import Event, EventKind, register_event_kind
 from servicewf.interop.discover import slug
 from servicewf.interop.source import ImportedEvent, Log, LossReport
+from servicewf.plain import frozen_mapping
 from servicewf.storage.base import WriteSet
 
 __all__ = ["HISTORY_DEVIATION", "IMPORT_ACTOR", "IMPORT_TRIGGER", "CaseReplay", "Deviation",
@@ -45,6 +47,9 @@ IMPORT_TRIGGER = "import"
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+_NO_EXTENSIONS = frozen_mapping(None)  # what Case's converter makes of no extensions
+_TRANSITION = EventKind.TRANSITION
+_NOTE = EventKind.NOTE
 
 
 @attrs.frozen
@@ -95,6 +100,13 @@ class CaseReplay:
 
 def _kind_of(refusal: CommandRefused) -> str:
     return _SNAKE.sub("_", type(refusal).__name__).lower()
+
+
+# Events and case snapshots of a replay whose data read_log froze (read-only mappings, which
+# the converters hand back as they are; the kinds are members): built without the converters,
+# which would only confirm that (see servicewf._trusted). Other rows take the checked way.
+_trusted_event = trusted_constructor(Event)
+_trusted_case = trusted_constructor(Case)
 
 
 class _Graph:
@@ -226,7 +238,6 @@ def replay_case(
     """
     graph = _Graph.of(definition)
     resolved = graph.resolve(mode, names)
-    original = {r.row: r.label for r in rows}  # deviations quote the log's own name
     # The definition's name of each row's label, beside the rows (not new rows: most
     # labels change, and a tuple per row was a tenth of the replay).
     labels = [resolved.get(r.label) or resolved.add(r.label) for r in rows]
@@ -237,6 +248,13 @@ def replay_case(
     data: Mapping[str, Any] = _EMPTY
     state = initial
     opened_at = first.at
+    name, version = definition.name, definition.version
+    # Data as read_log gives it (read-only mappings): events and snapshots are built without
+    # the converters, which would hand these mappings back as they are (the case data is then
+    # a read-only mapping too: the opening's, or a merge of them).
+    frozen_rows = all(type(r.data) is MappingProxyType for r in rows)
+    new_event = _trusted_event if frozen_rows else Event
+    original: dict[int, str] = {}  # the log's own name of each row, for deviations
 
     default_roles = graph.default_roles
 
@@ -255,6 +273,8 @@ def replay_case(
     def deviate(row: ImportedEvent, kind: str, rule: str | None, at_state: str,
                 reason: str) -> None:
         fact = events[-1]
+        if not original:  # worked out for the first deviation only (most cases fit)
+            original.update({r.row: r.label for r in rows})
         d = Deviation(case_id, fact.seq, row.row, kind, rule, at_state,
                       original.get(row.row, row.label), reason)
         deviations.append(d)
@@ -264,8 +284,10 @@ def replay_case(
                              "reason": reason[:500]}))
 
     def snapshot(at: pendulum.DateTime) -> Case:
-        return Case(case_id, definition.name, definition.version, state, len(events),
-                    opened_at, at, data)
+        if frozen_rows:
+            return _trusted_case(case_id, name, version, state, len(events), opened_at, at,
+                                 data, _NO_EXTENSIONS)
+        return Case(case_id, name, version, state, len(events), opened_at, at, data)
 
     # --- the opening ---
     opening_state = initial
@@ -274,8 +296,8 @@ def replay_case(
         opening_state = start_label
     first_actor = actor_of(first, None, initial)  # the log's role, else "import"
     open_data = first.data if opening_state == start_label else _EMPTY
-    events.append(Event(case_id, 1, first.at, EventKind.OPENED, first_actor.id,
-                        first_actor.role, None, None, opening_state, open_data))
+    events.append(new_event(case_id, 1, first.at, EventKind.OPENED, first_actor.id,
+                            first_actor.role, None, None, opening_state, open_data, None))
     state = opening_state
     data = open_data
     if opening_state != initial and opening_state not in graph.states:
@@ -300,8 +322,8 @@ def replay_case(
         if mode == "state" and label == state:
             # A row that repeats the state: a data update, recorded as a note.
             noted = _actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
-            events.append(Event(case_id, len(events) + 1, at, EventKind.NOTE, noted.id,
-                                noted.role, None, state, state, row.data))
+            events.append(new_event(case_id, len(events) + 1, at, _NOTE, noted.id,
+                                    noted.role, None, state, state, row.data, None))
             if row.data and row.data is not merged:
                 data = MappingProxyType({**data, **row.data})
                 merged = row.data
@@ -345,8 +367,8 @@ def replay_case(
                 dest = next(iter(known)) if len(known) == 1 else state
         if actor is None:
             actor = actor_of(row, trigger, state)
-        events.append(Event(case_id, len(events) + 1, at, EventKind.TRANSITION, actor.id,
-                            actor.role, trigger, state, dest, row.data))
+        events.append(new_event(case_id, len(events) + 1, at, _TRANSITION, actor.id,
+                                actor.role, trigger, state, dest, row.data, None))
         source = state
         state = dest
         if row.data and row.data is not merged:
@@ -361,8 +383,7 @@ def replay_case(
             deviate(row, _kind_of(refusal), getattr(refusal, "rule", None), source,
                     str(refusal))
     last = events[-1]
-    case = Case(case_id, definition.name, definition.version, state, last.seq, opened_at,
-                last.at, data)
+    case = Case(case_id, name, version, state, last.seq, opened_at, last.at, data)
     return CaseReplay(case, tuple(events), tuple(deviations))
 
 
