@@ -263,3 +263,51 @@ def test_the_fast_replay_is_the_checked_and_the_old_replay(history):
         assert replayed.case.extensions == {}
     event(f"{definition.name} {mode}: " + (", ".join(sorted({d.kind for d in fast.deviations}))
                                           or "fits"))
+
+
+# --- plan_history: an event's actor and data repeating the previous event's are not checked
+# again; an import refuses exactly what checking each event on its own refuses.
+
+ACTOR_IDS = ["ann", "bob", "", " ann", "a\nb", None]
+ROLES = ["agent", "lead", "", "x\x00", None]
+HAND_FROZEN = [MappingProxyType({"x": 1.5}), MappingProxyType({"x": float("nan")}),
+               MappingProxyType({1: "key not text"}), frozen_mapping({"ok": "fine"}),
+               MappingProxyType({})]
+
+
+def _alone(case: Case, events: Sequence[Event]) -> tuple[type, str] | None:
+    """The refusal of the first event whose actor, role or data fails on its own."""
+    from servicewf.errors import InvalidData, InvalidIdentifier
+    from servicewf.plain import check_identifier, check_stored
+    try:
+        for e in events:
+            check_identifier(e.actor_id, "actor id")
+            check_identifier(e.role, "role")
+            if e.data:
+                check_stored(e.data, "imported event data")
+        check_stored(case.data, "imported case data")
+    except (InvalidIdentifier, InvalidData) as refused:
+        return type(refused), str(refused).split(";")[0]
+    return None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(range(len(ACTOR_IDS))),
+                          st.sampled_from(range(len(ROLES))),
+                          st.sampled_from(range(len(HAND_FROZEN)))), min_size=1, max_size=8),
+       st.booleans())
+def test_plan_history_refuses_what_each_event_alone_refuses(steps, warm):
+    engine = Engine(MemoryStore(), FrozenClock(LATER), [TICKET])
+    events = [Event("c1", i, T, EventKind.OPENED if i == 1 else EventKind.NOTE,
+                    ACTOR_IDS[a], ROLES[r], None, None if i == 1 else "new", "new",
+                    HAND_FROZEN[d])
+              for i, (a, r, d) in enumerate(steps, start=1)]
+    case = Case("c1", "ticket", 1, "new", len(events), T, T)
+    expected = _alone(case, events)
+    for _ in range(2 if warm else 1):  # warm: the engine's caches hold what passed before
+        try:
+            engine.plan_history(case, events)
+            got = None
+        except CommandRefused as refused:
+            got = (type(refused), str(refused).split(";")[0])
+        assert got == expected

@@ -545,7 +545,7 @@ def _read_log(
     parse_time = _instant_parser(zone, time_format, columns.time)
     report = LossReport()
     cases: dict[str, list[ImportedEvent]] = {}
-    seen: dict[str, set[tuple[Any, ...]]] = {}
+    seen: set[tuple[Any, ...]] = set()  # rows' keys, their case first: one set, no set per case
     kind_col, seq_col, json_col = columns.kind, columns.seq, columns.data_json
     actor_col, role_col = columns.actor, columns.role
     fields = list(columns.data.values())
@@ -646,14 +646,11 @@ def _read_log(
                 items = tuple(data.items()) if json_col is None else \
                     tuple(sorted(data.items(), key=_first))
                 data_key = (items, tuple(type(v) for _, v in items))
-        key = (label, at_key, actor, role, data_key, kind, seq)
-        keys = seen.get(case)
-        if keys is None:
-            keys = seen[case] = set()
+        key = (case, label, at_key, actor, role, data_key, kind, seq)
         try:
-            known = len(keys)
-            keys.add(key)  # hashed once (a tuple does not keep its hash)
-            duplicate = len(keys) == known
+            known = len(seen)
+            seen.add(key)  # hashed once (a tuple does not keep its hash)
+            duplicate = len(seen) == known
         except TypeError:  # an unhashable value: never a duplicate
             duplicate = False
         if duplicate:
