@@ -148,6 +148,8 @@ class _Graph:
         self._resolved: dict[tuple[str, int], _Names] = {}
         # (trigger, state) -> the role an imported move without one is recorded with.
         self.default_roles: dict[tuple[str, str], str] = {}
+        # (the log's actor, the log's role, trigger, state) -> the Actor of the move.
+        self.actors: dict[tuple[str | None, str | None, str | None, str], Actor] = {}
 
     def resolve(self, mode: str, names: Mapping[str, str] | None) -> _Names:
         """The log's names -> state ids (``mode`` ``"state"``) or triggers, with ``names``
@@ -267,18 +269,26 @@ def replay_case(
     original: dict[int, str] = {}  # the log's own name of each row, for deviations
 
     default_roles = graph.default_roles
+    actors = graph.actors
 
     def actor_of(row: ImportedEvent, trigger: str | None, at_state: str) -> Actor:
-        role = row.role
-        if role is None:
-            if trigger:
-                role = default_roles.get((trigger, at_state))
-                if role is None:
-                    role = default_roles[(trigger, at_state)] = _role_for(
-                        definition, trigger, at_state)
-            else:
-                role = IMPORT_ACTOR
-        return _actor(row.actor or IMPORT_ACTOR, role)
+        key = (row.actor, row.role, trigger, at_state)
+        found = actors.get(key)
+        if found is None:
+            role = row.role
+            if role is None:
+                if trigger:
+                    role = default_roles.get((trigger, at_state))
+                    if role is None:
+                        role = default_roles[(trigger, at_state)] = _role_for(
+                            definition, trigger, at_state)
+                else:
+                    role = IMPORT_ACTOR
+            found = _actor(row.actor or IMPORT_ACTOR, role)
+            if len(actors) > 50_000:
+                actors.clear()
+            actors[key] = found
+        return found
 
     def deviate(row: ImportedEvent, kind: str, rule: str | None, at_state: str,
                 reason: str) -> None:
@@ -356,9 +366,12 @@ def replay_case(
             elif not triggers:
                 problem = ("not_in_graph", f"no trigger leads from {state!r} to {dest!r}")
             else:
-                current = snapshot(at)  # one value for every candidate: Case is frozen
+                # One value for every candidate (Case is frozen).
+                current = _trusted_case(case_id, name, version, state, len(events), opened_at,
+                                        at, data, _NO_EXTENSIONS) if frozen_rows else snapshot(at)
                 for candidate in triggers:
-                    actor = actor_of(row, candidate, state)
+                    actor = actors.get((row.actor, row.role, candidate, state)) or \
+                        actor_of(row, candidate, state)
                     moved, refused = engine.judge(current, candidate, actor=actor,
                                                   data=row.data, at=at)
                     if moved is not None:
