@@ -551,7 +551,7 @@ def _read_log(
     fields = list(columns.data.values())
     wanted = [columns.case, columns.label, columns.time, actor_col, role_col, kind_col,
               seq_col, json_col, *columns.data]
-    interned: dict[Any, Mapping[str, Any]] = {}
+    interned: dict[Any, tuple[Any, Mapping[str, Any]]] = {}  # data key -> (it, the mapping)
     idents = _Idents()
     derived = set(derived_kinds)
     new_event = ImportedEvent
@@ -646,6 +646,25 @@ def _read_log(
                 items = tuple(data.items()) if json_col is None else \
                     tuple(sorted(data.items(), key=_first))
                 data_key = (items, tuple(type(v) for _, v in items))
+        # Frozen (and checked against the plain-data contract) once, here, and shared by rows
+        # with equal data: events and cases built from it share the read-only mapping, and
+        # the engine's import mode checks each distinct mapping once. The key a mapping was
+        # first shared under stands for every equal row's in the duplicate keys: the rows'
+        # own (their cells, fresh text each) are freed as the read goes, not all at its end
+        # (freeing them there was a twentieth of the read). A row dropped as a duplicate
+        # finds its data shared already: an earlier, equal row shared it, or could not.
+        try:
+            shared = interned.get(data_key)
+        except TypeError:  # an unhashable value (a list from JSON): not shared
+            shared = None
+        if shared is None:
+            if data is None:
+                data = dict(zip(fields, cells))  # noqa: B905 - equal lengths
+            shared = (data_key, frozen_mapping(data))
+            if len(interned) < _MAX_INTERNED:
+                with contextlib.suppress(TypeError):
+                    interned[data_key] = shared
+        data_key, frozen = shared
         key = (case, label, at_key, actor, role, data_key, kind, seq)
         try:
             known = len(seen)
@@ -658,20 +677,6 @@ def _read_log(
             continue
         if coerced:
             report.coerce("invalid_data", n)
-        # Frozen (and checked against the plain-data contract) once, here, and shared by rows
-        # with equal data: events and cases built from it share the read-only mapping, and
-        # the engine's import mode checks each distinct mapping once.
-        try:
-            frozen = interned.get(data_key)
-        except TypeError:  # an unhashable value (a list from JSON): not shared
-            frozen = None
-        if frozen is None:
-            if data is None:
-                data = dict(zip(fields, cells))  # noqa: B905 - equal lengths
-            frozen = frozen_mapping(data)
-            if len(interned) < _MAX_INTERNED:
-                with contextlib.suppress(TypeError):
-                    interned[data_key] = frozen
         # ImportedEvent's own __new__ is a Python function doing just this.
         event = new_tuple(new_event, (n, case, label, at, actor, role, frozen, kind, seq))
         found = cases.get(case)
