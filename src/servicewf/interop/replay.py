@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -50,6 +51,8 @@ _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
 _NO_EXTENSIONS = frozen_mapping(None)  # what Case's converter makes of no extensions
 _TRANSITION = EventKind.TRANSITION
 _NOTE = EventKind.NOTE
+_PROXY_ONLY = frozenset({MappingProxyType})
+_DATA = attrgetter("data")
 
 
 @attrs.frozen
@@ -264,7 +267,7 @@ def replay_case(
     # Data as read_log gives it (read-only mappings): events and snapshots are built without
     # the converters, which would hand these mappings back as they are (the case data is then
     # a read-only mapping too: the opening's, or a merge of them).
-    frozen_rows = all(type(r.data) is MappingProxyType for r in rows)
+    frozen_rows = _PROXY_ONLY.issuperset(map(type, map(_DATA, rows)))  # each type, in C
     new_event = _trusted_event if frozen_rows else Event
     original: dict[int, str] = {}  # the log's own name of each row, for deviations
 

@@ -215,19 +215,18 @@ def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
         hit = cache.get(value, cache)
         if hit is not cache:
             return hit  # type: ignore[return-value]
-        moment: _dt.datetime | None
-        if isinstance(value, _dt.datetime):
-            moment = value
-        elif isinstance(value, str) and value.strip():
+        moment: _dt.datetime | None = None
+        if isinstance(value, str):  # text first: a CSV's every time is
             text = value.strip()
-            try:
-                moment = (_dt.datetime.strptime(text, fmt) if fmt
-                          else _dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
-            except ValueError:
-                moment = None
-        else:
-            moment = None
-        if moment is not None and getattr(moment, "tzinfo", None) is None:
+            if text:
+                try:
+                    moment = (_dt.datetime.strptime(text, fmt) if fmt
+                              else _dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+                except ValueError:
+                    moment = None
+        elif isinstance(value, _dt.datetime):
+            moment = value
+        if moment is not None and moment.tzinfo is None:
             if tz is None:
                 raise NaiveTimestamp(
                     f"row {row}: the time in column {column!r} has no UTC offset; say which "
