@@ -256,3 +256,29 @@ def test_columns_filling_one_field_are_duplicates_by_the_data_they_make(tmp_path
     assert _outcome(lambda: read_log(path, columns)) == \
         _outcome(lambda: _reference(csv.DictReader(io.StringIO(path.read_text())), columns,
                                     None))
+
+
+def test_rows_out_of_order_are_found_whatever_else_is_in_order(tmp_path):
+    # The check that a case needs sorting compares instants (then seq), nothing else: here the
+    # labels and the seqs are in order where the times are not, and the other way round.
+    path = tmp_path / "log.csv"
+    path.write_text("case,act,time,seq\n"
+                    "c1,a,2026-03-02T10:00:00Z,1\n"
+                    "c1,b,2026-03-02T09:00:00Z,2\n"
+                    "c2,b,2026-03-02T09:00:00Z,2\n"
+                    "c2,a,2026-03-02T09:00:00Z,1\n"
+                    "c3,b,2026-03-02T09:00:00Z,1\n"
+                    "c3,a,2026-03-02T10:00:00Z,2\n", encoding="utf-8")
+    plain = ColumnMap(case="case", activity="act", time="time")
+    log = read_log(path, plain)
+    assert log.report.coerced == {"out_of_order": [2]}
+    assert [e.label for e in log.cases["c1"]] == ["b", "a"]
+    assert [e.label for e in log.cases["c2"]] == ["b", "a"]  # ties keep file order
+    assert [e.label for e in log.cases["c3"]] == ["b", "a"]
+    with_seq = read_log(path, ColumnMap(case="case", activity="act", time="time", seq="seq"))
+    assert with_seq.report.coerced == {"out_of_order": [2, 4]}
+    assert [e.label for e in with_seq.cases["c2"]] == ["a", "b"]  # equal times: by seq
+    for columns in (plain, ColumnMap(case="case", activity="act", time="time", seq="seq")):
+        assert _outcome(lambda c=columns: read_log(path, c)) == _outcome(
+            lambda c=columns: _reference(csv.DictReader(io.StringIO(path.read_text())), c,
+                                         None))
