@@ -231,7 +231,9 @@ def histories(draw: Any) -> tuple[ProcessDefinition, str, list[ImportedEvent], b
     at = T
     for n, (label, gap, actor, role, data) in enumerate(steps, start=1):
         at = at.add(microseconds=gap)
-        rows.append(ImportedEvent(n, "c1", label, at, actor, role, DATA[data]))
+        # Every third row repeats the first row's number (rows made by hand may): a
+        # deviation quotes the log's name of the last row with its number.
+        rows.append(ImportedEvent(n if n % 3 else 1, "c1", label, at, actor, role, DATA[data]))
     names = draw(st.sampled_from([None, {"limbo": "waiting", "Mystery-State": "new"}]))
     return definition, mode, rows, draw(st.booleans()), names
 
