@@ -125,6 +125,7 @@ def _new_id() -> str:
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _KNOWN_CASES = 10_000
+_UNSET = object()  # no value yet (None is one a caller may pass)
 
 # Cases, events and write-sets built inside a command hold values the command has checked and
 # frozen already: their converters would only confirm that (see servicewf._trusted).
@@ -544,21 +545,31 @@ class Engine:
         if len(checked) > 20_000:
             checked.clear()
         checked_pairs = self._checked_pairs
+        case_id = case.id
+        opened = EventKind.OPENED
+        # An event naming the same actor and role, or holding the same data mapping, as the
+        # one before it passed the same check already (events of a case repeat both).
+        last_actor: object = _UNSET
+        last_role: object = _UNSET
+        last_data: Mapping[str, Any] | None = None
         for offset, event in enumerate(events, start=1):
             seq = expected_version + offset
-            if event.case_id != case.id or event.seq != seq:
+            if event.case_id != case_id or event.seq != seq:
                 raise HistoryMismatch(
                     f"imported event {event.seq} of {event.case_id!r} breaks the sequence of "
-                    f"case {case.id!r} (expected event {seq})", case_id=case.id, seq=event.seq)
-            if (seq == 1) != (event.kind is EventKind.OPENED):
+                    f"case {case_id!r} (expected event {seq})", case_id=case_id, seq=event.seq)
+            if (seq == 1) != (event.kind is opened):
                 raise HistoryMismatch(
-                    f"imported event {seq} of {case.id!r}: a case's first event, and only "
-                    "it, is its opening", case_id=case.id, seq=seq)
-            pair = (event.actor_id, event.role)
-            if pair not in checked_pairs:  # an import names the same people again and again
-                self._check_actor(Actor(*pair), case.id)
-                if len(checked_pairs) < 10_000:
-                    checked_pairs.add(pair)
+                    f"imported event {seq} of {case_id!r}: a case's first event, and only "
+                    "it, is its opening", case_id=case_id, seq=seq)
+            actor_id, role = event.actor_id, event.role
+            if actor_id is not last_actor or role is not last_role:
+                pair = (actor_id, role)
+                if pair not in checked_pairs:  # an import names the same people often
+                    self._check_actor(Actor(*pair), case_id)
+                    if len(checked_pairs) < 10_000:
+                        checked_pairs.add(pair)
+                last_actor, last_role = actor_id, role
             if previous is not None and event.at < previous:
                 raise TimeOutOfOrder(
                     f"imported event {seq} of {case.id!r} is dated {event.at.isoformat()}, "
@@ -569,9 +580,10 @@ class Engine:
             # import shares one mapping between rows with equal data): the write-set can then
             # be marked checked. The cache holds the mappings, so an id is not reused.
             data = event.data
-            if data and checked.get(id(data)) is not data:
+            if data and data is not last_data and checked.get(id(data)) is not data:
                 check_stored(data, "imported event data")
                 checked[id(data)] = data
+            last_data = data
         check_stored(case.data, "imported case data")
         last = events[-1]
         if case.version != last.seq or case.updated_at != last.at:

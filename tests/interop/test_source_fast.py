@@ -2,7 +2,11 @@
 times worked out once per distinct text) gives exactly what the generic path gives for the
 same rows read by csv.DictReader, and what the per-row reading it replaced gave (a copy of
 it below is the oracle): the same cases, events, loss report and errors, on random files
-with bad values, short and long rows, repeated and missing columns and blank lines."""
+with bad values, short and long rows, repeated and missing columns and blank lines.
+
+Rows whose data cells are all text stand for their data by the cells themselves (duplicate
+and interning keys, the dict built once per distinct data); columns filling one field, an
+empty cell or a JSON column take the general way: both are drawn here."""
 
 from __future__ import annotations
 
@@ -15,12 +19,13 @@ import pathlib
 import tempfile
 from collections.abc import Iterable, Mapping
 from typing import Any
+from unittest import mock
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from servicewf.errors import NaiveTimestamp
-from servicewf.interop import ColumnMap, read_log
+from servicewf.interop import ColumnMap, read_log, source
 from servicewf.interop.source import (
     ImportedEvent,
     LossReport,
@@ -188,17 +193,25 @@ def csv_logs(draw: Any) -> tuple[str, ColumnMap, str | None]:
     columns = ColumnMap(case="case", time="time", **{mode: "act"},
                         actor=draw(st.sampled_from([None, "who"])),
                         role=draw(st.sampled_from([None, "role"])),
+                        # Two columns filling one field: the later one's text wins, so
+                        # the cells no longer stand for the data (the keys are its items).
                         data=draw(st.sampled_from([{}, {"prio": "priority"},
-                                                   {"prio": "p", "who": "by", "nope": "n"}])),
+                                                   {"prio": "p", "who": "by", "nope": "n"},
+                                                   {"prio": "p", "who": "p"}])),
                         **extra)
     tz = draw(st.sampled_from([None, "Asia/Shanghai", "UTC", "UTC"]))
     return out.getvalue(), columns, tz
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(csv_logs(), st.booleans())
-def test_the_csv_fast_path_reads_what_dict_rows_and_the_old_reader_read(case, gz):
+@given(csv_logs(), st.booleans(), st.sampled_from([200_000, 200_000, 1, 0]))
+def test_the_csv_fast_path_reads_what_dict_rows_and_the_old_reader_read(case, gz, shared):
     text, columns, tz = case
+    with mock.patch.object(source, "_MAX_INTERNED", shared):  # 0, 1: the limit reached
+        _compare(text, columns, tz, gz)
+
+
+def _compare(text: str, columns: ColumnMap, tz: str | None, gz: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="servicewf-fast-") as tmp:
         path = pathlib.Path(tmp) / ("log.csv.gz" if gz else "log.csv")
         raw = text.encode("utf-8")
@@ -226,3 +239,46 @@ def test_an_aware_datetime_cell_is_read_like_text():
     columns = ColumnMap(case="case", activity="act", time="time", data={"prio": "p"})
     assert _outcome(lambda: read_log(rows, columns)) == \
         _outcome(lambda: _reference(rows, columns, None))
+
+
+def test_columns_filling_one_field_are_duplicates_by_the_data_they_make(tmp_path):
+    # The later column's text wins: rows differing only in the overridden column make equal
+    # data, so the second is a duplicate (the cells alone would tell them apart).
+    path = tmp_path / "log.csv"
+    path.write_text("case,act,time,old,new\n"
+                    "c1,go,2026-03-02T09:00:00Z,x,same\n"
+                    "c1,go,2026-03-02T09:00:00Z,y,same\n", encoding="utf-8")
+    columns = ColumnMap(case="case", activity="act", time="time",
+                        data={"old": "note", "new": "note"})
+    log = read_log(path, columns)
+    assert log.report.dropped == {"duplicate": [2]}
+    assert [dict(e.data) for e in log.cases["c1"]] == [{"note": "same"}]
+    assert _outcome(lambda: read_log(path, columns)) == \
+        _outcome(lambda: _reference(csv.DictReader(io.StringIO(path.read_text())), columns,
+                                    None))
+
+
+def test_rows_out_of_order_are_found_whatever_else_is_in_order(tmp_path):
+    # The check that a case needs sorting compares instants (then seq), nothing else: here the
+    # labels and the seqs are in order where the times are not, and the other way round.
+    path = tmp_path / "log.csv"
+    path.write_text("case,act,time,seq\n"
+                    "c1,a,2026-03-02T10:00:00Z,1\n"
+                    "c1,b,2026-03-02T09:00:00Z,2\n"
+                    "c2,b,2026-03-02T09:00:00Z,2\n"
+                    "c2,a,2026-03-02T09:00:00Z,1\n"
+                    "c3,b,2026-03-02T09:00:00Z,1\n"
+                    "c3,a,2026-03-02T10:00:00Z,2\n", encoding="utf-8")
+    plain = ColumnMap(case="case", activity="act", time="time")
+    log = read_log(path, plain)
+    assert log.report.coerced == {"out_of_order": [2]}
+    assert [e.label for e in log.cases["c1"]] == ["b", "a"]
+    assert [e.label for e in log.cases["c2"]] == ["b", "a"]  # ties keep file order
+    assert [e.label for e in log.cases["c3"]] == ["b", "a"]
+    with_seq = read_log(path, ColumnMap(case="case", activity="act", time="time", seq="seq"))
+    assert with_seq.report.coerced == {"out_of_order": [2, 4]}
+    assert [e.label for e in with_seq.cases["c2"]] == ["a", "b"]  # equal times: by seq
+    for columns in (plain, ColumnMap(case="case", activity="act", time="time", seq="seq")):
+        assert _outcome(lambda c=columns: read_log(path, c)) == _outcome(
+            lambda c=columns: _reference(csv.DictReader(io.StringIO(path.read_text())), c,
+                                         None))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ import attrs
 import pendulum
 
 from servicewf._gc import collector_paused
+from servicewf._trusted import trusted_constructor
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.definition import ProcessDefinition
 from servicewf.engine import Engine
@@ -29,6 +31,7 @@ from servicewf.errors import CommandRefused
 from servicewf.events import Event, EventKind, register_event_kind
 from servicewf.interop.discover import slug
 from servicewf.interop.source import ImportedEvent, Log, LossReport
+from servicewf.plain import frozen_mapping
 from servicewf.storage.base import WriteSet
 
 __all__ = ["HISTORY_DEVIATION", "IMPORT_ACTOR", "IMPORT_TRIGGER", "CaseReplay", "Deviation",
@@ -45,6 +48,11 @@ IMPORT_TRIGGER = "import"
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _SNAKE = re.compile(r"(?<!^)(?=[A-Z])")
+_NO_EXTENSIONS = frozen_mapping(None)  # what Case's converter makes of no extensions
+_TRANSITION = EventKind.TRANSITION
+_NOTE = EventKind.NOTE
+_PROXY_ONLY = frozenset({MappingProxyType})
+_DATA = attrgetter("data")
 
 
 @attrs.frozen
@@ -97,6 +105,13 @@ def _kind_of(refusal: CommandRefused) -> str:
     return _SNAKE.sub("_", type(refusal).__name__).lower()
 
 
+# Events and case snapshots of a replay whose data read_log froze (read-only mappings, which
+# the converters hand back as they are; the kinds are members): built without the converters,
+# which would only confirm that (see servicewf._trusted). Other rows take the checked way.
+_trusted_event = trusted_constructor(Event)
+_trusted_case = trusted_constructor(Case)
+
+
 class _Graph:
     """The definition's (source, dest) -> triggers index (state-snapshot logs)."""
 
@@ -136,6 +151,8 @@ class _Graph:
         self._resolved: dict[tuple[str, int], _Names] = {}
         # (trigger, state) -> the role an imported move without one is recorded with.
         self.default_roles: dict[tuple[str, str], str] = {}
+        # (the log's actor, the log's role, trigger, state) -> the Actor of the move.
+        self.actors: dict[tuple[str | None, str | None, str | None, str], Actor] = {}
 
     def resolve(self, mode: str, names: Mapping[str, str] | None) -> _Names:
         """The log's names -> state ids (``mode`` ``"state"``) or triggers, with ``names``
@@ -200,6 +217,16 @@ def _actor(actor_id: str, role: str) -> Actor:
     return found
 
 
+def _merge(data: Mapping[str, Any], plain: dict[str, Any] | None, new: Mapping[str, Any]
+           ) -> tuple[Mapping[str, Any], dict[str, Any]]:
+    """``data`` updated with ``new`` (a new read-only mapping) and the dict behind it.
+    ``plain``, the dict behind ``data`` when a merge built it, is copied in C; unpacking a
+    read-only mapping goes key by key (four times the cost)."""
+    merged = plain.copy() if plain is not None else {**data}
+    merged.update(new)
+    return MappingProxyType(merged), merged
+
+
 def _role_for(definition: ProcessDefinition, trigger: str, state: str) -> str:
     for c in definition.compiled.candidates(trigger, state):
         if c.roles:
@@ -226,7 +253,6 @@ def replay_case(
     """
     graph = _Graph.of(definition)
     resolved = graph.resolve(mode, names)
-    original = {r.row: r.label for r in rows}  # deviations quote the log's own name
     # The definition's name of each row's label, beside the rows (not new rows: most
     # labels change, and a tuple per row was a tenth of the replay).
     labels = [resolved.get(r.label) or resolved.add(r.label) for r in rows]
@@ -237,24 +263,41 @@ def replay_case(
     data: Mapping[str, Any] = _EMPTY
     state = initial
     opened_at = first.at
+    name, version = definition.name, definition.version
+    # Data as read_log gives it (read-only mappings): events and snapshots are built without
+    # the converters, which would hand these mappings back as they are (the case data is then
+    # a read-only mapping too: the opening's, or a merge of them).
+    frozen_rows = _PROXY_ONLY.issuperset(map(type, map(_DATA, rows)))  # each type, in C
+    new_event = _trusted_event if frozen_rows else Event
+    original: dict[int, str] = {}  # the log's own name of each row, for deviations
 
     default_roles = graph.default_roles
+    actors = graph.actors
 
     def actor_of(row: ImportedEvent, trigger: str | None, at_state: str) -> Actor:
-        role = row.role
-        if role is None:
-            if trigger:
-                role = default_roles.get((trigger, at_state))
-                if role is None:
-                    role = default_roles[(trigger, at_state)] = _role_for(
-                        definition, trigger, at_state)
-            else:
-                role = IMPORT_ACTOR
-        return _actor(row.actor or IMPORT_ACTOR, role)
+        key = (row.actor, row.role, trigger, at_state)
+        found = actors.get(key)
+        if found is None:
+            role = row.role
+            if role is None:
+                if trigger:
+                    role = default_roles.get((trigger, at_state))
+                    if role is None:
+                        role = default_roles[(trigger, at_state)] = _role_for(
+                            definition, trigger, at_state)
+                else:
+                    role = IMPORT_ACTOR
+            found = _actor(row.actor or IMPORT_ACTOR, role)
+            if len(actors) > 50_000:
+                actors.clear()
+            actors[key] = found
+        return found
 
     def deviate(row: ImportedEvent, kind: str, rule: str | None, at_state: str,
                 reason: str) -> None:
         fact = events[-1]
+        if not original:  # worked out for the first deviation only (most cases fit)
+            original.update({r.row: r.label for r in rows})
         d = Deviation(case_id, fact.seq, row.row, kind, rule, at_state,
                       original.get(row.row, row.label), reason)
         deviations.append(d)
@@ -264,8 +307,10 @@ def replay_case(
                              "reason": reason[:500]}))
 
     def snapshot(at: pendulum.DateTime) -> Case:
-        return Case(case_id, definition.name, definition.version, state, len(events),
-                    opened_at, at, data)
+        if frozen_rows:
+            return _trusted_case(case_id, name, version, state, len(events), opened_at, at,
+                                 data, _NO_EXTENSIONS)
+        return Case(case_id, name, version, state, len(events), opened_at, at, data)
 
     # --- the opening ---
     opening_state = initial
@@ -274,8 +319,8 @@ def replay_case(
         opening_state = start_label
     first_actor = actor_of(first, None, initial)  # the log's role, else "import"
     open_data = first.data if opening_state == start_label else _EMPTY
-    events.append(Event(case_id, 1, first.at, EventKind.OPENED, first_actor.id,
-                        first_actor.role, None, None, opening_state, open_data))
+    events.append(new_event(case_id, 1, first.at, EventKind.OPENED, first_actor.id,
+                            first_actor.role, None, None, opening_state, open_data, None))
     state = opening_state
     data = open_data
     if opening_state != initial and opening_state not in graph.states:
@@ -294,16 +339,17 @@ def replay_case(
     # Rows with equal data share one mapping (read_log interns them): merging the mapping
     # merged last again would change nothing, so the case data is rebuilt only on a change.
     merged: Mapping[str, Any] | None = data if data else None
+    plain: dict[str, Any] | None = None  # the dict behind ``data`` once a merge built it
 
     for row, label in remaining:
         at = row.at
         if mode == "state" and label == state:
             # A row that repeats the state: a data update, recorded as a note.
             noted = _actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
-            events.append(Event(case_id, len(events) + 1, at, EventKind.NOTE, noted.id,
-                                noted.role, None, state, state, row.data))
+            events.append(new_event(case_id, len(events) + 1, at, _NOTE, noted.id,
+                                    noted.role, None, state, state, row.data, None))
             if row.data and row.data is not merged:
-                data = MappingProxyType({**data, **row.data})
+                data, plain = _merge(data, plain, row.data)
                 merged = row.data
             if state in graph.finals:
                 deviate(row, "after_final", None, state,
@@ -323,9 +369,12 @@ def replay_case(
             elif not triggers:
                 problem = ("not_in_graph", f"no trigger leads from {state!r} to {dest!r}")
             else:
-                current = snapshot(at)  # one value for every candidate: Case is frozen
+                # One value for every candidate (Case is frozen).
+                current = _trusted_case(case_id, name, version, state, len(events), opened_at,
+                                        at, data, _NO_EXTENSIONS) if frozen_rows else snapshot(at)
                 for candidate in triggers:
-                    actor = actor_of(row, candidate, state)
+                    actor = actors.get((row.actor, row.role, candidate, state)) or \
+                        actor_of(row, candidate, state)
                     moved, refused = engine.judge(current, candidate, actor=actor,
                                                   data=row.data, at=at)
                     if moved is not None:
@@ -345,12 +394,12 @@ def replay_case(
                 dest = next(iter(known)) if len(known) == 1 else state
         if actor is None:
             actor = actor_of(row, trigger, state)
-        events.append(Event(case_id, len(events) + 1, at, EventKind.TRANSITION, actor.id,
-                            actor.role, trigger, state, dest, row.data))
+        events.append(new_event(case_id, len(events) + 1, at, _TRANSITION, actor.id,
+                                actor.role, trigger, state, dest, row.data, None))
         source = state
         state = dest
         if row.data and row.data is not merged:
-            data = MappingProxyType({**data, **row.data})
+            data, plain = _merge(data, plain, row.data)
             merged = row.data
         if was_final:
             deviate(row, "after_final", None, source,
@@ -361,8 +410,7 @@ def replay_case(
             deviate(row, _kind_of(refusal), getattr(refusal, "rule", None), source,
                     str(refusal))
     last = events[-1]
-    case = Case(case_id, definition.name, definition.version, state, last.seq, opened_at,
-                last.at, data)
+    case = Case(case_id, name, version, state, last.seq, opened_at, last.at, data)
     return CaseReplay(case, tuple(events), tuple(deviations))
 
 
@@ -411,7 +459,7 @@ def import_log(
     into one transaction on a SQL store. ``progress(done, total)`` is told the cases done.
     Cases that exist in the store already are refused by the store (``CaseAlreadyExists``).
     """
-    with collector_paused():  # a large heap of acyclic objects, all kept: see servicewf._gc
+    with collector_paused(kept=True):  # acyclic objects, all kept: see servicewf._gc
         return _import_log(engine, log, process, version, in_flight, names, batch, progress)
 
 

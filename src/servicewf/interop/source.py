@@ -26,7 +26,7 @@ import sqlite3
 import xml.etree.ElementTree as ET
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from operator import itemgetter
+from operator import itemgetter, lt
 from typing import Any, NamedTuple
 
 import attrs
@@ -207,25 +207,26 @@ def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
     pendulum instant asks its zone for the offset in Python; the stdlib UTC zone answers in
     C, and both compare equal exactly when the instants are."""
     utc = _dt.timezone.utc
+    putc = pendulum.UTC
+    new_instant = pendulum.DateTime
     cache: dict[Any, tuple[pendulum.DateTime, _dt.datetime] | None] = {}
 
     def parse(value: Any, row: int) -> tuple[pendulum.DateTime, _dt.datetime] | None:
         hit = cache.get(value, cache)
         if hit is not cache:
             return hit  # type: ignore[return-value]
-        moment: _dt.datetime | None
-        if isinstance(value, _dt.datetime):
-            moment = value
-        elif isinstance(value, str) and value.strip():
+        moment: _dt.datetime | None = None
+        if isinstance(value, str):  # text first: a CSV's every time is
             text = value.strip()
-            try:
-                moment = (_dt.datetime.strptime(text, fmt) if fmt
-                          else _dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
-            except ValueError:
-                moment = None
-        else:
-            moment = None
-        if moment is not None and getattr(moment, "tzinfo", None) is None:
+            if text:
+                try:
+                    moment = (_dt.datetime.strptime(text, fmt) if fmt
+                              else _dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
+                except ValueError:
+                    moment = None
+        elif isinstance(value, _dt.datetime):
+            moment = value
+        if moment is not None and moment.tzinfo is None:
             if tz is None:
                 raise NaiveTimestamp(
                     f"row {row}: the time in column {column!r} has no UTC offset; say which "
@@ -239,8 +240,8 @@ def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
             except (OverflowError, ValueError):
                 u = None
             if u is not None:
-                result = (pendulum.DateTime(u.year, u.month, u.day, u.hour, u.minute,
-                                            u.second, u.microsecond, tzinfo=pendulum.UTC), u)
+                result = (new_instant(u.year, u.month, u.day, u.hour, u.minute, u.second,
+                                      u.microsecond, putc), u)
         if len(cache) < 100_000:
             cache[value] = result
         return result
@@ -486,6 +487,9 @@ class _Idents(dict[str, "str | None"]):
         return value
 
 
+_MAX_INTERNED = 200_000
+"""How many distinct data mappings one read shares between its rows (beyond: one each)."""
+
 _ABSENT = object()
 """A key no row has (a column the map does not name reads ``None``)."""
 
@@ -513,7 +517,7 @@ def read_log(
     zone = _zone(tz)
     # Millions of small objects, none in a cycle, all kept: the collector's passes over the
     # growing heap cost a third of the read and free nothing (see servicewf._gc).
-    with collector_paused():
+    with collector_paused(kept=True):
         return _read_log(source, columns, zone, time_format, delimiter, derived_kinds,
                          progress)
 
@@ -540,17 +544,21 @@ def _read_log(
     parse_time = _instant_parser(zone, time_format, columns.time)
     report = LossReport()
     cases: dict[str, list[ImportedEvent]] = {}
-    seen: dict[str, set[tuple[Any, ...]]] = {}
+    seen: set[tuple[Any, ...]] = set()  # rows' keys, their case first: one set, no set per case
     kind_col, seq_col, json_col = columns.kind, columns.seq, columns.data_json
     actor_col, role_col = columns.actor, columns.role
     fields = list(columns.data.values())
     wanted = [columns.case, columns.label, columns.time, actor_col, role_col, kind_col,
               seq_col, json_col, *columns.data]
-    interned: dict[Any, Mapping[str, Any]] = {}
+    interned: dict[Any, tuple[Any, Mapping[str, Any]]] = {}  # data key -> (it, the mapping)
     idents = _Idents()
     derived = set(derived_kinds)
     new_event = ImportedEvent
+    new_tuple = tuple.__new__
     rows, text_cells = _row_values(source, delimiter, wanted)
+    # Text cells each filling a field of their own (no JSON column adding fields): a row's
+    # cells, when none is missing, determine its data exactly (see the loop).
+    by_cells = text_cells and json_col is None and len(set(fields)) == len(fields)
     n = 0
     for n, values in enumerate(rows, start=1):
         if progress is not None and n % 10_000 == 0:
@@ -586,8 +594,17 @@ def _read_log(
                 continue
         coerced = False
         cells = values[8:]
-        if text_cells and None not in cells and "" not in cells:
+        data: dict[str, Any] | None
+        data_key: Any
+        if by_cells and None not in cells and "" not in cells:
+            # Every cell text and each column its own field: the cells are the data, in
+            # field order, so they stand for it in the keys; the dict is built only for data
+            # not seen before (most rows repeat another row's data).
+            data = None
+            data_key = cells
+        elif text_cells and None not in cells and "" not in cells:
             data = dict(zip(fields, cells))  # noqa: B905 - every cell text: kept as it is
+            data_key = None
         else:
             data = {}
             for field, value in zip(fields, cells):  # noqa: B905 - equal lengths
@@ -599,7 +616,9 @@ def _read_log(
                     if value is None:
                         continue
                 data[field] = value
+            data_key = None
         if json_col is not None and raw_json not in (None, ""):
+            assert data is not None  # by_cells is off with a JSON column
             try:
                 extra = json.loads(raw_json) if isinstance(raw_json, str) else raw_json
             except ValueError:
@@ -618,21 +637,38 @@ def _read_log(
         kind = str(raw_kind) if kind_col is not None and raw_kind else None
         # Types in the key: 1, 1.0 and True are equal in Python, not in a log.
         # (Fields come in column order unless a JSON column adds its own: then sorted.)
-        data_key: Any
-        if text_cells and json_col is None:
-            data_key = tuple(data.items())  # every value text: the types add nothing
-        else:
-            items = tuple(data.items()) if json_col is None else \
-                tuple(sorted(data.items(), key=_first))
-            data_key = (items, tuple(type(v) for _, v in items))
-        key = (label, at_key, actor, role, data_key, kind, seq)
-        keys = seen.get(case)
-        if keys is None:
-            keys = seen[case] = set()
+        if data_key is None:
+            assert data is not None
+            if text_cells and json_col is None:
+                data_key = tuple(data.items())  # every value text: the types add nothing
+            else:
+                items = tuple(data.items()) if json_col is None else \
+                    tuple(sorted(data.items(), key=_first))
+                data_key = (items, tuple(type(v) for _, v in items))
+        # Frozen (and checked against the plain-data contract) once, here, and shared by rows
+        # with equal data: events and cases built from it share the read-only mapping, and
+        # the engine's import mode checks each distinct mapping once. The key a mapping was
+        # first shared under stands for every equal row's in the duplicate keys: the rows'
+        # own (their cells, fresh text each) are freed as the read goes, not all at its end
+        # (freeing them there was a twentieth of the read). A row dropped as a duplicate
+        # finds its data shared already: an earlier, equal row shared it, or could not.
         try:
-            known = len(keys)
-            keys.add(key)  # hashed once (a tuple does not keep its hash)
-            duplicate = len(keys) == known
+            shared = interned.get(data_key)
+        except TypeError:  # an unhashable value (a list from JSON): not shared
+            shared = None
+        if shared is None:
+            if data is None:
+                data = dict(zip(fields, cells))  # noqa: B905 - equal lengths
+            shared = (data_key, frozen_mapping(data))
+            if len(interned) < _MAX_INTERNED:
+                with contextlib.suppress(TypeError):
+                    interned[data_key] = shared
+        data_key, frozen = shared
+        key = (case, label, at_key, actor, role, data_key, kind, seq)
+        try:
+            known = len(seen)
+            seen.add(key)  # hashed once (a tuple does not keep its hash)
+            duplicate = len(seen) == known
         except TypeError:  # an unhashable value: never a duplicate
             duplicate = False
         if duplicate:
@@ -640,19 +676,8 @@ def _read_log(
             continue
         if coerced:
             report.coerce("invalid_data", n)
-        # Frozen (and checked against the plain-data contract) once, here, and shared by rows
-        # with equal data: events and cases built from it share the read-only mapping, and
-        # the engine's import mode checks each distinct mapping once.
-        try:
-            frozen = interned.get(data_key)
-        except TypeError:  # an unhashable value (a list from JSON): not shared
-            frozen = None
-        if frozen is None:
-            frozen = frozen_mapping(data)
-            if len(interned) < 200_000:
-                with contextlib.suppress(TypeError):
-                    interned[data_key] = frozen
-        event = new_event(n, case, label, at, actor, role, frozen, kind, seq)
+        # ImportedEvent's own __new__ is a Python function doing just this.
+        event = new_tuple(new_event, (n, case, label, at, actor, role, frozen, kind, seq))
         found = cases.get(case)
         if found is None:
             cases[case] = [event]
@@ -661,8 +686,16 @@ def _read_log(
         report.rows_imported += 1
     report.rows_read = n
     for events in cases.values():
-        if any((events[i].at, events[i].seq) < (events[i - 1].at, events[i - 1].seq)
-               for i in range(1, len(events))):
+        if len(events) < 2:
+            continue
+        if seq_col is None:
+            # Every seq is 0: (at, 0) < (at', 0) exactly when at < at'; compared in C.
+            ats = list(map(_at, events))
+            unsorted = any(map(lt, ats[1:], ats))
+        else:
+            unsorted = any((events[i].at, events[i].seq) < (events[i - 1].at, events[i - 1].seq)
+                           for i in range(1, len(events)))
+        if unsorted:
             latest = (events[0].at, events[0].seq)
             for e in events:
                 if (e.at, e.seq) < latest:
@@ -674,3 +707,4 @@ def _read_log(
 
 
 _first = itemgetter(0)
+_at = itemgetter(3)  # ImportedEvent.at

@@ -162,17 +162,38 @@ class _Run:
 
 
 class _Fold:
-    """The whole mutable fold state of one case."""
+    """The whole mutable fold state of one case.
 
-    __slots__ = ("data", "runs", "seen", "state", "tier")
+    The case data is merged only when something reads it (:meth:`data`: a clock starting on
+    a goal or calendar chosen by data, a retarget, an escalation): most events' data is read
+    by nothing, and merging a read-only mapping into a dict goes key by key in Python's
+    generic way. ``pending`` holds the events' data in order; merged in that order into a
+    copy of the data before them, it gives what updating a dict event by event gave.
+    """
+
+    __slots__ = ("_merged", "base", "pending", "runs", "seen", "state", "tier")
 
     def __init__(self, runs: list[_Run | ClockState], state: str | None, tier: str | None,
-                 data: dict[str, Any], seen: dict[str, Any] | None = None) -> None:
+                 data: Mapping[str, Any], seen: dict[str, Any] | None = None) -> None:
         self.runs = runs
         self.state = state
         self.tier = tier
-        self.data = data
+        self.base = data
+        self.pending: list[Mapping[str, Any]] = []
+        self._merged: dict[str, Any] | None = None
         self.seen = seen if seen is not None else {}  # condition fields' last values
+
+    def data(self) -> dict[str, Any]:
+        """The case data as the events so far left it (one dict, updated in place)."""
+        merged = self._merged
+        if merged is None:
+            merged = self._merged = dict(self.base)
+        pending = self.pending
+        if pending:
+            for d in pending:
+                merged.update(d)
+            pending.clear()
+        return merged
 
 
 class BoundPolicy:
@@ -314,7 +335,7 @@ class BoundPolicy:
         else:
             by_name = {c.name: c for c in clocks}
             runs = [by_name.get(c.spec.name) or ClockState(c.spec.name) for c in self.clocks]
-        return _Fold(runs, states.state, states.tier, dict(data), dict(states.fields))
+        return _Fold(runs, states.state, states.tier, data, dict(states.fields))
 
     def _freeze(self, fold: _Fold) -> ClockStates:
         return ClockStates(self.policy.name, fold.state, fold.tier,
@@ -346,7 +367,7 @@ class BoundPolicy:
         whole history). Events after ``until`` (epoch µs) are ignored.
         """
         if states is None:
-            fold = _Fold(list(self._empty.clocks), None, None, dict(data or {}))
+            fold = _Fold(list(self._empty.clocks), None, None, data or {})
         else:
             fold = self._thaw(states, data or {})
         apply = self._apply
@@ -403,7 +424,7 @@ class BoundPolicy:
                         if k in self._cond_fields:
                             before[k] = seen.get(k, MISSING)
                             seen[k] = data[k]
-                fold.data.update(data)
+                fold.pending.append(data)
             fold.state = dest
             key = (source, dest, trig)
             reacting = self._hits.get(key)
@@ -416,7 +437,7 @@ class BoundPolicy:
                 at = epoch_us(e.at)
                 touch = self._touch
                 for c, flags in reacting:
-                    self._clock_event(c, touch(fold, c.index), at, flags, fold.data)
+                    self._clock_event(c, touch(fold, c.index), at, flags, fold)
             if data and self._data_sensitive and (
                     self.any_data or not self._key_set.isdisjoint(data)):
                 self._retarget(fold, data, at or epoch_us(e.at))
@@ -427,7 +448,7 @@ class BoundPolicy:
                 if named is not None:
                     fold.tier = str(named)
                 else:
-                    current = fold.tier or self.policy.initial_tier(fold.data)
+                    current = fold.tier or self.policy.initial_tier(fold.data())
                     fold.tier = self.policy.next_tier(current) or current
             return
         if kind is _WARNING or kind is _BREACHED or kind is _EXTENDED:
@@ -501,15 +522,14 @@ class BoundPolicy:
             m = clock.m if run.cal is None else self._ms(clock, run.cal)[0]
             run.deadline = by.extend(m, run.deadline)
 
-    def _clock_event(self, c: _Clock, run: _Run, at: int, flags: int,
-                     data: Mapping[str, Any]) -> None:
+    def _clock_event(self, c: _Clock, run: _Run, at: int, flags: int, fold: _Fold) -> None:
         status = run.status
         if status in (RUNNING, PAUSED):
             if flags & _STOP and self._stop(c, run, at):
                 if flags & _START:
                     # Stop and start on one event: a recurring obligation (a progress update
                     # every N hours) whose next cycle begins where this one was met.
-                    self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), data)
+                    self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), fold)
                 return
             if flags & _CANCEL:
                 self._close_pause(c, run, at)
@@ -534,10 +554,9 @@ class BoundPolicy:
             self._set_paused(c, run, at, bool(flags & _IN_PAUSE_STATE))
             return
         if flags & _START:
-            self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), data)
+            self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), fold)
 
-    def _start(self, c: _Clock, run: _Run, at: int, in_pause: bool,
-               data: Mapping[str, Any]) -> None:
+    def _start(self, c: _Clock, run: _Run, at: int, in_pause: bool, fold: _Fold) -> None:
         if run.status == STOPPED:
             run.past.append(self._record(c, run, at))
         run.cycle += 1
@@ -553,9 +572,12 @@ class BoundPolicy:
         run.early_attempts = 0
         run.extensions = 0
         run.adjustments = []
-        run.cal = self._calendar_of(c, data) if c.spec.calendar == CASE_CALENDAR else None
+        # The data only when the calendar or the goal depends on it (see _Fold).
+        run.cal = (self._calendar_of(c, fold.data()) if c.spec.calendar == CASE_CALENDAR
+                   else None)
         m, m_cal = (c.m, c.m_cal) if run.cal is None else self._ms(c, run.cal)
-        target = c.static if c.static is not None else self.policy.select_target(c.spec, data)
+        target = c.static if c.static is not None else self.policy.select_target(
+            c.spec, fold.data())
         run.target = target
         run.base = run.deadline = None if target is None else target.apply(m, at)
         earliest = c.spec.earliest
@@ -647,7 +669,7 @@ class BoundPolicy:
             mode = c.spec.goal_change
             if mode == "keep" and run.target is not None:
                 continue  # the goal the cycle started with stays
-            target = self.policy.select_target(c.spec, fold.data)
+            target = self.policy.select_target(c.spec, fold.data())
             if target == run.target:
                 continue
             m = c.m if run.cal is None else self._ms(c, run.cal)[0]

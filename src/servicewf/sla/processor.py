@@ -208,11 +208,14 @@ class SLA:
         """Refuse an extension the policy's rule does not allow (the command is then not
         written): the same conditions as :meth:`extend`, whether the extension is a process
         transition or a ``clock_extended`` event recorded by hand."""
+        extended, transition = EventKind.CLOCK_EXTENDED, EventKind.TRANSITION
+        triggers = bound.extend_triggers
         for e in events:
-            if e.kind is EventKind.CLOCK_EXTENDED:
+            kind = e.kind
+            if kind is extended:
                 self._check_recorded_extension(bound, case, states, e)
                 continue
-            if e.kind is not EventKind.TRANSITION or e.trigger not in bound.extend_triggers:
+            if kind is not transition or e.trigger not in triggers:
                 continue
             try:
                 found = bound.extension_of(e.trigger, e.data)

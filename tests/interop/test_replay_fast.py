@@ -1,0 +1,319 @@
+"""replay_case's fast way (events and case snapshots built without the converters when
+read_log froze the rows' data, the log's names worked out only for a deviation) gives what
+the checked way gives for the same rows with plain dict data, and what replay_case gave
+before (a copy of it below is the oracle): the same events (their data the very mappings
+of the rows), case and deviations, on random histories that fit or deviate in every way
+(guards, roles, required data, unknown triggers and states, moves after a final state,
+repeated states, ties in time, in-flight openings, the caller's names)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import pendulum
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from servicewf import Engine, FrozenClock, MemoryStore
+from servicewf.case import SYSTEM, Actor, Case
+from servicewf.definition import ProcessDefinition
+from servicewf.errors import CommandRefused
+from servicewf.events import Event, EventKind
+from servicewf.interop import bpic2013 as bpic
+from servicewf.interop.replay import (
+    _EMPTY,
+    HISTORY_DEVIATION,
+    IMPORT_ACTOR,
+    IMPORT_TRIGGER,
+    CaseReplay,
+    Deviation,
+    _actor,
+    _Graph,
+    _kind_of,
+    _role_for,
+    replay_case,
+)
+from servicewf.interop.source import ImportedEvent
+from servicewf.plain import frozen_mapping
+
+from .helpers import LATER, ticket
+
+T = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+
+
+def _old_replay_case(
+    engine: Engine,
+    definition: ProcessDefinition,
+    case_id: str,
+    rows: Sequence[ImportedEvent],
+    *,
+    mode: str,
+    in_flight: bool = False,
+    names: Mapping[str, str] | None = None,
+) -> CaseReplay:
+    """replay_case as it was before its events and snapshots skipped the converters."""
+    graph = _Graph.of(definition)
+    resolved = graph.resolve(mode, names)
+    original = {r.row: r.label for r in rows}  # deviations quote the log's own name
+    # The definition's name of each row's label, beside the rows (not new rows: most
+    # labels change, and a tuple per row was a tenth of the replay).
+    labels = [resolved.get(r.label) or resolved.add(r.label) for r in rows]
+    initial = definition.initial.id
+    events: list[Event] = []
+    deviations: list[Deviation] = []
+    first = rows[0]
+    data: Mapping[str, Any] = _EMPTY
+    state = initial
+    opened_at = first.at
+
+    default_roles = graph.default_roles
+
+    def actor_of(row: ImportedEvent, trigger: str | None, at_state: str) -> Actor:
+        role = row.role
+        if role is None:
+            if trigger:
+                role = default_roles.get((trigger, at_state))
+                if role is None:
+                    role = default_roles[(trigger, at_state)] = _role_for(
+                        definition, trigger, at_state)
+            else:
+                role = IMPORT_ACTOR
+        return _actor(row.actor or IMPORT_ACTOR, role)
+
+    def deviate(row: ImportedEvent, kind: str, rule: str | None, at_state: str,
+                reason: str) -> None:
+        fact = events[-1]
+        d = Deviation(case_id, fact.seq, row.row, kind, rule, at_state,
+                      original.get(row.row, row.label), reason)
+        deviations.append(d)
+        events.append(Event(case_id, len(events) + 1, fact.at, HISTORY_DEVIATION, SYSTEM.id,
+                            SYSTEM.role, fact.trigger, state, state,
+                            {"deviation": kind, "rule": rule, "seq": fact.seq, "row": row.row,
+                             "reason": reason[:500]}))
+
+    def snapshot(at: pendulum.DateTime) -> Case:
+        return Case(case_id, definition.name, definition.version, state, len(events),
+                    opened_at, at, data)
+
+    # --- the opening ---
+    opening_state = initial
+    start_label = labels[0] if mode == "state" else None
+    if start_label is not None and start_label != initial and in_flight:
+        opening_state = start_label
+    first_actor = actor_of(first, None, initial)  # the log's role, else "import"
+    open_data = first.data if opening_state == start_label else _EMPTY
+    events.append(Event(case_id, 1, first.at, EventKind.OPENED, first_actor.id,
+                        first_actor.role, None, None, opening_state, open_data))
+    state = opening_state
+    data = open_data
+    if opening_state != initial and opening_state not in graph.states:
+        deviate(first, "unknown_state", None, opening_state,
+                f"the log opens the case in state {opening_state!r}, which "
+                f"{definition.name} v{definition.version} does not have")
+    elif opening_state == start_label and definition.intake:
+        # A state log's first row opens the case with its data: the intake must be there.
+        missing = [f for f in definition.intake if data.get(f) in (None, "", [], {})]
+        if missing:
+            deviate(first, "data_missing", None, state,
+                    f"opening needs data the log does not give: {', '.join(missing)}")
+    skip = 1 if opening_state == start_label else 0
+    remaining: Iterable[tuple[ImportedEvent, str]] = zip(  # noqa: B905 - equal lengths
+        rows[skip:], labels[skip:])
+    # Rows with equal data share one mapping (read_log interns them): merging the mapping
+    # merged last again would change nothing, so the case data is rebuilt only on a change.
+    merged: Mapping[str, Any] | None = data if data else None
+
+    for row, label in remaining:
+        at = row.at
+        if mode == "state" and label == state:
+            # A row that repeats the state: a data update, recorded as a note.
+            noted = _actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
+            events.append(Event(case_id, len(events) + 1, at, EventKind.NOTE, noted.id,
+                                noted.role, None, state, state, row.data))
+            if row.data and row.data is not merged:
+                data = MappingProxyType({**data, **row.data})
+                merged = row.data
+            if state in graph.finals:
+                deviate(row, "after_final", None, state,
+                        f"the case was already closed (final state {state!r})")
+            continue
+        was_final = state in graph.finals
+        refusal: CommandRefused | None = None
+        problem: tuple[str, str] | None = None
+        actor: Actor | None = None  # of (row, trigger, state) once worked out
+        if mode == "state":
+            dest = label
+            triggers = graph.moves.get((state, dest), ())
+            trigger = triggers[0] if triggers else IMPORT_TRIGGER
+            if dest not in graph.states:
+                problem = ("unknown_state", f"{definition.name} v{definition.version} has no "
+                           f"state {dest!r}")
+            elif not triggers:
+                problem = ("not_in_graph", f"no trigger leads from {state!r} to {dest!r}")
+            else:
+                current = snapshot(at)  # one value for every candidate: Case is frozen
+                for candidate in triggers:
+                    actor = actor_of(row, candidate, state)
+                    moved, refused = engine.judge(current, candidate, actor=actor,
+                                                  data=row.data, at=at)
+                    if moved is not None:
+                        trigger, refusal = candidate, None
+                        break
+                    refusal = refusal or refused
+                    actor = None
+        else:
+            trigger = label
+            actor = actor_of(row, trigger, state)
+            moved, refusal = engine.judge(snapshot(at), trigger, actor=actor, data=row.data,
+                                          at=at)
+            if moved is not None:
+                dest = moved.target(state)
+            else:
+                known = graph.dests.get(trigger, set())
+                dest = next(iter(known)) if len(known) == 1 else state
+        if actor is None:
+            actor = actor_of(row, trigger, state)
+        events.append(Event(case_id, len(events) + 1, at, EventKind.TRANSITION, actor.id,
+                            actor.role, trigger, state, dest, row.data))
+        source = state
+        state = dest
+        if row.data and row.data is not merged:
+            data = MappingProxyType({**data, **row.data})
+            merged = row.data
+        if was_final:
+            deviate(row, "after_final", None, source,
+                    f"the case was already closed (final state {source!r})")
+        elif problem is not None:
+            deviate(row, problem[0], None, source, problem[1])
+        elif refusal is not None:
+            deviate(row, _kind_of(refusal), getattr(refusal, "rule", None), source,
+                    str(refusal))
+    last = events[-1]
+    case = Case(case_id, definition.name, definition.version, state, last.seq, opened_at,
+                last.at, data)
+    return CaseReplay(case, tuple(events), tuple(deviations))
+
+
+
+TICKET = ticket()
+BPIC = bpic.definition()
+ENGINE = Engine(MemoryStore(), FrozenClock(LATER), [TICKET, BPIC])
+LABELS = {
+    ("ticket", "activity"): ["start", "wait", "resume", "resolve", "close", "fly", "Start"],
+    ("ticket", "state"): ["new", "working", "waiting", "resolved", "closed", "limbo",
+                          "Working"],
+    ("bpic", "state"): ["new", "Accepted-In Progress", "accepted_wait", "Accepted-Wait - User",
+                        "queued_awaiting_assignment", "Completed-Resolved",
+                        "completed_closed", "Completed-Cancelled", "Unmatched-Unmatched",
+                        "Mystery-State"],
+}
+# Shared mappings, as read_log shares one between rows with equal data.
+DATA = [frozen_mapping(d) for d in (
+    {}, {"priority": "high"}, {"priority": ""}, {"solution": "reboot"},
+    {"priority": "low", "solution": "swap"}, {"impact": "Medium", "tier": "L1"},
+    {"impact": "High", "tier": "L2", "team": "V30"})]
+
+
+@st.composite
+def histories(draw: Any) -> tuple[ProcessDefinition, str, list[ImportedEvent], bool,
+                                  Mapping[str, str] | None]:
+    which, mode = draw(st.sampled_from(sorted(LABELS)))
+    definition = TICKET if which == "ticket" else BPIC
+    steps = draw(st.lists(st.tuples(
+        st.sampled_from(LABELS[(which, mode)]),
+        st.sampled_from([0, 0, 1, 3_600_000_000]),  # ties in time, as logs have
+        st.sampled_from([None, "ann", "bob"]),
+        st.sampled_from([None, None, "agent", "lead", "nobody"]),
+        st.sampled_from(range(len(DATA)))), min_size=1, max_size=12))
+    rows = []
+    at = T
+    for n, (label, gap, actor, role, data) in enumerate(steps, start=1):
+        at = at.add(microseconds=gap)
+        # Every third row repeats the first row's number (rows made by hand may): a
+        # deviation quotes the log's name of the last row with its number.
+        rows.append(ImportedEvent(n if n % 3 else 1, "c1", label, at, actor, role, DATA[data]))
+    names = draw(st.sampled_from([None, {"limbo": "waiting", "Mystery-State": "new"}]))
+    return definition, mode, rows, draw(st.booleans()), names
+
+
+def _as_dicts(rows: Sequence[ImportedEvent]) -> list[ImportedEvent]:
+    return [r._replace(data=dict(r.data)) for r in rows]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories())
+def test_the_fast_replay_is_the_checked_and_the_old_replay(history):
+    definition, mode, rows, in_flight, names = history
+    kw = {"mode": mode, "in_flight": in_flight, "names": names}
+    fast = replay_case(ENGINE, definition, "c1", rows, **kw)
+    oracle = _old_replay_case(ENGINE, definition, "c1", rows, **kw)
+    checked = replay_case(ENGINE, definition, "c1", _as_dicts(rows), **kw)
+    old_checked = _old_replay_case(ENGINE, definition, "c1", _as_dicts(rows), **kw)
+    assert fast == oracle
+    assert checked == old_checked
+    assert fast == checked
+    # Some rows frozen, some not: the checked way for the whole case.
+    mixed = [r if i % 2 else r._replace(data=dict(r.data)) for i, r in enumerate(rows)]
+    assert replay_case(ENGINE, definition, "c1", mixed, **kw) == \
+        _old_replay_case(ENGINE, definition, "c1", mixed, **kw) == fast
+    # The facts keep the rows' own mappings (the engine checks each distinct one once).
+    facts = [e for e in fast.events if e.kind is not HISTORY_DEVIATION]
+    old_facts = [e for e in oracle.events if e.kind is not HISTORY_DEVIATION]
+    assert [id(e.data) for e in facts] == [id(e.data) for e in old_facts]
+    for replayed in (fast, checked, replay_case(ENGINE, definition, "c1", mixed, **kw)):
+        assert all(type(e) is Event and type(e.data) is MappingProxyType
+                   for e in replayed.events)
+        assert type(replayed.case) is Case and type(replayed.case.data) is MappingProxyType
+        assert replayed.case.extensions == {}
+    event(f"{definition.name} {mode}: " + (", ".join(sorted({d.kind for d in fast.deviations}))
+                                          or "fits"))
+
+
+# --- plan_history: an event's actor and data repeating the previous event's are not checked
+# again; an import refuses exactly what checking each event on its own refuses.
+
+ACTOR_IDS = ["ann", "bob", "", " ann", "a\nb", None]
+ROLES = ["agent", "lead", "", "x\x00", None]
+HAND_FROZEN = [MappingProxyType({"x": 1.5}), MappingProxyType({"x": float("nan")}),
+               MappingProxyType({1: "key not text"}), frozen_mapping({"ok": "fine"}),
+               MappingProxyType({})]
+
+
+def _alone(case: Case, events: Sequence[Event]) -> tuple[type, str] | None:
+    """The refusal of the first event whose actor, role or data fails on its own."""
+    from servicewf.errors import InvalidData, InvalidIdentifier
+    from servicewf.plain import check_identifier, check_stored
+    try:
+        for e in events:
+            check_identifier(e.actor_id, "actor id")
+            check_identifier(e.role, "role")
+            if e.data:
+                check_stored(e.data, "imported event data")
+        check_stored(case.data, "imported case data")
+    except (InvalidIdentifier, InvalidData) as refused:
+        return type(refused), str(refused).split(";")[0]
+    return None
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(range(len(ACTOR_IDS))),
+                          st.sampled_from(range(len(ROLES))),
+                          st.sampled_from(range(len(HAND_FROZEN)))), min_size=1, max_size=8),
+       st.booleans())
+def test_plan_history_refuses_what_each_event_alone_refuses(steps, warm):
+    engine = Engine(MemoryStore(), FrozenClock(LATER), [TICKET])
+    events = [Event("c1", i, T, EventKind.OPENED if i == 1 else EventKind.NOTE,
+                    ACTOR_IDS[a], ROLES[r], None, None if i == 1 else "new", "new",
+                    HAND_FROZEN[d])
+              for i, (a, r, d) in enumerate(steps, start=1)]
+    case = Case("c1", "ticket", 1, "new", len(events), T, T)
+    expected = _alone(case, events)
+    for _ in range(2 if warm else 1):  # warm: the engine's caches hold what passed before
+        try:
+            engine.plan_history(case, events)
+            got = None
+        except CommandRefused as refused:
+            got = (type(refused), str(refused).split(";")[0])
+        assert got == expected
