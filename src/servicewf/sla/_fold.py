@@ -13,6 +13,7 @@ import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
+from servicewf._trusted import trusted_constructor
 from servicewf.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
 from servicewf.clock import epoch_us
 from servicewf.definition import ProcessDefinition
@@ -138,6 +139,7 @@ _PAUSED_CAL = _FIELDS.index("paused_calendar")
 _PAUSED_BUS = _FIELDS.index("paused_business")
 _CAL = _FIELDS.index("calendar")
 _new_state = tuple.__new__
+_new_states = trusted_constructor(ClockStates)
 
 
 class _Fold:
@@ -307,7 +309,8 @@ class BoundPolicy:
                 # lets the processor reuse their plain data and timers (identity caches).
                 r = orig if new == orig else new
             clocks.append(r)
-        return ClockStates(self.policy.name, fold.state, fold.tier, tuple(clocks), fold.seen)
+        # ``seen`` is the fold's own new dict: the converter's copy would only repeat it.
+        return _new_states(self.policy.name, fold.state, fold.tier, tuple(clocks), fold.seen)
 
     @staticmethod
     def _touch(fold: _Fold, i: int) -> _Run:
@@ -402,9 +405,12 @@ class BoundPolicy:
             at = 0
             if reacting:
                 at = epoch_us(e.at)
-                touch = self._touch
+                runs, clock_event, case_data = fold.runs, self._clock_event, fold.data
                 for c, flags in reacting:
-                    self._clock_event(c, touch(fold, c.index), at, flags, fold.data)
+                    r = runs[c.index]  # thawed here rather than by _touch: a call less
+                    if type(r) is ClockState:
+                        r = runs[c.index] = list(r)
+                    clock_event(c, r, at, flags, case_data)  # type: ignore[arg-type]
             if data and self._data_sensitive and (
                     self.any_data or not self._key_set.isdisjoint(data)):
                 self._retarget(fold, data, at or epoch_us(e.at))
