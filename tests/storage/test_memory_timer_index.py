@@ -90,10 +90,14 @@ def timer_lists(draw: st.DrawFn, case_id: str) -> list[Timer]:
 def operations(draw: st.DrawFn) -> tuple[Any, ...]:
     kind = draw(st.sampled_from(
         ["append", "append", "append_keep", "append_stale", "append_bad", "set", "due",
-         "due", "claim", "claim", "claim", "timers"]))
+         "due", "claim", "claim", "claim", "timers", "rewrite", "rewrite", "rewrite_set"]))
     cid = draw(st.sampled_from(CASES))
     if kind in ("append", "append_stale", "set"):
         return (kind, cid, draw(timer_lists(cid)))
+    if kind in ("rewrite", "rewrite_set"):
+        # Some of the case's current timers, the very objects (the store reuses their
+        # indexed instants), with new ones for the other names.
+        return (kind, cid, draw(st.integers(0, 7)), draw(timer_lists(cid)))
     if kind == "due":
         limit = draw(st.none() | st.integers(-2, 6))
         return (kind, draw(instants), limit, draw(st.none() | st.sampled_from(PROCESSES)))
@@ -132,6 +136,18 @@ def _run(first: list[list[Timer]], ops: list[tuple[Any, ...]]) -> None:
                 versions[cid] = v + 1
                 if timers is not None:
                     model.put(cid, timers)
+        elif kind in ("rewrite", "rewrite_set"):
+            _, cid, keep, fresh = op
+            kept = [t for i, t in enumerate(model.timers(cid)) if keep >> i & 1]
+            timers = [*kept, *(t for t in fresh if t.name not in {k.name for k in kept})]
+            if kind == "rewrite_set":
+                store.set_timers(cid, timers)
+            else:
+                v = versions[cid]
+                store.append(case(cid, version=v + 1), [moved(cid, v + 1, "new", "new")],
+                             expected_version=v, timers=timers)
+                versions[cid] = v + 1
+            model.put(cid, timers)
         elif kind == "set":
             _, cid, timers = op
             store.set_timers(cid, timers)

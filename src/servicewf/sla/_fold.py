@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
+from servicewf._trusted import trusted_constructor
 from servicewf.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
 from servicewf.clock import epoch_us
 from servicewf.definition import ProcessDefinition
@@ -109,56 +110,36 @@ class _Clock:
             for fc in on.data)
 
 
-class _Run:
-    """A clock's mutable state during a fold (mirrors :class:`ClockState`)."""
-
-    __slots__ = (
-        "adjustments",
-        "base",
-        "breach_recorded",
-        "breached",
-        "cal",
-        "cycle",
-        "deadline",
-        "earliest",
-        "early_attempts",
-        "extensions",
-        "held",
-        "name",
-        "orig",
-        "outcome",
-        "past",
-        "pause_since",
-        "paused",
-        "paused_bus",
-        "paused_cal",
-        "started",
-        "status",
-        "stopped",
-        "target",
-        "warned",
-    )
-
-    def __init__(self, s: ClockState) -> None:
-        self.orig = s  # unchanged at the end of a fold: the same object is kept
-        (self.name, self.cycle, self.status, self.outcome, self.started, self.target,
-         self.base, self.deadline, self.earliest, self.paused, self.pause_since, self.held,
-         self.stopped, self.warned, self.breached, self.breach_recorded, self.early_attempts,
-         self.extensions, adjustments, past, self.paused_cal, self.paused_bus, self.cal) = s
-        self.adjustments: list[int | Target] = list(adjustments)
-        self.past: list[Cycle] = list(past)
-
-    def freeze(self) -> ClockState:
-        new = ClockState(
-            self.name, self.cycle, self.status, self.outcome, self.started, self.target,
-            self.base, self.deadline, self.earliest, self.paused, self.pause_since, self.held,
-            self.stopped, self.warned, self.breached, self.breach_recorded,
-            self.early_attempts, self.extensions, tuple(self.adjustments), tuple(self.past),
-            self.paused_cal, self.paused_bus, self.cal,
-        )
-        # Most events touch few clocks: keeping the unchanged ones as the same objects lets
-        # the processor reuse their plain data, timers and next actions (identity caches).
-        return self.orig if new == self.orig else new
+# A clock's mutable state during a fold is a plain list of its ClockState's fields (``_Run``):
+# thawing is ``list(state)`` and freezing ``tuple.__new__(ClockState, run)``, both in C, where
+# an object with 23 attributes cost a Python-level copy in and out per touched clock.
+# ``adjustments`` and ``past`` stay tuples (rarely appended to), so freezing copies nothing.
+_Run: TypeAlias = "list[Any]"  # in ClockState field order
+_FIELDS = ClockState._fields
+_CYCLE = _FIELDS.index("cycle")
+_STATUS = _FIELDS.index("status")
+_OUTCOME = _FIELDS.index("outcome")
+_STARTED = _FIELDS.index("started")
+_TARGET = _FIELDS.index("target")
+_BASE = _FIELDS.index("base")
+_DEADLINE = _FIELDS.index("deadline")
+_EARLIEST = _FIELDS.index("earliest")
+_PAUSED = _FIELDS.index("paused")
+_PAUSE_SINCE = _FIELDS.index("pause_since")
+_HELD = _FIELDS.index("held")
+_STOPPED = _FIELDS.index("stopped")
+_WARNED = _FIELDS.index("warned")
+_IS_BREACHED = _FIELDS.index("breached")
+_BREACH_RECORDED = _FIELDS.index("breach_recorded")
+_EARLY_ATTEMPTS = _FIELDS.index("early_attempts")
+_EXTENSIONS = _FIELDS.index("extensions")
+_ADJUSTMENTS = _FIELDS.index("adjustments")
+_PAST = _FIELDS.index("past")
+_PAUSED_CAL = _FIELDS.index("paused_calendar")
+_PAUSED_BUS = _FIELDS.index("paused_business")
+_CAL = _FIELDS.index("calendar")
+_new_state = tuple.__new__
+_new_states = trusted_constructor(ClockStates)
 
 
 class _Fold:
@@ -171,11 +152,14 @@ class _Fold:
     copy of the data before them, it gives what updating a dict event by event gave.
     """
 
-    __slots__ = ("_merged", "base", "pending", "runs", "seen", "state", "tier")
+    __slots__ = ("_merged", "base", "origs", "pending", "runs", "seen", "state", "tier")
 
-    def __init__(self, runs: list[_Run | ClockState], state: str | None, tier: str | None,
+    def __init__(self, origs: Sequence[ClockState], state: str | None, tier: str | None,
                  data: Mapping[str, Any], seen: dict[str, Any] | None = None) -> None:
-        self.runs = runs
+        # A clock stays its ClockState in ``runs`` until an event touches it; ``origs`` keeps
+        # the states the fold began with, so an unchanged clock freezes to the same object.
+        self.origs = origs
+        self.runs: list[_Run | ClockState] = list(origs)
         self.state = state
         self.tier = tier
         self.base = data
@@ -244,7 +228,7 @@ class BoundPolicy:
         self.any_data: list[int] = []
         for i, spec in enumerate(policy.enabled):
             # A clock on the case's calendar is compiled with the default one (or 24×7); each
-            # cycle resolves its own (``_Run.cal``).
+            # cycle resolves its own (``_CAL`` of its run).
             name = spec.calendar
             choice = policy.case_calendar_of(spec) if name == CASE_CALENDAR else None
             if choice is not None:
@@ -331,16 +315,23 @@ class BoundPolicy:
         clocks = states.clocks
         if len(clocks) == len(self.clocks) and all(
                 s.name == c.spec.name for s, c in zip(clocks, self.clocks, strict=True)):
-            runs: list[_Run | ClockState] = list(clocks)
+            origs: Sequence[ClockState] = clocks
         else:
             by_name = {c.name: c for c in clocks}
-            runs = [by_name.get(c.spec.name) or ClockState(c.spec.name) for c in self.clocks]
-        return _Fold(runs, states.state, states.tier, data, dict(states.fields))
+            origs = [by_name.get(c.spec.name) or ClockState(c.spec.name) for c in self.clocks]
+        return _Fold(origs, states.state, states.tier, data, dict(states.fields))
 
     def _freeze(self, fold: _Fold) -> ClockStates:
-        return ClockStates(self.policy.name, fold.state, fold.tier,
-                           tuple(r if type(r) is ClockState else r.freeze()  # type: ignore[union-attr]
-                                 for r in fold.runs), fold.seen)
+        clocks = []
+        for r, orig in zip(fold.runs, fold.origs, strict=True):
+            if type(r) is not ClockState:
+                new: ClockState = _new_state(ClockState, r)
+                # Most events touch few clocks: keeping the unchanged ones as the same objects
+                # lets the processor reuse their plain data and timers (identity caches).
+                r = orig if new == orig else new
+            clocks.append(r)
+        # ``seen`` is the fold's own new dict: the converter's copy would only repeat it.
+        return _new_states(self.policy.name, fold.state, fold.tier, tuple(clocks), fold.seen)
 
     @staticmethod
     def _touch(fold: _Fold, i: int) -> _Run:
@@ -348,7 +339,7 @@ class BoundPolicy:
         touches it (most events touch few clocks)."""
         r = fold.runs[i]
         if type(r) is ClockState:
-            r = fold.runs[i] = _Run(r)
+            r = fold.runs[i] = list(r)
         return r  # type: ignore[return-value]
 
     # --- the fold --------------------------------------------------------------------------
@@ -367,7 +358,7 @@ class BoundPolicy:
         whole history). Events after ``until`` (epoch µs) are ignored.
         """
         if states is None:
-            fold = _Fold(list(self._empty.clocks), None, None, data or {})
+            fold = _Fold(self._empty.clocks, None, None, data or {})
         else:
             fold = self._thaw(states, data or {})
         apply = self._apply
@@ -435,9 +426,12 @@ class BoundPolicy:
             at = 0
             if reacting:
                 at = epoch_us(e.at)
-                touch = self._touch
+                runs, clock_event = fold.runs, self._clock_event
                 for c, flags in reacting:
-                    self._clock_event(c, touch(fold, c.index), at, flags, fold)
+                    r = runs[c.index]  # thawed here rather than by _touch: a call less
+                    if type(r) is ClockState:
+                        r = runs[c.index] = list(r)
+                    clock_event(c, r, at, flags, fold)  # type: ignore[arg-type]
             if data and self._data_sensitive and (
                     self.any_data or not self._key_set.isdisjoint(data)):
                 self._retarget(fold, data, at or epoch_us(e.at))
@@ -456,14 +450,14 @@ class BoundPolicy:
             if clock is None:
                 return
             run = self._touch(fold, clock.index)
-            if e.data.get("cycle", run.cycle) != run.cycle:
+            if e.data.get("cycle", run[_CYCLE]) != run[_CYCLE]:
                 return  # a late event of an earlier cycle does not touch this one
             if kind is _WARNING:
-                run.warned = True
+                run[_WARNED] = True
             elif kind is _BREACHED:
-                run.breached = True
-                run.breach_recorded = True
-            elif run.status == RUNNING or run.status == PAUSED:
+                run[_IS_BREACHED] = True
+                run[_BREACH_RECORDED] = True
+            elif run[_STATUS] == RUNNING or run[_STATUS] == PAUSED:
                 # As for an extend transition: a stopped cycle's deadline was the one judged.
                 self._extend(clock, run, target_from_dict(e.data["by"]))
             return
@@ -512,18 +506,18 @@ class BoundPolicy:
             return
         clock = self.by_name[found[0]]
         run = self._touch(fold, clock.index)
-        if run.status == RUNNING or run.status == PAUSED:
+        if run[_STATUS] == RUNNING or run[_STATUS] == PAUSED:
             self._extend(clock, run, found[1])
 
     def _extend(self, clock: _Clock, run: _Run, by: Target) -> None:
-        run.adjustments.append(by)
-        run.extensions += 1
-        if run.deadline is not None:
-            m = clock.m if run.cal is None else self._ms(clock, run.cal)[0]
-            run.deadline = by.extend(m, run.deadline)
+        run[_ADJUSTMENTS] += (by,)
+        run[_EXTENSIONS] += 1
+        if run[_DEADLINE] is not None:
+            m = clock.m if run[_CAL] is None else self._ms(clock, run[_CAL])[0]
+            run[_DEADLINE] = by.extend(m, run[_DEADLINE])
 
     def _clock_event(self, c: _Clock, run: _Run, at: int, flags: int, fold: _Fold) -> None:
-        status = run.status
+        status = run[_STATUS]
         if status in (RUNNING, PAUSED):
             if flags & _STOP and self._stop(c, run, at):
                 if flags & _START:
@@ -533,125 +527,126 @@ class BoundPolicy:
                 return
             if flags & _CANCEL:
                 self._close_pause(c, run, at)
-                run.status = STOPPED
-                run.outcome = CANCELLED
-                run.stopped = at
+                run[_STATUS] = STOPPED
+                run[_OUTCOME] = CANCELLED
+                run[_STOPPED] = at
                 return
             if flags & _RESUME:
-                run.held = False
+                run[_HELD] = False
             if flags & _PAUSE:
-                run.held = True
+                run[_HELD] = True
             if flags & (_RESUME | _PAUSE | _PAUSE_STATE_CHANGE):
-                self._set_paused(c, run, at, run.held or bool(flags & _IN_PAUSE_STATE))
+                self._set_paused(c, run, at, run[_HELD] or bool(flags & _IN_PAUSE_STATE))
             return
-        if status == STOPPED and run.outcome != CANCELLED and flags & _REOPEN:
-            since = run.stopped if run.stopped is not None else at
+        if status == STOPPED and run[_OUTCOME] != CANCELLED and flags & _REOPEN:
+            since = run[_STOPPED] if run[_STOPPED] is not None else at
             self._paused_between(c, run, since, at)
-            run.status = RUNNING
-            run.outcome = None
-            run.stopped = None
-            run.held = False
+            run[_STATUS] = RUNNING
+            run[_OUTCOME] = None
+            run[_STOPPED] = None
+            run[_HELD] = False
             self._set_paused(c, run, at, bool(flags & _IN_PAUSE_STATE))
             return
         if flags & _START:
             self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), fold)
 
     def _start(self, c: _Clock, run: _Run, at: int, in_pause: bool, fold: _Fold) -> None:
-        if run.status == STOPPED:
-            run.past.append(self._record(c, run, at))
-        run.cycle += 1
-        run.status = RUNNING
-        run.outcome = None
-        run.started = at
-        run.stopped = None
-        run.paused = 0
-        run.paused_cal = run.paused_bus = 0
-        run.pause_since = None
-        run.held = False
-        run.warned = run.breached = run.breach_recorded = False
-        run.early_attempts = 0
-        run.extensions = 0
-        run.adjustments = []
+        if run[_STATUS] == STOPPED:
+            run[_PAST] += (self._record(c, run, at),)
+        run[_CYCLE] += 1
+        run[_STATUS] = RUNNING
+        run[_OUTCOME] = None
+        run[_STARTED] = at
+        run[_STOPPED] = None
+        run[_PAUSED] = 0
+        run[_PAUSED_CAL] = run[_PAUSED_BUS] = 0
+        run[_PAUSE_SINCE] = None
+        run[_HELD] = False
+        run[_WARNED] = run[_IS_BREACHED] = run[_BREACH_RECORDED] = False
+        run[_EARLY_ATTEMPTS] = 0
+        run[_EXTENSIONS] = 0
+        run[_ADJUSTMENTS] = ()
         # The data only when the calendar or the goal depends on it (see _Fold).
-        run.cal = (self._calendar_of(c, fold.data()) if c.spec.calendar == CASE_CALENDAR
-                   else None)
-        m, m_cal = (c.m, c.m_cal) if run.cal is None else self._ms(c, run.cal)
+        run[_CAL] = (self._calendar_of(c, fold.data()) if c.spec.calendar == CASE_CALENDAR
+                     else None)
+        m, m_cal = (c.m, c.m_cal) if run[_CAL] is None else self._ms(c, run[_CAL])
         target = c.static if c.static is not None else self.policy.select_target(
             c.spec, fold.data())
-        run.target = target
-        run.base = run.deadline = None if target is None else target.apply(m, at)
+        run[_TARGET] = target
+        run[_BASE] = run[_DEADLINE] = None if target is None else target.apply(m, at)
         earliest = c.spec.earliest
-        run.earliest = (None if earliest is None
+        run[_EARLIEST] = (None if earliest is None
                         else earliest.apply(ABSOLUTE if earliest.absolute else m_cal, at))
         if in_pause:
-            run.status = PAUSED
-            run.pause_since = at
+            run[_STATUS] = PAUSED
+            run[_PAUSE_SINCE] = at
 
     def _record(self, c: _Clock, run: _Run, at: int) -> Cycle:
         """The record of the finished cycle of ``run``."""
-        started = run.started if run.started is not None else at
-        stopped = run.stopped
+        started = run[_STARTED] if run[_STARTED] is not None else at
+        stopped = run[_STOPPED]
         elapsed_cal = elapsed_bus = None
         if stopped is not None:
-            m_cal = c.m_cal if run.cal is None else self._ms(c, run.cal)[1]
-            elapsed_cal = stopped - started - run.paused_cal
-            elapsed_bus = m_cal.working(started, stopped) - run.paused_bus
-        return Cycle(run.cycle, started, stopped, run.deadline, run.outcome, run.breached,
-                     elapsed_cal, elapsed_bus, run.paused_cal, run.paused_bus)
+            m_cal = c.m_cal if run[_CAL] is None else self._ms(c, run[_CAL])[1]
+            elapsed_cal = stopped - started - run[_PAUSED_CAL]
+            elapsed_bus = m_cal.working(started, stopped) - run[_PAUSED_BUS]
+        return Cycle(run[_CYCLE], started, stopped, run[_DEADLINE], run[_OUTCOME],
+                     run[_IS_BREACHED], elapsed_cal, elapsed_bus, run[_PAUSED_CAL],
+                     run[_PAUSED_BUS])
 
     def _stop(self, c: _Clock, run: _Run, at: int) -> bool:
         """Stop the cycle at ``at``; ``False`` when an early stop is ignored."""
-        if run.earliest is not None and at < run.earliest:
+        if run[_EARLIEST] is not None and at < run[_EARLIEST]:
             if c.spec.early == "ignore":
-                run.early_attempts += 1
+                run[_EARLY_ATTEMPTS] += 1
                 return False
             self._close_pause(c, run, at)
-            run.outcome = TOO_EARLY
+            run[_OUTCOME] = TOO_EARLY
         else:
             self._close_pause(c, run, at)
-            if run.breached or (run.deadline is not None and at > run.deadline):
-                run.breached = True
-                run.outcome = BREACHED
-            elif run.deadline is None:
-                run.outcome = NO_GOAL
+            if run[_IS_BREACHED] or (run[_DEADLINE] is not None and at > run[_DEADLINE]):
+                run[_IS_BREACHED] = True
+                run[_OUTCOME] = BREACHED
+            elif run[_DEADLINE] is None:
+                run[_OUTCOME] = NO_GOAL
             else:
-                run.outcome = MET
-        run.status = STOPPED
-        run.stopped = at
+                run[_OUTCOME] = MET
+        run[_STATUS] = STOPPED
+        run[_STOPPED] = at
         return True
 
     def _paused_between(self, c: _Clock, run: _Run, since: int, at: int) -> None:
         """Count ``[since, at)`` as paused: in the clock's measure (shifting the deadline),
         in calendar time and in business time."""
-        if run.cal is None:
+        if run[_CAL] is None:
             m, m_cal = c.m, c.m_cal
         else:
-            m, m_cal = self._ms(c, run.cal)
-        run.paused_cal += at - since
+            m, m_cal = self._ms(c, run[_CAL])
+        run[_PAUSED_CAL] += at - since
         business = m_cal.working(since, at)
-        run.paused_bus += business
+        run[_PAUSED_BUS] += business
         self._shift(m, run, business if m is m_cal else m.working(since, at))
 
     @staticmethod
     def _shift(m: Measure, run: _Run, paused: int) -> None:
         if paused <= 0:
             return  # nothing counted while paused: the deadline stays (even at a closing time)
-        run.paused += paused
-        run.adjustments.append(paused)
-        if run.deadline is not None:
-            run.deadline = m.add(run.deadline, paused)
+        run[_PAUSED] += paused
+        run[_ADJUSTMENTS] += (paused,)
+        if run[_DEADLINE] is not None:
+            run[_DEADLINE] = m.add(run[_DEADLINE], paused)
 
     def _close_pause(self, c: _Clock, run: _Run, at: int) -> None:
-        if run.status == PAUSED and run.pause_since is not None:
-            self._paused_between(c, run, run.pause_since, at)
-            run.pause_since = None
-            run.status = RUNNING
+        if run[_STATUS] == PAUSED and run[_PAUSE_SINCE] is not None:
+            self._paused_between(c, run, run[_PAUSE_SINCE], at)
+            run[_PAUSE_SINCE] = None
+            run[_STATUS] = RUNNING
 
     def _set_paused(self, c: _Clock, run: _Run, at: int, paused: bool) -> None:
-        if paused and run.status == RUNNING:
-            run.status = PAUSED
-            run.pause_since = at
-        elif not paused and run.status == PAUSED:
+        if paused and run[_STATUS] == RUNNING:
+            run[_STATUS] = PAUSED
+            run[_PAUSE_SINCE] = at
+        elif not paused and run[_STATUS] == PAUSED:
             self._close_pause(c, run, at)
 
     def _retarget(self, fold: _Fold, changed: Mapping[str, Any], at: int) -> None:
@@ -662,38 +657,38 @@ class BoundPolicy:
                 touched.update(hit)
         for i in sorted(touched):
             peek = fold.runs[i]
-            if peek.status != RUNNING and peek.status != PAUSED:
+            if peek[_STATUS] != RUNNING and peek[_STATUS] != PAUSED:
                 continue
             run = self._touch(fold, i)
             c = self.clocks[i]
             mode = c.spec.goal_change
-            if mode == "keep" and run.target is not None:
+            if mode == "keep" and run[_TARGET] is not None:
                 continue  # the goal the cycle started with stays
             target = self.policy.select_target(c.spec, fold.data())
-            if target == run.target:
+            if target == run[_TARGET]:
                 continue
-            m = c.m if run.cal is None else self._ms(c, run.cal)[0]
-            run.target = target
-            if mode == "switch_from_now" and run.target is not None:
+            m = c.m if run[_CAL] is None else self._ms(c, run[_CAL])[0]
+            run[_TARGET] = target
+            if mode == "switch_from_now" and run[_TARGET] is not None:
                 # The new goal counts from the change: pauses before it no longer matter.
-                paused_now = run.status == PAUSED
+                paused_now = run[_STATUS] == PAUSED
                 if paused_now:
                     self._close_pause(c, run, at)
-                run.adjustments = []
-                run.base = run.deadline = None if target is None else target.apply(m, at)
+                run[_ADJUSTMENTS] = ()
+                run[_BASE] = run[_DEADLINE] = None if target is None else target.apply(m, at)
                 if paused_now:
-                    run.status = PAUSED
-                    run.pause_since = at
+                    run[_STATUS] = PAUSED
+                    run[_PAUSE_SINCE] = at
                 continue
             # Re-measured from the original start; pauses and extensions are replayed.
-            run.base = run.deadline = None if target is None else target.apply(
-                m, run.started if run.started is not None else 0)
-            if run.deadline is not None:
-                d = run.deadline
-                for adj in run.adjustments:
+            run[_BASE] = run[_DEADLINE] = None if target is None else target.apply(
+                m, run[_STARTED] if run[_STARTED] is not None else 0)
+            if run[_DEADLINE] is not None:
+                d = run[_DEADLINE]
+                for adj in run[_ADJUSTMENTS]:
                     d = (m.add(d, adj) if adj > 0 else d) if isinstance(adj, int) \
                         else adj.extend(m, d)
-                run.deadline = d
+                run[_DEADLINE] = d
 
     # --- derived instants ------------------------------------------------------------------
 

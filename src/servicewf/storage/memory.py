@@ -104,7 +104,7 @@ class MemoryStore(Store):
     def _apply(self, write: WriteSet) -> None:
         case, expected, owned = write.case, write.expected_version, write.timers
         cid = case.id
-        dues = [epoch_us(t.due) for g in owned.values() for t in g] if owned else []
+        dues = self._dues(cid, [t for g in owned.values() for t in g]) if owned else []
         with self._lock:
             cases = self._cases
             if expected == 0:
@@ -263,7 +263,7 @@ class MemoryStore(Store):
         if "" not in owned:
             kept = unowned_timers(self._timers.get(case_id, ()), owned)
             if kept:
-                dues = [*(epoch_us(t.due) for t in kept), *dues]
+                dues = [*self._dues(case_id, kept), *dues]
                 new = [*kept, *new]
             # Leases (and quarantines) of the timers kept are theirs still, as in SQL, where
             # only the replaced rows are rewritten.
@@ -320,7 +320,7 @@ class MemoryStore(Store):
 
     def set_timers(self, case_id: str, timers: Sequence[Timer], *, prefix: str = "") -> None:
         check_timers(case_id, timers, prefix)
-        dues = [epoch_us(t.due) for t in timers]
+        dues = self._dues(case_id, timers)
         with self._lock:
             self.load(case_id)
             self._replace_owned(case_id, {prefix: timers}, dues)
@@ -447,13 +447,29 @@ class MemoryStore(Store):
         found.sort()
         return [e[_TIMER] for e in found if e[_TIMER] is not None]
 
+    def _dues(self, case_id: str, timers: Sequence[Timer]) -> list[int]:
+        """The due instants of ``timers`` in epoch µs. A timer that is the very object of a
+        current index entry has that entry's instant (an entry's instant never changes, and
+        its timer slot only ever holds a timer due then): a write mostly hands back the
+        case's unchanged timers, and converting an instant costs more than the rest of a
+        timer's upkeep. Safe without the lock: both slots are read once, in that order."""
+        known = self._entries.get(case_id)
+        if not known:
+            return [epoch_us(t.due) for t in timers]
+        out = []
+        for t in timers:
+            entry = known.get(t.name)
+            out.append(entry[_DUE] if entry is not None and entry[_TIMER] is t
+                       else epoch_us(t.due))
+        return out
+
     def _put_timers(self, case_id: str, timers: Sequence[Timer], dues: list[int]) -> None:
         """Replace the case's timers (``dues``: their instants, from :meth:`_check_timers`)."""
         for old in self._timers.get(case_id, ()):
             self._leases.pop((case_id, old.name), None)
         previous = self._entries.pop(case_id, {})
         if timers:
-            self._timers[case_id] = sorted(timers, key=lambda t: (t.due, t.name))
+            self._timers[case_id] = list(timers)  # timers() sorts what it returns
             heap, write = self._heap, next(self._writes)
             current: dict[str, _Entry] = {}
             for t, due in zip(timers, dues, strict=True):
