@@ -429,6 +429,36 @@ def test_two_sqlite_stores_on_one_file_claim_disjoint_timers(tmp_path):
     b.close()
 
 
+def test_a_sqlite_claim_with_nothing_due_takes_no_write_lock(tmp_path):
+    # A polling worker's empty round reads, and does not queue behind (or block) a writer:
+    # with another connection holding the write lock, it answers at once; before, it waited
+    # out the busy timeout and failed with "database is locked".
+    import time
+
+    store = SQLStore.sqlite(tmp_path / "w.db", busy_timeout_ms=2000)
+    open_case(store, "later", timers=(timer("later", "t", T0 + dt.timedelta(hours=1)),))
+    open_case(store, "other", timers=(timer("other", "t", T0, process="other"),))
+    writer = sqlite3.connect(tmp_path / "w.db", isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        assert store.claim_due_timers(T0, owner="w", lease=dt.timedelta(minutes=1), limit=5,
+                                      process="ticket") == []
+        assert time.monotonic() - started < 1.0
+        with pytest.raises(StorageError):  # a due timer still needs the lock to be claimed
+            store.claim_due_timers(T0, owner="w", lease=dt.timedelta(minutes=1), limit=5)
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    got = store.claim_due_timers(T0, owner="w", lease=dt.timedelta(minutes=1), limit=5)
+    assert [t.case_id for t in got] == ["other"]
+    assert store.claim_due_timers(T0, owner="w2", lease=dt.timedelta(minutes=1), limit=5) == []
+    assert [t.case_id for t in store.claim_due_timers(
+        T0 + dt.timedelta(hours=1), owner="w", lease=dt.timedelta(minutes=1), limit=5)] == [
+        "other", "later"]  # its own lease does not hide a timer from its owner
+    store.close()
+
+
 def test_threads_sharing_a_sqlite_store_never_lose_an_event(tmp_path):
     import threading
 

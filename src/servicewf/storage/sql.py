@@ -190,6 +190,9 @@ class _FastSQLite:
             cases.c.id == sa.bindparam("b_id")))
         self.select_version = compiled(sa.select(cases.c.version).where(
             cases.c.id == sa.bindparam("b_id")))
+        self.claimable = tuple((sql + " LIMIT 1", keys) for sql, keys in (
+            compiled(_claimable(tables, by_process=False)),
+            compiled(_claimable(tables, by_process=True))))
         # The parameters of the two statements of every command are built as lists in this
         # order (no dict per row to pick them from), as long as the compiler orders them so.
         self.positional = (self.update_case[1] == _UPDATE_ORDER
@@ -211,6 +214,20 @@ class _FastSQLite:
             with contextlib.suppress(Exception):
                 proxy.close()
         self._local = threading.local()
+
+
+def _claimable(tables: Tables, *, by_process: bool) -> sa.Select[Any]:
+    """The timers due and free to claim (the claim's own conditions), selecting only ``1``."""
+    tm = tables.timers
+    cutoff = sa.bindparam("b_cutoff", type_=tm.c.due.type)
+    query: sa.Select[Any] = sa.select(sa.literal_column("1")).where(
+        tm.c.due <= cutoff,
+        sa.or_(tm.c.lease_owner.is_(None),
+               tm.c.lease_owner == sa.bindparam("b_owner", type_=sa.String),
+               tm.c.lease_until <= cutoff))
+    if by_process:
+        query = query.where(tm.c.process == sa.bindparam("b_process", type_=sa.String))
+    return query  # the caller appends LIMIT 1 (SQLite's compiler binds a limit expression)
 
 
 def _delete_owned(tables: Tables) -> sa.Delete:
@@ -1104,6 +1121,20 @@ class SQLStore(Store):
         # the same free rows; each row is then taken by a compare-and-set UPDATE that repeats
         # the "free" condition, and only the claimer whose UPDATE matched keeps it. SQLite
         # runs one writer at a time, so exactly one of them matches.
+        fast = self._fast
+        if fast is not None:
+            # A worker polls: most rounds find nothing due. On a store-owned SQLite file one
+            # read outside any transaction says so, where the claim would take the write lock
+            # (BEGIN IMMEDIATE) and commit an empty transaction. A timer that becomes due just
+            # after this read is claimed by the next round, as if it had come a moment later.
+            sql, keys = fast.claimable[process is not None]
+            try:
+                found = fast.connection().execute(
+                    sql, tuple(select_params[k] for k in keys)).fetchone()
+            except sqlite3.Error as exc:
+                raise self._storage_error(exc) from exc
+            if found is None:
+                return []
         guarded = self._engine.dialect.name == "sqlite" and not self._sqlite_owned
         until = self._instant(as_utc(now) + lease)
         claimed: list[Timer] = []
