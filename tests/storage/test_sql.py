@@ -453,9 +453,17 @@ def test_a_sqlite_claim_with_nothing_due_takes_no_write_lock(tmp_path):
     got = store.claim_due_timers(T0, owner="w", lease=dt.timedelta(minutes=1), limit=5)
     assert [t.case_id for t in got] == ["other"]
     assert store.claim_due_timers(T0, owner="w2", lease=dt.timedelta(minutes=1), limit=5) == []
+    assert [t.case_id for t in store.claim_due_timers(  # its owner still sees it
+        T0, owner="w", lease=dt.timedelta(minutes=1), limit=5)] == ["other"]
     assert [t.case_id for t in store.claim_due_timers(
         T0 + dt.timedelta(hours=1), owner="w", lease=dt.timedelta(minutes=1), limit=5)] == [
         "other", "later"]  # its own lease does not hide a timer from its owner
+    gone = sqlite3.connect(tmp_path / "w.db")
+    gone.execute("DROP TABLE timers")
+    gone.commit()
+    gone.close()
+    with pytest.raises(StorageError, match="refused the operation"):
+        store.claim_due_timers(T0, owner="w", lease=dt.timedelta(minutes=1), limit=5)
     store.close()
 
 
