@@ -93,6 +93,16 @@ def local_date_us(us: int, tz: _dt.tzinfo) -> _dt.date:
     rule that dates every archive of a log calls it once per event)."""
     return (_EPOCH_UTC + _dt.timedelta(microseconds=us)).astimezone(tz).date()
 
+
+def _years_after(day: _dt.date, years: int) -> _dt.date:
+    """The same day ``years`` later (a retention floor); 29 February falls on 28 February in
+    a year without it."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
 class SystemClock:
     """The real wall clock, in UTC. The only place the library reads it."""
 

@@ -90,3 +90,15 @@ def test_local_date_us_is_the_date_of_from_epoch_us_in_the_zone(us, zone):
 
     tz = pendulum.FixedTimezone(5 * 3600 + 1800) if zone == "+05:30" else pendulum.timezone(zone)
     assert local_date_us(us, tz) == from_epoch_us(us, tz).date()
+
+
+@given(day=st.dates(dt.date(1900, 1, 1), dt.date(2100, 12, 31)), years=st.integers(0, 50))
+def test_years_after_keeps_the_day_or_falls_back_from_29_february(day, years):
+    import calendar
+
+    from servicewf.clock import _years_after
+
+    later = _years_after(day, years)
+    assert later.year == day.year + years and later.month == day.month
+    leap_day_lost = (day.month, day.day) == (2, 29) and not calendar.isleap(later.year)
+    assert later.day == (28 if leap_day_lost else day.day)

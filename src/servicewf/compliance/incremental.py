@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from servicewf.clock import epoch_us, local_date_us
+from servicewf.clock import _years_after, epoch_us, local_date_us
 from servicewf.compliance.rules import (
     AllOf,
     DataRule,
@@ -374,10 +374,7 @@ class _Retention(Folder):
                 self.bad = True
                 return
             if archive:
-                try:
-                    minimum = day.replace(year=day.year + rule.years)
-                except ValueError:  # 29 February
-                    minimum = day.replace(year=day.year + rule.years, day=28)
+                minimum = _years_after(day, rule.years)
                 value = trace.value_at(rule.field, i)
                 until = _date_of(value) if value is not None else None
                 if not ((value is None and not rule.required) or (

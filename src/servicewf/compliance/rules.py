@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import attrs
 
 from servicewf._frozen import names_tuple
-from servicewf.clock import epoch_us, from_epoch_us, local_date_us
+from servicewf.clock import _years_after, epoch_us, from_epoch_us, local_date_us
 from servicewf.compliance.trace import Trace
 from servicewf.errors import InvalidRule
 from servicewf.processes.common import (
@@ -1395,10 +1395,7 @@ class Retention(Rule):
         why = ""
         for i in act:
             day = local_date_us(trace.time_us(i), tz)
-            try:
-                minimum = day.replace(year=day.year + self.years)
-            except ValueError:  # 29 February
-                minimum = day.replace(year=day.year + self.years, day=28)
+            minimum = _years_after(day, self.years)
             value = trace.value_at(self.field, i)
             until = _date_of(value) if value is not None else None
             late_purge = [j for j in purges if j > i and

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 import pendulum
 
+from servicewf.clock import _years_after
 from servicewf.context import CommandContext
 from servicewf.definition import DefinitionBuilder, Guard, Labels, ProcessDefinition
 from servicewf.processes.explanations import translate_guards
@@ -544,11 +545,7 @@ def retention_guard(field: str = "retain_until", *, years: int = RETENTION_YEARS
             else:
                 until = when.date()
         today = ctx.now.date()
-        try:
-            minimum = today.replace(year=today.year + years)
-        except ValueError:  # 29 February
-            minimum = today.replace(year=today.year + years, day=28)
-        return until >= minimum
+        return until >= _years_after(today, years)
 
     return Guard(
         "retention_at_least_3_years" if years == 3 else f"retention_at_least_{years}_years",
