@@ -216,18 +216,25 @@ class _FastSQLite:
         self._local = threading.local()
 
 
-def _claimable(tables: Tables, *, by_process: bool) -> sa.Select[Any]:
-    """The timers due and free to claim (the claim's own conditions), selecting only ``1``."""
+def _claim_conditions(tables: Tables, *, by_process: bool) -> list[Any]:
+    """What makes a timer claimable: due by ``b_cutoff`` and free (unleased, leased to
+    ``b_owner``, or its lease expired), of process ``b_process`` when ``by_process``."""
     tm = tables.timers
     cutoff = sa.bindparam("b_cutoff", type_=tm.c.due.type)
-    query: sa.Select[Any] = sa.select(sa.literal_column("1")).where(
-        tm.c.due <= cutoff,
-        sa.or_(tm.c.lease_owner.is_(None),
-               tm.c.lease_owner == sa.bindparam("b_owner", type_=sa.String),
-               tm.c.lease_until <= cutoff))
+    free = sa.or_(tm.c.lease_owner.is_(None),
+                  tm.c.lease_owner == sa.bindparam("b_owner", type_=sa.String),
+                  tm.c.lease_until <= cutoff)
+    out: list[Any] = [tm.c.due <= cutoff, free]
     if by_process:
-        query = query.where(tm.c.process == sa.bindparam("b_process", type_=sa.String))
-    return query  # the caller appends LIMIT 1 (SQLite's compiler binds a limit expression)
+        out.append(tm.c.process == sa.bindparam("b_process", type_=sa.String))
+    return out
+
+
+def _claimable(tables: Tables, *, by_process: bool) -> sa.Select[Any]:
+    """Whether a claim would find a timer: the claim's conditions, selecting only ``1`` (the
+    caller appends LIMIT 1: SQLite's compiler would bind a limit expression)."""
+    return sa.select(sa.literal_column("1")).where(
+        *_claim_conditions(tables, by_process=by_process))
 
 
 def _delete_owned(tables: Tables) -> sa.Delete:
@@ -1116,11 +1123,6 @@ class SQLStore(Store):
                                          "b_limit": limit}
         if process is not None:
             select_params["b_process"] = process
-        # On a SQLite engine the store did not create (no BEGIN IMMEDIATE: the driver may run
-        # the SELECT outside the write transaction, or in autocommit), two processes can read
-        # the same free rows; each row is then taken by a compare-and-set UPDATE that repeats
-        # the "free" condition, and only the claimer whose UPDATE matched keeps it. SQLite
-        # runs one writer at a time, so exactly one of them matches.
         fast = self._fast
         if fast is not None:
             # A worker polls: most rounds find nothing due. On a store-owned SQLite file one
@@ -1135,6 +1137,11 @@ class SQLStore(Store):
                 raise self._storage_error(exc) from exc
             if found is None:
                 return []
+        # On a SQLite engine the store did not create (no BEGIN IMMEDIATE: the driver may run
+        # the SELECT outside the write transaction, or in autocommit), two processes can read
+        # the same free rows; each row is then taken by a compare-and-set UPDATE that repeats
+        # the "free" condition, and only the claimer whose UPDATE matched keeps it. SQLite
+        # runs one writer at a time, so exactly one of them matches.
         guarded = self._engine.dialect.name == "sqlite" and not self._sqlite_owned
         until = self._instant(as_utc(now) + lease)
         claimed: list[Timer] = []
@@ -1174,13 +1181,8 @@ class SQLStore(Store):
 
     def _claim_query(self, by_process: bool) -> Any:
         tm = self._tables.timers
-        cutoff = sa.bindparam("b_cutoff", type_=tm.c.due.type)
-        free = sa.or_(tm.c.lease_owner.is_(None),
-                      tm.c.lease_owner == sa.bindparam("b_owner", type_=sa.String),
-                      tm.c.lease_until <= cutoff)
-        query = sa.select(*self._timer_cols, tm.c.lease_owner).where(tm.c.due <= cutoff, free)
-        if by_process:
-            query = query.where(tm.c.process == sa.bindparam("b_process", type_=sa.String))
+        query = sa.select(*self._timer_cols, tm.c.lease_owner).where(
+            *_claim_conditions(self._tables, by_process=by_process))
         query = (query.order_by(tm.c.due, tm.c.case_id, tm.c.name)
                  .limit(sa.bindparam("b_limit", type_=sa.Integer)))
         if self._pg:
