@@ -57,7 +57,7 @@ from servicewf.errors import (
 from servicewf.events import ENGINE_KINDS, SYSTEM_KINDS, Event, EventKind, Kind, known_kinds
 from servicewf.events import event_kind as lookup_kind
 from servicewf.hooks import Hooks, observer_name
-from servicewf.plain import check_identifier, check_stored, plain_data
+from servicewf.plain import check_comment, check_identifier, check_stored, plain_data
 from servicewf.storage.base import _NO_TIMERS, OutboxMessage, Store, Timer, WriteSet
 
 __all__ = ["CaseProcessor", "Engine", "MessageRule", "TriggerOption", "replay"]
@@ -348,6 +348,8 @@ class Engine:
         cid = check_identifier(case_id if case_id is not None else self._new_id(), "case id")
         self._check_actor(actor, None)
         supplied = plain_data(data, trigger="open")
+        if comment is not None:
+            check_comment(comment, case_id=cid, trigger="open")
         now = self.clock.now()
         initial = definition.initial.id
         case = Case(cid, definition.name, definition.version, initial, 1, now, now, supplied)
@@ -374,6 +376,8 @@ class Engine:
         if actor is not self._last_actor:
             self._check_actor(actor, current.id)
         supplied = plain_data(data, case_id=current.id, trigger=trigger) if data else _EMPTY
+        if comment is not None:
+            check_comment(comment, case_id=current.id, trigger=trigger)
         definition = self.registry.get(current.process, current.definition_version)
         now = self.clock.now()
         if now < current.updated_at:
@@ -444,6 +448,7 @@ class Engine:
         if trigger is not None:
             check_identifier(trigger, "trigger", case_id=current.id)
         supplied = plain_data(data, case_id=current.id)
+        check_comment(comment, case_id=current.id)
         now = self._now(current)
         event = Event(current.id, current.version + 1, now, event_kind, actor.id, actor.role,
                       trigger, current.state, current.state, supplied, comment)
@@ -460,6 +465,7 @@ class Engine:
     ) -> WriteSet:
         """Check migrating ``current`` to ``to_version`` and return what it would write."""
         self._check_actor(actor, current.id)
+        check_comment(comment, case_id=current.id)
         source = self.registry.get(current.process, current.definition_version)
         target = self.registry.get(current.process, to_version)
         if actor != SYSTEM and actor.role not in target.migrators:
@@ -584,6 +590,8 @@ class Engine:
                 check_stored(data, "imported event data")
                 checked[id(data)] = data
             last_data = data
+            if event.comment is not None:
+                check_comment(event.comment, case_id=case.id)
         check_stored(case.data, "imported case data")
         last = events[-1]
         if case.version != last.seq or case.updated_at != last.at:

@@ -41,6 +41,7 @@ __all__ = [
     "MAX_TEXT",
     "FrozenDict",
     "FrozenList",
+    "check_comment",
     "check_identifier",
     "check_stored",
     "freeze_trusted",
@@ -192,6 +193,25 @@ def _child(path: str, key: str, position: int) -> str:
     if len(key) <= 64 and key.isascii() and key.isidentifier():
         return f"{path}[{key!r}]"
     return f"{path}[<key {position + 1}>]"
+
+
+def check_comment(comment: Any, *, case_id: str | None = None,
+                  trigger: str | None = None) -> None:
+    """Check a command's ``comment``: ``None`` or text under the plain-data rules for text
+    (no NUL, no lone surrogate, at most :data:`MAX_TEXT` characters), so that every store
+    accepts what one accepts. Raises :class:`~servicewf.errors.InvalidData` for the path
+    ``comment``, never quoting it."""
+    if comment is None:
+        return
+    walk = _Walk(case_id, trigger)
+    if type(comment) is not str:
+        raise walk.refuse("comment", f"is a {type(comment).__name__}; a comment is text")
+    if len(comment) > MAX_TEXT:
+        raise walk.refuse("comment", f"exceeds the limit of {MAX_TEXT} characters of text")
+    if not comment.isascii() or "\x00" in comment:
+        problem = walk.text_problem(comment)
+        if problem:
+            raise walk.refuse("comment", problem)
 
 
 def plain_data(

@@ -17,8 +17,10 @@ from servicewf import Actor, DefinitionBuilder, Engine, FrozenClock
 from servicewf.storage.sql import SQLStore
 
 T0 = pendulum.datetime(2026, 3, 1, 9, 0, tz="UTC")
+# Plain data refuses NUL (servicewf.plain): drawn text leaves it out, as valid data does.
+_text = st.characters(exclude_characters="\x00")
 _values = (st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1)
-           | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=6)
+           | st.floats(allow_nan=False, allow_infinity=False) | st.text(_text, max_size=6)
            | st.lists(st.integers(0, 9), max_size=3))
 _data = st.dictionaries(st.sampled_from(["n", "客户", "note", "x"]), _values, max_size=3)
 
@@ -56,7 +58,7 @@ def _run(path: Path, steps: list[tuple[dict[str, Any], str | None, int]],
 
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.tuples(_data, st.none() | st.text(max_size=5), st.integers(0, 90)),
+@given(st.lists(st.tuples(_data, st.none() | st.text(_text, max_size=5), st.integers(0, 90)),
                 min_size=1, max_size=4))
 def test_positional_rows_equal_named_rows(tmp_path: Path, steps: Any) -> None:
     n = len(list(tmp_path.iterdir()))
