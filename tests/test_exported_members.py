@@ -71,7 +71,8 @@ EXPORTED = {
     """),
     "servicewf.plain": _names("""
         FrozenDict FrozenList MAX_DEPTH MAX_IDENTIFIER MAX_ITEMS MAX_TEXT
-        check_comment check_identifier check_stored freeze_trusted frozen_mapping plain_data shape_repr
+        check_comment check_identifier check_stored freeze_trusted frozen_mapping plain_data
+        shape_repr
     """),
     "servicewf.reporting": _names("""
         DEFINITIONS LANGS PROFILES AttainmentRow BacklogRow CsatRow CycleRow DurationRow
