@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from servicewf import Engine, FrozenClock, MemoryStore
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.definition import ProcessDefinition
-from servicewf.errors import CommandRefused
+from servicewf.errors import CommandRefused, HistoryMismatch
 from servicewf.events import Event, EventKind
 from servicewf.interop import bpic2013 as bpic
 from servicewf.interop.replay import (
@@ -317,3 +317,62 @@ def test_plan_history_refuses_what_each_event_alone_refuses(steps, warm):
         except CommandRefused as refused:
             got = (type(refused), str(refused).split(";")[0])
         assert got == expected
+
+
+# --- plan_history checks a clean history a check at a time over every event at once
+# (Engine._history_holds); anything off goes event by event, so the refusal is the one the
+# event-by-event loop gives.
+
+DEFECTS = ["none", "seq", "case", "opening_late", "no_opening", "time", "comment",
+           "bad_comment", "actor", "role", "data"]
+
+
+def _planned(engine: Engine, case: Case, events: Sequence[Event]) -> Any:
+    try:
+        write = engine.plan_history(case, events)
+    except (CommandRefused, HistoryMismatch) as refused:
+        return type(refused), str(refused)
+    return write.case, write.events
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 8), st.lists(st.tuples(st.sampled_from(DEFECTS), st.integers(0, 7)),
+                                   max_size=3),
+       st.booleans())
+def test_plan_history_checks_at_once_refuse_what_the_event_by_event_loop_refuses(
+        size, defects, warm):
+    from unittest import mock
+
+    events = [Event("c1", i, T.add(minutes=i), EventKind.OPENED if i == 1 else EventKind.NOTE,
+                    "ann", "agent", None, None if i == 1 else "new", "new",
+                    frozen_mapping({"n": i % 3}))
+              for i in range(1, size + 1)]
+    for defect, at in defects:
+        i = at % size
+        e = events[i]
+        changed = {
+            "none": {}, "seq": {"seq": e.seq + 1}, "case": {"case_id": "c2"},
+            "opening_late": {"kind": EventKind.OPENED},
+            "no_opening": {"kind": EventKind.NOTE}, "time": {"at": T.subtract(days=1)},
+            "comment": {"comment": "called back"}, "bad_comment": {"comment": "a\x00b"},
+            "actor": {"actor_id": " ann"}, "role": {"role": ""},
+            "data": {"data": MappingProxyType({"x": float("nan")})},
+        }[defect]
+        events[i] = Event(*(changed.get(f, getattr(e, f)) for f in (
+            "case_id", "seq", "at", "kind", "actor_id", "role", "trigger", "source", "dest",
+            "data", "comment")))
+    last = events[-1]
+    case = Case("c1", "ticket", 1, "new", last.seq, T, last.at)
+    fast_engine = Engine(MemoryStore(), FrozenClock(LATER), [TICKET])
+    loop_engine = Engine(MemoryStore(), FrozenClock(LATER), [TICKET])
+    clean = all(d in ("none", "comment") for d, _ in defects)
+    if all(d == "none" for d, _ in defects):
+        # Not an always-False shortcut: a clean history is checked at once.
+        assert fast_engine._history_holds("c1", events, 0, None)
+    with mock.patch.object(Engine, "_history_holds", lambda *args: False):
+        expected = [_planned(loop_engine, case, events) for _ in range(2 if warm else 1)]
+    got = [_planned(fast_engine, case, events) for _ in range(2 if warm else 1)]
+    assert got == expected
+    event("written" if isinstance(got[0][0], Case) else f"refused {got[0][0].__name__}")
+    if clean:
+        assert isinstance(got[0][0], Case)

@@ -204,10 +204,15 @@ def csv_logs(draw: Any) -> tuple[str, ColumnMap, str | None]:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(csv_logs(), st.booleans(), st.sampled_from([200_000, 200_000, 1, 0]))
-def test_the_csv_fast_path_reads_what_dict_rows_and_the_old_reader_read(case, gz, shared):
+@given(csv_logs(), st.booleans(), st.sampled_from([200_000, 200_000, 1, 0]),
+       st.sampled_from([1024, 1, 2, 5]))
+def test_the_csv_fast_path_reads_what_dict_rows_and_the_old_reader_read(case, gz, shared,
+                                                                        chunk):
+    # ``chunk``: rows read column by column at once; small ones put clean chunks (read in C)
+    # and chunks with a bad, short or duplicate row (read row by row) in one file.
     text, columns, tz = case
-    with mock.patch.object(source, "_MAX_INTERNED", shared):  # 0, 1: the limit reached
+    with mock.patch.object(source, "_MAX_INTERNED", shared), \
+            mock.patch.object(source, "_CHUNK", chunk):  # 0, 1: the limit reached
         _compare(text, columns, tz, gz)
 
 
@@ -229,6 +234,24 @@ def _compare(text: str, columns: ColumnMap, tz: str | None, gz: bool) -> None:
     assert fast == oracle
     event("refused" if fast[0] == "refused" else f"imported {min(fast[2]['rows_imported'], 3)}+,"
           f" dropped {sorted(fast[2]['rows_dropped'])}")
+
+
+def test_progress_is_told_every_10000_rows_on_either_path(tmp_path):
+    # A clean CSV is read in chunks of rows at once, the rows of a mapping source one by
+    # one: both tell the same row counts, each once and in order.
+    lines = ["case,act,time"] + [f"c{i // 3},go{i % 3},2026-03-02T09:00:{i % 60:02d}Z"
+                                 for i in range(25_003)]
+    path = tmp_path / "log.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    columns = ColumnMap(case="case", activity="act", time="time")
+    told: list[int] = []
+    fast = read_log(path, columns, progress=told.append)
+    with path.open(encoding="utf-8") as f:
+        told_generic: list[int] = []
+        generic = read_log(list(csv.DictReader(f)), columns, progress=told_generic.append)
+    assert told == told_generic == [10_000, 20_000]
+    assert fast.report.to_dict() == generic.report.to_dict()
+    assert fast.report.rows_imported == 25_003
 
 
 def test_an_aware_datetime_cell_is_read_like_text():

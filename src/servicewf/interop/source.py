@@ -26,6 +26,7 @@ import sqlite3
 import xml.etree.ElementTree as ET
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from itertools import groupby, islice, repeat
 from operator import itemgetter, lt
 from typing import Any, NamedTuple
 
@@ -559,39 +560,37 @@ def _read_log(
     # Text cells each filling a field of their own (no JSON column adding fields): a row's
     # cells, when none is missing, determine its data exactly (see the loop).
     by_cells = text_cells and json_col is None and len(set(fields)) == len(fields)
-    n = 0
-    for n, values in enumerate(rows, start=1):
-        if progress is not None and n % 10_000 == 0:
-            progress(n)
+    def take(values: Sequence[Any], n: int) -> None:
+        """Read row ``n`` (its ``wanted`` values) into ``cases`` and ``report``."""
         raw_case, raw_label, raw_time, raw_actor, raw_role, raw_kind, raw_seq, raw_json = \
             values[:8]
         if kind_col is not None and raw_kind in derived:
             report.skipped_derived.append(n)
-            continue
+            return
         case = idents[raw_case] if type(raw_case) is str else _ident(raw_case)
         if case is None:
             report.drop("missing_case_id" if raw_case in (None, "") else "invalid_value", n)
-            continue
+            return
         label = idents[raw_label] if type(raw_label) is str else _ident(raw_label)
         if label is None:
             report.drop("missing_activity" if raw_label in (None, "") else "invalid_value", n)
-            continue
+            return
         instant = parse_time(raw_time, n)
         if instant is None:
             report.drop("unparsable_time", n)
-            continue
+            return
         at, at_key = instant
         actor = role = None
         if actor_col:
             actor = idents[raw_actor] if type(raw_actor) is str else _ident(raw_actor)
             if actor is None and raw_actor not in (None, ""):
                 report.drop("invalid_value", n)
-                continue
+                return
         if role_col:
             role = idents[raw_role] if type(raw_role) is str else _ident(raw_role)
             if role is None and raw_role not in (None, ""):
                 report.drop("invalid_value", n)
-                continue
+                return
         coerced = False
         cells = values[8:]
         data: dict[str, Any] | None
@@ -625,7 +624,7 @@ def _read_log(
                 extra = None
             if not isinstance(extra, dict):
                 report.drop("invalid_value", n)
-                continue
+                return
             data.update(extra)
         seq = 0
         if seq_col is not None:
@@ -633,7 +632,7 @@ def _read_log(
                 seq = int(raw_seq)
             except (TypeError, ValueError):
                 report.drop("invalid_value", n)
-                continue
+                return
         kind = str(raw_kind) if kind_col is not None and raw_kind else None
         # Types in the key: 1, 1.0 and True are equal in Python, not in a log.
         # (Fields come in column order unless a JSON column adds its own: then sorted.)
@@ -673,7 +672,7 @@ def _read_log(
             duplicate = False
         if duplicate:
             report.drop("duplicate", n)
-            continue
+            return
         if coerced:
             report.coerce("invalid_data", n)
         # ImportedEvent's own __new__ is a Python function doing just this.
@@ -684,6 +683,102 @@ def _read_log(
         else:
             found.append(event)
         report.rows_imported += 1
+
+    def take_chunk(chunk: list[Sequence[Any]], n0: int) -> bool:
+        """Read rows ``n0`` on (``chunk``) as :func:`take` would one by one, column by
+        column in C (``map``, ``zip``, set operations) instead of row by row in Python.
+
+        Taken only when it gives exactly what ``take`` gives: every row keeps its values (no
+        missing case, activity, time or cell, no invalid identifier, no duplicate); else
+        ``False``, with nothing but caches written, and the rows go through ``take``.
+        Written by hand because no library reads rows into our keys: it is most of a clean
+        log's read (a third of a BPIC 2013 import).
+        """
+        try:
+            cols = list(zip(*chunk))  # noqa: B905 - every row has every wanted value
+            rows_n = range(n0, n0 + len(chunk))
+            raw_cases, raw_labels, raw_times = cols[0], cols[1], cols[2]
+            if None in raw_cases or None in raw_labels or None in raw_times:
+                return False
+            case_ids = list(map(idents.__getitem__, raw_cases))
+            labels = list(map(idents.__getitem__, raw_labels))
+            if None in case_ids or None in labels:
+                return False
+            instants: list[Any] = list(map(parse_time, raw_times, rows_n))
+            if None in instants:
+                return False
+            people: list[Iterable[Any]] = []
+            for col in (actor_col, role_col):
+                if not col:
+                    people.append(repeat(None))
+                    continue
+                raw = cols[3 if col is actor_col else 4]
+                if None in raw:
+                    return False
+                found = list(map(idents.__getitem__, raw))
+                # An empty cell is no one; other text that is no identifier drops its row.
+                if None in found and any(f is None and r != ""
+                                         for f, r in zip(found, raw)):  # noqa: B905
+                    return False
+                people.append(found)
+            cells = cols[8:]
+            for col_cells in cells:
+                if None in col_cells or "" in col_cells:
+                    return False
+            data_keys = list(zip(*cells, strict=True)) if cells else [()] * len(chunk)
+            shared: list[Any] = list(map(interned.get, data_keys))
+            if None in shared:
+                for i, found_shared in enumerate(shared):
+                    if found_shared is not None:
+                        continue
+                    data_key = data_keys[i]
+                    found_shared = interned.get(data_key)  # shared by a row of this chunk
+                    if found_shared is None:
+                        found_shared = (data_key, frozen_mapping(
+                            dict(zip(fields, data_key, strict=True))))
+                        if len(interned) < _MAX_INTERNED:
+                            interned[data_key] = found_shared
+                    shared[i] = found_shared
+            keys = list(zip(case_ids, labels, map(_second, instants), people[0], people[1],
+                            map(_first, shared), repeat(None), repeat(0)))
+            fresh = set(keys)
+            if len(fresh) != len(keys) or not seen.isdisjoint(fresh):
+                return False  # a duplicate: ``take`` says which row
+        except Exception:  # ``take`` raises it, for the right row
+            return False
+        seen.update(fresh)
+        events = list(map(new_tuple, repeat(new_event), zip(
+            rows_n, case_ids, labels, map(_first, instants), *people, map(_second, shared),
+            repeat(None), repeat(0))))
+        for case, group in groupby(zip(case_ids, events), _first):  # noqa: B905
+            found_events = cases.get(case)
+            if found_events is None:
+                found_events = cases[case] = []
+            found_events.extend(map(_second, group))
+        report.rows_imported += len(chunk)
+        return True
+
+    n = 0
+    if by_cells and kind_col is None and seq_col is None:
+        # A clean CSV's rows in chunks, column by column (take_chunk); a chunk with any row
+        # take_chunk cannot read as take would goes row by row.
+        while True:
+            chunk = list(islice(rows, _CHUNK))
+            if not chunk:
+                break
+            n0 = n + 1
+            n += len(chunk)
+            if progress is not None:
+                for k in range(-(-n0 // 10_000) * 10_000, n + 1, 10_000):
+                    progress(k)
+            if not take_chunk(chunk, n0):
+                for k, values in enumerate(chunk, start=n0):
+                    take(values, k)
+    else:
+        for n, values in enumerate(rows, start=1):
+            if progress is not None and n % 10_000 == 0:
+                progress(n)
+            take(values, n)
     report.rows_read = n
     for events in cases.values():
         if len(events) < 2:
@@ -707,4 +802,7 @@ def _read_log(
 
 
 _first = itemgetter(0)
+_second = itemgetter(1)
+_CHUNK = 1024
+"""Rows :func:`_read_log` reads at once, column by column, from a clean CSV."""
 _at = itemgetter(3)  # ImportedEvent.at
