@@ -631,22 +631,17 @@ class Engine:
         Actors and data mappings it checks join the same caches as the loop's."""
         try:
             n = len(events)
-            if list(map(_SEQ, events)) != list(range(expected_version + 1,
-                                                     expected_version + n + 1)):
-                return False
-            if set(map(_CASE_ID, events)) != {case_id}:
-                return False
             kinds = list(map(_KIND, events))
-            opened = EventKind.OPENED
-            if expected_version == 0:
-                if kinds[0] is not opened or opened in kinds[1:]:
-                    return False
-            elif opened in kinds:
-                return False
             ats = list(map(_AT, events))
-            if (previous is not None and ats[0] < previous) or any(map(lt, ats[1:], ats)):
-                return False
-            if any(map(_is_not_none, map(_COMMENT, events))):
+            opened = EventKind.OPENED
+            if not (list(map(_SEQ, events)) == list(range(expected_version + 1,
+                                                          expected_version + n + 1))
+                    and set(map(_CASE_ID, events)) == {case_id}
+                    and (kinds[0] is opened and opened not in kinds[1:] if expected_version == 0
+                         else opened not in kinds)
+                    and (previous is None or ats[0] >= previous)
+                    and not any(map(lt, ats[1:], ats))
+                    and not any(map(_is_not_none, map(_COMMENT, events)))):
                 return False
             checked_pairs = self._checked_pairs
             pairs = set(zip(map(_ACTOR_ID, events), map(_ROLE, events), strict=True))

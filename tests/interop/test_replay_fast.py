@@ -13,13 +13,13 @@ from types import MappingProxyType
 from typing import Any
 
 import pendulum
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from servicewf import Engine, FrozenClock, MemoryStore
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.definition import ProcessDefinition
-from servicewf.errors import CommandRefused, HistoryMismatch
+from servicewf.errors import CommandRefused, HistoryMismatch, RoleNotPermitted
 from servicewf.events import Event, EventKind
 from servicewf.interop import bpic2013 as bpic
 from servicewf.interop.replay import (
@@ -327,28 +327,41 @@ DEFECTS = ["none", "seq", "case", "opening_late", "no_opening", "time", "comment
            "bad_comment", "actor", "role", "data"]
 
 
-def _planned(engine: Engine, case: Case, events: Sequence[Event]) -> Any:
+def _planned(engine: Engine, case: Case, events: Sequence[Event], expected: int) -> Any:
     try:
-        write = engine.plan_history(case, events)
+        write = engine.plan_history(case, events, expected)
     except (CommandRefused, HistoryMismatch) as refused:
         return type(refused), str(refused)
     return write.case, write.events
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(1, 8), st.lists(st.tuples(st.sampled_from(DEFECTS), st.integers(0, 7)),
-                                   max_size=3),
+@given(st.integers(1, 8), st.integers(0, 7),
+       st.lists(st.tuples(st.sampled_from(DEFECTS), st.integers(0, 7)), max_size=3),
        st.booleans())
+@example(3, 0, [("time", 1)], False)  # an event dated before the one before it
+@example(4, 0, [("time", 2)], False)
+@example(3, 1, [("time", 0)], False)  # the first new event before the stored last one
+@example(3, 0, [("opening_late", 1)], False)  # a second opening, right after the first
+@example(3, 0, [("opening_late", 2)], False)
+@example(3, 1, [("no_opening", 0)], False)  # appended events: an opening is refused
+@example(3, 1, [("opening_late", 0)], False)
+@example(2, 0, [("seq", 1)], False)
+@example(2, 0, [("case", 1)], False)
+@example(3, 0, [("actor", 1), ("data", 2)], True)
 def test_plan_history_checks_at_once_refuse_what_the_event_by_event_loop_refuses(
-        size, defects, warm):
+        size, split, defects, warm):
+    # ``split``: the first events are stored already (one import), the rest are appended to
+    # the stored case (expected_version > 0: the stored last instant bounds the first new).
     from unittest import mock
 
     events = [Event("c1", i, T.add(minutes=i), EventKind.OPENED if i == 1 else EventKind.NOTE,
                     "ann", "agent", None, None if i == 1 else "new", "new",
                     frozen_mapping({"n": i % 3}))
               for i in range(1, size + 1)]
+    split = split % size
     for defect, at in defects:
-        i = at % size
+        i = split + at % (size - split)
         e = events[i]
         changed = {
             "none": {}, "seq": {"seq": e.seq + 1}, "case": {"case_id": "c2"},
@@ -363,16 +376,85 @@ def test_plan_history_checks_at_once_refuse_what_the_event_by_event_loop_refuses
             "data", "comment")))
     last = events[-1]
     case = Case("c1", "ticket", 1, "new", last.seq, T, last.at)
-    fast_engine = Engine(MemoryStore(), FrozenClock(LATER), [TICKET])
-    loop_engine = Engine(MemoryStore(), FrozenClock(LATER), [TICKET])
-    clean = all(d in ("none", "comment") for d, _ in defects)
+    engines = [Engine(MemoryStore(), FrozenClock(LATER), [TICKET]) for _ in range(2)]
+    if split:
+        stored = Case("c1", "ticket", 1, "new", split, T, events[split - 1].at)
+        for engine in engines:
+            engine.commit(engine.plan_history(stored, events[:split]))
+    fast_engine, loop_engine = engines
+    new = events[split:]
     if all(d == "none" for d, _ in defects):
         # Not an always-False shortcut: a clean history is checked at once.
-        assert fast_engine._history_holds("c1", events, 0, None)
+        previous = events[split - 1].at if split else None
+        assert fast_engine._history_holds("c1", new, split, previous)
     with mock.patch.object(Engine, "_history_holds", lambda *args: False):
-        expected = [_planned(loop_engine, case, events) for _ in range(2 if warm else 1)]
-    got = [_planned(fast_engine, case, events) for _ in range(2 if warm else 1)]
+        expected = [_planned(loop_engine, case, new, split) for _ in range(2 if warm else 1)]
+    got = [_planned(fast_engine, case, new, split) for _ in range(2 if warm else 1)]
     assert got == expected
     event("written" if isinstance(got[0][0], Case) else f"refused {got[0][0].__name__}")
-    if clean:
-        assert isinstance(got[0][0], Case)
+    # Independently of either way: refused exactly when an event breaks a rule.
+    broken = [
+        e for i, e in enumerate(events) if i >= split and (
+            e.case_id != "c1" or e.seq != i + 1 or (e.kind is EventKind.OPENED) != (i == 0)
+            or (i > 0 and e.at < events[i - 1].at) or (e.comment or "").count("\x00")
+            or e.actor_id != "ann" or e.role != "agent" or "x" in e.data)]
+    assert isinstance(got[0][0], Case) == (not broken)
+
+
+# --- the engine's verdict on a move without guards is remembered by (state, trigger, the
+# log's actor and role, the row's data mapping): the equality above holds with it (the memo
+# is shared by every example); here, that it is used, and only where it may be.
+
+
+def _bpic_rows(case_id: str, data: Mapping[str, Any]) -> list[ImportedEvent]:
+    labels = ["Accepted-In Progress", "queued_awaiting_assignment", "Accepted-In Progress",
+              "Completed-Resolved", "completed_closed"]
+    return [ImportedEvent(n, case_id, label, T.add(minutes=n), "ann", None, data)
+            for n, label in enumerate(labels, start=1)]
+
+
+def test_a_move_without_guards_is_judged_once_for_its_actor_role_and_data():
+    from unittest import mock
+
+    engine = Engine(MemoryStore(), FrozenClock(LATER), [BPIC])
+    data = frozen_mapping({"impact": "Low", "tier": "L1"})  # this test's own mapping
+    first = replay_case(engine, BPIC, "c1", _bpic_rows("c1", data), mode="state")
+    with mock.patch.object(Engine, "judge", autospec=True,
+                           side_effect=Engine.judge) as judged:
+        again = replay_case(engine, BPIC, "c2", _bpic_rows("c2", data), mode="state")
+        assert judged.call_count == 0  # every move remembered from c1
+        equal = frozen_mapping(dict(data))  # equal data, another mapping: not the same key
+        replay_case(engine, BPIC, "c3", _bpic_rows("c3", equal), mode="state")
+        assert judged.call_count == 5  # each move judged once more
+    assert [(e.trigger, e.dest) for e in again.events] == \
+        [(e.trigger, e.dest) for e in first.events]
+    assert again.deviations == first.deviations == ()
+
+
+def test_an_engine_that_judges_in_its_own_way_is_asked_for_every_move():
+    calls: list[str] = []
+
+    class Strict(Engine):
+        def judge(self, case, trigger, *, actor, data=None, at):  # type: ignore[no-untyped-def]
+            calls.append(trigger)
+            if trigger == "completed_resolved" and case.id == "c2":
+                return None, RoleNotPermitted("not here", case_id=case.id, trigger=trigger,
+                                              role=actor.role, allowed=[])
+            return super().judge(case, trigger, actor=actor, data=data, at=at)
+
+    data = frozen_mapping({"impact": "Low", "tier": "L2"})
+    engine = Strict(MemoryStore(), FrozenClock(LATER), [BPIC])
+    replay_case(engine, BPIC, "c1", _bpic_rows("c1", data), mode="state")
+    second = replay_case(engine, BPIC, "c2", _bpic_rows("c2", data), mode="state")
+    assert len(calls) == 10
+    assert [d.kind for d in second.deviations] == ["role_not_permitted"]
+    # The plain engine judging with another object of the same name and version (its
+    # registry's) is asked too: the memo is the definition's.
+    from unittest import mock
+
+    other = Engine(MemoryStore(), FrozenClock(LATER), [bpic.definition()])
+    with mock.patch.object(Engine, "judge", autospec=True,
+                           side_effect=Engine.judge) as judged:
+        for case_id in ("c1", "c2"):
+            replay_case(other, BPIC, case_id, _bpic_rows(case_id, data), mode="state")
+    assert judged.call_count == 10

@@ -25,7 +25,7 @@ import pendulum
 from servicewf._gc import collector_paused
 from servicewf._trusted import trusted_constructor
 from servicewf.case import SYSTEM, Actor, Case
-from servicewf.definition import ProcessDefinition
+from servicewf.definition import ProcessDefinition, Transition
 from servicewf.engine import Engine
 from servicewf.errors import CommandRefused
 from servicewf.events import Event, EventKind, register_event_kind
@@ -153,6 +153,22 @@ class _Graph:
         self.default_roles: dict[tuple[str, str], str] = {}
         # (the log's actor, the log's role, trigger, state) -> the Actor of the move.
         self.actors: dict[tuple[str | None, str | None, str | None, str], Actor] = {}
+        # Moves the engine allowed, by (state, trigger, the log's actor and role, the id of
+        # the row's read-only data): see :meth:`allowed`.
+        self.judged: dict[tuple[str, str, str | None, str | None, int],
+                          tuple[Mapping[str, Any], Actor, Transition]] = {}
+        self._pure: dict[tuple[str, str], bool] = {}
+        self._compiled = compiled
+
+    def pure(self, state: str, trigger: str) -> bool:
+        """Whether the engine's judgement of ``trigger`` in ``state`` depends on nothing but
+        the actor's role and the command's data: none of its transitions has a guard (a guard
+        may read the case, its data or the instant)."""
+        found = self._pure.get((state, trigger))
+        if found is None:
+            found = self._pure[(state, trigger)] = not any(
+                c.checks for c in self._compiled.candidates(trigger, state))
+        return found
 
     def resolve(self, mode: str, names: Mapping[str, str] | None) -> _Names:
         """The log's names -> state ids (``mode`` ``"state"``) or triggers, with ``names``
@@ -273,6 +289,25 @@ def replay_case(
 
     default_roles = graph.default_roles
     actors = graph.actors
+    # The engine's verdict on a move without guards depends on the state, the trigger, the
+    # actor (from the log's actor and role) and the data, nothing else (see _Graph.pure):
+    # an allowed one is remembered by these, for rows of any case repeating them (most rows
+    # of a log do). The data by identity (read_log shares one read-only mapping between rows
+    # with equal data; the entry holds it, so its id stays its own). Refusals are not
+    # remembered (their text names the case). An engine that judges in its own way (a
+    # subclass's judge or _decide) is asked every time.
+    judged = graph.judged
+    # (And only when the engine judges with this very definition: the memo is the
+    # definition's.)
+    memo = frozen_rows and type(engine).judge is Engine.judge and \
+        type(engine)._decide is Engine._decide and \
+        (name, version) in engine.registry and engine.registry.get(name, version) is definition
+
+    def remember(state: str, trigger: str, row: ImportedEvent, actor: Actor,
+                 moved: Transition) -> None:
+        if len(judged) > 100_000:
+            judged.clear()
+        judged[(state, trigger, row.actor, row.role, id(row.data))] = (row.data, actor, moved)
 
     def actor_of(row: ImportedEvent, trigger: str | None, at_state: str) -> Actor:
         key = (row.actor, row.role, trigger, at_state)
@@ -369,24 +404,40 @@ def replay_case(
             elif not triggers:
                 problem = ("not_in_graph", f"no trigger leads from {state!r} to {dest!r}")
             else:
-                # One value for every candidate (Case is frozen).
-                current = _trusted_case(case_id, name, version, state, len(events), opened_at,
-                                        at, data, _NO_EXTENSIONS) if frozen_rows else snapshot(at)
+                current: Case | None = None  # one value for every candidate (Case is frozen)
                 for candidate in triggers:
+                    if memo:
+                        hit = judged.get((state, candidate, row.actor, row.role, id(row.data)))
+                        if hit is not None and hit[0] is row.data:
+                            actor, trigger, refusal = hit[1], candidate, None
+                            break
                     actor = actors.get((row.actor, row.role, candidate, state)) or \
                         actor_of(row, candidate, state)
+                    if current is None:
+                        current = _trusted_case(
+                            case_id, name, version, state, len(events), opened_at, at, data,
+                            _NO_EXTENSIONS) if frozen_rows else snapshot(at)
                     moved, refused = engine.judge(current, candidate, actor=actor,
                                                   data=row.data, at=at)
                     if moved is not None:
+                        if memo and graph.pure(state, candidate):
+                            remember(state, candidate, row, actor, moved)
                         trigger, refusal = candidate, None
                         break
                     refusal = refusal or refused
                     actor = None
         else:
             trigger = label
-            actor = actor_of(row, trigger, state)
-            moved, refusal = engine.judge(snapshot(at), trigger, actor=actor, data=row.data,
-                                          at=at)
+            hit = judged.get((state, trigger, row.actor, row.role, id(row.data))) if memo \
+                else None
+            if hit is not None and hit[0] is row.data:
+                actor, moved, refusal = hit[1], hit[2], None
+            else:
+                actor = actor_of(row, trigger, state)
+                moved, refusal = engine.judge(snapshot(at), trigger, actor=actor,
+                                              data=row.data, at=at)
+                if moved is not None and memo and graph.pure(state, trigger):
+                    remember(state, trigger, row, actor, moved)
             if moved is not None:
                 dest = moved.target(state)
             else:

@@ -34,7 +34,7 @@ import attrs
 import pendulum
 
 from servicewf._gc import collector_paused
-from servicewf.errors import LogImportError, NaiveTimestamp
+from servicewf.errors import InvalidData, LogImportError, NaiveTimestamp
 from servicewf.plain import MAX_IDENTIFIER, frozen_mapping
 
 __all__ = ["COERCE_REASONS", "DROP_REASONS", "ColumnMap", "ImportedEvent", "Log", "LossReport",
@@ -479,7 +479,8 @@ def _plain(value: Any) -> tuple[Any, bool]:
 class _Idents(dict[str, "str | None"]):
     """Text cells as identifiers (:func:`_ident`), each distinct text worked out once: a
     log repeats its case ids, names and people on row after row. Only ``str`` keys go in
-    (``1``, ``1.0`` and ``True`` are equal keys but different identifiers)."""
+    (``1``, ``1.0`` and ``True`` are equal keys but different identifiers), and ``None`` (a
+    cell a short row lacks), which is none."""
 
     def __missing__(self, key: str) -> str | None:
         value = _ident(key)
@@ -658,7 +659,12 @@ def _read_log(
         if shared is None:
             if data is None:
                 data = dict(zip(fields, cells))  # noqa: B905 - equal lengths
-            shared = (data_key, frozen_mapping(data))
+            try:
+                frozen_new = frozen_mapping(data)
+            except InvalidData:  # a NUL or a lone surrogate in a cell: the row, not the log
+                report.drop("invalid_value", n)
+                return
+            shared = (data_key, frozen_new)
             if len(interned) < _MAX_INTERNED:
                 with contextlib.suppress(TypeError):
                     interned[data_key] = shared
@@ -697,14 +703,12 @@ def _read_log(
         try:
             cols = list(zip(*chunk))  # noqa: B905 - every row has every wanted value
             rows_n = range(n0, n0 + len(chunk))
-            raw_cases, raw_labels, raw_times = cols[0], cols[1], cols[2]
-            if None in raw_cases or None in raw_labels or None in raw_times:
-                return False
-            case_ids = list(map(idents.__getitem__, raw_cases))
-            labels = list(map(idents.__getitem__, raw_labels))
+            # A missing cell (``None``: a short row) is no identifier and no time either.
+            case_ids = list(map(idents.__getitem__, cols[0]))
+            labels = list(map(idents.__getitem__, cols[1]))
             if None in case_ids or None in labels:
                 return False
-            instants: list[Any] = list(map(parse_time, raw_times, rows_n))
+            instants: list[Any] = list(map(parse_time, cols[2], rows_n))
             if None in instants:
                 return False
             people: list[Iterable[Any]] = []
@@ -713,10 +717,9 @@ def _read_log(
                     people.append(repeat(None))
                     continue
                 raw = cols[3 if col is actor_col else 4]
-                if None in raw:
-                    return False
                 found = list(map(idents.__getitem__, raw))
-                # An empty cell is no one; other text that is no identifier drops its row.
+                # An empty cell is no one; other text that is no identifier (or a missing
+                # cell) drops its row.
                 if None in found and any(f is None and r != ""
                                          for f, r in zip(found, raw)):  # noqa: B905
                     return False
