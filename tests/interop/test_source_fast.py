@@ -265,10 +265,10 @@ def test_a_clean_csv_is_read_a_chunk_at_a_time(tmp_path):
     from itertools import groupby
 
     path = tmp_path / "log.csv"
-    path.write_text("case,act,time,prio\n" + "".join(
-        f"c{i % 7},go,2026-03-02T09:{i // 60:02d}:{i % 60:02d}Z,high\n" for i in range(3000)),
-        encoding="utf-8")
-    columns = ColumnMap(case="case", activity="act", time="time", actor=None,
+    path.write_text("case,act,time,prio,who,role\n" + "".join(
+        f"c{i % 7},go,2026-03-02T09:{i // 60:02d}:{i % 60:02d}Z,high,ann,agent\n"
+        for i in range(3000)), encoding="utf-8")
+    columns = ColumnMap(case="case", activity="act", time="time", actor="who", role="role",
                         data={"prio": "priority"})
     with mock.patch.object(source, "groupby", wraps=groupby) as grouped:
         log = read_log(path, columns)
