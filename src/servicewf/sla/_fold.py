@@ -10,7 +10,7 @@ always equals a recomputation.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from servicewf._trusted import trusted_constructor
@@ -149,7 +149,11 @@ _NEW_CYCLE_FIELDS = (
     "paused_business", "calendar")
 if _FIELDS[1:] != _NEW_CYCLE_FIELDS:  # pragma: no cover - a changed ClockState
     raise ImportError("ClockState's fields changed: update _NEW_CYCLE_FIELDS and _start")
-_Hits: TypeAlias = "tuple[tuple[_Clock, int, int], ...]"  # (clock, its index, flags)
+# How one clock reacts to one event: (handler, clock, its index, flags); the handler is
+# BoundPolicy._clock_event, or for an event that only starts or only stops the clock (most)
+# _start or _stop themselves, which do what _clock_event would (see _handler).
+_Handler: TypeAlias = "Callable[[BoundPolicy, _Clock, _Run, int, int, _Fold], object]"
+_Hits: TypeAlias = "tuple[tuple[_Handler, _Clock, int, int], ...]"
 _new_state = tuple.__new__
 _new_states = trusted_constructor(ClockStates)
 
@@ -198,6 +202,18 @@ def _until(events: Iterable[Event], until: int) -> Iterator[Event]:
         if epoch_us(e.at) > until:
             return
         yield e
+
+
+def _handler(flags: int) -> _Handler:
+    """What runs a clock's reaction to an event with ``flags``: _start or _stop when the
+    event only starts or only stops it (they check the status as _clock_event does), so most
+    reactions are one call."""
+    only = flags & ~_IN_PAUSE_STATE
+    if only == _START:
+        return BoundPolicy._start
+    if only == _STOP:
+        return BoundPolicy._stop
+    return BoundPolicy._clock_event
 
 
 class BoundPolicy:
@@ -398,13 +414,8 @@ class BoundPolicy:
         goal, an extension, an escalation; ``test_fold_reference.py`` compares the two.
         """
         hits = self._hits
-        cond_fields = self._cond_fields
-        any_data = bool(self.any_data)
-        key_set = self._key_set
         special = self._special_triggers
         runs = fold.runs
-        pending = fold.pending
-        clock_event = self._clock_event
         state = fold.state
         for e in events:
             kind = e.kind
@@ -413,28 +424,47 @@ class BoundPolicy:
                 continue
             trig = e.trigger
             state = e.dest
-            reacting = hits.get((e.source, state, trig))
-            if reacting is None:
+            try:
+                reacting = hits[e.source, state, trig]
+            except KeyError:
                 reacting = self._reacting(e.source, state, trig)
             data = e.data
             if data:
-                if cond_fields and not cond_fields.isdisjoint(data):
-                    reacting = self._with_data(fold, reacting, data, state)
-                pending.append(data)
-            at = None
-            if reacting:
-                # The instant is converted only when a clock reacts.
+                self._written(fold, e, reacting, data, state)
+            elif reacting:
+                # _react, written out: most events that move a clock write no data.
                 at = epoch_us(e.at)
-                for c, i, flags in reacting:
+                for handler, c, i, flags in reacting:
                     r = runs[i]  # thawed here rather than by _touch: a call less
                     if type(r) is ClockState:
                         r = runs[i] = list(r)
-                    clock_event(c, r, at, flags, fold)  # type: ignore[arg-type]
-            if data and (any_data or not key_set.isdisjoint(data)):
-                self._retarget(fold, data, at, e)
+                    handler(self, c, r, at, flags, fold)  # type: ignore[arg-type]
             if trig in special:
                 self._special(fold, trig, data)
         fold.state = state
+
+    def _written(self, fold: _Fold, e: Event, reacting: _Hits, data: Mapping[str, Any],
+                 dest: str) -> None:
+        """The rest of a transition that writes ``data``: the clocks whose data conditions it
+        matches react too, and the goals that depend on it are selected again."""
+        if self._cond_fields and not self._cond_fields.isdisjoint(data):
+            reacting = self._with_data(fold, reacting, data, dest)
+        fold.pending.append(data)
+        at = None
+        if reacting:
+            # The instant is converted only when a clock reacts.
+            at = epoch_us(e.at)
+            self._react(fold, reacting, at)
+        if self.any_data or not self._key_set.isdisjoint(data):
+            self._retarget(fold, data, at, e)
+
+    def _react(self, fold: _Fold, reacting: _Hits, at: int) -> None:
+        runs = fold.runs
+        for handler, c, i, flags in reacting:
+            r = runs[i]
+            if type(r) is ClockState:
+                r = runs[i] = list(r)
+            handler(self, c, r, at, flags, fold)  # type: ignore[arg-type]
 
     def _reacting(self, source: str | None, dest: str, trig: str | None) -> _Hits:
         """The clocks a (source, dest, trigger) event touches, with which of their conditions
@@ -442,7 +472,7 @@ class BoundPolicy:
         moved = source != dest
         entering = dest if moved else None
         leaving = source if moved else None
-        out: list[tuple[_Clock, int, int]] = []
+        out: list[tuple[_Handler, _Clock, int, int]] = []
         for c in self.clocks:
             flags = 0
             for bit, cond in ((_START, c.start), (_STOP, c.stop), (_CANCEL, c.cancel),
@@ -454,7 +484,7 @@ class BoundPolicy:
             if flags:
                 if dest in c.pause_in:
                     flags |= _IN_PAUSE_STATE
-                out.append((c, c.index, flags))
+                out.append((_handler(flags), c, c.index, flags))
         found = tuple(out)
         self._hits[(source, dest, trig)] = found
         return found
@@ -519,12 +549,12 @@ class BoundPolicy:
                 extra[c.index] = flags
         if not extra:
             return reacting
-        merged = {i: flags for _, i, flags in reacting}
+        merged = {i: flags for _, _, i, flags in reacting}
         for i, flags in extra.items():
             if dest in self.clocks[i].pause_in:
                 flags |= _IN_PAUSE_STATE
             merged[i] = merged.get(i, 0) | flags
-        return tuple((self.clocks[i], i, merged[i]) for i in sorted(merged))
+        return tuple((_handler(merged[i]), self.clocks[i], i, merged[i]) for i in sorted(merged))
 
     def extension_of(self, trigger: str, data: Mapping[str, Any]) -> tuple[str, Target] | None:
         """The ``(clock, target)`` an extension transition makes (``None``: none, or a clock
@@ -558,11 +588,11 @@ class BoundPolicy:
     def _clock_event(self, c: _Clock, run: _Run, at: int, flags: int, fold: _Fold) -> None:
         status = run[_STATUS]
         if status in (RUNNING, PAUSED):
-            if flags & _STOP and self._stop(c, run, at):
+            if flags & _STOP and self._stop(c, run, at, flags, fold):
                 if flags & _START:
                     # Stop and start on one event: a recurring obligation (a progress update
                     # every N hours) whose next cycle begins where this one was met.
-                    self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), fold)
+                    self._start(c, run, at, flags, fold)
                 return
             if flags & _CANCEL:
                 self._close_pause(c, run, at)
@@ -587,11 +617,17 @@ class BoundPolicy:
             self._set_paused(c, run, at, bool(flags & _IN_PAUSE_STATE))
             return
         if flags & _START:
-            self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), fold)
+            self._start(c, run, at, flags, fold)
 
-    def _start(self, c: _Clock, run: _Run, at: int, in_pause: bool, fold: _Fold) -> None:
+    def _start(self, c: _Clock, run: _Run, at: int, flags: int, fold: _Fold) -> None:
+        """Start a new cycle at ``at`` (in a pause state when ``flags`` says so); a running or
+        paused cycle goes on (as _clock_event does for an event that only starts)."""
+        status = run[_STATUS]
+        if status in (RUNNING, PAUSED):
+            return
+        in_pause = flags & _IN_PAUSE_STATE
         past = run[_PAST]
-        if run[_STATUS] == STOPPED:
+        if status == STOPPED:
             past += (self._record(c, run, at),)
         # The data only when the calendar or the goal depends on it (see _Fold).
         if c.case_calendar:
@@ -627,8 +663,12 @@ class BoundPolicy:
                      run[_IS_BREACHED], elapsed_cal, elapsed_bus, run[_PAUSED_CAL],
                      run[_PAUSED_BUS])
 
-    def _stop(self, c: _Clock, run: _Run, at: int) -> bool:
-        """Stop the cycle at ``at``; ``False`` when an early stop is ignored."""
+    def _stop(self, c: _Clock, run: _Run, at: int, flags: int, fold: _Fold) -> bool:
+        """Stop the cycle at ``at``; ``False`` when an early stop is ignored, or when no cycle
+        runs (as _clock_event does for an event that only stops)."""
+        status = run[_STATUS]
+        if status != RUNNING and status != PAUSED:
+            return False
         earliest = run[_EARLIEST]
         if earliest is not None and at < earliest:
             if c.spec.early == "ignore":
@@ -637,7 +677,7 @@ class BoundPolicy:
             self._close_pause(c, run, at)
             run[_OUTCOME] = TOO_EARLY
         else:
-            if run[_STATUS] == PAUSED:
+            if status == PAUSED:
                 self._close_pause(c, run, at)
             deadline = run[_DEADLINE]  # after the pause closed: it may have moved
             if run[_IS_BREACHED] or (deadline is not None and at > deadline):
