@@ -9,16 +9,27 @@ clocks as the same objects, and raise the same errors."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pendulum
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from servicewf import Event, EventKind
 from servicewf.clock import epoch_us
 from servicewf.processes.presets import complaint_business_centre
-from servicewf.sla import BoundPolicy, BusinessHours, ClockHours, ClockStates, WorkingDays
+from servicewf.sla import (
+    BoundPolicy,
+    BusinessHours,
+    ClockHours,
+    ClockSpec,
+    ClockStates,
+    On,
+    Policy,
+    WorkingDays,
+)
 
 from . import fold_reference
 from .helpers import CALENDARS as COMPLAINT_CALENDARS
@@ -156,3 +167,21 @@ def test_the_fold_equals_the_reference_on_the_complaint_policy(data: st.DataObje
     triggers = [*EXTRA, "give_feedback", "close", "archive", "acknowledge"]
     history = data.draw(histories(COMPLAINT_STATES, triggers, [c.name for c in policy.clocks]))
     _compare(policy, COMPLAINT, COMPLAINT_CALENDARS, history)
+
+
+@pytest.mark.parametrize(("after", "outcome"), [
+    (dt.timedelta(minutes=10) - dt.timedelta(microseconds=1), "too_early"),
+    (dt.timedelta(minutes=10), "met"),  # the window opens at its instant
+    (dt.timedelta(hours=1), "met"),  # a deadline is met up to and including its instant
+    (dt.timedelta(hours=1, microseconds=1), "breached"),
+])
+def test_a_stop_on_the_window_and_deadline_instants(after: dt.timedelta, outcome: str) -> None:
+    policy = Policy("w", "desk", [ClockSpec(
+        "w", start=On(enter="new"), stop=On(enter="triage"), target=ClockHours(1),
+        earliest=ClockHours(minutes=10), calendar="24x7", warn=None)])
+    history = [Event("c", 1, T0, EventKind.OPENED, "a", "agent", None, None, "new", {}),
+               Event("c", 2, T0 + after, EventKind.TRANSITION, "a", "agent", "accept", "new",
+                     "triage", {})]
+    states = BoundPolicy(policy, DESK, CALS).fold(history)
+    assert states["w"].outcome == outcome
+    assert states == fold_reference.BoundPolicy(policy, DESK, CALS).fold(history)

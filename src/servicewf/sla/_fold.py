@@ -447,7 +447,7 @@ class BoundPolicy:
                  dest: str) -> None:
         """The rest of a transition that writes ``data``: the clocks whose data conditions it
         matches react too, and the goals that depend on it are selected again."""
-        if self._cond_fields and not self._cond_fields.isdisjoint(data):
+        if not self._cond_fields.isdisjoint(data):  # (never, without data conditions)
             reacting = self._with_data(fold, reacting, data, dest)
         fold.pending.append(data)
         at = None
