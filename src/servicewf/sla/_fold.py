@@ -10,7 +10,7 @@ always equals a recomputation.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from servicewf._trusted import trusted_constructor
@@ -83,14 +83,17 @@ class _Cond:
 class _Clock:
     """A clock spec compiled: conditions as sets, its measures resolved."""
 
-    __slots__ = ("alert", "cancel", "data_conds", "dynamic", "index", "m", "m_cal", "pause",
-                 "pause_in", "reopen", "resume", "spec", "start", "static", "stop")
+    __slots__ = ("alert", "cancel", "case_calendar", "data_conds", "dynamic", "earliest",
+                 "index", "m", "m_cal", "pause", "pause_in", "reopen", "resume", "spec", "start",
+                 "static", "stop")
 
     def __init__(self, index: int, spec: ClockSpec, m_cal: Measure) -> None:
         self.index = index
         self.spec = spec
         self.m_cal = m_cal
         self.m: Measure = ABSOLUTE if spec.absolute else m_cal
+        self.case_calendar = spec.calendar == CASE_CALENDAR
+        self.earliest = spec.earliest
         self.start = _Cond(spec.start)
         self.stop = _Cond(spec.stop)
         self.cancel = _Cond(spec.cancel)
@@ -138,6 +141,19 @@ _PAST = _FIELDS.index("past")
 _PAUSED_CAL = _FIELDS.index("paused_calendar")
 _PAUSED_BUS = _FIELDS.index("paused_business")
 _CAL = _FIELDS.index("calendar")
+# What _start writes: every field after the name, in this order.
+_NEW_CYCLE_FIELDS = (
+    "cycle", "status", "outcome", "started", "target", "base", "deadline", "earliest",
+    "paused", "pause_since", "held", "stopped", "warned", "breached", "breach_recorded",
+    "early_attempts", "extensions", "adjustments", "past", "paused_calendar",
+    "paused_business", "calendar")
+if _FIELDS[1:] != _NEW_CYCLE_FIELDS:  # pragma: no cover - a changed ClockState
+    raise ImportError("ClockState's fields changed: update _NEW_CYCLE_FIELDS and _start")
+# How one clock reacts to one event: (handler, clock, its index, flags); the handler is
+# BoundPolicy._clock_event, or for an event that only starts or only stops the clock (most)
+# _start or _stop themselves, which do what _clock_event would (see _handler).
+_Handler: TypeAlias = "Callable[[BoundPolicy, _Clock, _Run, int, int, _Fold], object]"
+_Hits: TypeAlias = "tuple[tuple[_Handler, _Clock, int, int], ...]"
 _new_state = tuple.__new__
 _new_states = trusted_constructor(ClockStates)
 
@@ -178,6 +194,26 @@ class _Fold:
                 merged.update(d)
             pending.clear()
         return merged
+
+
+def _until(events: Iterable[Event], until: int) -> Iterator[Event]:
+    """``events`` up to the first one after ``until`` (epoch µs)."""
+    for e in events:
+        if epoch_us(e.at) > until:
+            return
+        yield e
+
+
+def _handler(flags: int) -> _Handler:
+    """What runs a clock's reaction to an event with ``flags``: _start or _stop when the
+    event only starts or only stops it (they check the status as _clock_event does), so most
+    reactions are one call."""
+    only = flags & ~_IN_PAUSE_STATE
+    if only == _START:
+        return BoundPolicy._start
+    if only == _STOP:
+        return BoundPolicy._stop
+    return BoundPolicy._clock_event
 
 
 class BoundPolicy:
@@ -253,12 +289,12 @@ class BoundPolicy:
         self.extend_triggers = frozenset(
             t for t, _ in policy.extend_triggers if t in definition.triggers)
         self._empty = self.empty()
-        self._data_sensitive = bool(self.key_map or self.any_data)
+        self._special_triggers = self.extend_triggers | self.escalate_triggers
         self._key_set = frozenset(self.key_map)
         self._data_clocks = tuple(c for c in self.clocks if c.data_conds)
         self._cond_fields = frozenset(fc.field for c in self._data_clocks
                                       for _, fc in c.data_conds)
-        self._hits: dict[tuple[str | None, str, str | None], tuple[tuple[_Clock, int], ...]] = {}
+        self._hits: dict[tuple[str | None, str, str | None], _Hits] = {}
         self._next_cache: dict[int, tuple[ClockState, tuple[str, int] | None]] = {}
 
     def measure(self, calendar: str) -> CalendarMeasure:
@@ -361,25 +397,82 @@ class BoundPolicy:
             fold = _Fold(self._empty.clocks, None, None, data or {})
         else:
             fold = self._thaw(states, data or {})
-        apply = self._apply
         if until is None:
-            for e in events:
-                apply(fold, e)
+            self._run(fold, events)
         else:
-            for e in events:
-                if epoch_us(e.at) > until:
-                    break
-                apply(fold, e)
+            self._run(fold, _until(events, until))
         return self._freeze(fold)
 
-    def _reacting(self, source: str | None, dest: str,
-                  trig: str | None) -> tuple[tuple[_Clock, int], ...]:
+    def _run(self, fold: _Fold, events: Iterable[Event]) -> None:
+        """Apply ``events`` to ``fold``.
+
+        The per-event step is written out here with the binding's constants as locals (not a
+        method per event reading them from ``self``): most events touch no clock, so this
+        loop is what a history replay pays per event, and it runs once per event of every
+        recomputation. It does what ``fold_reference.py`` (tests/sla) did event by event, in
+        the same order: the data's condition fields, the clocks' reactions, a re-selected
+        goal, an extension, an escalation; ``test_fold_reference.py`` compares the two.
+        """
+        hits = self._hits
+        special = self._special_triggers
+        runs = fold.runs
+        state = fold.state
+        for e in events:
+            kind = e.kind
+            if kind is not _TRANSITION and kind is not _OPENED:
+                self._recorded(fold, e)
+                continue
+            trig = e.trigger
+            state = e.dest
+            try:
+                reacting = hits[e.source, state, trig]
+            except KeyError:
+                reacting = self._reacting(e.source, state, trig)
+            data = e.data
+            if data:
+                self._written(fold, e, reacting, data, state)
+            elif reacting:
+                # _react, written out: most events that move a clock write no data.
+                at = epoch_us(e.at)
+                for handler, c, i, flags in reacting:
+                    r = runs[i]  # thawed here rather than by _touch: a call less
+                    if type(r) is ClockState:
+                        r = runs[i] = list(r)
+                    handler(self, c, r, at, flags, fold)  # type: ignore[arg-type]
+            if trig in special:
+                self._special(fold, trig, data)
+        fold.state = state
+
+    def _written(self, fold: _Fold, e: Event, reacting: _Hits, data: Mapping[str, Any],
+                 dest: str) -> None:
+        """The rest of a transition that writes ``data``: the clocks whose data conditions it
+        matches react too, and the goals that depend on it are selected again."""
+        if not self._cond_fields.isdisjoint(data):  # (never, without data conditions)
+            reacting = self._with_data(fold, reacting, data, dest)
+        fold.pending.append(data)
+        at = None
+        if reacting:
+            # The instant is converted only when a clock reacts.
+            at = epoch_us(e.at)
+            self._react(fold, reacting, at)
+        if self.any_data or not self._key_set.isdisjoint(data):
+            self._retarget(fold, data, at, e)
+
+    def _react(self, fold: _Fold, reacting: _Hits, at: int) -> None:
+        runs = fold.runs
+        for handler, c, i, flags in reacting:
+            r = runs[i]
+            if type(r) is ClockState:
+                r = runs[i] = list(r)
+            handler(self, c, r, at, flags, fold)  # type: ignore[arg-type]
+
+    def _reacting(self, source: str | None, dest: str, trig: str | None) -> _Hits:
         """The clocks a (source, dest, trigger) event touches, with which of their conditions
         match (bit flags), computed once per distinct key."""
         moved = source != dest
         entering = dest if moved else None
         leaving = source if moved else None
-        out: list[tuple[_Clock, int]] = []
+        out: list[tuple[_Handler, _Clock, int, int]] = []
         for c in self.clocks:
             flags = 0
             for bit, cond in ((_START, c.start), (_STOP, c.stop), (_CANCEL, c.cancel),
@@ -391,60 +484,14 @@ class BoundPolicy:
             if flags:
                 if dest in c.pause_in:
                     flags |= _IN_PAUSE_STATE
-                out.append((c, flags))
+                out.append((_handler(flags), c, c.index, flags))
         found = tuple(out)
         self._hits[(source, dest, trig)] = found
         return found
 
-    def _apply(self, fold: _Fold, e: Event) -> None:
-        # The instant is converted only when a clock reacts: most events touch no clock.
+    def _recorded(self, fold: _Fold, e: Event) -> None:
+        """An event that moves no state: a recorded warning, breach, extension, escalation."""
         kind = e.kind
-        if kind is _TRANSITION or kind is _OPENED:
-            dest = e.dest
-            trig = e.trigger
-            source = e.source
-            data = e.data
-            before: dict[str, Any] | None = None
-            if data:
-                if self._cond_fields and not self._cond_fields.isdisjoint(data):
-                    # The values before the event, as the fold saw them (the processor's
-                    # case data is already the data after the command).
-                    seen = fold.seen
-                    before = {}
-                    for k in data:
-                        if k in self._cond_fields:
-                            before[k] = seen.get(k, MISSING)
-                            seen[k] = data[k]
-                fold.pending.append(data)
-            fold.state = dest
-            key = (source, dest, trig)
-            reacting = self._hits.get(key)
-            if reacting is None:
-                reacting = self._reacting(source, dest, trig)
-            if before is not None:
-                reacting = self._with_data(reacting, data, before, dest)
-            at = 0
-            if reacting:
-                at = epoch_us(e.at)
-                runs, clock_event = fold.runs, self._clock_event
-                for c, flags in reacting:
-                    r = runs[c.index]  # thawed here rather than by _touch: a call less
-                    if type(r) is ClockState:
-                        r = runs[c.index] = list(r)
-                    clock_event(c, r, at, flags, fold)  # type: ignore[arg-type]
-            if data and self._data_sensitive and (
-                    self.any_data or not self._key_set.isdisjoint(data)):
-                self._retarget(fold, data, at or epoch_us(e.at))
-            if trig in self.extend_triggers:
-                self._extend_by_transition(fold, trig, data)
-            if trig in self.escalate_triggers:
-                named = data.get("tier")
-                if named is not None:
-                    fold.tier = str(named)
-                else:
-                    current = fold.tier or self.policy.initial_tier(fold.data())
-                    fold.tier = self.policy.next_tier(current) or current
-            return
         if kind is _WARNING or kind is _BREACHED or kind is _EXTENDED:
             clock = self.by_name.get(e.data.get("clock", ""))
             if clock is None:
@@ -466,9 +513,31 @@ class BoundPolicy:
             if tier is not None:
                 fold.tier = str(tier)
 
-    def _with_data(self, reacting: tuple[tuple[_Clock, int], ...], data: Mapping[str, Any],
-                   before: Mapping[str, Any], dest: str) -> tuple[tuple[_Clock, int], ...]:
-        """``reacting`` plus the clocks whose data conditions the event's writes match."""
+    def _special(self, fold: _Fold, trig: str, data: Mapping[str, Any]) -> None:
+        """A transition whose trigger extends a clock or escalates the case (or both)."""
+        if trig in self.extend_triggers:
+            self._extend_by_transition(fold, trig, data)
+        if trig in self.escalate_triggers:
+            named = data.get("tier")
+            if named is not None:
+                fold.tier = str(named)
+            else:
+                current = fold.tier or self.policy.initial_tier(fold.data())
+                fold.tier = self.policy.next_tier(current) or current
+
+    def _with_data(self, fold: _Fold, reacting: _Hits, data: Mapping[str, Any],
+                   dest: str) -> _Hits:
+        """``reacting`` plus the clocks whose data conditions the event's writes match; the
+        condition fields' values are remembered for the next event's ``changed``."""
+        # The values before the event, as the fold saw them (the processor's case data is
+        # already the data after the command).
+        seen = fold.seen
+        cond_fields = self._cond_fields
+        before: dict[str, Any] = {}
+        for k in data:
+            if k in cond_fields:
+                before[k] = seen.get(k, MISSING)
+                seen[k] = data[k]
         extra: dict[int, int] = {}
         for c in self._data_clocks:
             flags = 0
@@ -480,12 +549,12 @@ class BoundPolicy:
                 extra[c.index] = flags
         if not extra:
             return reacting
-        merged = {c.index: flags for c, flags in reacting}
+        merged = {i: flags for _, _, i, flags in reacting}
         for i, flags in extra.items():
             if dest in self.clocks[i].pause_in:
                 flags |= _IN_PAUSE_STATE
             merged[i] = merged.get(i, 0) | flags
-        return tuple((self.clocks[i], merged[i]) for i in sorted(merged))
+        return tuple((_handler(merged[i]), self.clocks[i], i, merged[i]) for i in sorted(merged))
 
     def extension_of(self, trigger: str, data: Mapping[str, Any]) -> tuple[str, Target] | None:
         """The ``(clock, target)`` an extension transition makes (``None``: none, or a clock
@@ -519,11 +588,11 @@ class BoundPolicy:
     def _clock_event(self, c: _Clock, run: _Run, at: int, flags: int, fold: _Fold) -> None:
         status = run[_STATUS]
         if status in (RUNNING, PAUSED):
-            if flags & _STOP and self._stop(c, run, at):
+            if flags & _STOP and self._stop(c, run, at, flags, fold):
                 if flags & _START:
                     # Stop and start on one event: a recurring obligation (a progress update
                     # every N hours) whose next cycle begins where this one was met.
-                    self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), fold)
+                    self._start(c, run, at, flags, fold)
                 return
             if flags & _CANCEL:
                 self._close_pause(c, run, at)
@@ -548,38 +617,38 @@ class BoundPolicy:
             self._set_paused(c, run, at, bool(flags & _IN_PAUSE_STATE))
             return
         if flags & _START:
-            self._start(c, run, at, bool(flags & _IN_PAUSE_STATE), fold)
+            self._start(c, run, at, flags, fold)
 
-    def _start(self, c: _Clock, run: _Run, at: int, in_pause: bool, fold: _Fold) -> None:
-        if run[_STATUS] == STOPPED:
-            run[_PAST] += (self._record(c, run, at),)
-        run[_CYCLE] += 1
-        run[_STATUS] = RUNNING
-        run[_OUTCOME] = None
-        run[_STARTED] = at
-        run[_STOPPED] = None
-        run[_PAUSED] = 0
-        run[_PAUSED_CAL] = run[_PAUSED_BUS] = 0
-        run[_PAUSE_SINCE] = None
-        run[_HELD] = False
-        run[_WARNED] = run[_IS_BREACHED] = run[_BREACH_RECORDED] = False
-        run[_EARLY_ATTEMPTS] = 0
-        run[_EXTENSIONS] = 0
-        run[_ADJUSTMENTS] = ()
+    def _start(self, c: _Clock, run: _Run, at: int, flags: int, fold: _Fold) -> None:
+        """Start a new cycle at ``at`` (in a pause state when ``flags`` says so); a running or
+        paused cycle goes on (as _clock_event does for an event that only starts)."""
+        status = run[_STATUS]
+        if status in (RUNNING, PAUSED):
+            return
+        in_pause = flags & _IN_PAUSE_STATE
+        past = run[_PAST]
+        if status == STOPPED:
+            past += (self._record(c, run, at),)
         # The data only when the calendar or the goal depends on it (see _Fold).
-        run[_CAL] = (self._calendar_of(c, fold.data()) if c.spec.calendar == CASE_CALENDAR
-                     else None)
-        m, m_cal = (c.m, c.m_cal) if run[_CAL] is None else self._ms(c, run[_CAL])
+        if c.case_calendar:
+            cal = self._calendar_of(c, fold.data())
+            m, m_cal = (c.m, c.m_cal) if cal is None else self._ms(c, cal)
+        else:
+            cal, m, m_cal = None, c.m, c.m_cal
         target = c.static if c.static is not None else self.policy.select_target(
             c.spec, fold.data())
-        run[_TARGET] = target
-        run[_BASE] = run[_DEADLINE] = None if target is None else target.apply(m, at)
-        earliest = c.spec.earliest
-        run[_EARLIEST] = (None if earliest is None
-                        else earliest.apply(ABSOLUTE if earliest.absolute else m_cal, at))
-        if in_pause:
-            run[_STATUS] = PAUSED
-            run[_PAUSE_SINCE] = at
+        deadline = None if target is None else target.apply(m, at)
+        earliest = c.earliest
+        # A new cycle: every field but the name, the cycle number and the past set at once
+        # (one slice assignment in ClockState field order, checked at import against
+        # _NEW_CYCLE_FIELDS) rather than field by field.
+        run[1:] = (
+            run[_CYCLE] + 1, PAUSED if in_pause else RUNNING, None, at, target,
+            deadline, deadline,
+            None if earliest is None else earliest.apply(
+                ABSOLUTE if earliest.absolute else m_cal, at),
+            0, at if in_pause else None, False, None, False, False, False, 0, 0, (), past,
+            0, 0, cal)
 
     def _record(self, c: _Clock, run: _Run, at: int) -> Cycle:
         """The record of the finished cycle of ``run``."""
@@ -594,20 +663,27 @@ class BoundPolicy:
                      run[_IS_BREACHED], elapsed_cal, elapsed_bus, run[_PAUSED_CAL],
                      run[_PAUSED_BUS])
 
-    def _stop(self, c: _Clock, run: _Run, at: int) -> bool:
-        """Stop the cycle at ``at``; ``False`` when an early stop is ignored."""
-        if run[_EARLIEST] is not None and at < run[_EARLIEST]:
+    def _stop(self, c: _Clock, run: _Run, at: int, flags: int, fold: _Fold) -> bool:
+        """Stop the cycle at ``at``; ``False`` when an early stop is ignored, or when no cycle
+        runs (as _clock_event does for an event that only stops)."""
+        status = run[_STATUS]
+        if status != RUNNING and status != PAUSED:
+            return False
+        earliest = run[_EARLIEST]
+        if earliest is not None and at < earliest:
             if c.spec.early == "ignore":
                 run[_EARLY_ATTEMPTS] += 1
                 return False
             self._close_pause(c, run, at)
             run[_OUTCOME] = TOO_EARLY
         else:
-            self._close_pause(c, run, at)
-            if run[_IS_BREACHED] or (run[_DEADLINE] is not None and at > run[_DEADLINE]):
+            if status == PAUSED:
+                self._close_pause(c, run, at)
+            deadline = run[_DEADLINE]  # after the pause closed: it may have moved
+            if run[_IS_BREACHED] or (deadline is not None and at > deadline):
                 run[_IS_BREACHED] = True
                 run[_OUTCOME] = BREACHED
-            elif run[_DEADLINE] is None:
+            elif deadline is None:
                 run[_OUTCOME] = NO_GOAL
             else:
                 run[_OUTCOME] = MET
@@ -649,7 +725,11 @@ class BoundPolicy:
         elif not paused and run[_STATUS] == PAUSED:
             self._close_pause(c, run, at)
 
-    def _retarget(self, fold: _Fold, changed: Mapping[str, Any], at: int) -> None:
+    def _retarget(self, fold: _Fold, changed: Mapping[str, Any], at: int | None,
+                  e: Event) -> None:
+        """Re-select the goals of the running clocks whose goal the written ``changed`` may
+        change; ``at`` is the event's instant when already converted (``None``: only a goal
+        switched from now needs it)."""
         touched: set[int] = set(self.any_data)
         for key in changed:
             hit = self.key_map.get(key)
@@ -671,6 +751,8 @@ class BoundPolicy:
             run[_TARGET] = target
             if mode == "switch_from_now" and run[_TARGET] is not None:
                 # The new goal counts from the change: pauses before it no longer matter.
+                if at is None:
+                    at = epoch_us(e.at)
                 paused_now = run[_STATUS] == PAUSED
                 if paused_now:
                     self._close_pause(c, run, at)
