@@ -71,8 +71,8 @@ class Alert:
     outcome: Outcome
 
 
-def _moved(old: Any, new: Any, now_us: int, every: bool = False,
-           due: int | None = None) -> tuple[Sequence[tuple[str, Any]], int | None] | None:
+def _moved(old: Any, new: Any, now_us: int, every: bool,
+           due: int | None) -> tuple[Sequence[tuple[str, Any]], int | None] | None:
     """The clocks whose entry in the SLA record is not the very entry it was at the last
     command (the SLA processor keeps an unchanged clock's entry; ``every``: all of them),
     with their new entries, and the earliest deadline among ``new`` not passed at ``now_us``
