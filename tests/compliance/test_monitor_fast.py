@@ -281,3 +281,33 @@ def test_the_monitor_one_event_at_a_time_equals_the_batch_checker(events, cuts, 
                   and o.verdict in (Verdict.POSSIBLY_VIOLATED, Verdict.VIOLATED)}
         assert {a.outcome.rule: a.outcome for a in alerts} == turned
         before = expected
+
+
+class _Versioned:
+    """A registry stand-in whose final state moved between two versions of the definition:
+    ``done`` in version 1, ``closed`` in version 2."""
+
+    def get(self, process, version=None):
+        final = "done" if version == 1 else "closed"
+        return SimpleNamespace(states=[SimpleNamespace(id=s, final=s == final)
+                                       for s in ("open", "done", "closed")])
+
+
+def test_a_case_moved_to_another_definition_version_is_complete_by_that_versions_finals():
+    """The final states kept with a case's state are those of its definition version: a
+    command after a migration reads the new version's (the state kept is folded onto)."""
+    env = Environment(registry=_Versioned())
+    rule = DataRule(id="d", activity="b", require=("x",))
+    monitor = ComplianceMonitor([rule], env=env)
+    events = [
+        Event("c", i, T0.add(minutes=i), EventKind.TRANSITION, "u", "agent", "a", "s0", "s1",
+              {}) for i in (1, 2, 3)]
+    steps = [(1, "open"), (1, "closed"), (2, "closed")]  # version 2: closed is final
+    for k, (version, state) in enumerate(steps, start=1):
+        monitor(WriteSet(Case("c", "p", version, state, k, events[0].at, events[k - 1].at),
+                         (events[k - 1],), k - 1))
+        complete = (state == "done") if version == 1 else (state == "closed")
+        fresh = Trace("c", "p", events[:k], complete=complete,
+                      as_of_us=epoch_us(events[k - 1].at))
+        assert monitor.verdicts("c") == {"d": rule.evaluate(fresh, env)}
+    assert monitor.verdicts("c")["d"].verdict is Verdict.SATISFIED
