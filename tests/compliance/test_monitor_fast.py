@@ -36,7 +36,8 @@ from servicewf.storage.base import WriteSet
 
 T0 = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
 FIELDS = ("x", "y", "z", "level", "tier")
-VALUES = ("1", " ", "", "a", None, 0, [], ["v"], "一般", "urgent", "supervisor", "manager")
+VALUES = ("1", " ", "", "a", None, 0, [], ["v"], "一般", "urgent", "agent", "supervisor",
+          "manager")
 
 
 @st.composite
