@@ -27,6 +27,7 @@ verdict is asked for, as the batch checker reads them.
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any
 
 from servicewf.clock import _years_after, epoch_us, local_date_us
@@ -396,28 +397,41 @@ class _Retention(Folder):
         return self.rule.evaluate(trace, env)
 
 
+# The outcomes and states the verdict tests, as tuples built once (not at every call).
+_NO_GOAL = (CANCELLED, NO_GOAL)
+_FAILED = (BREACHED, TOO_EARLY)
+_OPEN = (RUNNING, PAUSED)
+_NO_OUTCOME = (None, CANCELLED, NO_GOAL)
+_ENTRY = operator.itemgetter("past", "status", "started", "deadline", "breached", "outcome")
+"""The fields of a clock's stored entry a verdict reads (sla.state.ClockState.to_dict), in one
+call: an SLA record's entries are FrozenDicts, whose ``get`` is a slow generic method call."""
+
+
 def _clock_verdict(entry: Any, end_us: int, complete: bool) -> Verdict:
     """The verdict :meth:`SlaClock.evaluate <servicewf.compliance.rules.SlaClock.evaluate>`
     gives for a clock's stored entry, read from the plain data without building the outcome
     (the same cases in the same order; the property tests compare the two)."""
+    try:
+        past, status, started, deadline, breached, outcome = _ENTRY(entry)
+    except KeyError:  # an entry without every field (plain data written elsewhere)
+        past, status = entry.get("past"), entry.get("status", IDLE)
+        started, deadline = entry.get("started"), entry.get("deadline")
+        breached, outcome = entry.get("breached", False), entry.get("outcome")
     violated = pending = False
-    for cyc in entry.get("past") or ():
+    for cyc in past or ():
         # sla.state.Cycle.to_list: number, started, stopped, deadline, outcome, breached...
-        outcome, breached = cyc[4], cyc[5]
-        if outcome in (CANCELLED, NO_GOAL) and not breached:
+        done, late = cyc[4], cyc[5]
+        if done in _NO_GOAL and not late:
             continue
-        if breached or outcome in (BREACHED, TOO_EARLY):
+        if late or done in _FAILED:
             violated = True
-    status = entry.get("status", IDLE)
-    started, deadline = entry.get("started"), entry.get("deadline")
-    breached, outcome = entry.get("breached", False), entry.get("outcome")
-    if status in (RUNNING, PAUSED) and started is not None and deadline is not None:
+    if status in _OPEN and started is not None and deadline is not None:
         if breached or end_us > deadline:
             violated = True
         else:
             pending = True
     elif status == STOPPED and started is not None and (
-            breached or outcome not in (None, CANCELLED, NO_GOAL)) and \
+            breached or outcome not in _NO_OUTCOME) and \
             not (outcome == MET and not breached):
         violated = True
     if violated:

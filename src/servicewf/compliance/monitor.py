@@ -71,27 +71,49 @@ class Alert:
     outcome: Outcome
 
 
-def _moved(old: Any, new: Any, now_us: int,
-           every: bool = False) -> tuple[Sequence[tuple[str, Any]], int | None] | None:
+def _moved(old: Any, new: Any, now_us: int, every: bool,
+           due: int | None) -> tuple[Sequence[tuple[str, Any]], int | None] | None:
     """The clocks whose entry in the SLA record is not the very entry it was at the last
     command (the SLA processor keeps an unchanged clock's entry; ``every``: all of them),
     with their new entries, and the earliest deadline among ``new`` not passed at ``now_us``
     (as :func:`_next_due`); ``None``: the entries cannot be compared (any clock may have
-    moved)."""
+    moved).
+
+    ``due``: the earliest deadline among ``old`` not passed at the last command, itself not
+    passed at ``now_us`` (the caller checks; the monitor's ``st.due``). An entry kept keeps
+    its deadline, so unless a moved entry held ``due``, the earliest deadline ahead among
+    the kept ones is ``due`` (``None``: they have none ahead) and only the moved entries'
+    deadlines are read; otherwise every entry's is."""
     if old is None or new is None or len(old) != len(new):
         return None
+    # zip without strict=: the lengths are equal (just checked), and a keyword argument
+    # takes zip's slow call path at every command.
     moved: list[tuple[str, Any]] = []
-    due: int | None = None
-    for a, b in zip(old, new, strict=True):
-        if every or a is not b:
+    if every:
+        due = None
+        for a, b in zip(old, new):  # noqa: B905
             name = b.get("name")
             if name != a.get("name"):
                 return None
             moved.append((name, b))
-        d = b.get("deadline")
-        if type(d) is int and d >= now_us and (due is None or d < due):
-            due = d
-    return moved, due
+            d = b.get("deadline")
+            if type(d) is int and d >= now_us and (due is None or d < due):
+                due = d
+        return moved, due
+    ahead = due
+    again = False  # a moved entry held the earliest deadline: read every entry's
+    for a, b in zip(old, new):  # noqa: B905
+        if a is not b:
+            name = b.get("name")
+            if name != a.get("name"):
+                return None
+            moved.append((name, b))
+            if ahead is not None and a.get("deadline") == ahead:
+                again = True
+            d = b.get("deadline")
+            if type(d) is int and d >= now_us and (due is None or d < due):
+                due = d
+    return moved, _next_due(new, now_us) if again else due
 
 
 def _next_due(entries: Any, now_us: int) -> int | None:
@@ -139,6 +161,47 @@ _Op = tuple[int, int, int, Rule, tuple[Condition, ...],
 """(kind, rule index, precedence leaf index, leaf, its conditions, a data rule's tests)."""
 
 
+_Step = tuple[tuple[tuple[int, int], ...], tuple[int, ...], frozenset[str], frozenset[str],
+              tuple[tuple[str, bool, bool], ...], tuple[_Op, ...], tuple[_Op, ...]]
+"""An activity's ops sorted for a command of one event (_Plan.steps, :func:`_step`)."""
+
+
+def _step(ops: tuple[_Op, ...]) -> _Step:
+    """``ops`` (one activity's, in order) sorted for a command of one event:
+
+    - the targets ``(rule, leaf)`` and the sources (leaf) of the precedences without
+      conditions;
+    - the data rules' tests merged (each test once): the fields that must be present in the
+      case data, those that must be absent from the event's data, and the other tests; and
+      those data rules' ops, judged one by one when a test fails;
+    - the ops judged one by one, in order: the rules' own judge, and every op of a leaf with
+      conditions (its target is then judged before its source is marked, as in
+      :meth:`ComplianceMonitor._fold`)."""
+    targets: list[tuple[int, int]] = []
+    sources: list[int] = []
+    tests: dict[tuple[str, bool, bool], None] = {}
+    data: list[_Op] = []
+    rest: list[_Op] = []
+    for op in ops:
+        kind, k, j, leaf, _, need = op
+        when: tuple[Condition, ...] = getattr(leaf, "when", ())
+        if kind == _JUDGE or when:
+            rest.append(op)
+        elif kind == _TARGET:
+            targets.append((k, j))
+        elif kind == _SOURCE:
+            sources.append(j)
+        else:
+            assert need is not None
+            data.append(op)
+            tests.update(dict.fromkeys(need))
+    at_case = frozenset(f for f, case, want in tests if case and want)
+    at_event = frozenset(f for f, case, want in tests if not case and not want)
+    other = tuple(t for t in tests if t[1] is not t[2])
+    return (tuple(targets), tuple(sources), at_case, at_event, other, tuple(data),
+            tuple(rest))
+
+
 class _Evaluated(Folder):
     """A monotone rule in the monitor: its verdict is kept by the monitor (violated once a
     leaf found a violation), its outcome is the rule's own evaluation, built when read."""
@@ -153,7 +216,8 @@ class _Plan:
     """The rules of one process, and which of them each activity can change."""
 
     __slots__ = ("always", "clock_by_name", "clocks", "generic", "monotone", "monotone_set",
-                 "ops", "others", "others_all", "others_always", "rules", "seen", "touch")
+                 "ops", "others", "others_all", "others_always", "rules", "seen", "steps",
+                 "touch")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
@@ -207,6 +271,7 @@ class _Plan:
                             getattr(leaf, "when", ()), need))
         self.seen = seen
         self.ops = {a: tuple(found) for a, found in ops.items()}
+        self.steps = {a: _step(found) for a, found in self.ops.items()}
         self.others = {a: tuple(k for k in ks if k not in monotone)
                        for a, ks in self.touch.items()}
         self.others_always = tuple(k for k in self.always if k not in monotone)
@@ -241,8 +306,8 @@ class _CaseState:
     the version folded to and whether the case was complete then."""
 
     __slots__ = ("bad", "complete", "definition_version", "due", "entries", "finals",
-                 "folders", "plan", "seen", "trace", "uncovered", "unique", "verdicts",
-                 "version")
+                 "folders", "known", "plan", "seen", "trace", "uncovered", "unique",
+                 "verdicts", "version")
 
     def __init__(self, plan: _Plan, trace: Trace, version: int) -> None:
         self.plan = plan
@@ -263,6 +328,9 @@ class _CaseState:
         self.finals: frozenset[str] | None = None  # the final states of the case's definition
         self.definition_version = 0  # ... of this version
         self.due: int | None = None  # the earliest of the entries' deadlines still ahead
+        # Fields whose latest value in the case data was found present, given by no event
+        # since (an event that gives one removes it: its value is looked at again).
+        self.known: set[str] = set()
 
 
 class ComplianceMonitor:
@@ -299,14 +367,82 @@ class ComplianceMonitor:
         """The observer: fold the committed events in and judge the rules they can change."""
         case = write.case
         new = write.events
-        st = self._cases.get(case.id)
+        cid = case.id
+        cases = self._cases
+        st = cases.get(cid)
+        if st is None or len(new) != 1 or st.version != write.expected_version or \
+                new[0].seq != st.version + 1:
+            self._write(write, st)  # the first write of the state, or several events
+            return
+        # One new event (a command) onto the state kept: the path every command takes, so
+        # it is written out here (no per-command call, tuple or list it can do without).
+        event = new[0]
+        cases[cid] = cases.pop(cid)  # kept in order of the last write (the bound drops the
+        # case written longest ago first)
+        trace = st.trace
+        act = trace.append(event)
+        known = st.known
+        if known:
+            known.difference_update(event.data)
+        st.version = case.version
+        finals = st.finals
+        if finals is None or st.definition_version != case.definition_version:
+            finals = self._finals_of(st, case)
+        complete = finals is not None and case.state in finals
+        before_us = trace.as_of_us
+        trace.complete = complete
+        times = trace._times
+        now_us = times[-1] if times is not None and case.updated_at is event.at else \
+            epoch_us(case.updated_at)  # the command's own instant, converted by append()
+        trace.as_of_us = now_us
+        raw: Any = case.extensions.get("sla")
+        trace.sla = raw
+        plan = st.plan
+        verdicts = st.verdicts
+        turned: list[int] = []  # the rules whose verdict turned possibly violated / violated
+        step = plan.steps.get(act)
+        if step is not None:
+            self._step(st, step, trace, len(trace.acts) - 1, turned)
+        flipped = complete is not st.complete
+        if flipped:
+            st.complete = complete
+            # A monotone rule not violated is satisfied on a complete case, possibly
+            # satisfied on an open one (incremental._Stable, _Precedence, _conjunction).
+            settled = _SAT if complete else _PSAT
+            for k in plan.monotone:
+                if verdicts[k] is not _VIO:
+                    verdicts[k] = settled
+        # On a complete case any event can change the other rules (one may judge at the
+        # last event); on an open one, those the activity is relevant to.
+        touched: Sequence[int] = plan.others_all if complete or flipped else plan.others.get(
+            act, plan.others_always)
+        if plan.clocks:
+            touched = self._clocks(st, raw, before_us, now_us, complete, flipped, False,
+                                   touched, turned)
+        if touched:
+            folders, env, start = st.folders, self.env, len(trace.acts) - 1
+            for k in touched:
+                v = folders[k].step(trace, start, env)
+                if v is not verdicts[k]:
+                    verdicts[k] = v
+                    if v is _PVIO or v is _VIO:
+                        turned.append(k)
+        if turned and self.on_alert is not None:
+            self._alert(case, st, turned)
+
+    def _write(self, write: WriteSet, st: _CaseState | None) -> None:
+        """:meth:`__call__` for a write that is not one event onto the state kept: the first
+        write of the state (its history read again) or several events."""
+        case = write.case
+        new = write.events
         if st is not None and new and st.version == write.expected_version and \
                 new[0].seq == st.version + 1:
             trace = st.trace
             start = len(trace.acts)
             trace.extend(new)
-            self._cases.pop(case.id)  # kept in order of the last write (the bound drops
-            self._cases[case.id] = st  # the case written longest ago first)
+            st.known.clear()
+            self._cases.pop(case.id)  # kept in order of the last write
+            self._cases[case.id] = st
         else:
             st = self._load(case, write, st)
             trace = st.trace
@@ -315,12 +451,7 @@ class ComplianceMonitor:
         env = self.env
         finals = st.finals
         if finals is None or st.definition_version != case.definition_version:
-            key = (case.process, case.definition_version)
-            finals = self._finals.get(key)
-            if finals is None:
-                self._complete(key, case.state)
-                finals = self._finals.get(key)  # None: no registry (yet): never complete
-            st.finals, st.definition_version = finals, case.definition_version
+            finals = self._finals_of(st, case)
         complete = finals is not None and case.state in finals
         before_us = trace.as_of_us
         trace.complete = complete
@@ -338,105 +469,175 @@ class ComplianceMonitor:
         st.complete = complete
         folders, verdicts = st.folders, st.verdicts
         turned: list[int] = []  # the rules whose verdict turned possibly violated / violated
-        with_clocks = False  # whether touched holds the clock rules already
-        if start and len(new) == 1:  # one new event (a command)
-            act = trace.acts[start]
-            ops = plan.ops.get(act)
+        acts = trace.acts
+        last = len(acts) - 1
+        for i in range(start, len(acts)):
+            ops = plan.ops.get(acts[i])
             if ops is not None:
-                self._fold(st, ops, trace, start, True, turned)
-            if flipped:
-                # A monotone rule not violated is satisfied on a complete case, possibly
-                # satisfied on an open one (incremental._Stable, _Precedence, _conjunction).
-                settled = _SAT if complete else _PSAT
-                for k in plan.monotone:
-                    if verdicts[k] is not _VIO:
-                        verdicts[k] = settled
-            # On a complete case any event can change the other rules (one may judge at
-            # the last event); on an open one, those the activity is relevant to.
-            touched: Sequence[int] = plan.others_all if everything else plan.others.get(
-                act, plan.others_always)
-        else:  # the first write of the state, or several events
-            acts = trace.acts
-            last = len(acts) - 1
-            for i in range(start, len(acts)):
-                ops = plan.ops.get(acts[i])
-                if ops is not None:
-                    self._fold(st, ops, trace, i, i == last, None)
-            settled = _SAT if complete else _PSAT
-            bad = st.bad
-            for k in plan.monotone:
-                v = _VIO if bad[k] else settled
-                if v is not verdicts[k]:
-                    verdicts[k] = v
-                    if v is _VIO:
-                        turned.append(k)
-            if everything:
-                touched = plan.generic
-                with_clocks = True
-            else:
-                touched = [k for k in plan.touched(acts, start)
-                           if k not in plan.monotone_set]
+                self._fold(st, ops, trace, i, i == last, None)
+        settled = _SAT if complete else _PSAT
+        bad = st.bad
+        for k in plan.monotone:
+            v = _VIO if bad[k] else settled
+            if v is not verdicts[k]:
+                verdicts[k] = v
+                if v is _VIO:
+                    turned.append(k)
+        touched: Sequence[int]
+        if everything:
+            touched = plan.generic
+        else:
+            touched = [k for k in plan.touched(acts, start) if k not in plan.monotone_set]
         if plan.clocks:
-            # A clock rule reads its clock's entry in the SLA record: the same entry, no
-            # deadline passed since the last command and the same completeness leave its
-            # verdict as it was. A rule whose clock has no entry folds the history itself.
-            entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
-            due = st.due  # the earliest deadline not passed at the last command
-            old = st.entries
-            found: tuple[Sequence[tuple[str, Any]], int | None] | None
-            # A clock rule's verdict depends on its entry, whether a deadline passed and
-            # whether the case is complete: a case that completes (or reopens) judges every
-            # entry again, otherwise the entries that moved.
-            if with_clocks or before_us is None or now_us < before_us or (
-                    due is not None and due < now_us):
-                found = None
-            elif not flipped and old is not None and old == entries:
-                # The same entries (the processor kept them): no clock moved, no deadline
-                # changed. Compared in C; an entry kept is found equal at once.
-                found = (), due
-            else:
-                found = _moved(old, entries, now_us, flipped)
-            if found is None:
-                if not with_clocks:
-                    touched = (*touched, *plan.clocks)
-                st.uncovered, st.unique = plan.uncovered(entries)
-                st.due = _next_due(entries, now_us)
-            else:
-                moved, st.due = found
-                extra = st.uncovered
-                by_name = plan.clock_by_name
-                for name, entry in moved:
-                    for k in by_name.get(name, ()):
-                        f = folders[k]
-                        if st.unique and isinstance(f, _Clock) and f.bound is True:
-                            # The rule's verdict from its clock's new entry, as
-                            # _Clock.verdict gives it (its one entry, a bound clock).
-                            v = _clock_verdict(entry, now_us, complete)
-                            if v is not verdicts[k]:
-                                verdicts[k] = v
-                                if v is _PVIO or v is _VIO:
-                                    turned.append(k)
-                        else:
-                            extra += (k,)
-                if extra:
-                    touched = (*touched, *extra)
-            st.entries = entries
+            touched = self._clocks(st, raw, before_us, now_us, complete, flipped, everything,
+                                   touched, turned)
         for k in touched:
             v = folders[k].step(trace, start, env)
             if v is not verdicts[k]:
                 verdicts[k] = v
                 if v is _PVIO or v is _VIO:
                     turned.append(k)
+        if turned and self.on_alert is not None:
+            self._alert(case, st, turned)
+
+    def _finals_of(self, st: _CaseState, case: Any) -> frozenset[str] | None:
+        """The final states of the case's definition (``None``: no registry (yet): never
+        complete), kept in the case's state."""
+        key = (case.process, case.definition_version)
+        finals = self._finals.get(key)
+        if finals is None:
+            self._complete(key, case.state)
+            finals = self._finals.get(key)
+        st.finals, st.definition_version = finals, case.definition_version
+        return finals
+
+    def _clocks(self, st: _CaseState, raw: Any, before_us: int | None, now_us: int,
+                complete: bool, flipped: bool, with_clocks: bool, touched: Sequence[int],
+                turned: list[int]) -> Sequence[int]:
+        """Judge the clock rules (the plan has some) after a write: the rules to step as
+        well (``touched`` and those of the clock rules that must fold again). ``with_clocks``:
+        ``touched`` holds every clock rule already.
+
+        A clock rule reads its clock's entry in the SLA record: the same entry, no deadline
+        passed since the last command and the same completeness leave its verdict as it
+        was. A rule whose clock has no entry folds the history itself."""
+        plan = st.plan
+        entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
+        due = st.due  # the earliest deadline not passed at the last command
+        old = st.entries
+        st.entries = entries
+        # A clock rule's verdict depends on its entry, whether a deadline passed and whether
+        # the case is complete: a case that completes (or reopens) judges every entry again,
+        # otherwise the entries that moved.
+        if with_clocks or before_us is None or now_us < before_us or (
+                due is not None and due < now_us):
+            found = None
+        elif not flipped and old is not None and old == entries:
+            # The same entries (the processor kept them): no clock moved, no deadline
+            # changed. Compared in C; an entry kept is found equal at once.
+            return touched
+        else:
+            found = _moved(old, entries, now_us, flipped, due)
+        if found is None:
+            if not with_clocks:
+                touched = (*touched, *plan.clocks)
+            st.uncovered, st.unique = plan.uncovered(entries)
+            st.due = _next_due(entries, now_us)
+            return touched
+        moved, st.due = found
+        extra = st.uncovered
+        by_name = plan.clock_by_name
+        folders, verdicts = st.folders, st.verdicts
+        for name, entry in moved:
+            for k in by_name.get(name, ()):
+                f = folders[k]
+                if st.unique and isinstance(f, _Clock) and f.bound is True:
+                    # The rule's verdict from its clock's new entry, as _Clock.verdict
+                    # gives it (its one entry, a bound clock).
+                    v = _clock_verdict(entry, now_us, complete)
+                    if v is not verdicts[k]:
+                        verdicts[k] = v
+                        if v is _PVIO or v is _VIO:
+                            turned.append(k)
+                else:
+                    extra += (k,)
+        return (*touched, *extra) if extra else touched
+
+    def _alert(self, case: Any, st: _CaseState, turned: list[int]) -> None:
+        """Tell ``on_alert`` about the rules ``turned``: their outcomes are built only for
+        someone to read."""
         on_alert = self.on_alert
-        if turned and on_alert is not None:  # outcomes are built only for someone to read
-            if len(turned) > 1:  # in rule order (clock rules after the others), as judged
-                clocks = plan.clocks
-                turned = sorted(k for k in turned if k not in clocks) + [
-                    k for k in turned if k in clocks]
-            alerts = [Alert(case.id, case.process, trace.seqs[-1],
-                            folders[k].outcome(trace, env)) for k in turned]
-            for a in alerts:
-                on_alert(a)
+        assert on_alert is not None
+        trace, folders, env = st.trace, st.folders, self.env
+        if len(turned) > 1:  # in rule order (clock rules after the others), as judged
+            clocks = st.plan.clocks
+            turned = sorted(k for k in turned if k not in clocks) + [
+                k for k in turned if k in clocks]
+        alerts = [Alert(case.id, case.process, trace.seqs[-1],
+                        folders[k].outcome(trace, env)) for k in turned]
+        for a in alerts:
+            on_alert(a)
+
+    def _step(self, st: _CaseState, step: _Step, trace: Trace, i: int,
+              turned: list[int]) -> None:
+        """Judge event ``i``, the trace's last and only new one, for the monotone rules its
+        activity concerns (``step``, from the plan), as :meth:`_fold` does its ops: the
+        precedences without conditions by their leaves' state alone, the data rules' merged
+        tests once each (every test passing: no data rule found a violation; one failing:
+        their ops are judged one by one), the other ops one by one."""
+        targets, sources, at_case, at_event, tests, data, rest = step
+        seen = st.seen
+        if targets:
+            bad, verdicts = st.bad, st.verdicts
+            for k, j in targets:  # judged before the sources are marked, as in _fold
+                if not seen[j] and not bad[k]:
+                    bad[k] = True
+                    if verdicts[k] is not _VIO:
+                        verdicts[k] = _VIO
+                        turned.append(k)
+        for j in sources:
+            seen[j] = True
+        if data:
+            given = trace.events[i].data
+            # The fields to be present in the case data: those known present (their latest
+            # value, given by no event since it was found present) need no look.
+            failed = not at_case <= st.known and self._missing(st, trace, at_case)
+            if not failed and at_event and not given.keys().isdisjoint(at_event):
+                failed = any(present(given.get(f)) for f in at_event)
+            if not failed and tests:
+                fields = trace._fields
+                if fields is None:
+                    fields = trace._fields = trace._index_fields()
+                for field, case_data, want in tests:
+                    if case_data:
+                        found = fields.get(field)
+                        v = found[1][-1] if found is not None else None
+                    else:
+                        v = given.get(field)
+                    if present(v) is not want:
+                        failed = True
+                        break
+            if failed:
+                self._fold(st, data, trace, i, True, turned)
+        if rest:
+            self._fold(st, rest, trace, i, True, turned)
+
+    @staticmethod
+    def _missing(st: _CaseState, trace: Trace, names: frozenset[str]) -> bool:
+        """Whether one of the fields ``names`` is not present in the case data as of the
+        trace's last event; those present are remembered as known (st.known)."""
+        fields = trace._fields
+        if fields is None:
+            fields = trace._fields = trace._index_fields()
+        known = st.known
+        missing = False
+        for field in names - known:
+            found = fields.get(field)
+            if found is not None and present(found[1][-1]):
+                known.add(field)
+            else:
+                missing = True
+        return missing
 
     def _fold(self, st: _CaseState, ops: tuple[_Op, ...], trace: Trace, i: int, last: bool,
               turned: list[int] | None) -> None:

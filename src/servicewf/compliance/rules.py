@@ -32,6 +32,7 @@ from servicewf.errors import InvalidRule
 from servicewf.processes.common import (
     COMPLAINT_LEVEL,
     SATISFACTION,
+    Vocabulary,
     is_dissatisfied,
     parse_instant,
 )
@@ -234,11 +235,34 @@ def _instant(value: Any) -> bool:
     return parse_instant(value) is not None
 
 
+_MAX_WORDS = 4096
+_UNKNOWN: Any = object()
+_SATISFACTION_WORDS: dict[str, str | None] = {}
+_LEVEL_WORDS: dict[str, str | None] = {}
+
+
+def _word(words: dict[str, str | None], vocabulary: Vocabulary, value: str) -> str | None:
+    """``vocabulary.normalise(value)`` for a text ``value``, kept in ``words``: normalising
+    builds a key from the text on every call, and the data and tier rules ask for the same
+    few spellings at every event. A built-in vocabulary is a frozen value, so the answer for
+    a spelling never changes; ``words`` is emptied when full (it only saves time)."""
+    found = words.get(value, _UNKNOWN)
+    if found is _UNKNOWN:
+        if len(words) >= _MAX_WORDS:
+            words.clear()
+        found = words[value] = vocabulary.normalise(value)
+    return found  # type: ignore[no-any-return]
+
+
 def _dissatisfied(value: Any) -> bool:
+    if type(value) is str:
+        return _word(_SATISFACTION_WORDS, SATISFACTION, value) == "dissatisfied"
     return is_dissatisfied(value)
 
 
 def _satisfaction(value: Any) -> bool:
+    if type(value) is str:
+        return _word(_SATISFACTION_WORDS, SATISFACTION, value) is not None
     return value is not None and SATISFACTION.normalise(value) is not None
 
 
@@ -900,6 +924,8 @@ NORMALISERS: dict[str, Callable[[Any], str | None]] = {}
 
 
 def _complaint_level(value: Any) -> str | None:
+    if type(value) is str:
+        return _word(_LEVEL_WORDS, COMPLAINT_LEVEL, value)
     return COMPLAINT_LEVEL.normalise(value)
 
 
@@ -931,16 +957,24 @@ class HandlerTier(Rule):
 
     def tier_at(self, trace: Trace, i: int) -> str | None:
         """The handler tier of the case just before event ``i``."""
-        known: list[str] = []
+        # The highest in tiers order of the level's tier and the tiers recorded (the first
+        # of equal ones), as max(known, key=tiers.index) without a key call per value.
+        tiers = self.tiers
+        found: str | None = None
+        rank = -1
         level = trace.value_at(self.level_field, i)
         if level is not None:
             if self.normalise is not None:
                 level = NORMALISERS[self.normalise](level)
             tier = self.level_tiers.get(level) if isinstance(level, str) else None
             if tier is not None:
-                known.append(tier)
-        known += [t for t in trace.values_until(self.tier_field, i - 1) if t in self.tiers]
-        return max(known, key=self.tiers.index) if known else None
+                found, rank = tier, tiers.index(tier)
+        for t in trace.values_until(self.tier_field, i - 1):
+            if t in tiers:
+                r = tiers.index(t)
+                if r > rank:
+                    found, rank = t, r
+        return found
 
     def relevant(self) -> frozenset[str] | None:
         return _fs(self.activity)

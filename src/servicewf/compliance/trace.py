@@ -103,6 +103,35 @@ class Trace:
                         slot[0].append(k)
                         slot[1].append(v)
 
+    def append(self, event: Event) -> str:
+        """Append ``event`` (the next one of the same case), as ``extend((event,))`` does;
+        its activity. One command writes one event: the monitor's path for it."""
+        events = self.events
+        if type(events) is not list:
+            events = self.events = list(events)
+        k = len(events)
+        events.append(event)
+        a = event.trigger or ("open" if event.kind is _OPENED else event.kind.value)
+        self.acts.append(a)
+        found = self._pos.get(a)
+        if found is None:
+            self._pos[a] = [k]
+        else:
+            found.append(k)
+        self.seqs.append(event.seq)
+        if self._times is not None:
+            self._times.append(epoch_us(event.at))
+        fields = self._fields
+        if fields is not None:
+            for f, v in event.data.items():
+                slot = fields.get(f)
+                if slot is None:
+                    fields[f] = ([k], [v])
+                else:
+                    slot[0].append(k)
+                    slot[1].append(v)
+        return a
+
     def clock_entry(self, clock: str) -> Mapping[str, Any] | None:
         """The entry of ``clock`` in :attr:`sla` (as :func:`~servicewf.compliance.rules.
         clock_entry`), from an index built once per record: every clock rule of a case reads

@@ -1,0 +1,314 @@
+"""The incremental checker's fast paths against their reference: the trace's one-event append
+against extend, the clock entries that moved with the earliest deadline kept against reading
+every entry, the clock verdict against reading the entry field by field, the built-in
+vocabularies' kept answers against asking the vocabulary, the handler tier against
+max(key=tiers.index), and the monitor's one-event path (merged data tests, fields known
+present) against the batch checker."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pendulum
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from servicewf.case import Case
+from servicewf.clock import epoch_us
+from servicewf.compliance import (
+    AllOf,
+    ComplianceMonitor,
+    Condition,
+    DataRule,
+    Environment,
+    HandlerTier,
+    Precedence,
+    Verdict,
+    incremental,
+    rules,
+)
+from servicewf.compliance.monitor import _moved, _next_due
+from servicewf.compliance.trace import Trace
+from servicewf.events import Event, EventKind
+from servicewf.processes.common import COMPLAINT_LEVEL, SATISFACTION
+from servicewf.sla.state import BREACHED, CANCELLED, IDLE, MET, NO_GOAL, PAUSED, RUNNING, STOPPED
+from servicewf.storage.base import WriteSet
+
+T0 = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+FIELDS = ("x", "y", "z", "level", "tier")
+VALUES = ("1", " ", "", "a", None, 0, [], ["v"], "一般", "urgent", "agent", "supervisor",
+          "manager")
+
+
+@st.composite
+def histories(draw, max_size=10):
+    n = draw(st.integers(1, max_size))
+    events = []
+    for i in range(1, n + 1):
+        data = {f: draw(st.sampled_from(VALUES)) for f in FIELDS if draw(st.booleans())}
+        act = draw(st.sampled_from(("a", "b", "c", "open")))
+        kind = EventKind.OPENED if act == "open" and draw(st.booleans()) else \
+            EventKind.TRANSITION
+        role = draw(st.sampled_from(("agent", "supervisor", "manager")))
+        events.append(Event("c", i, T0.add(minutes=i), kind, "u", role,
+                            None if kind is EventKind.OPENED else act, "s0", "s1", data))
+    return events
+
+
+@settings(max_examples=200, deadline=None)
+@given(events=histories(), indexed=st.booleans())
+def test_append_builds_the_indexes_extend_builds(events, indexed):
+    one = Trace("c", "p", events[:1], complete=False, as_of_us=None)
+    many = Trace("c", "p", tuple(events[:1]), complete=False, as_of_us=None)
+    if indexed:  # the indexes built so far are kept up to date
+        for t in (one, many):
+            t._index_fields()
+            t._fields = t._index_fields()
+            t.time_us(0)
+    for e in events[1:]:
+        assert one.append(e) == (e.trigger or ("open" if e.kind is EventKind.OPENED
+                                                else e.kind.value))
+    many.extend(events[1:])
+    assert one.events == list(many.events)
+    assert (one.acts, one._pos, one.seqs, one._times, one._fields) == (
+        many.acts, many._pos, many.seqs, many._times, many._fields)
+
+
+# --- clock entries -------------------------------------------------------------------------
+
+DEADLINES = st.one_of(st.none(), st.integers(0, 40), st.sampled_from([True, 7.0, "9"]))
+
+
+@st.composite
+def entry_lists(draw):
+    """Entries at the last command and now: some kept (the very objects), some moved."""
+    n = draw(st.integers(0, 5))
+    old = [{"name": f"k{i}", "deadline": draw(DEADLINES)} for i in range(n)]
+    new = []
+    for e in old:
+        if draw(st.booleans()):
+            new.append(e)
+        else:
+            name = e["name"] if draw(st.integers(0, 9)) else "other"
+            new.append({"name": name, "deadline": draw(DEADLINES)})
+    before = draw(st.integers(0, 40))
+    now = draw(st.integers(before, 45))
+    return old, new, before, now
+
+
+@settings(max_examples=500, deadline=None)
+@given(case=entry_lists())
+def test_moved_with_the_earliest_deadline_kept_equals_reading_every_entry(case):
+    old, new, before, now = case
+    due = _next_due(old, before)
+    if due is not None and due < now:
+        return  # a deadline passed: the monitor judges every clock again instead
+    got = _moved(old, new, now, False, due)
+    if any(a["name"] != b["name"] for a, b in zip(old, new, strict=True)):
+        assert got is None  # the entries cannot be compared
+        return
+    moved = [(b["name"], b) for a, b in zip(old, new, strict=True) if a is not b]
+    assert got == (moved, _next_due(new, now))
+    # every entry judged again (the case completed or reopened)
+    assert _moved(old, new, now, True, due) == ([(b["name"], b) for b in new],
+                                               _next_due(new, now))
+
+
+def _verdict_by_get(entry, end_us, complete):
+    """The clock verdict as read field by field (before the fields were read in one call)."""
+    violated = pending = False
+    for cyc in entry.get("past") or ():
+        outcome, breached = cyc[4], cyc[5]
+        if outcome in (CANCELLED, NO_GOAL) and not breached:
+            continue
+        if breached or outcome in (BREACHED, TOO_EARLY):
+            violated = True
+    status = entry.get("status", IDLE)
+    started, deadline = entry.get("started"), entry.get("deadline")
+    breached, outcome = entry.get("breached", False), entry.get("outcome")
+    if status in (RUNNING, PAUSED) and started is not None and deadline is not None:
+        if breached or end_us > deadline:
+            violated = True
+        else:
+            pending = True
+    elif status == STOPPED and started is not None and (
+            breached or outcome not in (None, CANCELLED, NO_GOAL)) and \
+            not (outcome == MET and not breached):
+        violated = True
+    if violated:
+        return Verdict.VIOLATED
+    if pending:
+        return Verdict.POSSIBLY_VIOLATED
+    return Verdict.SATISFIED if complete else Verdict.POSSIBLY_SATISFIED
+
+
+TOO_EARLY = incremental.TOO_EARLY
+OUTCOMES = (None, MET, BREACHED, CANCELLED, NO_GOAL, TOO_EARLY)
+
+
+@st.composite
+def clock_entries(draw):
+    full = {
+        "past": draw(st.lists(st.tuples(st.just(1), st.just(0), st.just(1), st.just(2),
+                                        st.sampled_from(OUTCOMES), st.booleans()),
+                              max_size=2)),
+        "status": draw(st.sampled_from((IDLE, RUNNING, PAUSED, STOPPED))),
+        "started": draw(st.one_of(st.none(), st.integers(0, 10))),
+        "deadline": draw(st.one_of(st.none(), st.integers(0, 20))),
+        "breached": draw(st.booleans()),
+        "outcome": draw(st.sampled_from(OUTCOMES)),
+    }
+    keep = draw(st.sets(st.sampled_from(sorted(full)))) if draw(st.booleans()) else set(full)
+    return {k: v for k, v in full.items() if k in keep}
+
+
+@settings(max_examples=500, deadline=None)
+@given(entry=clock_entries(), end=st.integers(0, 25), complete=st.booleans())
+def test_the_clock_verdict_read_in_one_call_equals_reading_field_by_field(entry, end,
+                                                                         complete):
+    assert incremental._clock_verdict(entry, end, complete) is _verdict_by_get(
+        entry, end, complete)
+
+
+# --- vocabularies and tiers ----------------------------------------------------------------
+
+SPELLINGS = st.one_of(
+    st.sampled_from(["一般", "重要", "緊急", "urgent", " General ", "critical", "滿意",
+                     "不滿意", "dissatisfied", "Very satisfied", "3", "1", "5.0", "", " ",
+                     "nope"]),
+    st.text(max_size=6), st.integers(-1, 6), st.floats(allow_nan=False), st.none(),
+    st.booleans())
+
+
+@settings(max_examples=400, deadline=None)
+@given(values=st.lists(SPELLINGS, max_size=8), small=st.booleans())
+def test_kept_spellings_answer_as_the_vocabulary(values, small):
+    saved = rules._MAX_WORDS
+    rules._MAX_WORDS = 2 if small else saved  # full at once: emptied and filled again
+    rules._LEVEL_WORDS.clear()
+    rules._SATISFACTION_WORDS.clear()
+    try:
+        for v in values * 2:  # asked again: answered from what was kept
+            assert rules._complaint_level(v) == COMPLAINT_LEVEL.normalise(v)
+            assert rules._satisfaction(v) is (v is not None
+                                              and SATISFACTION.normalise(v) is not None)
+            assert rules._dissatisfied(v) is (SATISFACTION.normalise(v) == "dissatisfied")
+            assert len(rules._LEVEL_WORDS) <= rules._MAX_WORDS
+            assert len(rules._SATISFACTION_WORDS) <= rules._MAX_WORDS
+    finally:
+        rules._MAX_WORDS = saved
+
+
+TIER = HandlerTier(id="t", activity=("b", "c"), tiers=("agent", "supervisor", "manager"),
+                   level_tiers={"general": "agent", "urgent": "manager"},
+                   normalise="complaint_level")
+
+
+def _tier_by_max(rule, trace, i):
+    """HandlerTier.tier_at as it was written: max(known, key=tiers.index)."""
+    known = []
+    level = trace.value_at(rule.level_field, i)
+    if level is not None:
+        if rule.normalise is not None:
+            level = rules.NORMALISERS[rule.normalise](level)
+        tier = rule.level_tiers.get(level) if isinstance(level, str) else None
+        if tier is not None:
+            known.append(tier)
+    known += [t for t in trace.values_until(rule.tier_field, i - 1) if t in rule.tiers]
+    return max(known, key=rule.tiers.index) if known else None
+
+
+@settings(max_examples=300, deadline=None)
+@given(events=histories(12))
+def test_the_handler_tier_equals_the_highest_by_tiers_order(events):
+    trace = Trace("c", "p", events, complete=False, as_of_us=None)
+    for i in range(len(events)):
+        got, expected = TIER.tier_at(trace, i), _tier_by_max(TIER, trace, i)
+        assert got == expected and type(got) is type(expected)
+
+
+# --- the monitor's one-event path ----------------------------------------------------------
+
+# Several data rules on the same activities, sharing tests (merged once), with tests that
+# cannot all pass (x present in the case data and absent from the event's), inside all-ofs
+# with precedences, and a rule judged by itself (a check other than present/absent).
+DATA_RULES = [
+    DataRule(id="d1", activity=("a", "b"), require=("x", "y")),
+    DataRule(id="d2", activity="b", require=("x",), check=(Condition("z", "absent",
+                                                                     at="event"),)),
+    DataRule(id="d3", activity=("b", "c"), check=(Condition("x", "absent", at="event"),
+                                                  Condition("y", "absent"))),
+    DataRule(id="d4", activity="c", require=("z",), at="event"),
+    DataRule(id="d5", activity=("a", "c"), check=(Condition("x", "in", ["1", "a"]),)),
+    AllOf(id="all", parts=(Precedence(id="all", source="a", target="c"),
+                           DataRule(id="all", activity="c", require=("x",)),
+                           DataRule(id="all", activity="a", check=(
+                               Condition("z", "present", at="event"),)))),
+    Precedence(id="p", source="c", target=("b", "c")),
+    TIER,
+]
+
+
+class _Finals:
+    def get(self, process, version=None):
+        return SimpleNamespace(states=[SimpleNamespace(id="open", final=False),
+                                       SimpleNamespace(id="done", final=True)])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=histories(14), cuts=st.lists(st.booleans(), min_size=14, max_size=14),
+       complete=st.lists(st.booleans(), min_size=14, max_size=14))
+def test_the_monitor_one_event_at_a_time_equals_the_batch_checker(events, cuts, complete):
+    env = Environment(registry=_Finals())
+    alerts = []
+    monitor = ComplianceMonitor(DATA_RULES, env=env, on_alert=alerts.append)
+    before = {}
+    done = 0
+    for k in range(1, len(events) + 1):
+        if k < len(events) and cuts[k]:
+            continue  # two events in one write now and then (the general path)
+        state = "done" if complete[k - 1] and k == len(events) else "open"
+        write = WriteSet(Case("c", "p", 1, state, k, events[0].at, events[k - 1].at),
+                         tuple(events[done:k]), done)
+        alerts.clear()
+        monitor(write)
+        done = k
+        fresh = Trace("c", "p", events[:k], complete=state == "done",
+                      as_of_us=epoch_us(events[k - 1].at))
+        expected = {r.id: r.evaluate(fresh, env) for r in DATA_RULES}
+        assert monitor.verdicts("c") == expected
+        turned = {i: o for i, o in expected.items()
+                  if (i not in before or o.verdict is not before[i].verdict)
+                  and o.verdict in (Verdict.POSSIBLY_VIOLATED, Verdict.VIOLATED)}
+        assert {a.outcome.rule: a.outcome for a in alerts} == turned
+        before = expected
+
+
+class _Versioned:
+    """A registry stand-in whose final state moved between two versions of the definition:
+    ``done`` in version 1, ``closed`` in version 2."""
+
+    def get(self, process, version=None):
+        final = "done" if version == 1 else "closed"
+        return SimpleNamespace(states=[SimpleNamespace(id=s, final=s == final)
+                                       for s in ("open", "done", "closed")])
+
+
+def test_a_case_moved_to_another_definition_version_is_complete_by_that_versions_finals():
+    """The final states kept with a case's state are those of its definition version: a
+    command after a migration reads the new version's (the state kept is folded onto)."""
+    env = Environment(registry=_Versioned())
+    rule = DataRule(id="d", activity="b", require=("x",))
+    monitor = ComplianceMonitor([rule], env=env)
+    events = [
+        Event("c", i, T0.add(minutes=i), EventKind.TRANSITION, "u", "agent", "a", "s0", "s1",
+              {}) for i in (1, 2, 3)]
+    steps = [(1, "open"), (1, "closed"), (2, "closed")]  # version 2: closed is final
+    for k, (version, state) in enumerate(steps, start=1):
+        monitor(WriteSet(Case("c", "p", version, state, k, events[0].at, events[k - 1].at),
+                         (events[k - 1],), k - 1))
+        complete = (state == "done") if version == 1 else (state == "closed")
+        fresh = Trace("c", "p", events[:k], complete=complete,
+                      as_of_us=epoch_us(events[k - 1].at))
+        assert monitor.verdicts("c") == {"d": rule.evaluate(fresh, env)}
+    assert monitor.verdicts("c")["d"].verdict is Verdict.SATISFIED
