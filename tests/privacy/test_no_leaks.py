@@ -4,10 +4,11 @@ may not see it."""
 from __future__ import annotations
 
 import logging
+import re
 
 import pendulum
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from servicewf import Actor, CommandRefused, MemoryStore
@@ -45,11 +46,20 @@ roles = st.sampled_from(["agent", "supervisor", "finance", "customer", "technici
 # At least four distinct digits: a shrunk "15000000000" is also a substring of SLA durations
 # in microseconds in the case's extensions (a coincidence, not a leak).
 phones = st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True).filter(lambda p: len(set(p)) >= 4)
+
+
+def shows(phone: str, text: str) -> bool:
+    """Whether ``text`` shows ``phone`` as a number of its own: "13200000000" inside the
+    epoch microseconds 1772413200000000 of an SLA instant is a coincidence, not a leak."""
+    return re.search(rf"(?<![0-9]){phone}(?![0-9])", text) is not None
 names = st.text(alphabet="陈李王张刘小明华芳", min_size=2, max_size=4)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(phones, names, st.lists(roles, min_size=1, max_size=4))
+# Drawn once in a full run: the epoch microseconds of the stack's clock, 1772413200000000,
+# hold it (the plain substring check called that a leak).
+@example("13200000000", "陈小明", ["agent", "supervisor"])
 def test_views_histories_and_exports_never_show_a_class_to_a_role_that_may_not_see_it(
         phone, name, readers):
     stack, privacy, _clock = privacy_stack(MemoryStore())
@@ -68,13 +78,13 @@ def test_views_histories_and_exports_never_show_a_class_to_a_role_that_may_not_s
                    repr(privacy.masker(reader, purpose="report")(c.id, c.process, c.data))]
         for text in outputs:
             # the stored case and its events hold only sealed tokens...
-            assert (phone in text) is sees and (ref in text) is sees, (role, text)
+            assert shows(phone, text) is sees and (ref in text) is sees, (role, text)
         # ...and every unmasked read was audited, naming fields, never values
         records = privacy.access_log.records(actor_id=reader.id)
         assert bool(records) is sees
-        assert all(phone not in repr(r) for r in records)
+        assert not any(shows(phone, repr(r)) for r in records)
     for text in (repr(c), repr(engine.history(c.id)), repr(engine.get(c.id).data)):
-        assert phone not in text and ref not in text  # names in free text: not recognisable
+        assert not shows(phone, text) and ref not in text  # names in free text: not recognisable
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -96,7 +106,7 @@ def test_no_refusal_message_carries_a_classified_value(phone, name, trigger, fie
                     engine.fire(c, trigger, actor=Actor("x", role), data={field: value})
             except CommandRefused as refused:
                 text = f"{refused} {refused!r} {vars(refused)}"
-                assert phone not in text and name not in text, text
+                assert not shows(phone, text) and name not in text, text
 
 
 def test_a_clear_personal_field_is_refused_on_every_path_naming_the_field_not_the_value():
