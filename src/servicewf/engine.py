@@ -16,8 +16,6 @@ import copy
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
-from operator import attrgetter, is_not, lt
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -128,10 +126,6 @@ def _new_id() -> str:
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _KNOWN_CASES = 10_000
 _UNSET = object()  # no value yet (None is one a caller may pass)
-_SEQ, _CASE_ID, _KIND, _AT = (attrgetter(a) for a in ("seq", "case_id", "kind", "at"))
-_ACTOR_ID, _ROLE, _DATA, _COMMENT = (attrgetter(a) for a in ("actor_id", "role", "data",
-                                                            "comment"))
-_is_not_none = partial(is_not, None)
 
 # Cases, events and write-sets built inside a command hold values the command has checked and
 # frozen already: their converters would only confirm that (see servicewf._trusted).
@@ -564,43 +558,40 @@ class Engine:
         last_actor: object = _UNSET
         last_role: object = _UNSET
         last_data: Mapping[str, Any] | None = None
-        if not self._history_holds(case_id, events, expected_version, previous):
-            # Something is off (or new to check): event by event, so the first
-            # problem in the history's order is the one refused.
-            for offset, event in enumerate(events, start=1):
-                seq = expected_version + offset
-                if event.case_id != case_id or event.seq != seq:
-                    raise HistoryMismatch(
-                        f"imported event {event.seq} of {event.case_id!r} breaks the sequence of "
-                        f"case {case_id!r} (expected event {seq})", case_id=case_id, seq=event.seq)
-                if (seq == 1) != (event.kind is opened):
-                    raise HistoryMismatch(
-                        f"imported event {seq} of {case_id!r}: a case's first event, and only "
-                        "it, is its opening", case_id=case_id, seq=seq)
-                actor_id, role = event.actor_id, event.role
-                if actor_id is not last_actor or role is not last_role:
-                    pair = (actor_id, role)
-                    if pair not in checked_pairs:  # an import names the same people often
-                        self._check_actor(Actor(*pair), case_id)
-                        if len(checked_pairs) < 10_000:
-                            checked_pairs.add(pair)
-                    last_actor, last_role = actor_id, role
-                if previous is not None and event.at < previous:
-                    raise TimeOutOfOrder(
-                        f"imported event {seq} of {case.id!r} is dated {event.at.isoformat()}, "
-                        f"before the case's previous event ({previous.isoformat()}); sort the "
-                        "case's events by time", case_id=case.id)
-                previous = event.at
-                # The plain-data check the store would run, once per distinct data mapping (an
-                # import shares one mapping between rows with equal data): the write-set can then
-                # be marked checked. The cache holds the mappings, so an id is not reused.
-                data = event.data
-                if data and data is not last_data and checked.get(id(data)) is not data:
-                    check_stored(data, "imported event data")
-                    checked[id(data)] = data
-                last_data = data
-                if event.comment is not None:
-                    check_comment(event.comment, case_id=case.id)
+        for offset, event in enumerate(events, start=1):
+            seq = expected_version + offset
+            if event.case_id != case_id or event.seq != seq:
+                raise HistoryMismatch(
+                    f"imported event {event.seq} of {event.case_id!r} breaks the sequence of "
+                    f"case {case_id!r} (expected event {seq})", case_id=case_id, seq=event.seq)
+            if (seq == 1) != (event.kind is opened):
+                raise HistoryMismatch(
+                    f"imported event {seq} of {case_id!r}: a case's first event, and only "
+                    "it, is its opening", case_id=case_id, seq=seq)
+            actor_id, role = event.actor_id, event.role
+            if actor_id is not last_actor or role is not last_role:
+                pair = (actor_id, role)
+                if pair not in checked_pairs:  # an import names the same people often
+                    self._check_actor(Actor(*pair), case_id)
+                    if len(checked_pairs) < 10_000:
+                        checked_pairs.add(pair)
+                last_actor, last_role = actor_id, role
+            if previous is not None and event.at < previous:
+                raise TimeOutOfOrder(
+                    f"imported event {seq} of {case.id!r} is dated {event.at.isoformat()}, "
+                    f"before the case's previous event ({previous.isoformat()}); sort the "
+                    "case's events by time", case_id=case.id)
+            previous = event.at
+            # The plain-data check the store would run, once per distinct data mapping (an
+            # import shares one mapping between rows with equal data): the write-set can then
+            # be marked checked. The cache holds the mappings, so an id is not reused.
+            data = event.data
+            if data and data is not last_data and checked.get(id(data)) is not data:
+                check_stored(data, "imported event data")
+                checked[id(data)] = data
+            last_data = data
+            if event.comment is not None:
+                check_comment(event.comment, case_id=case.id)
         check_stored(case.data, "imported case data")
         last = events[-1]
         if case.version != last.seq or case.updated_at != last.at:
@@ -620,44 +611,6 @@ class Engine:
         if timers:
             return WriteSet(case, batch, expected, MappingProxyType(timers), checked=True)
         return WriteSet(case, batch, expected, checked=True)
-
-    def _history_holds(self, case_id: str, events: Sequence[Event], expected_version: int,
-                       previous: pendulum.DateTime | None) -> bool:
-        """Whether ``events`` pass every per-event check of :meth:`plan_history` (sequence,
-        case, opening, actor, order in time, plain data, comments), worked out a check at a
-        time over all of them in C (``map``, ``zip``, set operations) rather than event by
-        event in Python. ``False`` when any check fails or raises: the caller's loop then
-        finds the first problem in the events' order and refuses it, as it always did.
-        Actors and data mappings it checks join the same caches as the loop's."""
-        try:
-            n = len(events)
-            kinds = list(map(_KIND, events))
-            ats = list(map(_AT, events))
-            opened = EventKind.OPENED
-            if not (list(map(_SEQ, events)) == list(range(expected_version + 1,
-                                                          expected_version + n + 1))
-                    and set(map(_CASE_ID, events)) == {case_id}
-                    and (kinds[0] is opened and opened not in kinds[1:] if expected_version == 0
-                         else opened not in kinds)
-                    and (previous is None or ats[0] >= previous)
-                    and not any(map(lt, ats[1:], ats))
-                    and not any(map(_is_not_none, map(_COMMENT, events)))):
-                return False
-            checked_pairs = self._checked_pairs
-            pairs = set(zip(map(_ACTOR_ID, events), map(_ROLE, events), strict=True))
-            if not checked_pairs.issuperset(pairs):
-                for pair in pairs - checked_pairs:
-                    self._check_actor(Actor(*pair), case_id)
-                    if len(checked_pairs) < 10_000:
-                        checked_pairs.add(pair)
-            checked = self._checked_data
-            for data in {id(d): d for d in map(_DATA, events) if d}.values():
-                if checked.get(id(data)) is not data:
-                    check_stored(data, "imported event data")
-                    checked[id(data)] = data
-        except Exception:  # the loop raises it, for the first event it concerns
-            return False
-        return True
 
     # --- committing -----------------------------------------------------------------------
 
