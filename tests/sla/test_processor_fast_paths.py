@@ -1,9 +1,11 @@
-"""The SLA processor's hand-written fast paths against their reference forms.
+"""The SLA processor's hand-written paths against their reference forms.
 
-``_frozen_clock`` builds a clock's plain data from the tuple's fields (not through
-``ClockState.to_dict``), and ``_timers_for`` skips ``next_action`` for a clock that is not
-running; the memory store replaces a case's timers without the lease bookkeeping when no timer
-is leased. Each is compared here with the obvious code.
+``_frozen_clock`` builds a clock's plain data by hand (reusing the previous clock's finished
+cycles) rather than through ``ClockState.to_dict``, and ``_timers_for`` times only the clocks
+an event touched. Here the first is compared with ``freeze_trusted(state.to_dict())`` (values,
+key order, container types) and the stored timers with ``next_action`` of every clock of the
+recomputed states, built through ``Timer``'s public constructor; with and without a leased
+timer (the memory store's lease bookkeeping).
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from servicewf.sla._fold import BoundPolicy
 from servicewf.sla.combined import combine
 from servicewf.sla.policy import ExtensionRequest, Policy
 from servicewf.sla.spec import Target, target_from_dict
-from servicewf.sla.state import PAUSED, RUNNING, STOPPED, ClockState, ClockStates, ClockView
+from servicewf.sla.state import PAUSED, STOPPED, ClockState, ClockStates, ClockView
 from servicewf.storage.base import Store, Timer
 
 if TYPE_CHECKING:
@@ -183,20 +183,13 @@ class SLA:
         prior stored value's) already holds as the same object."""
         old = memo.states.clocks if memo is not None else ()
         old_data = memo.clocks if memo is not None else ()
-        n_old = len(old)
-        clocks: list[Any] = []
-        append = clocks.append
+        clocks = []
         for i, c in enumerate(states.clocks):
-            if i < n_old:
-                prev = old[i]
-                if prev is c:
-                    append(old_data[i])
-                elif prev.name == c.name:
-                    append(_frozen_clock(c, prev, old_data[i]))
-                else:
-                    append(_frozen_clock(c, None, None))
-            else:
-                append(_frozen_clock(c, None, None))
+            if i < len(old) and old[i] is c:
+                clocks.append(old_data[i])
+                continue
+            prev = old[i] if i < len(old) and old[i].name == c.name else None
+            clocks.append(_frozen_clock(c, prev, old_data[i] if prev is not None else None))
         frozen_clocks = FrozenList(clocks)
         out: dict[str, Any] = {"v": 1, "policy": states.policy, "state": states.state,
                                "tier": states.tier, "clocks": frozen_clocks}
@@ -260,32 +253,23 @@ class SLA:
             if by is bound and cid == case_id:
                 old = memo.states.clocks
         process = bound.definition.name
-        next_action = bound._next_action
-        n_old = len(old)
         out: list[Timer | None] = []
-        append = out.append
         for i, s in enumerate(states.clocks):
-            if i < n_old and old[i] is s:
-                append(old_timers[i])
-                continue
-            # A clock that is not running has nothing due (next_action's first test, read
-            # here: most clocks an event touches stop or pause, and the call cost more than
-            # the test).
-            if s.status != RUNNING:
-                append(None)
+            if i < len(old) and old[i] is s:
+                out.append(old_timers[i])
                 continue
             # Uncached: ``s`` is new (a clock the event changed), so an identity cache would
             # only keep it alive.
-            action = next_action(s.name, s)
+            action = bound._next_action(s.name, s)
             if action is None:
-                append(None)
+                out.append(None)
                 continue
             kind, due = action
             # The payload is built here from ints and names, the instant by from_epoch_us:
             # frozen and checked as they are.
-            append(_new_timer(case_id, TIMER_PREFIX + s.name, from_epoch_us(due), process,
-                              MappingProxyType({"clock": s.name, "cycle": s.cycle,
-                                                "action": kind, "deadline": s.deadline})))
+            out.append(_new_timer(case_id, TIMER_PREFIX + s.name, from_epoch_us(due), process,
+                                  MappingProxyType({"clock": s.name, "cycle": s.cycle,
+                                                    "action": kind, "deadline": s.deadline})))
         return out
 
     @staticmethod
@@ -552,50 +536,35 @@ def _frozen_target(t: Target) -> FrozenDict:
     return frozen
 
 
-# The keys of a clock's plain data are ClockState's fields in declaration order
-# (ClockState.to_dict builds them so; a test holds the two equal).
-_CLOCK_KEYS = ClockState._fields
-_TARGET_AT = _CLOCK_KEYS.index("target")
-_ADJUSTMENTS_AT = _CLOCK_KEYS.index("adjustments")
-_PAST_AT = _CLOCK_KEYS.index("past")
-
-
 def _frozen_clock(c: ClockState, prev: ClockState | None, prev_data: Any) -> FrozenDict:
     """``c.to_dict()`` frozen (the same keys in the same order), reusing the finished cycles
     of ``prev_data`` (the plain data of ``prev``, the clock before the event) that ``c``
-    still holds."""
-    values: list[Any] = list(c)
-    if prev is None:
-        values[_PAST_AT] = _frozen_past(c.past, None, None)
-    elif prev.past is c.past:
-        values[_PAST_AT] = prev_data["past"]
-    else:
-        values[_PAST_AT] = _frozen_past(c.past, prev.past, prev_data["past"])
+    still holds: a clock's past only grows."""
+    past: Any = _NO_ITEMS
+    if c.past:
+        if prev is not None and prev.past is c.past:
+            past = prev_data["past"]
+        else:
+            kept = prev_data["past"] if prev is not None else ()
+            old = prev.past if prev is not None else ()
+            items = []
+            for j, cyc in enumerate(c.past):
+                items.append(kept[j] if j < len(old) and old[j] is cyc else FrozenList(cyc))
+            past = FrozenList(items)
     target = c.target
-    if target is not None:
-        values[_TARGET_AT] = _frozen_target(target)
-    values[_ADJUSTMENTS_AT] = _frozen_adjustments(c.adjustments)
-    # Built from the tuple itself (its fields are the keys, in order), the three fields
-    # whose plain form differs replaced; every other field is an int, a bool, a str or None,
-    # plain as it is. A dict literal of 23 attribute reads cost more.
-    return FrozenDict(zip(_CLOCK_KEYS, values, strict=True))
-
-
-def _frozen_adjustments(adjustments: tuple[int | Target, ...]) -> FrozenList:
-    if not adjustments:
-        return _NO_ITEMS
-    return FrozenList([a if isinstance(a, int) else _frozen_target(a) for a in adjustments])
-
-
-def _frozen_past(past: tuple[Any, ...], old: tuple[Any, ...] | None,
-                 kept: Any) -> FrozenList:
-    """The plain data of a clock's finished cycles, reusing the items of ``kept`` (the plain
-    data of ``old``, the cycles before the event) that ``past`` still holds: a clock's past
-    only grows."""
-    if not past:
-        return _NO_ITEMS
-    if old is None:
-        return FrozenList([FrozenList(cyc) for cyc in past])
-    n_old = len(old)
-    return FrozenList([kept[j] if j < n_old and old[j] is cyc else FrozenList(cyc)
-                       for j, cyc in enumerate(past)])
+    adjustments = c.adjustments
+    return FrozenDict({
+        "name": c.name, "cycle": c.cycle, "status": c.status,
+        "outcome": c.outcome, "started": c.started,
+        "target": None if target is None else _frozen_target(target),
+        "base": c.base, "deadline": c.deadline, "earliest": c.earliest,
+        "paused": c.paused, "pause_since": c.pause_since, "held": c.held,
+        "stopped": c.stopped, "warned": c.warned, "breached": c.breached,
+        "breach_recorded": c.breach_recorded, "early_attempts": c.early_attempts,
+        "extensions": c.extensions,
+        "adjustments": FrozenList([a if isinstance(a, int) else _frozen_target(a)
+                                   for a in adjustments]) if adjustments else _NO_ITEMS,
+        "past": past,
+        "paused_calendar": c.paused_calendar, "paused_business": c.paused_business,
+        "calendar": c.calendar,
+    })

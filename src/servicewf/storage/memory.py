@@ -104,10 +104,7 @@ class MemoryStore(Store):
     def _apply(self, write: WriteSet) -> None:
         case, expected, owned = write.case, write.expected_version, write.timers
         cid = case.id
-        if len(owned) == 1:
-            dues = self._dues(cid, next(iter(owned.values())))
-        else:
-            dues = self._dues(cid, [t for g in owned.values() for t in g]) if owned else []
+        dues = self._dues(cid, [t for g in owned.values() for t in g]) if owned else []
         with self._lock:
             cases = self._cases
             if expected == 0:
@@ -262,26 +259,19 @@ class MemoryStore(Store):
         self, case_id: str, owned: Mapping[str, Sequence[Timer]], dues: list[int]
     ) -> None:
         """Replace the timers under each owner prefix of ``owned`` (caller holds the lock)."""
-        if len(owned) == 1:
-            new: Sequence[Timer] = next(iter(owned.values()))  # a write of one owner, mostly
-        else:
-            new = [t for g in owned.values() for t in g]
+        new = [t for g in owned.values() for t in g]
         if "" not in owned:
-            current = self._timers.get(case_id)
-            kept = unowned_timers(current, owned) if current else ()
-            if not kept:
-                self._put_timers(case_id, new, dues)
-                return
-            dues = [*self._dues(case_id, kept), *dues]
-            new = [*kept, *new]
+            kept = unowned_timers(self._timers.get(case_id, ()), owned)
+            if kept:
+                dues = [*self._dues(case_id, kept), *dues]
+                new = [*kept, *new]
             # Leases (and quarantines) of the timers kept are theirs still, as in SQL, where
             # only the replaced rows are rewritten.
-            leases = self._leases
-            held = {t.name: leases.get((case_id, t.name)) for t in kept} if leases else {}
+            held = {t.name: self._leases.get((case_id, t.name)) for t in kept}
             self._put_timers(case_id, new, dues)
             for name, lease in held.items():
                 if lease is not None:
-                    leases[(case_id, name)] = lease
+                    self._leases[(case_id, name)] = lease
             return
         self._put_timers(case_id, new, dues)
 
@@ -475,10 +465,8 @@ class MemoryStore(Store):
 
     def _put_timers(self, case_id: str, timers: Sequence[Timer], dues: list[int]) -> None:
         """Replace the case's timers (``dues``: their instants, from :meth:`_check_timers`)."""
-        leases = self._leases
-        if leases:  # no timer of any case is leased, mostly: nothing to end
-            for old in self._timers.get(case_id, ()):
-                leases.pop((case_id, old.name), None)
+        for old in self._timers.get(case_id, ()):
+            self._leases.pop((case_id, old.name), None)
         previous = self._entries.pop(case_id, {})
         if timers:
             self._timers[case_id] = list(timers)  # timers() sorts what it returns
