@@ -434,6 +434,10 @@ def test_an_engine_that_judges_in_its_own_way_is_asked_for_every_move():
             return super().judge(case, trigger, actor=actor, data=data, at=at)
 
     data = frozen_mapping({"impact": "Low", "tier": "L2"})
+    # The plain engine's verdicts on these very rows are remembered first...
+    replay_case(Engine(MemoryStore(), FrozenClock(LATER), [BPIC]), BPIC, "c0",
+                _bpic_rows("c0", data), mode="state")
+    # ...and not used for an engine judging its own way.
     engine = Strict(MemoryStore(), FrozenClock(LATER), [BPIC])
     replay_case(engine, BPIC, "c1", _bpic_rows("c1", data), mode="state")
     second = replay_case(engine, BPIC, "c2", _bpic_rows("c2", data), mode="state")
@@ -449,3 +453,47 @@ def test_an_engine_that_judges_in_its_own_way_is_asked_for_every_move():
         for case_id in ("c1", "c2"):
             replay_case(other, BPIC, case_id, _bpic_rows(case_id, data), mode="state")
     assert judged.call_count == 10
+
+
+def _ticket_rows(case_id: str, data: Mapping[str, Any], who: str = "ann",
+                 role: str = "agent") -> list[ImportedEvent]:
+    moves = [("start", "ann", "agent"), ("wait", who, role), ("resume", "ann", "agent")]
+    return [ImportedEvent(n, case_id, trigger, T.add(minutes=n), actor, r, data)
+            for n, (trigger, actor, r) in enumerate(moves, start=1)]
+
+
+def test_an_activity_log_judges_a_guarded_move_every_time_and_the_others_once():
+    from unittest import mock
+
+    engine = Engine(MemoryStore(), FrozenClock(LATER), [TICKET])
+    data = frozen_mapping({"priority": "high"})
+    first = replay_case(engine, TICKET, "c1", _ticket_rows("c1", data), mode="activity")
+    assert first.deviations == ()
+    with mock.patch.object(Engine, "judge", autospec=True,
+                           side_effect=Engine.judge) as judged:
+        again = replay_case(engine, TICKET, "c2", _ticket_rows("c2", data), mode="activity")
+    # "start" has a guard (it reads the case's data): judged again; "wait", "resume" not.
+    assert [c.args[2] for c in judged.call_args_list] == ["start"]
+    assert [(e.trigger, e.dest) for e in again.events] == \
+        [(e.trigger, e.dest) for e in first.events]
+
+
+def test_what_an_engine_judging_its_own_way_allowed_is_not_remembered_for_others():
+    class Lenient(Engine):
+        def judge(self, case, trigger, *, actor, data=None, at):  # type: ignore[no-untyped-def]
+            moved, refused = super().judge(case, trigger, actor=actor, data=data, at=at)
+            if refused is not None:  # whatever the roles say
+                return TICKET.compiled.candidates(trigger, case.state)[0].transition, None
+            return moved, refused
+
+    data = frozen_mapping({"priority": "low"})
+    rows = _ticket_rows("c1", data, who="bob", role="lead")  # "wait" is the agent's
+    states = [r._replace(label=dest) for r, dest in zip(  # the same moves as a state log
+        rows, ["working", "waiting", "working"], strict=True)]
+    for mode, log in (("activity", rows), ("state", states)):
+        lenient = replay_case(Lenient(MemoryStore(), FrozenClock(LATER), [TICKET]), TICKET,
+                              "c1", log, mode=mode)
+        assert lenient.deviations == ()
+        plain = replay_case(Engine(MemoryStore(), FrozenClock(LATER), [TICKET]), TICKET, "c1",
+                            log, mode=mode)
+        assert [d.kind for d in plain.deviations] == ["role_not_permitted"], mode
