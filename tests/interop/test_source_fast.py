@@ -249,14 +249,18 @@ def test_progress_is_told_every_10000_rows_on_either_path(tmp_path):
     path = tmp_path / "log.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     columns = ColumnMap(case="case", activity="act", time="time")
-    told: list[int] = []
-    fast = read_log(path, columns, progress=told.append)
     with path.open(encoding="utf-8") as f:
         told_generic: list[int] = []
         generic = read_log(list(csv.DictReader(f)), columns, progress=told_generic.append)
-    assert told == told_generic == [10_000, 20_000]
-    assert fast.report.to_dict() == generic.report.to_dict()
-    assert fast.report.rows_imported == 25_003
+    assert told_generic == [10_000, 20_000]
+    # Chunks of one row (every row a chunk's first), of 1,024, and one chunk of all.
+    for chunk in (1, 1024, 30_000):
+        told: list[int] = []
+        with mock.patch.object(source, "_CHUNK", chunk):
+            fast = read_log(path, columns, progress=told.append)
+        assert told == told_generic, chunk
+        assert fast.report.to_dict() == generic.report.to_dict()
+        assert fast.report.rows_imported == 25_003
 
 
 def test_a_clean_csv_is_read_a_chunk_at_a_time(tmp_path):
