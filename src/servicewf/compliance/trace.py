@@ -78,34 +78,13 @@ class Trace:
 
     def extend(self, events: Sequence[Event]) -> None:
         """Append ``events`` (the next ones of the same case) to the indexes built so far."""
-        base = len(self.events)
-        all_events = self.events
-        if not isinstance(all_events, list):
-            all_events = self.events = list(all_events)
-        for k, e in enumerate(events, start=base):
-            all_events.append(e)
-            a = e.trigger or ("open" if e.kind is _OPENED else e.kind.value)
-            self.acts.append(a)
-            found = self._pos.get(a)
-            if found is None:
-                self._pos[a] = [k]
-            else:
-                found.append(k)
-            self.seqs.append(e.seq)
-            if self._times is not None:
-                self._times.append(epoch_us(e.at))
-            if self._fields is not None:
-                for f, v in e.data.items():
-                    slot = self._fields.get(f)
-                    if slot is None:
-                        self._fields[f] = ([k], [v])
-                    else:
-                        slot[0].append(k)
-                        slot[1].append(v)
+        append = self.append
+        for e in events:
+            append(e)
 
     def append(self, event: Event) -> str:
-        """Append ``event`` (the next one of the same case), as ``extend((event,))`` does;
-        its activity. One command writes one event: the monitor's path for it."""
+        """Append ``event`` (the next one of the same case) to the indexes built so far;
+        return its activity. One command writes one event: the monitor's path for it."""
         events = self.events
         if type(events) is not list:
             events = self.events = list(events)
