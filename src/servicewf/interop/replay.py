@@ -154,7 +154,7 @@ class _Graph:
         # (the log's actor, the log's role, trigger, state) -> the Actor of the move.
         self.actors: dict[tuple[str | None, str | None, str | None, str], Actor] = {}
         # Moves the engine allowed, by (state, trigger, the log's actor and role, the id of
-        # the row's read-only data): see :meth:`allowed`.
+        # the row's read-only data): see replay_case.
         self.judged: dict[tuple[str, str, str | None, str | None, int],
                           tuple[Mapping[str, Any], Actor, Transition]] = {}
         self._pure: dict[tuple[str, str], bool] = {}
@@ -295,10 +295,9 @@ def replay_case(
     # of a log do). The data by identity (read_log shares one read-only mapping between rows
     # with equal data; the entry holds it, so its id stays its own). Refusals are not
     # remembered (their text names the case). An engine that judges in its own way (a
-    # subclass's judge or _decide) is asked every time.
+    # subclass's judge or _decide), or with another object of this name and version, is
+    # asked every time: the memo is this definition's.
     judged = graph.judged
-    # (And only when the engine judges with this very definition: the memo is the
-    # definition's.)
     memo = frozen_rows and type(engine).judge is Engine.judge and \
         type(engine)._decide is Engine._decide and \
         (name, version) in engine.registry and engine.registry.get(name, version) is definition
