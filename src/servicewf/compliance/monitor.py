@@ -419,14 +419,19 @@ class ComplianceMonitor:
         if plan.clocks:
             touched = self._clocks(st, raw, before_us, now_us, complete, flipped, False,
                                    touched, turned)
-        if touched:
-            folders, env, start = st.folders, self.env, len(trace.acts) - 1
-            for k in touched:
-                v = folders[k].step(trace, start, env)
-                if v is not verdicts[k]:
-                    verdicts[k] = v
-                    if v is _PVIO or v is _VIO:
-                        turned.append(k)
+        self._judge(case, st, trace, len(trace.acts) - 1, touched, turned)
+
+    def _judge(self, case: Any, st: _CaseState, trace: Trace, start: int,
+               touched: Sequence[int], turned: list[int]) -> None:
+        """Step the folders of the ``touched`` rules over the events from ``start`` on; then
+        alert on the rules ``turned`` possibly violated or violated (these among them too)."""
+        folders, verdicts, env = st.folders, st.verdicts, self.env
+        for k in touched:
+            v = folders[k].step(trace, start, env)
+            if v is not verdicts[k]:
+                verdicts[k] = v
+                if v is _PVIO or v is _VIO:
+                    turned.append(k)
         if turned and self.on_alert is not None:
             self._alert(case, st, turned)
 
@@ -448,7 +453,6 @@ class ComplianceMonitor:
             trace = st.trace
             start = 0
         st.version = case.version
-        env = self.env
         finals = st.finals
         if finals is None or st.definition_version != case.definition_version:
             finals = self._finals_of(st, case)
@@ -467,7 +471,7 @@ class ComplianceMonitor:
         flipped = complete != st.complete
         everything = start == 0 or complete or flipped
         st.complete = complete
-        folders, verdicts = st.folders, st.verdicts
+        verdicts = st.verdicts
         turned: list[int] = []  # the rules whose verdict turned possibly violated / violated
         acts = trace.acts
         last = len(acts) - 1
@@ -491,14 +495,7 @@ class ComplianceMonitor:
         if plan.clocks:
             touched = self._clocks(st, raw, before_us, now_us, complete, flipped, everything,
                                    touched, turned)
-        for k in touched:
-            v = folders[k].step(trace, start, env)
-            if v is not verdicts[k]:
-                verdicts[k] = v
-                if v is _PVIO or v is _VIO:
-                    turned.append(k)
-        if turned and self.on_alert is not None:
-            self._alert(case, st, turned)
+        self._judge(case, st, trace, start, touched, turned)
 
     def _finals_of(self, st: _CaseState, case: Any) -> frozenset[str] | None:
         """The final states of the case's definition (``None``: no registry (yet): never
