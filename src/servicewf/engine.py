@@ -645,9 +645,15 @@ class Engine:
     def _observe(self, write: WriteSet) -> None:
         """Tell the after-commit observers about ``write``, which is committed: an observer
         that raises becomes :class:`ObserverFailed` (the command stands)."""
-        if not self.hooks.has_observers:
+        observers = self.hooks._observers
+        if not observers:
             return
-        for observer in self.hooks.observing(write):
+        # One observer of every command (the common case) needs no trigger test and no
+        # list: hooks.observing sorts out any other set of observers.
+        only, first = observers[0]
+        chosen = (first,) if only is None and len(observers) == 1 else \
+            self.hooks.observing(write)
+        for observer in chosen:
             try:
                 observer(write)
             except Exception as exc:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pendulum
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from servicewf.case import Case
@@ -255,9 +255,17 @@ class _Finals:
                                        SimpleNamespace(id="done", final=True)])
 
 
+# A command that violates a monotone rule and touches no other rule: its alert is raised.
+_OPENING = Event("c", 1, T0.add(minutes=1), EventKind.OPENED, "u", "agent", None, "s0", "s1",
+                 {"x": "1", "y": "1"})
+_NO_Z = Event("c", 2, T0.add(minutes=2), EventKind.TRANSITION, "u", "agent", "a", "s0", "s1",
+              {})
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(events=histories(14), cuts=st.lists(st.booleans(), min_size=14, max_size=14),
        complete=st.lists(st.booleans(), min_size=14, max_size=14))
+@example(events=[_OPENING, _NO_Z], cuts=[False] * 14, complete=[False] * 14)
 def test_the_monitor_one_event_at_a_time_equals_the_batch_checker(events, cuts, complete):
     env = Environment(registry=_Finals())
     alerts = []

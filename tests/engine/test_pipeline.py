@@ -133,6 +133,20 @@ def test_observers_see_only_what_was_committed(store: Store) -> None:
     assert seen == [("opened", 1), ("transition", 3)]
 
 
+def test_observers_run_in_order_each_on_its_own_triggers(store: Store) -> None:
+    # One observer of every command takes the engine's short path; with a second, restricted
+    # one, each still sees exactly the commands it asked for, in registration order.
+    seen: list[str] = []
+    hooks = Hooks()
+    hooks.after_commit()(lambda w: seen.append(f"all:{w.events[0].trigger}"))
+    hooks.after_commit("start")(lambda w: seen.append(f"start:{w.events[0].trigger}"))
+    engine = Engine(store, FrozenClock(T0), [definition()], hooks=hooks)
+    case = engine.open("job", actor=AGENT)
+    case = engine.fire(case, "poke", actor=AGENT, data={"n": 1})
+    engine.fire(case, "start", actor=AGENT)
+    assert seen == ["all:None", "all:poke", "all:start", "start:start"]
+
+
 def test_a_failing_observer_does_not_undo_the_command(store: Store) -> None:
     hooks = Hooks()
 

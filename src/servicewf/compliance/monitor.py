@@ -419,7 +419,8 @@ class ComplianceMonitor:
         if plan.clocks:
             touched = self._clocks(st, raw, before_us, now_us, complete, flipped, False,
                                    touched, turned)
-        self._judge(case, st, trace, len(trace.acts) - 1, touched, turned)
+        if touched or turned:  # most commands: no rule left to step, none turned
+            self._judge(case, st, trace, len(trace.acts) - 1, touched, turned)
 
     def _judge(self, case: Any, st: _CaseState, trace: Trace, start: int,
                touched: Sequence[int], turned: list[int]) -> None:
