@@ -117,6 +117,9 @@ def test_a_changed_clock_reuses_the_cycles_it_kept(prev: ClockState, data: st.Da
     elif past == "grown":
         for j in range(len(prev.past)):
             assert got["past"][j] is prev_data["past"][j]
+    if state.adjustments and state.adjustments is prev.adjustments:
+        # Kept adjustments are the previous plain data (a pause or a stop keeps them).
+        assert got["adjustments"] is prev_data["adjustments"]
 
 
 # --- the timers: a workflow of seven clocks (the fire benchmark's), random commands ----------
