@@ -311,6 +311,27 @@ def test_replacing_timers_ends_the_lease(store):
     assert len(store.claim_due_timers(T0, owner="w3", lease=MINUTE, limit=5)) == 1
 
 
+def test_replacing_an_owners_timers_keeps_the_other_leases(store):
+    # The leases of timers a write keeps (another owner's, another case's) stay; those of
+    # the replaced owner's timers end, including a timer given back unchanged.
+    open_case(store, "c1", timers=(timer("c1", "obl:a", T0), timer("c1", "sla:b", T0),
+                                   timer("c1", "sla:c", T0)))
+    open_case(store, "c2", timers=(timer("c2", "sla:b", T0),))
+    assert len(store.claim_due_timers(T0, owner="w1", lease=MINUTE, limit=9)) == 4
+    store.set_timers("c1", [timer("c1", "sla:b", T0)], prefix="sla:")
+    assert [(t.case_id, t.name) for t in store.claim_due_timers(
+        T0, owner="w2", lease=MINUTE, limit=9)] == [("c1", "sla:b")]
+    assert sorted(t.name for t in store.timers("c1")) == ["obl:a", "sla:b"]
+    # A case without another owner's timers, while no other lease is held.
+    store.set_timers("c2", [timer("c2", "sla:b", T0)], prefix="sla:")
+    store.set_timers("c1", [timer("c1", "sla:b", T0)], prefix="sla:")
+    later = T0.add(seconds=90)  # every lease above expired
+    assert len(store.claim_due_timers(later, owner="w3", lease=MINUTE, limit=9)) == 3
+    store.set_timers("c2", [timer("c2", "sla:b", T0)], prefix="sla:")
+    assert [(t.case_id, t.name) for t in store.claim_due_timers(
+        later, owner="w4", lease=MINUTE, limit=9)] == [("c2", "sla:b")]
+
+
 def test_claim_respects_limit_and_process(store):
     open_case(store, "c1", timers=(timer("c1", "a", T0), timer("c1", "b", T0)))
     open_case(store, "c2", process="complaint",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import attrs
 import pendulum
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -137,6 +138,23 @@ def _compare(policy: Any, definition: Any, calendars: Any, history: list[Event])
         # Unchanged clocks stay the very objects (the processor's identity caches).
         assert [a is b for a, b in zip(tail_new[1].clocks, states.clocks, strict=True)] == [
             a is b for a, b in zip(tail_ref[1].clocks, states.clocks, strict=True)]
+        _check_fold_changed(new, history[cut:], states, data, tail_new[1])
+
+
+def _check_fold_changed(bound: BoundPolicy, events: list[Event], states: ClockStates,
+                        data: dict[str, Any], expected: ClockStates) -> None:
+    """fold_changed (the processor's path) folds as fold does, and names exactly the
+    positions whose clock is not the very object of ``states``; given the clocks in another
+    order it folds the same and names none."""
+    got, changed = bound.fold_changed(events, states, data=data)
+    assert got == expected
+    assert changed == [i for i, (a, b) in enumerate(zip(got.clocks, states.clocks,
+                                                        strict=True)) if a is not b]
+    if len(states.clocks) > 1:
+        turned = attrs.evolve(states, clocks=states.clocks[::-1])
+        again, none = bound.fold_changed(events, turned, data=data)
+        assert none is None
+        assert again == expected
 
 
 @SETTINGS

@@ -10,6 +10,7 @@ always equals a recomputation.
 from __future__ import annotations
 
 import datetime as _dt
+import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
@@ -155,6 +156,7 @@ if _FIELDS[1:] != _NEW_CYCLE_FIELDS:  # pragma: no cover - a changed ClockState
 _Handler: TypeAlias = "Callable[[BoundPolicy, _Clock, _Run, int, int, _Fold], object]"
 _Hits: TypeAlias = "tuple[tuple[_Handler, _Clock, int, int], ...]"
 _new_state = tuple.__new__
+_name_of = operator.itemgetter(_FIELDS.index("name"))
 _new_states = trusted_constructor(ClockStates)
 
 
@@ -168,7 +170,8 @@ class _Fold:
     copy of the data before them, it gives what updating a dict event by event gave.
     """
 
-    __slots__ = ("_merged", "base", "origs", "pending", "runs", "seen", "state", "tier")
+    __slots__ = ("_merged", "base", "changed", "origs", "pending", "runs", "seen", "state",
+                 "tier")
 
     def __init__(self, origs: Sequence[ClockState], state: str | None, tier: str | None,
                  data: Mapping[str, Any], seen: dict[str, Any] | None = None) -> None:
@@ -182,6 +185,7 @@ class _Fold:
         self.pending: list[Mapping[str, Any]] = []
         self._merged: dict[str, Any] | None = None
         self.seen = seen if seen is not None else {}  # condition fields' last values
+        self.changed: list[int] = []  # positions of the clocks _freeze found changed
 
     def data(self) -> dict[str, Any]:
         """The case data as the events so far left it (one dict, updated in place)."""
@@ -294,6 +298,7 @@ class BoundPolicy:
         self._data_clocks = tuple(c for c in self.clocks if c.data_conds)
         self._cond_fields = frozenset(fc.field for c in self._data_clocks
                                       for _, fc in c.data_conds)
+        self._names = tuple(c.spec.name for c in self.clocks)
         self._hits: dict[tuple[str | None, str, str | None], _Hits] = {}
         self._next_cache: dict[int, tuple[ClockState, tuple[str, int] | None]] = {}
 
@@ -349,8 +354,9 @@ class BoundPolicy:
 
     def _thaw(self, states: ClockStates, data: Mapping[str, Any]) -> _Fold:
         clocks = states.clocks
-        if len(clocks) == len(self.clocks) and all(
-                s.name == c.spec.name for s, c in zip(clocks, self.clocks, strict=True)):
+        # The names in one C-level pass (a fold's own output is in policy order: the common
+        # case); otherwise matched by name.
+        if tuple(map(_name_of, clocks)) == self._names:
             origs: Sequence[ClockState] = clocks
         else:
             by_name = {c.name: c for c in clocks}
@@ -358,14 +364,16 @@ class BoundPolicy:
         return _Fold(origs, states.state, states.tier, data, dict(states.fields))
 
     def _freeze(self, fold: _Fold) -> ClockStates:
-        clocks = []
-        for r, orig in zip(fold.runs, fold.origs, strict=True):
+        clocks = list(fold.origs)
+        changed = fold.changed
+        for i, r in enumerate(fold.runs):
             if type(r) is not ClockState:
                 new: ClockState = _new_state(ClockState, r)
                 # Most events touch few clocks: keeping the unchanged ones as the same objects
                 # lets the processor reuse their plain data and timers (identity caches).
-                r = orig if new == orig else new
-            clocks.append(r)
+                if new != clocks[i]:
+                    clocks[i] = new
+                    changed.append(i)
         # ``seen`` is the fold's own new dict: the converter's copy would only repeat it.
         return _new_states(self.policy.name, fold.state, fold.tier, tuple(clocks), fold.seen)
 
@@ -402,6 +410,18 @@ class BoundPolicy:
         else:
             self._run(fold, _until(events, until))
         return self._freeze(fold)
+
+    def fold_changed(
+        self, events: Iterable[Event], states: ClockStates, *, data: Mapping[str, Any]
+    ) -> tuple[ClockStates, list[int] | None]:
+        """:meth:`fold` of ``events`` over ``states``, and the positions of the clocks it
+        changed: every other clock of the result is the very object of ``states`` at the same
+        position (``None`` when ``states`` is not in this binding's clock order, so positions
+        do not correspond)."""
+        fold = self._thaw(states, data)
+        self._run(fold, events)
+        out = self._freeze(fold)
+        return out, (fold.changed if fold.origs is states.clocks else None)
 
     def _run(self, fold: _Fold, events: Iterable[Event]) -> None:
         """Apply ``events`` to ``fold``.

@@ -145,7 +145,11 @@ class SLA:
         # The data after the command: folding the events' data into it changes nothing, and
         # it is the data the events saw (the engine passes one event per command).
         try:
-            new = bound.fold(events, states, data=case.data)
+            if memo is not None:
+                # Only the clocks the events changed are encoded and timed again.
+                new, changed = bound.fold_changed(events, memo.states, data=case.data)
+            else:
+                new, changed = bound.fold(events, states, data=case.data), None
         except GoalUndefined as refused:
             # select_target knows the data, not the command: name it for the caller.
             if refused.case_id is None:
@@ -153,8 +157,8 @@ class SLA:
             if refused.trigger is None and events:
                 refused.trigger = events[-1].trigger
             raise
-        frozen = self._encode(new, memo)
-        timers = self._timers_for(bound, case.id, new, memo)
+        frozen = self._encode(new, memo, changed)
+        timers = self._timers_for(bound, case.id, new, memo, changed)
         frozen._memo._timers = (bound, case.id, timers)
         # Built from the case's own fields, all frozen already: the converters would only walk
         # them again.
@@ -177,19 +181,28 @@ class SLA:
             return memo.states
         return ClockStates.from_dict(prior)
 
-    def _encode(self, states: ClockStates, memo: _Stored | None) -> FrozenDict:
+    def _encode(self, states: ClockStates, memo: _Stored | None,
+                changed: Sequence[int] | None = None) -> FrozenDict:
         """``states.to_dict()`` frozen (without a second check: built here from checked
         values, see ``freeze_trusted``), reusing the plain data of every clock ``memo`` (the
-        prior stored value's) already holds as the same object."""
+        prior stored value's) already holds as the same object. ``changed``: the positions of
+        the only clocks of ``states`` that are not those of ``memo`` (see
+        ``BoundPolicy.fold_changed``); ``None`` when unknown."""
         old = memo.states.clocks if memo is not None else ()
         old_data = memo.clocks if memo is not None else ()
-        clocks = []
-        for i, c in enumerate(states.clocks):
-            if i < len(old) and old[i] is c:
-                clocks.append(old_data[i])
-                continue
-            prev = old[i] if i < len(old) and old[i].name == c.name else None
-            clocks.append(_frozen_clock(c, prev, old_data[i] if prev is not None else None))
+        if changed is not None:  # (given with a memo only: positions in it)
+            clocks = list(old_data)
+            new = states.clocks
+            for i in changed:
+                clocks[i] = _frozen_clock(new[i], old[i], old_data[i])
+        else:
+            clocks = []
+            for i, c in enumerate(states.clocks):
+                if i < len(old) and old[i] is c:
+                    clocks.append(old_data[i])
+                    continue
+                prev = old[i] if i < len(old) and old[i].name == c.name else None
+                clocks.append(_frozen_clock(c, prev, old_data[i] if prev is not None else None))
         frozen_clocks = FrozenList(clocks)
         out: dict[str, Any] = {"v": 1, "policy": states.policy, "state": states.state,
                                "tier": states.tier, "clocks": frozen_clocks}
@@ -243,33 +256,29 @@ class SLA:
 
     @staticmethod
     def _timers_for(bound: BoundPolicy, case_id: str, states: ClockStates,
-                    memo: _Stored | None) -> list[Timer | None]:
+                    memo: _Stored | None, changed: Sequence[int] | None = None,
+                    ) -> list[Timer | None]:
         """The timer of each clock of ``states`` (``None``: nothing due), the timers ``memo``
-        holds for clocks it kept as they were (same object, same binding, same case)."""
+        holds for clocks it kept as they were (same object, same binding, same case);
+        ``changed`` as for :meth:`_encode`."""
         old: tuple[ClockState, ...] = ()
         old_timers: Sequence[Timer | None] = ()
         if memo is not None and memo._timers is not None:
             by, cid, old_timers = memo._timers
             if by is bound and cid == case_id:
                 old = memo.states.clocks
-        process = bound.definition.name
-        out: list[Timer | None] = []
+                if changed is not None:  # (always, with this binding's memo)
+                    out = list(old_timers)
+                    clocks = states.clocks
+                    for i in changed:
+                        out[i] = _timer_of(bound, case_id, clocks[i])
+                    return out
+        out = []
         for i, s in enumerate(states.clocks):
             if i < len(old) and old[i] is s:
                 out.append(old_timers[i])
                 continue
-            # Uncached: ``s`` is new (a clock the event changed), so an identity cache would
-            # only keep it alive.
-            action = bound._next_action(s.name, s)
-            if action is None:
-                out.append(None)
-                continue
-            kind, due = action
-            # The payload is built here from ints and names, the instant by from_epoch_us:
-            # frozen and checked as they are.
-            out.append(_new_timer(case_id, TIMER_PREFIX + s.name, from_epoch_us(due), process,
-                                  MappingProxyType({"clock": s.name, "cycle": s.cycle,
-                                                    "action": kind, "deadline": s.deadline})))
+            out.append(_timer_of(bound, case_id, s))
         return out
 
     @staticmethod
@@ -515,10 +524,35 @@ class _Stored:
         self._timers: tuple[BoundPolicy, str, list[Timer | None]] | None = None
 
 
+def _timer_of(bound: BoundPolicy, case_id: str, s: ClockState) -> Timer | None:
+    """The timer of clock ``s`` (its next action), ``None`` when nothing is due.
+
+    Uncached: ``s`` is new (a clock the event changed), so an identity cache would only keep
+    it alive."""
+    action = bound._next_action(s.name, s)
+    if action is None:
+        return None
+    kind, due = action
+    # The payload is built here from ints and names, the instant by from_epoch_us: frozen and
+    # checked as they are.
+    return _new_timer(case_id, TIMER_PREFIX + s.name, from_epoch_us(due),
+                      bound.definition.name,
+                      MappingProxyType({"clock": s.name, "cycle": s.cycle, "action": kind,
+                                        "deadline": s.deadline}))
+
+
 def _memo_of(value: Any) -> _Stored | None:
     memo = getattr(value, "_memo", None) if type(value) is FrozenDict else None
     return memo if type(memo) is _Stored else None
 
+
+_CLOCK_FIELDS = (
+    "name", "cycle", "status", "outcome", "started", "target", "base", "deadline", "earliest",
+    "paused", "pause_since", "held", "stopped", "warned", "breached", "breach_recorded",
+    "early_attempts", "extensions", "adjustments", "past", "paused_calendar",
+    "paused_business", "calendar")
+if ClockState._fields != _CLOCK_FIELDS:  # pragma: no cover - a changed ClockState
+    raise ImportError("ClockState's fields changed: update _CLOCK_FIELDS and _frozen_clock")
 
 _targets: dict[int, tuple[Target, FrozenDict]] = {}
 
@@ -551,20 +585,25 @@ def _frozen_clock(c: ClockState, prev: ClockState | None, prev_data: Any) -> Fro
             for j, cyc in enumerate(c.past):
                 items.append(kept[j] if j < len(old) and old[j] is cyc else FrozenList(cyc))
             past = FrozenList(items)
-    target = c.target
-    adjustments = c.adjustments
+    # The fields unpacked at once (in ClockState order, checked at import) into one dict
+    # literal: cheaper than 23 attribute reads, or a zip of names and values.
+    (name, cycle, status, outcome, started, target, base, deadline, earliest, paused,
+     pause_since, held, stopped, warned, breached, breach_recorded, early_attempts,
+     extensions, adjustments, _, paused_calendar, paused_business, calendar) = c
+    if not adjustments:
+        plain_adjustments: Any = _NO_ITEMS
+    elif prev is not None and prev.adjustments is adjustments:
+        plain_adjustments = prev_data["adjustments"]  # a pause or a stop keeps them
+    else:
+        plain_adjustments = FrozenList([a if isinstance(a, int) else _frozen_target(a)
+                                        for a in adjustments])
     return FrozenDict({
-        "name": c.name, "cycle": c.cycle, "status": c.status,
-        "outcome": c.outcome, "started": c.started,
-        "target": None if target is None else _frozen_target(target),
-        "base": c.base, "deadline": c.deadline, "earliest": c.earliest,
-        "paused": c.paused, "pause_since": c.pause_since, "held": c.held,
-        "stopped": c.stopped, "warned": c.warned, "breached": c.breached,
-        "breach_recorded": c.breach_recorded, "early_attempts": c.early_attempts,
-        "extensions": c.extensions,
-        "adjustments": FrozenList([a if isinstance(a, int) else _frozen_target(a)
-                                   for a in adjustments]) if adjustments else _NO_ITEMS,
-        "past": past,
-        "paused_calendar": c.paused_calendar, "paused_business": c.paused_business,
-        "calendar": c.calendar,
+        "name": name, "cycle": cycle, "status": status, "outcome": outcome,
+        "started": started, "target": None if target is None else _frozen_target(target),
+        "base": base, "deadline": deadline, "earliest": earliest, "paused": paused,
+        "pause_since": pause_since, "held": held, "stopped": stopped, "warned": warned,
+        "breached": breached, "breach_recorded": breach_recorded,
+        "early_attempts": early_attempts, "extensions": extensions,
+        "adjustments": plain_adjustments, "past": past, "paused_calendar": paused_calendar,
+        "paused_business": paused_business, "calendar": calendar,
     })

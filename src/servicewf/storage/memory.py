@@ -261,18 +261,20 @@ class MemoryStore(Store):
         """Replace the timers under each owner prefix of ``owned`` (caller holds the lock)."""
         new = [t for g in owned.values() for t in g]
         if "" not in owned:
-            kept = unowned_timers(self._timers.get(case_id, ()), owned)
+            current = self._timers.get(case_id)
+            kept = unowned_timers(current, owned) if current else None
             if kept:
                 dues = [*self._dues(case_id, kept), *dues]
                 new = [*kept, *new]
-            # Leases (and quarantines) of the timers kept are theirs still, as in SQL, where
-            # only the replaced rows are rewritten.
-            held = {t.name: self._leases.get((case_id, t.name)) for t in kept}
-            self._put_timers(case_id, new, dues)
-            for name, lease in held.items():
-                if lease is not None:
-                    self._leases[(case_id, name)] = lease
-            return
+                if self._leases:
+                    # Leases (and quarantines) of the timers kept are theirs still, as in
+                    # SQL, where only the replaced rows are rewritten.
+                    held = {t.name: self._leases.get((case_id, t.name)) for t in kept}
+                    self._put_timers(case_id, new, dues)
+                    for name, lease in held.items():
+                        if lease is not None:
+                            self._leases[(case_id, name)] = lease
+                    return
         self._put_timers(case_id, new, dues)
 
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
@@ -465,8 +467,10 @@ class MemoryStore(Store):
 
     def _put_timers(self, case_id: str, timers: Sequence[Timer], dues: list[int]) -> None:
         """Replace the case's timers (``dues``: their instants, from :meth:`_check_timers`)."""
-        for old in self._timers.get(case_id, ()):
-            self._leases.pop((case_id, old.name), None)
+        leases = self._leases
+        if leases:  # (mostly none: only a sweep holds them, briefly)
+            for old in self._timers.get(case_id, ()):
+                leases.pop((case_id, old.name), None)
         previous = self._entries.pop(case_id, {})
         if timers:
             self._timers[case_id] = list(timers)  # timers() sorts what it returns
