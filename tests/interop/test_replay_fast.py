@@ -499,6 +499,30 @@ def test_case_data_of_the_rows_keys_in_their_order_is_the_rows_mapping():
     assert list(replayed.case.data.items()) == [("a", "1"), ("b", "2")]
 
 
+def test_verdicts_go_with_the_shape_numbers_they_name():
+    from unittest import mock
+
+    from servicewf.interop import replay
+
+    engine = Engine(MemoryStore(), FrozenClock(LATER), [TICKET])
+    graph = _Graph(TICKET)
+    solved = frozen_mapping({"solution": "reboot"})
+    rows = [ImportedEvent(n, "c1", label, T, "ann", "agent", solved)
+            for n, label in ((1, "working"), (2, "resolved"))]
+    with mock.patch.object(_Graph, "of", return_value=graph), \
+            mock.patch.object(replay, "_MAX_SHAPES", 3):
+        # ("start" deviates: its guard wants a priority; "resolve" is allowed, remembered.)
+        assert [d.row for d in replay_case(engine, TICKET, "c1", rows,
+                                           mode="state").deviations] == [1]
+        for n in range(2):  # shapes enough to number them all again
+            graph.shape(frozen_mapping({f"k{n}": "v"}))
+        # The first shape numbered now: the one "resolve" was allowed with before.
+        missing = [rows[0], rows[1]._replace(data=frozen_mapping({"solution": ""}))]
+        assert graph.shape(missing[1].data) == 0
+        replayed = replay_case(engine, TICKET, "c1", missing, mode="state")
+    assert [d.kind for d in replayed.deviations][-1:] == ["data_missing"]
+
+
 def test_the_shapes_of_data_and_their_numbers():
     graph = _Graph(TICKET)
     a = frozen_mapping({"x": "1", "y": "2"})

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from unittest import mock
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from servicewf.errors import InvalidData, NaiveTimestamp
@@ -210,15 +210,57 @@ def csv_logs(draw: Any) -> tuple[str, ColumnMap, str | None]:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(csv_logs(), st.booleans(), st.sampled_from([200_000, 200_000, 1, 0]),
-       st.sampled_from([1024, 1, 2, 5]))
+       st.sampled_from([1024, 1, 2, 5]), st.sampled_from([1 << 16, 1, 7]))
 def test_the_csv_fast_path_reads_what_dict_rows_and_the_old_reader_read(case, gz, shared,
-                                                                        chunk):
+                                                                        chunk, block):
     # ``chunk``: rows read column by column at once; small ones put clean chunks (read in C)
-    # and chunks with a bad, short or duplicate row (read row by row) in one file.
+    # and chunks with a bad, short or duplicate row (read row by row) in one file. ``block``:
+    # the characters the records are split from at once (split by str.split until a quote).
     text, columns, tz = case
     with mock.patch.object(source, "_MAX_INTERNED", shared), \
-            mock.patch.object(source, "_CHUNK", chunk):  # 0, 1: the limit reached
+            mock.patch.object(source, "_CHUNK", chunk), \
+            mock.patch.object(source, "_BLOCK", block):  # 0, 1: the limit reached
         _compare(text, columns, tz, gz)
+
+
+def _records(read: Any, text: str, delimiter: str) -> list[Any]:
+    """The records ``read`` finds in ``text``, then the csv module's error if it raised."""
+    out: list[Any] = []
+    try:
+        out.extend(read(io.StringIO(text, newline=""), delimiter))
+    except (csv.Error, TypeError) as refused:  # TypeError: a delimiter of two characters
+        out.append((type(refused).__name__, str(refused)))
+    return out
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "é", ",", ";", " ", '"', "\r", "\n", "\r\n", "\x00",
+                                 "long-field"]), max_size=30).map("".join),
+       st.sampled_from([",", ";", " ", '"', "ab"]), st.sampled_from([1 << 16, 1, 2, 3, 8]),
+       st.sampled_from([131_072, 4, 12]))
+@example("a,b\r\n\r\nc,d", ",", 1 << 16, 131_072)  # CRLF lines, a blank one
+@example('a,b\nc,"d\ne"\nf', ",", 4, 131_072)  # a quote: the csv module from line 2 on
+@example("a\rb\nc", ",", 1, 131_072)  # a lone carriage return ends a record
+@example("a\r", ",", 1, 131_072)  # the block ends between a CR and what follows
+@example("ab\r\nc", ",", 3, 131_072)
+@example("ab\rc\nd", ",", 3, 131_072)
+@example("long-field,a\nb", ",", 1 << 16, 4)  # over the field size limit: the module's error
+@example("a\nlong-field", ",", 2, 4)
+@example("ab", ",", 1, 4)
+def test_csv_records_are_the_csv_modules(text, delimiter, block, limit):
+    csv_reader = csv.reader  # bound here: the module's reader, not a patched name
+
+    def module(f: Any, d: str) -> Any:
+        return csv_reader(f, delimiter=d)
+
+    old = csv.field_size_limit(limit)
+    try:
+        with mock.patch.object(source, "_BLOCK", block):
+            ours = _records(source._csv_records, text, delimiter)
+        theirs = _records(module, text, delimiter)
+    finally:
+        csv.field_size_limit(old)
+    assert ours == theirs
 
 
 def _compare(text: str, columns: ColumnMap, tz: str | None, gz: bool) -> None:

@@ -53,6 +53,8 @@ _TRANSITION = EventKind.TRANSITION
 _NOTE = EventKind.NOTE
 _PROXY_ONLY = frozenset({MappingProxyType})
 _DATA = attrgetter("data")
+_MAX_SHAPES = 10_000
+"""Shapes of data (see _Graph.shape) numbered before the numbers and verdicts start again."""
 
 
 @attrs.frozen
@@ -180,12 +182,12 @@ class _Graph:
         in the same order, gives that mapping. ``data`` is read-only (held by the cache, so
         its id stays its own)."""
         found = self._shapes.get(id(data))
-        if found is not None and found[0] is data:
+        if found is not None:  # (the entry holds the mapping: the id is still its own)
             return found[1]
         shape = (tuple(data), tuple(k for k, v in data.items() if not _present(v)))
         number = self._shape_ids.get(shape)
         if number is None:
-            if len(self._shape_ids) >= 10_000:  # the verdicts name the numbers: both go
+            if len(self._shape_ids) >= _MAX_SHAPES:  # the verdicts name the numbers: all go
                 self._shape_ids.clear()
                 self.judged.clear()
                 self._shapes.clear()
