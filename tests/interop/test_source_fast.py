@@ -439,3 +439,70 @@ def test_a_data_cell_that_is_not_plain_text_drops_its_row_not_the_log(tmp_path):
         assert log.report.dropped == {"invalid_value": [2]}
         assert log.report.complete and log.report.rows_imported == 2
         assert [e.label for e in log.cases["c1"]] == ["go"]
+
+
+def _old_instant(text: str, tz: dt.tzinfo | None) -> Any:
+    """The instant and key the time parser gave before times with a fixed offset took their
+    own way: astimezone(UTC), then the pendulum constructor on its fields."""
+    import pendulum
+
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    try:
+        u = moment.astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+    return pendulum.DateTime(u.year, u.month, u.day, u.hour, u.minute, u.second,
+                             u.microsecond, pendulum.UTC), u
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59)),
+       st.one_of(st.none(), st.timedeltas(min_value=-dt.timedelta(hours=23, minutes=59),
+                                          max_value=dt.timedelta(hours=23, minutes=59))),
+       st.sampled_from(["iso", "Z", "spaced", "seconds"]),
+       st.sampled_from([None, "Asia/Shanghai", "Europe/Brussels"]))
+@example(dt.datetime(1, 1, 1), dt.timedelta(hours=1), "iso", None)  # before year 1 in UTC
+@example(dt.datetime(9999, 12, 31, 23, 30), dt.timedelta(hours=-1), "iso", None)  # after 9999
+@example(dt.datetime(2010, 3, 31, 15, 59, 42), dt.timedelta(hours=1), "iso", None)
+@example(dt.datetime(2010, 3, 31, 15, 59, 42, 5), dt.timedelta(0), "Z", None)
+@example(dt.datetime(2021, 10, 31, 2, 30, fold=1), None, "iso", "Europe/Brussels")  # a fold
+def test_times_with_a_fixed_offset_give_the_instants_and_keys_they_gave(moment, offset, form,
+                                                                          tz):
+    import pendulum
+
+    text = moment.replace(fold=0).isoformat() if form != "seconds" else \
+        moment.replace(fold=0).isoformat(timespec="seconds")
+    if offset is not None:
+        text = moment.replace(tzinfo=dt.timezone(offset)).isoformat()
+        if form == "Z" and offset == dt.timedelta(0):
+            text = text.replace("+00:00", "Z")
+    if form == "spaced":
+        text = f"  {text} "
+    zone = _zone(tz)
+    parse = source._instant_parser(zone, None, "time")
+    if offset is None and zone is None:
+        try:
+            parse(text, 1)
+        except NaiveTimestamp:
+            return
+        raise AssertionError("a naive time without a zone is refused")
+    ours, old = parse(text, 1), _old_instant(text, zone)
+    assert parse(text, 1) is ours  # remembered
+    if old is None:
+        assert ours is None
+        return
+    assert ours is not None
+    (instant, key), (old_instant, old_key) = ours, old
+    assert type(instant) is pendulum.DateTime and instant.tzinfo is pendulum.UTC
+    assert (instant.timetuple(), instant.microsecond, instant.fold) == \
+        (old_instant.timetuple(), old_instant.microsecond, old_instant.fold)
+    assert instant == old_instant and hash(instant) == hash(old_instant)
+    assert key == old_key and hash(key) == hash(old_key)
+    # A key equals another's exactly when the instants are equal.
+    later = old_key + dt.timedelta(microseconds=1)
+    assert key != later and key < later

@@ -205,12 +205,16 @@ def _time_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
 def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
                     ) -> Callable[[Any, int], tuple[pendulum.DateTime, _dt.datetime] | None]:
     """A function from a cell to its aware UTC instant and the same instant as a stdlib
-    datetime in ``timezone.utc`` (``None``: unparsable). The second is for keys: hashing a
-    pendulum instant asks its zone for the offset in Python; the stdlib UTC zone answers in
-    C, and both compare equal exactly when the instants are."""
+    datetime in a fixed-offset zone (``timezone``: the time's own offset, or UTC), ``None``:
+    unparsable. The second is for keys: hashing a pendulum instant asks its zone for the
+    offset in Python; a stdlib ``timezone`` answers in C, and such datetimes compare equal
+    exactly when the instants are (none has a fold)."""
     utc = _dt.timezone.utc
+    fixed = _dt.timezone
+    exact = _dt.datetime
     putc = pendulum.UTC
     new_instant = pendulum.DateTime
+    from_state: Callable[..., pendulum.DateTime] = pendulum.DateTime.__new__
     cache: dict[Any, tuple[pendulum.DateTime, _dt.datetime] | None] = {}
 
     def parse(value: Any, row: int) -> tuple[pendulum.DateTime, _dt.datetime] | None:
@@ -236,7 +240,17 @@ def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
                     "never guesses UTC")
             moment = moment.replace(tzinfo=tz)
         result: tuple[pendulum.DateTime, _dt.datetime] | None = None
-        if moment is not None:
+        if moment is not None and type(moment) is exact and type(moment.tzinfo) is fixed:
+            # A time with a fixed offset (every ISO 8601 text with one): its UTC fields by one
+            # subtraction, and the instant built from their packed form (what pickling a
+            # datetime gives): a third of the cost of astimezone() and the constructor.
+            try:
+                fields = (moment - moment.utcoffset()).__reduce__()[1][0]  # type: ignore[operator]
+            except OverflowError:
+                fields = None
+            if fields is not None:
+                result = (from_state(new_instant, fields, putc), moment)
+        elif moment is not None:
             try:
                 u = moment.astimezone(utc)
             except (OverflowError, ValueError):
