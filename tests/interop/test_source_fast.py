@@ -506,3 +506,18 @@ def test_times_with_a_fixed_offset_give_the_instants_and_keys_they_gave(moment, 
     # A key equals another's exactly when the instants are equal.
     later = old_key + dt.timedelta(microseconds=1)
     assert key != later and key < later
+
+
+def test_the_rows_before_a_record_the_csv_module_refuses_are_given_first(tmp_path):
+    import pytest
+
+    path = tmp_path / "log.csv"
+    path.write_text('case,time\n"a",1\nb,2\n"c' + "x" * 50 + '",3\nd,4\n', encoding="utf-8")
+    old = csv.field_size_limit(20)
+    got: list[Any] = []
+    try:
+        with pytest.raises(csv.Error):
+            got.extend(source._csv_values(path, ",", ["case", "time"]))
+    finally:
+        csv.field_size_limit(old)
+    assert got == [("a", "1"), ("b", "2")]

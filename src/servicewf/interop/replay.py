@@ -150,6 +150,7 @@ class _Graph:
                 self.trigger_names.setdefault(name, t.trigger)
                 self.trigger_names.setdefault(slug(name), t.trigger)
         self.finals = frozenset(s.id for s in definition.states if s.final)
+        self.initial = definition.initial.id  # (a walk over the states: once, not per case)
         self._resolved: dict[tuple[str, int], _Names] = {}
         # (trigger, state) -> the role an imported move without one is recorded with.
         self.default_roles: dict[tuple[str, str], str] = {}
@@ -299,7 +300,7 @@ def replay_case(
     # The definition's name of each row's label, beside the rows (not new rows: most
     # labels change, and a tuple per row was a tenth of the replay).
     labels = [resolved.get(r.label) or resolved.add(r.label) for r in rows]
-    initial = definition.initial.id
+    initial = graph.initial
     events: list[Event] = []
     deviations: list[Deviation] = []
     first = rows[0]
@@ -327,6 +328,7 @@ def replay_case(
     # asked every time: the memo is this definition's.
     judged = graph.judged
     shape = graph.shape
+    shaped = graph._shapes.get  # shape()'s first step, inline where every row takes it
     memo = frozen_rows and type(engine).judge is Engine.judge and \
         type(engine)._decide is Engine._decide and \
         (name, version) in engine.registry and engine.registry.get(name, version) is definition
@@ -445,7 +447,9 @@ def replay_case(
             else:
                 current: Case | None = None  # one value for every candidate (Case is frozen)
                 for candidate in triggers:
-                    if memo and (state, candidate, row.role, shape(row.data)) in judged:
+                    if memo and (state, candidate, row.role, (
+                            numbered[1] if (numbered := shaped(id(row.data))) is not None
+                            else shape(row.data))) in judged:
                         trigger, refusal = candidate, None
                         break
                     actor = actors.get((row.actor, row.role, candidate, state)) or \
@@ -481,7 +485,8 @@ def replay_case(
                 known = graph.dests.get(trigger, set())
                 dest = next(iter(known)) if len(known) == 1 else state
         if actor is None:
-            actor = actor_of(row, trigger, state)
+            actor = actors.get((row.actor, row.role, trigger, state)) or \
+                actor_of(row, trigger, state)
         events.append(new_event(case_id, len(events) + 1, at, _TRANSITION, actor.id,
                                 actor.role, trigger, state, dest, row.data, None))
         source = state

@@ -284,6 +284,29 @@ _BLOCK = 1 << 16
 
 
 def _csv_records(f: io.TextIOBase, delimiter: str) -> Iterator[list[str]]:
+    """The records of ``f`` exactly as ``csv.reader(f, delimiter=delimiter)`` gives them
+    (see :func:`_csv_record_lists`), one at a time (in C, from the lists)."""
+    return chain.from_iterable(_csv_record_lists(f, delimiter))
+
+
+def _batches(records: Iterator[Any]) -> Iterator[list[Any]]:
+    """``records`` in lists (a generator resumed per list, not per record). A record that
+    fails (the csv module's error) fails after the records before it are given, as it did
+    when they were read one by one."""
+    while True:
+        batch: list[Any] = []
+        try:
+            batch.extend(islice(records, 1024))  # (what was read stays when one fails)
+        except Exception:
+            if batch:
+                yield batch
+            raise
+        if not batch:
+            return
+        yield batch
+
+
+def _csv_record_lists(f: io.TextIOBase, delimiter: str) -> Iterator[list[list[str]]]:
     """The records of ``f`` (text opened with ``newline=""``) exactly as
     ``csv.reader(f, delimiter=delimiter)`` gives them.
 
@@ -295,7 +318,7 @@ def _csv_records(f: io.TextIOBase, delimiter: str) -> Iterator[list[str]]:
     on, the rest of the file goes through the csv module, from the start of a line.
     """
     if len(delimiter) != 1 or delimiter in '"\r\n\x00':
-        yield from csv.reader(f, delimiter=delimiter)
+        yield from _batches(csv.reader(f, delimiter=delimiter))
         return
     limit = csv.field_size_limit()
     pending = ""  # the text after the last line feed read: the start of a line
@@ -308,19 +331,24 @@ def _csv_records(f: io.TextIOBase, delimiter: str) -> Iterator[list[str]]:
         body = text[:cut]
         if '"' in body or "\x00" in body or len(text) - cut > limit:
             break
+        end = "\n"
         if "\r" in body:
-            body = body.replace("\r\n", "\n")
-            if "\r" in body:  # a lone carriage return ends a record: the csv module's
+            crlf = body.count("\r\n")
+            if crlf != body.count("\r"):  # a lone carriage return ends a record: the module's
                 break
-        lines = body.split("\n")
+            if crlf == body.count("\n"):
+                end = "\r\n"  # every line ends so (Windows' files): split there
+            else:
+                body = body.replace("\r\n", "\n")
+        lines = body.split(end)
         if block:
             lines.pop()  # the empty text after the last line feed
         if lines and max(map(len, lines)) > limit:
             break
         if "" in lines:
-            yield from ([] if not line else line.split(delimiter) for line in lines)
+            yield [[] if not line else line.split(delimiter) for line in lines]
         else:
-            yield from map(methodcaller("split", delimiter), lines)
+            yield list(map(methodcaller("split", delimiter), lines))
         pending = text[cut:]
         if not block:
             return
@@ -336,22 +364,31 @@ def _csv_records(f: io.TextIOBase, delimiter: str) -> Iterator[list[str]]:
         if more == "\n":
             text += more
         elif more:
-            yield from csv.reader(chain(io.StringIO(text, newline=""), [more], f),
-                                  delimiter=delimiter)
+            yield from _batches(csv.reader(chain(io.StringIO(text, newline=""), [more], f),
+                                             delimiter=delimiter))
             return
-    yield from csv.reader(chain(io.StringIO(text, newline=""), f), delimiter=delimiter)
+    yield from _batches(csv.reader(chain(io.StringIO(text, newline=""), f),
+                                   delimiter=delimiter))
 
 
 def _csv_values(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[Any]
                 ) -> Iterator[Sequence[Any]]:
+    """The rows of a CSV as the values of the ``wanted`` columns (see
+    :func:`_csv_value_lists`), one at a time (in C, from the lists)."""
+    return chain.from_iterable(_csv_value_lists(path, delimiter, wanted))
+
+
+def _csv_value_lists(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[Any]
+                     ) -> Iterator[list[Sequence[Any]]]:
     """The rows of a CSV as the values of the ``wanted`` columns, in that order, exactly as
     :func:`_csv_rows` would give them with ``row.get(column)``: ``None`` for a column the
     header lacks or a row too short for it, the last of equally named columns, blank lines
     skipped.
 
     Written here rather than read through :class:`csv.DictReader`, which builds a dict of
-    every column of every row in Python (a third of reading BPIC 2013); the parsing is still
-    the :mod:`csv` module's.
+    every column of every row in Python (a third of reading BPIC 2013); the records are
+    the :mod:`csv` module's (:func:`_csv_records`). A list of rows at a time: the reader
+    takes them one by one from the lists in C, not by resuming this generator per row.
     """
     with _open_text(path) as f:
         reader = _csv_records(f, delimiter)
@@ -364,22 +401,21 @@ def _csv_values(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[A
         pick = itemgetter(*[index.get(c, width) if isinstance(c, str) else width
                             for c in wanted])
         pad: list[str | None] = [None] * width
-        while True:
-            batch: list[list[str | None]] = list(islice(reader, 1024))  # type: ignore[arg-type]
-            if not batch:
-                return
+        for batch in _batches(reader):
             if min(map(len, batch)) == max(map(len, batch)) == width:
                 # Rows of the header's width (most are): padded and picked in C.
                 deque(map(list.append, batch, repeat(None)), maxlen=0)
-                yield from map(pick, batch)
+                yield list(map(pick, batch))
                 continue
+            picked = []
             for row in batch:
                 if not row:
                     continue  # a blank line
                 if len(row) != width:
                     row = (row + pad)[:width]
                 row.append(None)
-                yield pick(row)
+                picked.append(pick(row))
+            yield picked
 
 
 def _frame_rows(frame: Any) -> Iterator[Mapping[str, Any]]:
@@ -792,10 +828,12 @@ def _read_log(
             # A missing cell (``None``: a short row) is no identifier and no time either.
             case_ids = list(map(idents.__getitem__, cols[0]))
             labels = list(map(idents.__getitem__, cols[1]))
-            if None in case_ids or None in labels:
+            # (``all``: no ``None`` among identifiers, instants, text; a truth test per value
+            # is cheaper than ``None in`` comparing each with ``None``.)
+            if not (all(case_ids) and all(labels)):
                 return False
             instants: list[Any] = list(map(parse_time, cols[2], rows_n))
-            if None in instants:
+            if not all(instants):
                 return False
             people: list[Iterable[Any]] = []
             for col in (actor_col, role_col):
@@ -806,17 +844,17 @@ def _read_log(
                 found = list(map(idents.__getitem__, raw))
                 # An empty cell is no one; other text that is no identifier (or a missing
                 # cell) drops its row.
-                if None in found and any(f is None and r != ""
+                if not all(found) and any(f is None and r != ""
                                          for f, r in zip(found, raw)):  # noqa: B905
                     return False
                 people.append(found)
             cells = cols[8:]
             for col_cells in cells:
-                if None in col_cells or "" in col_cells:
+                if not all(col_cells):  # a missing or an empty cell
                     return False
             data_keys = list(zip(*cells, strict=True)) if cells else [()] * len(chunk)
             shared: list[Any] = list(map(interned.get, data_keys))
-            if None in shared:
+            if not all(shared):
                 for i, found_shared in enumerate(shared):
                     if found_shared is not None:
                         continue
