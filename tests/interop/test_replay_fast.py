@@ -520,6 +520,10 @@ def test_verdicts_go_with_the_shape_numbers_they_name():
         missing = [rows[0], rows[1]._replace(data=frozen_mapping({"solution": ""}))]
         assert graph.shape(missing[1].data) == 0
         replayed = replay_case(engine, TICKET, "c1", missing, mode="state")
+        assert [d.kind for d in replayed.deviations][-1:] == ["data_missing"]
+        # The mappings numbered before are numbered again (not by their old numbers).
+        replay_case(engine, TICKET, "c1", rows, mode="state")
+        replayed = replay_case(engine, TICKET, "c1", missing, mode="state")
     assert [d.kind for d in replayed.deviations][-1:] == ["data_missing"]
 
 
@@ -609,3 +613,17 @@ def test_what_an_engine_judging_its_own_way_allowed_is_not_remembered_for_others
         plain = replay_case(Engine(MemoryStore(), FrozenClock(LATER), [TICKET]), TICKET, "c1",
                             log, mode=mode)
         assert [d.kind for d in plain.deviations] == ["role_not_permitted"], mode
+
+
+def test_case_data_merged_from_rows_of_two_shapes_is_not_taken_for_a_rows_mapping():
+    from unittest import mock
+
+    graph = _Graph(TICKET)
+    a, b, a2 = (frozen_mapping(d) for d in ({"a": "1"}, {"b": "2"}, {"a": "3"}))
+    assert [graph.shape(m) for m in (a, b, a2)] == [0, 1, 0]
+    rows = [ImportedEvent(n, "c1", label, T.add(minutes=n), "ann", "agent", d)
+            for n, (label, d) in enumerate(zip(["working", "waiting", "working"], [a, b, a2],
+                                               strict=True), start=1)]
+    with mock.patch.object(_Graph, "of", return_value=graph):
+        replayed = replay_case(ENGINE, TICKET, "c1", rows, mode="state")
+    assert list(replayed.case.data.items()) == [("a", "3"), ("b", "2")]
