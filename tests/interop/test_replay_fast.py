@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from servicewf import Engine, FrozenClock, MemoryStore
 from servicewf.case import SYSTEM, Actor, Case
-from servicewf.definition import ProcessDefinition
+from servicewf.definition import DefinitionBuilder, ProcessDefinition
 from servicewf.errors import CommandRefused, HistoryMismatch, RoleNotPermitted
 from servicewf.events import Event, EventKind
 from servicewf.interop import bpic2013 as bpic
@@ -199,28 +199,47 @@ def _old_replay_case(
 
 TICKET = ticket()
 BPIC = bpic.definition()
-ENGINE = Engine(MemoryStore(), FrozenClock(LATER), [TICKET, BPIC])
+# The ticket with fields each written by some commands only (a move writing another field
+# deviates): the verdicts depend on which keys the data has.
+OWNED = (DefinitionBuilder("owned_ticket", 1)
+         .add_state("new", initial=True).add_state("working").add_state("waiting")
+         .add_state("resolved").add_state("closed", final=True)
+         .add_transition("start", "new", "working", writes=["priority", "impact"])
+         .add_transition("wait", "working", "waiting", roles=["agent"], writes="impact")
+         .add_transition("resume", "waiting", "working", roles=["agent"])
+         .add_transition("resolve", "working", "resolved", required=["solution"],
+                         writes=["solution", "priority"])
+         .add_transition("close", "resolved", "closed", roles=["agent", "lead"])
+         .own_fields().build())
+ENGINE = Engine(MemoryStore(), FrozenClock(LATER), [TICKET, BPIC, OWNED])
 LABELS = {
     ("ticket", "activity"): ["start", "wait", "resume", "resolve", "close", "fly", "Start"],
     ("ticket", "state"): ["new", "working", "waiting", "resolved", "closed", "limbo",
                           "Working"],
+    ("owned", "activity"): ["start", "wait", "resume", "resolve", "close", "fly"],
+    ("owned", "state"): ["new", "working", "waiting", "resolved", "closed", "limbo"],
     ("bpic", "state"): ["new", "Accepted-In Progress", "accepted_wait", "Accepted-Wait - User",
                         "queued_awaiting_assignment", "Completed-Resolved",
                         "completed_closed", "Completed-Cancelled", "Unmatched-Unmatched",
                         "Mystery-State"],
 }
-# Shared mappings, as read_log shares one between rows with equal data.
+# Shared mappings, as read_log shares one between rows with equal data; some of one shape
+# (keys in order, absent values), equal ones apart, the same keys in another order.
 DATA = [frozen_mapping(d) for d in (
     {}, {"priority": "high"}, {"priority": ""}, {"solution": "reboot"},
     {"priority": "low", "solution": "swap"}, {"impact": "Medium", "tier": "L1"},
-    {"impact": "High", "tier": "L2", "team": "V30"})]
+    {"impact": "High", "tier": "L2", "team": "V30"}, {"priority": "low"},
+    {"priority": "high"}, {"solution": ""}, {"solution": "swap", "priority": "low"},
+    {"tier": "L3", "impact": "Low"}, {"impact": "Low", "tier": "L3"},
+    {"solution": None, "priority": "x"}, {"priority": "low", "solution": []},
+    {"impact": "High"})]
 
 
 @st.composite
 def histories(draw: Any) -> tuple[ProcessDefinition, str, list[ImportedEvent], bool,
                                   Mapping[str, str] | None]:
     which, mode = draw(st.sampled_from(sorted(LABELS)))
-    definition = TICKET if which == "ticket" else BPIC
+    definition = {"ticket": TICKET, "bpic": BPIC, "owned": OWNED}[which]
     steps = draw(st.lists(st.tuples(
         st.sampled_from(LABELS[(which, mode)]),
         st.sampled_from([0, 0, 1, 3_600_000_000]),  # ties in time, as logs have
@@ -254,6 +273,9 @@ def test_the_fast_replay_is_the_checked_and_the_old_replay(history):
     assert fast == oracle
     assert checked == old_checked
     assert fast == checked
+    # The case data's keys in the same order too (equal mappings may differ in it).
+    assert list(fast.case.data.items()) == list(oracle.case.data.items()) == \
+        list(checked.case.data.items())
     # Some rows frozen, some not: the checked way for the whole case.
     mixed = [r if i % 2 else r._replace(data=dict(r.data)) for i, r in enumerate(rows)]
     assert replay_case(ENGINE, definition, "c1", mixed, **kw) == \
@@ -393,33 +415,127 @@ def test_plan_history_refuses_a_history_exactly_when_an_event_breaks_a_rule(
 
 
 # --- the engine's verdict on a move without guards is remembered by (state, trigger, the
-# log's actor and role, the row's data mapping): the equality above holds with it (the memo
-# is shared by every example); here, that it is used, and only where it may be.
+# log's role, the shape of the row's data): the equality above holds with it (the memo is
+# shared by every example); here, that it is used, and only where it may be.
 
 
-def _bpic_rows(case_id: str, data: Mapping[str, Any]) -> list[ImportedEvent]:
+def _bpic_rows(case_id: str, data: Mapping[str, Any], who: str = "ann"
+               ) -> list[ImportedEvent]:
     labels = ["Accepted-In Progress", "queued_awaiting_assignment", "Accepted-In Progress",
               "Completed-Resolved", "completed_closed"]
-    return [ImportedEvent(n, case_id, label, T.add(minutes=n), "ann", None, data)
+    return [ImportedEvent(n, case_id, label, T.add(minutes=n), who, None, data)
             for n, label in enumerate(labels, start=1)]
 
 
-def test_a_move_without_guards_is_judged_once_for_its_actor_role_and_data():
+def test_a_move_without_guards_is_judged_once_for_its_role_and_data_shape():
     from unittest import mock
 
     engine = Engine(MemoryStore(), FrozenClock(LATER), [BPIC])
-    data = frozen_mapping({"impact": "Low", "tier": "L1"})  # this test's own mapping
+    # This test's own keys: no other test's verdicts are remembered for them.
+    data = frozen_mapping({"impact_judged": "Low", "tier_judged": "L1"})
     first = replay_case(engine, BPIC, "c1", _bpic_rows("c1", data), mode="state")
     with mock.patch.object(Engine, "judge", autospec=True,
                            side_effect=Engine.judge) as judged:
         again = replay_case(engine, BPIC, "c2", _bpic_rows("c2", data), mode="state")
         assert judged.call_count == 0  # every move remembered from c1
-        equal = frozen_mapping(dict(data))  # equal data, another mapping: not the same key
-        replay_case(engine, BPIC, "c3", _bpic_rows("c3", equal), mode="state")
-        assert judged.call_count == 5  # each move judged once more
+        # Equal data in another mapping, other values of the same keys, another person of
+        # the same role: the same verdicts.
+        for n, (same, who) in enumerate((
+                (frozen_mapping(dict(data)), "ann"),
+                (frozen_mapping({"impact_judged": "High", "tier_judged": "L2"}), "ann"),
+                (data, "bob")), start=3):
+            replay_case(engine, BPIC, f"c{n}", _bpic_rows(f"c{n}", same, who), mode="state")
+        assert judged.call_count == 0
+        # Another shape: the keys in another order, a value absent, a key more.
+        for n, other in enumerate((
+                {"tier_judged": "L1", "impact_judged": "Low"},
+                {"impact_judged": "Low", "tier_judged": ""},
+                {"impact_judged": "Low", "tier_judged": "L1", "team": "V30"}), start=6):
+            replay_case(engine, BPIC, f"c{n}", _bpic_rows(f"c{n}", frozen_mapping(other)),
+                        mode="state")
+            assert judged.call_count == 5 * (n - 5)  # each move judged once more
     assert [(e.trigger, e.dest) for e in again.events] == \
         [(e.trigger, e.dest) for e in first.events]
     assert again.deviations == first.deviations == ()
+
+
+def test_a_remembered_verdict_is_not_used_for_data_missing_a_value_or_writing_a_field():
+    engine = Engine(MemoryStore(), FrozenClock(LATER), [TICKET, OWNED])
+
+    def rows(case_id: str, *data: dict[str, Any]) -> list[ImportedEvent]:
+        return [ImportedEvent(n, case_id, label, T.add(minutes=n), "ann", "agent",
+                              frozen_mapping(d))
+                for n, (label, d) in enumerate(zip(
+                    ["working", "resolved"], data, strict=True), start=1)]
+
+    for definition in (TICKET, OWNED):
+        fits = replay_case(engine, definition, "c1", rows(
+            "c1", {"priority": "high"}, {"solution": "reboot"}), mode="state")
+        assert [d.kind for d in fits.deviations] == [], definition.name
+        for case_id, solved, kinds in (
+                ("c2", {"solution": ""}, ["data_missing"]),
+                ("c3", {"solution": None}, ["data_missing"]),
+                ("c4", {"solution": []}, ["data_missing"]),
+                ("c5", {"solution": "swap", "impact": "high"},
+                 ["field_not_owned"] if definition is OWNED else [])):
+            replayed = replay_case(engine, definition, case_id, rows(
+                case_id, {"priority": "high"}, solved), mode="state")
+            assert [d.kind for d in replayed.deviations] == kinds, (definition.name, solved)
+
+
+def test_case_data_of_the_rows_keys_in_their_order_is_the_rows_mapping():
+    ordered = frozen_mapping({"a": "1", "b": "2"})
+    again = frozen_mapping({"a": "3", "b": "4"})
+    turned = frozen_mapping({"b": "5", "a": "6"})
+    rows = [ImportedEvent(n, "c1", label, T.add(minutes=n), "ann", "agent", d)
+            for n, (label, d) in enumerate(zip(["working", "waiting", "working", "waiting"],
+                                               [ordered, again, turned, ordered],
+                                               strict=True), start=1)]
+    replayed = replay_case(ENGINE, TICKET, "c1", rows[:2], mode="state")
+    assert replayed.case.data is again  # no new mapping: the merge is the row's own
+    replayed = replay_case(ENGINE, TICKET, "c1", rows[:3], mode="state")
+    assert list(replayed.case.data.items()) == [("a", "6"), ("b", "5")]
+    replayed = replay_case(ENGINE, TICKET, "c1", rows, mode="state")
+    assert list(replayed.case.data.items()) == [("a", "1"), ("b", "2")]
+
+
+def test_verdicts_go_with_the_shape_numbers_they_name():
+    from unittest import mock
+
+    from servicewf.interop import replay
+
+    engine = Engine(MemoryStore(), FrozenClock(LATER), [TICKET])
+    graph = _Graph(TICKET)
+    solved = frozen_mapping({"solution": "reboot"})
+    rows = [ImportedEvent(n, "c1", label, T, "ann", "agent", solved)
+            for n, label in ((1, "working"), (2, "resolved"))]
+    with mock.patch.object(_Graph, "of", return_value=graph), \
+            mock.patch.object(replay, "_MAX_SHAPES", 3):
+        # ("start" deviates: its guard wants a priority; "resolve" is allowed, remembered.)
+        assert [d.row for d in replay_case(engine, TICKET, "c1", rows,
+                                           mode="state").deviations] == [1]
+        for n in range(2):  # shapes enough to number them all again
+            graph.shape(frozen_mapping({f"k{n}": "v"}))
+        # The first shape numbered now: the one "resolve" was allowed with before.
+        missing = [rows[0], rows[1]._replace(data=frozen_mapping({"solution": ""}))]
+        assert graph.shape(missing[1].data) == 0
+        replayed = replay_case(engine, TICKET, "c1", missing, mode="state")
+        assert [d.kind for d in replayed.deviations][-1:] == ["data_missing"]
+        # The mappings numbered before are numbered again (not by their old numbers).
+        replay_case(engine, TICKET, "c1", rows, mode="state")
+        replayed = replay_case(engine, TICKET, "c1", missing, mode="state")
+    assert [d.kind for d in replayed.deviations][-1:] == ["data_missing"]
+
+
+def test_the_shapes_of_data_and_their_numbers():
+    graph = _Graph(TICKET)
+    a = frozen_mapping({"x": "1", "y": "2"})
+    numbers = [graph.shape(m) for m in (
+        a, frozen_mapping({"x": "3", "y": "4"}), frozen_mapping({"y": "2", "x": "1"}),
+        frozen_mapping({"x": "1", "y": ""}), frozen_mapping({"x": "1", "y": []}),
+        frozen_mapping({"x": "1"}), _EMPTY, MappingProxyType({"x": "1", "y": None}))]
+    assert numbers == [0, 0, 1, 2, 2, 3, 4, 2]
+    assert graph.shape(a) == 0  # remembered by identity
 
 
 def test_an_engine_that_judges_in_its_own_way_is_asked_for_every_move():
@@ -497,3 +613,17 @@ def test_what_an_engine_judging_its_own_way_allowed_is_not_remembered_for_others
         plain = replay_case(Engine(MemoryStore(), FrozenClock(LATER), [TICKET]), TICKET, "c1",
                             log, mode=mode)
         assert [d.kind for d in plain.deviations] == ["role_not_permitted"], mode
+
+
+def test_case_data_merged_from_rows_of_two_shapes_is_not_taken_for_a_rows_mapping():
+    from unittest import mock
+
+    graph = _Graph(TICKET)
+    a, b, a2 = (frozen_mapping(d) for d in ({"a": "1"}, {"b": "2"}, {"a": "3"}))
+    assert [graph.shape(m) for m in (a, b, a2)] == [0, 1, 0]
+    rows = [ImportedEvent(n, "c1", label, T.add(minutes=n), "ann", "agent", d)
+            for n, (label, d) in enumerate(zip(["working", "waiting", "working"], [a, b, a2],
+                                               strict=True), start=1)]
+    with mock.patch.object(_Graph, "of", return_value=graph):
+        replayed = replay_case(ENGINE, TICKET, "c1", rows, mode="state")
+    assert list(replayed.case.data.items()) == [("a", "3"), ("b", "2")]

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from unittest import mock
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from servicewf.errors import InvalidData, NaiveTimestamp
@@ -210,15 +210,57 @@ def csv_logs(draw: Any) -> tuple[str, ColumnMap, str | None]:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(csv_logs(), st.booleans(), st.sampled_from([200_000, 200_000, 1, 0]),
-       st.sampled_from([1024, 1, 2, 5]))
+       st.sampled_from([1024, 1, 2, 5]), st.sampled_from([1 << 16, 1, 7]))
 def test_the_csv_fast_path_reads_what_dict_rows_and_the_old_reader_read(case, gz, shared,
-                                                                        chunk):
+                                                                        chunk, block):
     # ``chunk``: rows read column by column at once; small ones put clean chunks (read in C)
-    # and chunks with a bad, short or duplicate row (read row by row) in one file.
+    # and chunks with a bad, short or duplicate row (read row by row) in one file. ``block``:
+    # the characters the records are split from at once (split by str.split until a quote).
     text, columns, tz = case
     with mock.patch.object(source, "_MAX_INTERNED", shared), \
-            mock.patch.object(source, "_CHUNK", chunk):  # 0, 1: the limit reached
+            mock.patch.object(source, "_CHUNK", chunk), \
+            mock.patch.object(source, "_BLOCK", block):  # 0, 1: the limit reached
         _compare(text, columns, tz, gz)
+
+
+def _records(read: Any, text: str, delimiter: str) -> list[Any]:
+    """The records ``read`` finds in ``text``, then the csv module's error if it raised."""
+    out: list[Any] = []
+    try:
+        out.extend(read(io.StringIO(text, newline=""), delimiter))
+    except (csv.Error, TypeError) as refused:  # TypeError: a delimiter of two characters
+        out.append((type(refused).__name__, str(refused)))
+    return out
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "é", ",", ";", " ", '"', "\r", "\n", "\r\n", "\x00",
+                                 "long-field"]), max_size=30).map("".join),
+       st.sampled_from([",", ";", " ", '"', "ab"]), st.sampled_from([1 << 16, 1, 2, 3, 8]),
+       st.sampled_from([131_072, 4, 12]))
+@example("a,b\r\n\r\nc,d", ",", 1 << 16, 131_072)  # CRLF lines, a blank one
+@example('a,b\nc,"d\ne"\nf', ",", 4, 131_072)  # a quote: the csv module from line 2 on
+@example("a\rb\nc", ",", 1, 131_072)  # a lone carriage return ends a record
+@example("a\r", ",", 1, 131_072)  # the block ends between a CR and what follows
+@example("ab\r\nc", ",", 3, 131_072)
+@example("ab\rc\nd", ",", 3, 131_072)
+@example("long-field,a\nb", ",", 1 << 16, 4)  # over the field size limit: the module's error
+@example("a\nlong-field", ",", 2, 4)
+@example("ab", ",", 1, 4)
+def test_csv_records_are_the_csv_modules(text, delimiter, block, limit):
+    csv_reader = csv.reader  # bound here: the module's reader, not a patched name
+
+    def module(f: Any, d: str) -> Any:
+        return csv_reader(f, delimiter=d)
+
+    old = csv.field_size_limit(limit)
+    try:
+        with mock.patch.object(source, "_BLOCK", block):
+            ours = _records(source._csv_records, text, delimiter)
+        theirs = _records(module, text, delimiter)
+    finally:
+        csv.field_size_limit(old)
+    assert ours == theirs
 
 
 def _compare(text: str, columns: ColumnMap, tz: str | None, gz: bool) -> None:
@@ -397,3 +439,85 @@ def test_a_data_cell_that_is_not_plain_text_drops_its_row_not_the_log(tmp_path):
         assert log.report.dropped == {"invalid_value": [2]}
         assert log.report.complete and log.report.rows_imported == 2
         assert [e.label for e in log.cases["c1"]] == ["go"]
+
+
+def _old_instant(text: str, tz: dt.tzinfo | None) -> Any:
+    """The instant and key the time parser gave before times with a fixed offset took their
+    own way: astimezone(UTC), then the pendulum constructor on its fields."""
+    import pendulum
+
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    try:
+        u = moment.astimezone(dt.timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+    return pendulum.DateTime(u.year, u.month, u.day, u.hour, u.minute, u.second,
+                             u.microsecond, pendulum.UTC), u
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.datetimes(min_value=dt.datetime(1, 1, 1), max_value=dt.datetime(9999, 12, 31, 23, 59)),
+       st.one_of(st.none(), st.timedeltas(min_value=-dt.timedelta(hours=23, minutes=59),
+                                          max_value=dt.timedelta(hours=23, minutes=59))),
+       st.sampled_from(["iso", "Z", "spaced", "seconds"]),
+       st.sampled_from([None, "Asia/Shanghai", "Europe/Brussels"]))
+@example(dt.datetime(1, 1, 1), dt.timedelta(hours=1), "iso", None)  # before year 1 in UTC
+@example(dt.datetime(9999, 12, 31, 23, 30), dt.timedelta(hours=-1), "iso", None)  # after 9999
+@example(dt.datetime(2010, 3, 31, 15, 59, 42), dt.timedelta(hours=1), "iso", None)
+@example(dt.datetime(2010, 3, 31, 15, 59, 42, 5), dt.timedelta(0), "Z", None)
+@example(dt.datetime(2021, 10, 31, 2, 30, fold=1), None, "iso", "Europe/Brussels")  # a fold
+def test_times_with_a_fixed_offset_give_the_instants_and_keys_they_gave(moment, offset, form,
+                                                                          tz):
+    import pendulum
+
+    text = moment.replace(fold=0).isoformat() if form != "seconds" else \
+        moment.replace(fold=0).isoformat(timespec="seconds")
+    if offset is not None:
+        text = moment.replace(tzinfo=dt.timezone(offset)).isoformat()
+        if form == "Z" and offset == dt.timedelta(0):
+            text = text.replace("+00:00", "Z")
+    if form == "spaced":
+        text = f"  {text} "
+    zone = _zone(tz)
+    parse = source._instant_parser(zone, None, "time")
+    if offset is None and zone is None:
+        try:
+            parse(text, 1)
+        except NaiveTimestamp:
+            return
+        raise AssertionError("a naive time without a zone is refused")
+    ours, old = parse(text, 1), _old_instant(text, zone)
+    assert parse(text, 1) is ours  # remembered
+    if old is None:
+        assert ours is None
+        return
+    assert ours is not None
+    (instant, key), (old_instant, old_key) = ours, old
+    assert type(instant) is pendulum.DateTime and instant.tzinfo is pendulum.UTC
+    assert (instant.timetuple(), instant.microsecond, instant.fold) == \
+        (old_instant.timetuple(), old_instant.microsecond, old_instant.fold)
+    assert instant == old_instant and hash(instant) == hash(old_instant)
+    assert key == old_key and hash(key) == hash(old_key)
+    # A key equals another's exactly when the instants are equal.
+    later = old_key + dt.timedelta(microseconds=1)
+    assert key != later and key < later
+
+
+def test_the_rows_before_a_record_the_csv_module_refuses_are_given_first(tmp_path):
+    import pytest
+
+    path = tmp_path / "log.csv"
+    path.write_text('case,time\n"a",1\nb,2\n"c' + "x" * 50 + '",3\nd,4\n', encoding="utf-8")
+    old = csv.field_size_limit(20)
+    got: list[Any] = []
+    try:
+        with pytest.raises(csv.Error):
+            got.extend(source._csv_values(path, ",", ["case", "time"]))
+    finally:
+        csv.field_size_limit(old)
+    assert got == [("a", "1"), ("b", "2")]

@@ -26,7 +26,7 @@ from servicewf._gc import collector_paused
 from servicewf._trusted import trusted_constructor
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.definition import ProcessDefinition, Transition
-from servicewf.engine import Engine
+from servicewf.engine import Engine, _present
 from servicewf.errors import CommandRefused
 from servicewf.events import Event, EventKind, register_event_kind
 from servicewf.interop.discover import slug
@@ -53,6 +53,8 @@ _TRANSITION = EventKind.TRANSITION
 _NOTE = EventKind.NOTE
 _PROXY_ONLY = frozenset({MappingProxyType})
 _DATA = attrgetter("data")
+_MAX_SHAPES = 10_000
+"""Shapes of data (see _Graph.shape) numbered before the numbers and verdicts start again."""
 
 
 @attrs.frozen
@@ -148,15 +150,18 @@ class _Graph:
                 self.trigger_names.setdefault(name, t.trigger)
                 self.trigger_names.setdefault(slug(name), t.trigger)
         self.finals = frozenset(s.id for s in definition.states if s.final)
+        self.initial = definition.initial.id  # (a walk over the states: once, not per case)
         self._resolved: dict[tuple[str, int], _Names] = {}
         # (trigger, state) -> the role an imported move without one is recorded with.
         self.default_roles: dict[tuple[str, str], str] = {}
         # (the log's actor, the log's role, trigger, state) -> the Actor of the move.
         self.actors: dict[tuple[str | None, str | None, str | None, str], Actor] = {}
-        # Moves the engine allowed, by (state, trigger, the log's actor and role, the id of
-        # the row's read-only data): see replay_case.
-        self.judged: dict[tuple[str, str, str | None, str | None, int],
-                          tuple[Mapping[str, Any], Actor, Transition]] = {}
+        # Moves the engine allowed, by (state, trigger, the log's role, the shape of the row's
+        # read-only data): see replay_case.
+        self.judged: dict[tuple[str, str, str | None, int], Transition] = {}
+        # A read-only mapping's id -> (it, its shape's number); a shape -> its number.
+        self._shapes: dict[int, tuple[Mapping[str, Any], int]] = {}
+        self._shape_ids: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
         self._pure: dict[tuple[str, str], bool] = {}
         self._compiled = compiled
 
@@ -169,6 +174,29 @@ class _Graph:
             found = self._pure[(state, trigger)] = not any(
                 c.checks for c in self._compiled.candidates(trigger, state))
         return found
+
+    def shape(self, data: Mapping[str, Any]) -> int:
+        """The number of ``data``'s shape: its keys in order and those whose value is not
+        present (``None``, empty text or container). A move without guards is judged on the
+        shape of its data alone (required fields present, fields owned), so two mappings of
+        one shape get one verdict; and merging a mapping into case data of the same keys,
+        in the same order, gives that mapping. ``data`` is read-only (held by the cache, so
+        its id stays its own)."""
+        found = self._shapes.get(id(data))
+        if found is not None:  # (the entry holds the mapping: the id is still its own)
+            return found[1]
+        shape = (tuple(data), tuple(k for k, v in data.items() if not _present(v)))
+        number = self._shape_ids.get(shape)
+        if number is None:
+            if len(self._shape_ids) >= _MAX_SHAPES:  # the verdicts name the numbers: all go
+                self._shape_ids.clear()
+                self.judged.clear()
+                self._shapes.clear()
+            number = self._shape_ids[shape] = len(self._shape_ids)
+        if len(self._shapes) >= 100_000:
+            self._shapes.clear()
+        self._shapes[id(data)] = (data, number)
+        return number
 
     def resolve(self, mode: str, names: Mapping[str, str] | None) -> _Names:
         """The log's names -> state ids (``mode`` ``"state"``) or triggers, with ``names``
@@ -272,7 +300,7 @@ def replay_case(
     # The definition's name of each row's label, beside the rows (not new rows: most
     # labels change, and a tuple per row was a tenth of the replay).
     labels = [resolved.get(r.label) or resolved.add(r.label) for r in rows]
-    initial = definition.initial.id
+    initial = graph.initial
     events: list[Event] = []
     deviations: list[Deviation] = []
     first = rows[0]
@@ -290,23 +318,25 @@ def replay_case(
     default_roles = graph.default_roles
     actors = graph.actors
     # The engine's verdict on a move without guards depends on the state, the trigger, the
-    # actor (from the log's actor and role) and the data, nothing else (see _Graph.pure):
-    # an allowed one is remembered by these, for rows of any case repeating them (most rows
-    # of a log do). The data by identity (read_log shares one read-only mapping between rows
-    # with equal data; the entry holds it, so its id stays its own). Refusals are not
+    # actor's role (from the log's role, or the trigger's and state's default) and the data,
+    # nothing else (see _Graph.pure; not the actor's id: a log names many people): an allowed
+    # one is remembered by these, for rows of any case repeating them (most rows of a log
+    # do). The data by its shape (_Graph.shape: its keys, and which values are absent).
+    # Refusals are not
     # remembered (their text names the case). An engine that judges in its own way (a
     # subclass's judge or _decide), or with another object of this name and version, is
     # asked every time: the memo is this definition's.
     judged = graph.judged
+    shape = graph.shape
+    shaped = graph._shapes.get  # shape()'s first step, inline where every row takes it
     memo = frozen_rows and type(engine).judge is Engine.judge and \
         type(engine)._decide is Engine._decide and \
         (name, version) in engine.registry and engine.registry.get(name, version) is definition
 
-    def remember(state: str, trigger: str, row: ImportedEvent, actor: Actor,
-                 moved: Transition) -> None:
+    def remember(state: str, trigger: str, row: ImportedEvent, moved: Transition) -> None:
         if len(judged) > 100_000:
             judged.clear()
-        judged[(state, trigger, row.actor, row.role, id(row.data))] = (row.data, actor, moved)
+        judged[(state, trigger, row.role, shape(row.data))] = moved
 
     def actor_of(row: ImportedEvent, trigger: str | None, at_state: str) -> Actor:
         key = (row.actor, row.role, trigger, at_state)
@@ -374,6 +404,18 @@ def replay_case(
     # merged last again would change nothing, so the case data is rebuilt only on a change.
     merged: Mapping[str, Any] | None = data if data else None
     plain: dict[str, Any] | None = None  # the dict behind ``data`` once a merge built it
+    # The shape of ``data`` when it is a row's own mapping (read_log's), else -1.
+    data_shape = shape(data) if frozen_rows and data else -1
+
+    def adopt(new: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any] | None, int]:
+        """The case data with ``new`` merged in: ``new`` itself when the data is empty or
+        has its keys in its order (no new mapping), else a merge; with the dict behind it
+        and its shape (see ``data_shape``)."""
+        if frozen_rows:
+            number = shape(new)
+            if number == data_shape or not data:
+                return new, None, number
+        return (*_merge(data, plain, new), -1)
 
     for row, label in remaining:
         at = row.at
@@ -383,7 +425,7 @@ def replay_case(
             events.append(new_event(case_id, len(events) + 1, at, _NOTE, noted.id,
                                     noted.role, None, state, state, row.data, None))
             if row.data and row.data is not merged:
-                data, plain = _merge(data, plain, row.data)
+                data, plain, data_shape = adopt(row.data)
                 merged = row.data
             if state in graph.finals:
                 deviate(row, "after_final", None, state,
@@ -405,11 +447,11 @@ def replay_case(
             else:
                 current: Case | None = None  # one value for every candidate (Case is frozen)
                 for candidate in triggers:
-                    if memo:
-                        hit = judged.get((state, candidate, row.actor, row.role, id(row.data)))
-                        if hit is not None and hit[0] is row.data:
-                            actor, trigger, refusal = hit[1], candidate, None
-                            break
+                    if memo and (state, candidate, row.role, (
+                            numbered[1] if (numbered := shaped(id(row.data))) is not None
+                            else shape(row.data))) in judged:
+                        trigger, refusal = candidate, None
+                        break
                     actor = actors.get((row.actor, row.role, candidate, state)) or \
                         actor_of(row, candidate, state)
                     if current is None:
@@ -420,36 +462,37 @@ def replay_case(
                                                   data=row.data, at=at)
                     if moved is not None:
                         if memo and graph.pure(state, candidate):
-                            remember(state, candidate, row, actor, moved)
+                            remember(state, candidate, row, moved)
                         trigger, refusal = candidate, None
                         break
                     refusal = refusal or refused
                     actor = None
         else:
             trigger = label
-            hit = judged.get((state, trigger, row.actor, row.role, id(row.data))) if memo \
+            moved = judged.get((state, trigger, row.role, shape(row.data))) if memo \
                 else None
-            if hit is not None and hit[0] is row.data:
-                actor, moved, refusal = hit[1], hit[2], None
+            if moved is not None:
+                refusal = None
             else:
                 actor = actor_of(row, trigger, state)
                 moved, refusal = engine.judge(snapshot(at), trigger, actor=actor,
                                               data=row.data, at=at)
                 if moved is not None and memo and graph.pure(state, trigger):
-                    remember(state, trigger, row, actor, moved)
+                    remember(state, trigger, row, moved)
             if moved is not None:
                 dest = moved.target(state)
             else:
                 known = graph.dests.get(trigger, set())
                 dest = next(iter(known)) if len(known) == 1 else state
         if actor is None:
-            actor = actor_of(row, trigger, state)
+            actor = actors.get((row.actor, row.role, trigger, state)) or \
+                actor_of(row, trigger, state)
         events.append(new_event(case_id, len(events) + 1, at, _TRANSITION, actor.id,
                                 actor.role, trigger, state, dest, row.data, None))
         source = state
         state = dest
         if row.data and row.data is not merged:
-            data, plain = _merge(data, plain, row.data)
+            data, plain, data_shape = adopt(row.data)
             merged = row.data
         if was_final:
             deviate(row, "after_final", None, source,
@@ -460,7 +503,7 @@ def replay_case(
             deviate(row, _kind_of(refusal), getattr(refusal, "rule", None), source,
                     str(refusal))
     last = events[-1]
-    case = Case(case_id, name, version, state, last.seq, opened_at, last.at, data)
+    case = snapshot(last.at)
     return CaseReplay(case, tuple(events), tuple(deviations))
 
 

@@ -25,9 +25,10 @@ import os
 import sqlite3
 import xml.etree.ElementTree as ET
 import zoneinfo
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from itertools import groupby, islice, repeat
-from operator import itemgetter, lt
+from itertools import chain, groupby, islice, repeat
+from operator import itemgetter, lt, methodcaller
 from typing import Any, NamedTuple
 
 import attrs
@@ -204,12 +205,16 @@ def _time_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
 def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
                     ) -> Callable[[Any, int], tuple[pendulum.DateTime, _dt.datetime] | None]:
     """A function from a cell to its aware UTC instant and the same instant as a stdlib
-    datetime in ``timezone.utc`` (``None``: unparsable). The second is for keys: hashing a
-    pendulum instant asks its zone for the offset in Python; the stdlib UTC zone answers in
-    C, and both compare equal exactly when the instants are."""
+    datetime in a fixed-offset zone (``timezone``: the time's own offset, or UTC), ``None``:
+    unparsable. The second is for keys: hashing a pendulum instant asks its zone for the
+    offset in Python; a stdlib ``timezone`` answers in C, and such datetimes compare equal
+    exactly when the instants are (none has a fold)."""
     utc = _dt.timezone.utc
+    fixed = _dt.timezone
+    exact = _dt.datetime
     putc = pendulum.UTC
     new_instant = pendulum.DateTime
+    from_state: Callable[..., pendulum.DateTime] = pendulum.DateTime.__new__
     cache: dict[Any, tuple[pendulum.DateTime, _dt.datetime] | None] = {}
 
     def parse(value: Any, row: int) -> tuple[pendulum.DateTime, _dt.datetime] | None:
@@ -235,7 +240,17 @@ def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
                     "never guesses UTC")
             moment = moment.replace(tzinfo=tz)
         result: tuple[pendulum.DateTime, _dt.datetime] | None = None
-        if moment is not None:
+        if moment is not None and type(moment) is exact and type(moment.tzinfo) is fixed:
+            # A time with a fixed offset (every ISO 8601 text with one): its UTC fields by one
+            # subtraction, and the instant built from their packed form (what pickling a
+            # datetime gives): a third of the cost of astimezone() and the constructor.
+            try:
+                fields = (moment - moment.utcoffset()).__reduce__()[1][0]  # type: ignore[operator]
+            except OverflowError:
+                fields = None
+            if fields is not None:
+                result = (from_state(new_instant, fields, putc), moment)
+        elif moment is not None:
             try:
                 u = moment.astimezone(utc)
             except (OverflowError, ValueError):
@@ -264,19 +279,119 @@ def _csv_rows(path: str | os.PathLike[str], delimiter: str) -> Iterator[Mapping[
         yield from csv.DictReader(f, delimiter=delimiter)
 
 
+_BLOCK = 1 << 16
+"""Characters :func:`_csv_records` reads at once."""
+
+
+def _csv_records(f: io.TextIOBase, delimiter: str) -> Iterator[list[str]]:
+    """The records of ``f`` exactly as ``csv.reader(f, delimiter=delimiter)`` gives them
+    (see :func:`_csv_record_lists`), one at a time (in C, from the lists)."""
+    return chain.from_iterable(_csv_record_lists(f, delimiter))
+
+
+def _batches(records: Iterator[Any]) -> Iterator[list[Any]]:
+    """``records`` in lists (a generator resumed per list, not per record). A record that
+    fails (the csv module's error) fails after the records before it are given, as it did
+    when they were read one by one."""
+    while True:
+        batch: list[Any] = []
+        try:
+            batch.extend(islice(records, 1024))  # (what was read stays when one fails)
+        except Exception:
+            if batch:
+                yield batch
+            raise
+        if not batch:
+            return
+        yield batch
+
+
+def _csv_record_lists(f: io.TextIOBase, delimiter: str) -> Iterator[list[list[str]]]:
+    """The records of ``f`` (text opened with ``newline=""``) exactly as
+    ``csv.reader(f, delimiter=delimiter)`` gives them.
+
+    Text without a quote character, a NUL or a carriage return outside a CRLF line end, and
+    without lines longer than the field size limit, holds nothing for the csv module to
+    interpret but delimiters and line ends: its lines are split on the delimiter by
+    ``str.split`` (a blank line is ``[]``), at a fraction of the module's cost per character
+    (its parsing was most of reading BPIC 2013). From the first block holding anything else
+    on, the rest of the file goes through the csv module, from the start of a line.
+    """
+    if len(delimiter) != 1 or delimiter in '"\r\n\x00':
+        yield from _batches(csv.reader(f, delimiter=delimiter))
+        return
+    limit = csv.field_size_limit()
+    pending = ""  # the text after the last line feed read: the start of a line
+    while True:
+        block = f.read(_BLOCK)
+        text = pending + block if pending else block
+        if not text:
+            return
+        cut = text.rfind("\n") + 1 if block else len(text)  # at the end: every line
+        body = text[:cut]
+        if '"' in body or "\x00" in body or len(text) - cut > limit:
+            break
+        end = "\n"
+        if "\r" in body:
+            crlf = body.count("\r\n")
+            if crlf != body.count("\r"):  # a lone carriage return ends a record: the module's
+                break
+            if crlf == body.count("\n"):
+                end = "\r\n"  # every line ends so (Windows' files): split there
+            else:
+                body = body.replace("\r\n", "\n")
+        lines = body.split(end)
+        if block:
+            lines.pop()  # the empty text after the last line feed
+        if lines and max(map(len, lines)) > limit:
+            break
+        if "" in lines:
+            yield [[] if not line else line.split(delimiter) for line in lines]
+        else:
+            yield list(map(methodcaller("split", delimiter), lines))
+        pending = text[cut:]
+        if not block:
+            return
+    # The csv module from the start of the first line not read; that line completed to its
+    # end first, so that the file's own lines follow it.
+    while text and not text.endswith(("\n", "\r")):
+        more = f.readline()
+        if not more:
+            break
+        text += more
+    if text.endswith("\r"):  # "\r" then "\n" is one line end: read it now if it is there
+        more = f.readline()
+        if more == "\n":
+            text += more
+        elif more:
+            yield from _batches(csv.reader(chain(io.StringIO(text, newline=""), [more], f),
+                                             delimiter=delimiter))
+            return
+    yield from _batches(csv.reader(chain(io.StringIO(text, newline=""), f),
+                                   delimiter=delimiter))
+
+
 def _csv_values(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[Any]
                 ) -> Iterator[Sequence[Any]]:
+    """The rows of a CSV as the values of the ``wanted`` columns (see
+    :func:`_csv_value_lists`), one at a time (in C, from the lists)."""
+    return chain.from_iterable(_csv_value_lists(path, delimiter, wanted))
+
+
+def _csv_value_lists(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[Any]
+                     ) -> Iterator[list[Sequence[Any]]]:
     """The rows of a CSV as the values of the ``wanted`` columns, in that order, exactly as
     :func:`_csv_rows` would give them with ``row.get(column)``: ``None`` for a column the
     header lacks or a row too short for it, the last of equally named columns, blank lines
     skipped.
 
     Written here rather than read through :class:`csv.DictReader`, which builds a dict of
-    every column of every row in Python (a third of reading BPIC 2013); the parsing is still
-    the :mod:`csv` module's.
+    every column of every row in Python (a third of reading BPIC 2013); the records are
+    the :mod:`csv` module's (:func:`_csv_records`). A list of rows at a time: the reader
+    takes them one by one from the lists in C, not by resuming this generator per row.
     """
     with _open_text(path) as f:
-        reader = csv.reader(f, delimiter=delimiter)
+        reader = _csv_records(f, delimiter)
         header = next(reader, None)
         if header is None:
             return
@@ -286,14 +401,21 @@ def _csv_values(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[A
         pick = itemgetter(*[index.get(c, width) if isinstance(c, str) else width
                             for c in wanted])
         pad: list[str | None] = [None] * width
-        for cells in reader:
-            if not cells:
-                continue  # a blank line
-            row: list[str | None] = cells  # type: ignore[assignment]
-            if len(row) != width:
-                row = (row + pad)[:width]
-            row.append(None)
-            yield pick(row)
+        for batch in _batches(reader):
+            if min(map(len, batch)) == max(map(len, batch)) == width:
+                # Rows of the header's width (most are): padded and picked in C.
+                deque(map(list.append, batch, repeat(None)), maxlen=0)
+                yield list(map(pick, batch))
+                continue
+            picked = []
+            for row in batch:
+                if not row:
+                    continue  # a blank line
+                if len(row) != width:
+                    row = (row + pad)[:width]
+                row.append(None)
+                picked.append(pick(row))
+            yield picked
 
 
 def _frame_rows(frame: Any) -> Iterator[Mapping[str, Any]]:
@@ -706,10 +828,12 @@ def _read_log(
             # A missing cell (``None``: a short row) is no identifier and no time either.
             case_ids = list(map(idents.__getitem__, cols[0]))
             labels = list(map(idents.__getitem__, cols[1]))
-            if None in case_ids or None in labels:
+            # (``all``: no ``None`` among identifiers, instants, text; a truth test per value
+            # is cheaper than ``None in`` comparing each with ``None``.)
+            if not (all(case_ids) and all(labels)):
                 return False
             instants: list[Any] = list(map(parse_time, cols[2], rows_n))
-            if None in instants:
+            if not all(instants):
                 return False
             people: list[Iterable[Any]] = []
             for col in (actor_col, role_col):
@@ -720,17 +844,17 @@ def _read_log(
                 found = list(map(idents.__getitem__, raw))
                 # An empty cell is no one; other text that is no identifier (or a missing
                 # cell) drops its row.
-                if None in found and any(f is None and r != ""
+                if not all(found) and any(f is None and r != ""
                                          for f, r in zip(found, raw)):  # noqa: B905
                     return False
                 people.append(found)
             cells = cols[8:]
             for col_cells in cells:
-                if None in col_cells or "" in col_cells:
+                if not all(col_cells):  # a missing or an empty cell
                     return False
             data_keys = list(zip(*cells, strict=True)) if cells else [()] * len(chunk)
             shared: list[Any] = list(map(interned.get, data_keys))
-            if None in shared:
+            if not all(shared):
                 for i, found_shared in enumerate(shared):
                     if found_shared is not None:
                         continue

@@ -467,7 +467,8 @@ class BoundPolicy:
                  dest: str) -> None:
         """The rest of a transition that writes ``data``: the clocks whose data conditions it
         matches react too, and the goals that depend on it are selected again."""
-        if not self._cond_fields.isdisjoint(data):  # (never, without data conditions)
+        # (An empty set is tested first: isdisjoint walks every key of the data.)
+        if self._cond_fields and not self._cond_fields.isdisjoint(data):
             reacting = self._with_data(fold, reacting, data, dest)
         fold.pending.append(data)
         at = None
@@ -475,7 +476,7 @@ class BoundPolicy:
             # The instant is converted only when a clock reacts.
             at = epoch_us(e.at)
             self._react(fold, reacting, at)
-        if self.any_data or not self._key_set.isdisjoint(data):
+        if self.any_data or (self._key_set and not self._key_set.isdisjoint(data)):
             self._retarget(fold, data, at, e)
 
     def _react(self, fold: _Fold, reacting: _Hits, at: int) -> None:
