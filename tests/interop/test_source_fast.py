@@ -263,6 +263,32 @@ def test_csv_records_are_the_csv_modules(text, delimiter, block, limit):
     assert ours == theirs
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["a", "é", "long-field", ""]), min_size=1,
+                         max_size=4), max_size=12),
+       st.sampled_from([",", ";", " ", "\t"]), st.booleans())
+@example([["a", "b"], ["1", "2"]], ";", False)
+@example([["a", "b"], [""], ["1", "2"]], ",", True)  # CRLF lines, a blank one
+def test_text_without_quotes_is_split_without_the_csv_module(rows, delimiter, crlf):
+    # The fast path is what makes reading cheap: text the csv module would only split (no
+    # quote, NUL or lone carriage return, no over-long line) never reaches it.
+    text = ("\r\n" if crlf else "\n").join(delimiter.join(r) for r in rows)
+    expected = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    with mock.patch.object(source.csv, "reader", side_effect=AssertionError("csv module")):
+        assert _records(source._csv_records, text, delimiter) == expected
+
+
+def test_lines_as_long_as_the_field_size_limit_are_split_without_the_csv_module():
+    # A complete line and the unfinished line after it, each exactly at the limit: the csv
+    # module refuses only a longer field, so neither needs it.
+    old = csv.field_size_limit(4)
+    try:
+        with mock.patch.object(source.csv, "reader", side_effect=AssertionError("csv module")):
+            assert _records(source._csv_records, "abcd\ncdef", ",") == [["abcd"], ["cdef"]]
+    finally:
+        csv.field_size_limit(old)
+
+
 def _compare(text: str, columns: ColumnMap, tz: str | None, gz: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="servicewf-fast-") as tmp:
         path = pathlib.Path(tmp) / ("log.csv.gz" if gz else "log.csv")
