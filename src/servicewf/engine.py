@@ -645,15 +645,9 @@ class Engine:
     def _observe(self, write: WriteSet) -> None:
         """Tell the after-commit observers about ``write``, which is committed: an observer
         that raises becomes :class:`ObserverFailed` (the command stands)."""
-        observers = self.hooks._observers
-        if not observers:
+        if not self.hooks.has_observers:
             return
-        # One observer of every command (the common case) needs no trigger test and no
-        # list: hooks.observing sorts out any other set of observers.
-        only, first = observers[0]
-        chosen = (first,) if only is None and len(observers) == 1 else \
-            self.hooks.observing(write)
-        for observer in chosen:
+        for observer in self.hooks.observing(write):
             try:
                 observer(write)
             except Exception as exc:

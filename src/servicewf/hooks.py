@@ -128,9 +128,12 @@ class Hooks:
     def observing(self, write: WriteSet) -> list[Observer]:
         """The observers of the committed ``write``, in order (the engine names one only
         when it fails: :func:`observer_name`)."""
+        observers = self._observers
+        if len(observers) == 1 and observers[0][0] is None:
+            return [observers[0][1]]  # one observer of every command (the common case)
         out: list[Observer] = []
         triggers: set[str] | None = None
-        for only, o in self._observers:
+        for only, o in observers:
             if only is not None:
                 if triggers is None:
                     triggers = {e.trigger for e in write.events if e.trigger is not None}

@@ -134,7 +134,7 @@ def test_observers_see_only_what_was_committed(store: Store) -> None:
 
 
 def test_observers_run_in_order_each_on_its_own_triggers(store: Store) -> None:
-    # One observer of every command takes the engine's short path; with a second, restricted
+    # One observer of every command takes the hooks' short path; with a second, restricted
     # one, each still sees exactly the commands it asked for, in registration order.
     seen: list[str] = []
     hooks = Hooks()
