@@ -58,6 +58,7 @@ from servicewf.storage._codec import (
     decode_instant,
     decode_timer,
     dumps,
+    dumps_extensions,
     upgrade_snapshot,
 )
 from servicewf.storage._codec import loads as _loads
@@ -528,7 +529,7 @@ class SQLStore(Store):
             "definition_version": case.definition_version, "state": case.state,
             "version": case.version, "opened_at": self._instant(case.opened_at),
             "updated_at": self._instant(case.updated_at), "data": self._json(case.data),
-            "extensions": self._json(case.extensions),
+            "extensions": dumps_extensions(case.extensions),
             "schema_version": SNAPSHOT_SCHEMA_VERSION,
         }
 
@@ -537,7 +538,7 @@ class SQLStore(Store):
             "b_id": case.id, "b_expected": expected, "v_process": case.process,
             "v_definition_version": case.definition_version, "v_state": case.state,
             "v_version": case.version, "v_updated_at": self._instant(case.updated_at),
-            "v_data": self._json(case.data), "v_extensions": self._json(case.extensions),
+            "v_data": self._json(case.data), "v_extensions": dumps_extensions(case.extensions),
             "v_schema_version": SNAPSHOT_SCHEMA_VERSION,
         }
 
@@ -855,7 +856,7 @@ class SQLStore(Store):
                 f'"process":{_json_text(c.process)},"dv":{c.definition_version:d},'
                 f'"state":{_json_text(c.state)},"version":{c.version:d},'
                 f'"updated_at":"{as_utc(c.updated_at).isoformat()}",'
-                f'"data":{self._json(c.data)},"extensions":{self._json(c.extensions)},'
+                f'"data":{self._json(c.data)},"extensions":{dumps_extensions(c.extensions)},'
                 f'"sv":{SNAPSHOT_SCHEMA_VERSION:d}}}')
 
     def _update_cases(self, conn: Connection, writes: Sequence[WriteSet]) -> set[str]:
@@ -901,7 +902,8 @@ class SQLStore(Store):
         if fast.positional:
             # _update_params, as a list in _UPDATE_ORDER (instants: epoch µs on SQLite).
             update = [case.process, case.definition_version, case.state, case.version,
-                      epoch_us(case.updated_at), dumps(case.data), dumps(case.extensions),
+                      epoch_us(case.updated_at), dumps(case.data),
+                      dumps_extensions(case.extensions),
                       SNAPSHOT_SCHEMA_VERSION, case.id, expected]
         else:
             params = self._update_params(case, expected)
