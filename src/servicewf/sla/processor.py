@@ -542,11 +542,19 @@ class _Stored:
             texts = [old_texts[i] if i < len(old_clocks) and old_clocks[i] is c else dumps(c)
                      for i, c in enumerate(self.clocks)]
             self._texts = texts
-        parts = []
+        # The other items (a few scalars and the fields) by two calls, those before the
+        # clocks and those after, in the value's own order.
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        side = before
         for key, item in value.items():
-            text = "[" + ",".join(texts) + "]" if key == "clocks" else dumps(item)
-            parts.append(f"{dumps(key)}:{text}")
-        return "{" + ",".join(parts) + "}"
+            if key == "clocks":
+                side = after
+            else:
+                side[key] = item
+        clocks = '"clocks":[' + ",".join(texts) + "]"
+        head = dumps(before)[:-1] + "," if before else "{"
+        return head + clocks + ("," + dumps(after)[1:] if after else "}")
 
 
 def _timer_of(bound: BoundPolicy, case_id: str, s: ClockState) -> Timer | None:

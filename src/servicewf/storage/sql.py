@@ -185,6 +185,19 @@ class _FastSQLite:
             timers.c.case_id == sa.bindparam("b_case")))
         self.delete_owned = compiled(_delete_owned(tables))
         self.insert_timer = compiled(timers.insert(), [c.name for c in timers.columns])
+        # A write's timers are compared with the rows they replace (see _write_timers).
+        tc = timers.c
+        held = sa.select(tc.name, tc.due, tc.process, tc.payload, tc.lease_owner,
+                         tc.lease_until)
+        self.select_timers = compiled(held.where(tc.case_id == sa.bindparam("b_case")))
+        owned = _delete_owned(tables).whereclause  # the owner's rows, as _delete_owned
+        assert owned is not None
+        self.select_owned = compiled(held.where(owned))
+        one = (tc.case_id == sa.bindparam("b_case"), tc.name == sa.bindparam("b_name"))
+        self.update_timer = compiled(timers.update().where(*one).values(
+            due=sa.bindparam("v_due"), process=sa.bindparam("v_process"),
+            payload=sa.bindparam("v_payload"), lease_owner=sa.null(), lease_until=sa.null()))
+        self.delete_timer = compiled(timers.delete().where(*one))
         self.insert_outbox = compiled(tables.outbox.insert(),
                                       [c.name for c in tables.outbox.columns])
         self.select_case = compiled(sa.select(*cases.columns).where(
@@ -198,6 +211,17 @@ class _FastSQLite:
         # order (no dict per row to pick them from), as long as the compiler orders them so.
         self.positional = (self.update_case[1] == _UPDATE_ORDER
                            and self.insert_event[1] == _EVENT_KEYS)
+        # The timer statements' parameters are built in these orders (checked once here).
+        columns = tuple(c.name for c in timers.columns)
+        if (self.insert_timer[1] != columns
+                or columns != ("case_id", "name", "due", "process", "payload", "lease_owner",
+                               "lease_until")
+                or self.select_timers[1] != ("b_case",)
+                or self.select_owned[1] != ("b_case", "b_len", "b_prefix")
+                or self.update_timer[1] != ("v_due", "v_process", "v_payload", "b_case",
+                                            "b_name")
+                or self.delete_timer[1] != ("b_case", "b_name")):
+            raise AssertionError(f"unexpected timer statements: {self.update_timer}")
 
     def connection(self) -> Any:
         raw = getattr(self._local, "raw", None)
@@ -931,14 +955,7 @@ class SQLStore(Store):
                     cur.executemany(sql, [[r[k] for k in order]
                                           for r in map(self._event_row, events)])
                 for prefix, timers in write.timers.items():
-                    if prefix:
-                        cur.execute(fast.delete_owned[0], (case.id, len(prefix), prefix))
-                    else:
-                        cur.execute(fast.delete_timers[0], (case.id,))
-                    if timers:
-                        sql, order = fast.insert_timer
-                        cur.executemany(sql, [[r[k] for k in order]
-                                              for r in map(self._timer_row, timers)])
+                    self._write_timers(fast, cur, case.id, prefix, timers)
                 if write.outbox:
                     sql, order = fast.insert_outbox
                     cur.executemany(sql, [[r[k] for k in order]
@@ -952,6 +969,39 @@ class SQLStore(Store):
             raise self._storage_error(exc) from exc
         finally:
             cur.close()
+
+    @staticmethod
+    def _write_timers(fast: _FastSQLite, cur: Any, case_id: str, prefix: str,
+                      timers: Sequence[Timer]) -> None:
+        """Make the case's timers under ``prefix`` exactly ``timers``, unleased, writing
+        only the rows that differ: a command mostly hands back the timers it had (the SLA
+        reschedules the clocks it touched), and deleting and inserting every row (three
+        b-trees each: the table, its key and the due index) was most of what timers cost a
+        fire. The rows are read inside the write transaction (BEGIN IMMEDIATE holds
+        SQLite's write lock from the start), so nothing changes them between the read and
+        the writes, and a process killed in between leaves the transaction uncommitted:
+        the old rows or the new, as with the delete and the inserts."""
+        if prefix:
+            found = cur.execute(fast.select_owned[0], (case_id, len(prefix), prefix))
+        else:
+            found = cur.execute(fast.select_timers[0], (case_id,))
+        # name -> (due, process, payload, lease_owner, lease_until) as stored
+        held = {row[0]: row[1:] for row in found.fetchall()}
+        inserts = []
+        updates = []
+        for t in timers:
+            due, payload = epoch_us(t.due), dumps(t.payload)
+            old = held.pop(t.name, None)
+            if old is None:
+                inserts.append((case_id, t.name, due, t.process, payload, None, None))
+            elif old != (due, t.process, payload, None, None):
+                updates.append((due, t.process, payload, case_id, t.name))
+        if held:
+            cur.executemany(fast.delete_timer[0], [(case_id, name) for name in held])
+        if updates:
+            cur.executemany(fast.update_timer[0], updates)
+        if inserts:
+            cur.executemany(fast.insert_timer[0], inserts)
 
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
         ev = self._tables.events
