@@ -192,3 +192,62 @@ def test_a_refused_write_leaves_nothing_for_the_next_command() -> None:
     assert after.extensions["sla"] == recompute(bound, None, engine.history(case.id)).to_dict()
     assert [e.trigger for e in engine.history(case.id)] == [None, "reject_invalid"]
     _check(engine, sla, bound, case.id)
+
+
+def test_the_memo_encodes_only_the_clocks_a_command_changed() -> None:
+    """A stored value's memo writes the text of the clocks its prior value had as the same
+    objects from the prior's texts (once a store encoded the prior); a value whose prior was
+    never encoded (an in-memory store writes no text) encodes every clock."""
+    clock = FrozenClock(pendulum.datetime(2026, 3, 2, 1, tz="UTC"))
+    sla = SLA([POLICY], CALENDARS)
+    engine = Engine(MemoryStore(), clock, [COMPLAINT], processors=[sla])
+    first = engine.open("complaint", actor=AGENT)
+    clock.advance(hours=1)
+    second = engine.fire(first, "record", actor=AGENT)
+    encoded: list[object] = []
+
+    def counting(value: object) -> str:
+        encoded.append(value)
+        return dumps(value)
+
+    def clocks_encoded(case: Case) -> list[object]:
+        encoded.clear()
+        value = case.extensions["sla"]
+        assert value._memo.json_text(value, counting) == dumps(value)
+        return [v for v in encoded if any(v is c for c in value["clocks"])]
+
+    # The first value's text was never made: the second's memo encodes all its clocks.
+    clocks = second.extensions["sla"]["clocks"]
+    assert len(clocks_encoded(second)) == len(clocks)
+    clock.advance(hours=1)  # (a store writes a case before the next command is planned)
+    third = engine.fire(second, "classify", actor=AGENT, data={"level": LEVELS[0]})
+    # Then only those the third command did not keep as the same objects.
+    kept = [c for c, old in zip(third.extensions["sla"]["clocks"], clocks, strict=True)
+            if c is old]
+    assert 0 < len(kept) < len(clocks)
+    changed = clocks_encoded(third)
+    assert len(changed) == len(clocks) - len(kept)
+    assert not any(c is k for c in changed for k in kept)
+    # Asked again, the text is the same and nothing is encoded again but the other items.
+    assert clocks_encoded(third) == []
+
+
+@pytest.mark.parametrize(("items", "at"), [
+    ({"v": 1, "policy": "p", "state": "s", "tier": None, "fields": {"level": "高"}}, 4),
+    ({"v": 1, "policy": "p", "fields": {"level": "high"}, "z": [1]}, 2),
+    ({"fields": {"level": "high"}}, 0),
+    ({"v": 1}, 1),
+    ({}, 0),
+])
+def test_the_memo_text_keeps_the_items_around_the_clocks_in_order(
+        items: dict[str, object], at: int) -> None:
+    """The items before and after ``clocks`` (the ``fields`` of data conditions come after)
+    are written where the value has them."""
+    from servicewf.sla.processor import _Stored
+
+    clocks = FrozenList([FrozenDict({"name": "a", "n": 1}), FrozenDict({"name": "b"})])
+    keys = list(items)
+    value = FrozenDict({**{k: items[k] for k in keys[:at]}, "clocks": clocks,
+                        **{k: items[k] for k in keys[at:]}})
+    memo = _Stored(ClockStates("p"), clocks, None)
+    assert memo.json_text(value, dumps) == dumps(value)

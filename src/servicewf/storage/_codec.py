@@ -103,14 +103,10 @@ def dumps_extensions(extensions: Mapping[str, Any]) -> str:
     ``dumps(value)`` exactly (the SLA clocks: most of a command's snapshot text, of which a
     command changes a few clocks; their memo keeps the text of the clocks it did not change).
     """
-    texts = None
-    for value in extensions.values():
-        if type(value) is FrozenDict and callable(getattr(getattr(value, "_memo", None),
-                                                         "json_text", None)):
-            texts = True
-            break
-    if texts is None:
-        return dumps(extensions)
+    if not any(type(v) is FrozenDict and callable(getattr(getattr(v, "_memo", None),
+                                                          "json_text", None))
+               for v in extensions.values()):
+        return dumps(extensions)  # one call: cheaper than item by item
     parts = []
     for key, value in extensions.items():
         if type(key) is not str:  # what dumps would refuse or convert: leave it to dumps

@@ -211,17 +211,12 @@ class _FastSQLite:
         # order (no dict per row to pick them from), as long as the compiler orders them so.
         self.positional = (self.update_case[1] == _UPDATE_ORDER
                            and self.insert_event[1] == _EVENT_KEYS)
-        # The timer statements' parameters are built in these orders (checked once here).
-        columns = tuple(c.name for c in timers.columns)
-        if (self.insert_timer[1] != columns
-                or columns != ("case_id", "name", "due", "process", "payload", "lease_owner",
-                               "lease_until")
-                or self.select_timers[1] != ("b_case",)
-                or self.select_owned[1] != ("b_case", "b_len", "b_prefix")
-                or self.update_timer[1] != ("v_due", "v_process", "v_payload", "b_case",
-                                            "b_name")
-                or self.delete_timer[1] != ("b_case", "b_name")):
-            raise AssertionError(f"unexpected timer statements: {self.update_timer}")
+        # _write_timers builds the timer statements' parameters in these orders.
+        orders = (tuple(c.name for c in timers.columns), self.insert_timer[1],
+                  self.select_timers[1], self.select_owned[1], self.update_timer[1],
+                  self.delete_timer[1])
+        if orders != _TIMER_ORDERS:
+            raise AssertionError(f"unexpected timer statement parameters: {orders}")
 
     def connection(self) -> Any:
         raw = getattr(self._local, "raw", None)
@@ -273,6 +268,11 @@ def _delete_owned(tables: Tables) -> sa.Delete:
     )
 
 
+_TIMER_COLUMNS = ("case_id", "name", "due", "process", "payload", "lease_owner", "lease_until")
+_TIMER_ORDERS = (_TIMER_COLUMNS, _TIMER_COLUMNS, ("b_case",), ("b_case", "b_len", "b_prefix"),
+                 ("v_due", "v_process", "v_payload", "b_case", "b_name"), ("b_case", "b_name"))
+"""The timer table's columns, then the parameters of _FastSQLite's timer INSERT, SELECTs (all
+of a case's, an owner's), UPDATE and DELETE, in the order SQLite binds them."""
 _EVENT_KEYS = ("case_id", "seq", "at", "kind", "actor_id", "role", "trigger", "source", "dest",
                "data", "comment")
 _UPDATE_ORDER = ("v_process", "v_definition_version", "v_state", "v_version", "v_updated_at",
