@@ -79,6 +79,8 @@ def _apply(path: Path, first: Any, leased: list[str], groups: list[tuple[str, An
 @example([("sla:a", 1, 0, "p"), ("sla:b", 2, 0, "p")], [],
          [("sla:", [("sla:a", 1, 1, "p"), ("sla:c", 0, 0, "q")])])  # payload, gone, new
 @example([("sla:a", 1, 0, "p")], [], [("sla:", [("sla:a", 2, 0, "p")])])  # due moved
+@example([("sla:a", 1, 0, "p"), ("x:a", 1, 0, "p")], [],
+         [("", [("sla:a", 1, 0, "p"), ("sla:b", 1, 0, "p")])])  # every timer of the case
 @example([("sla:a", 1, 0, "p")], [], [("sla:", [("sla:a", 1, 0, "q")])])  # process
 def test_the_fast_path_leaves_the_rows_the_general_path_leaves(
         first: Any, leased: list[str], groups: list[tuple[str, Any]]) -> None:
