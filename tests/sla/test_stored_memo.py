@@ -22,13 +22,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from servicewf import Engine, FrozenClock, MemoryStore
+from servicewf import Case, Engine, FrozenClock, MemoryStore
 from servicewf._frozen import FrozenDict, FrozenList
 from servicewf.errors import CommandRefused, StaleVersion
 from servicewf.processes.presets import complaint_business_centre
 from servicewf.sla import SLA, BoundPolicy, ClockStates, WorkingDays, recompute
 from servicewf.sla.processor import TIMER_PREFIX
 from servicewf.storage import Store
+from servicewf.storage._codec import dumps, dumps_extensions
 from servicewf.storage.base import WriteSet
 from servicewf.storage.sql import SQLStore
 
@@ -104,6 +105,15 @@ def _check(engine: Engine, sla: SLA, bound: BoundPolicy, case_id: str) -> None:
     assert sorted(held, key=lambda t: t.name) == sorted(slow, key=lambda t: t.name)
 
 
+def _same_text(case: Case) -> None:
+    """The snapshot text a SQL store writes for the case a command returned (its clocks'
+    memo encodes the clocks it kept from their earlier texts) is the plain encoding, the
+    first time and again (the texts then all cached)."""
+    expected = dumps(case.extensions)
+    assert dumps_extensions(case.extensions) == expected
+    assert dumps_extensions(case.extensions) == expected
+
+
 step = st.tuples(st.sampled_from(["fire", "fire", "fire", "extend", "refused", "stale",
                                   "reload", "sweep"]),
                  st.integers(0, 50), st.integers(0, 2 * 24 * 60), st.sampled_from(LEVELS))
@@ -141,7 +151,7 @@ def test_stored_clocks_and_timers_equal_the_slow_path(make_store, start_minute, 
             store.refuse_next = kind == "refused"
             target = old if kind == "stale" and old.version != current.version else current
             try:
-                engine.fire(target, trig, actor=AGENT, data=data)
+                _same_text(engine.fire(target, trig, actor=AGENT, data=data))
             except StaleVersion:
                 assert kind in ("refused", "stale")
             except CommandRefused:
@@ -149,8 +159,8 @@ def test_stored_clocks_and_timers_equal_the_slow_path(make_store, start_minute, 
             store.refuse_next = False
         elif kind == "extend":
             with contextlib.suppress(CommandRefused):
-                sla.extend(engine, current, clock="resolve", by=WorkingDays(1), actor=AGENT,
-                           reason="r", notice="n")
+                _same_text(sla.extend(engine, current, clock="resolve", by=WorkingDays(1),
+                                      actor=AGENT, reason="r", notice="n"))
         elif kind == "reload":
             # A second engine and SLA over the same store: nothing cached in the first.
             sla = SLA([POLICY], CALENDARS)
@@ -182,3 +192,62 @@ def test_a_refused_write_leaves_nothing_for_the_next_command() -> None:
     assert after.extensions["sla"] == recompute(bound, None, engine.history(case.id)).to_dict()
     assert [e.trigger for e in engine.history(case.id)] == [None, "reject_invalid"]
     _check(engine, sla, bound, case.id)
+
+
+def test_the_memo_encodes_only_the_clocks_a_command_changed() -> None:
+    """A stored value's memo writes the text of the clocks its prior value had as the same
+    objects from the prior's texts (once a store encoded the prior); a value whose prior was
+    never encoded (an in-memory store writes no text) encodes every clock."""
+    clock = FrozenClock(pendulum.datetime(2026, 3, 2, 1, tz="UTC"))
+    sla = SLA([POLICY], CALENDARS)
+    engine = Engine(MemoryStore(), clock, [COMPLAINT], processors=[sla])
+    first = engine.open("complaint", actor=AGENT)
+    clock.advance(hours=1)
+    second = engine.fire(first, "record", actor=AGENT)
+    encoded: list[object] = []
+
+    def counting(value: object) -> str:
+        encoded.append(value)
+        return dumps(value)
+
+    def clocks_encoded(case: Case) -> list[object]:
+        encoded.clear()
+        value = case.extensions["sla"]
+        assert value._memo.json_text(value, counting) == dumps(value)
+        return [v for v in encoded if any(v is c for c in value["clocks"])]
+
+    # The first value's text was never made: the second's memo encodes all its clocks.
+    clocks = second.extensions["sla"]["clocks"]
+    assert len(clocks_encoded(second)) == len(clocks)
+    clock.advance(hours=1)  # (a store writes a case before the next command is planned)
+    third = engine.fire(second, "classify", actor=AGENT, data={"level": LEVELS[0]})
+    # Then only those the third command did not keep as the same objects.
+    kept = [c for c, old in zip(third.extensions["sla"]["clocks"], clocks, strict=True)
+            if c is old]
+    assert 0 < len(kept) < len(clocks)
+    changed = clocks_encoded(third)
+    assert len(changed) == len(clocks) - len(kept)
+    assert not any(c is k for c in changed for k in kept)
+    # Asked again, the text is the same and nothing is encoded again but the other items.
+    assert clocks_encoded(third) == []
+
+
+@pytest.mark.parametrize(("items", "at"), [
+    ({"v": 1, "policy": "p", "state": "s", "tier": None, "fields": {"level": "高"}}, 4),
+    ({"v": 1, "policy": "p", "fields": {"level": "high"}, "z": [1]}, 2),
+    ({"fields": {"level": "high"}}, 0),
+    ({"v": 1}, 1),
+    ({}, 0),
+])
+def test_the_memo_text_keeps_the_items_around_the_clocks_in_order(
+        items: dict[str, object], at: int) -> None:
+    """The items before and after ``clocks`` (the ``fields`` of data conditions come after)
+    are written where the value has them."""
+    from servicewf.sla.processor import _Stored
+
+    clocks = FrozenList([FrozenDict({"name": "a", "n": 1}), FrozenDict({"name": "b"})])
+    keys = list(items)
+    value = FrozenDict({**{k: items[k] for k in keys[:at]}, "clocks": clocks,
+                        **{k: items[k] for k in keys[at:]}})
+    memo = _Stored(ClockStates("p"), clocks, None)
+    assert memo.json_text(value, dumps) == dumps(value)

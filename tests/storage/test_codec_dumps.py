@@ -70,3 +70,55 @@ def test_a_circular_reference_is_refused_as_json_refuses_it() -> None:
     assert _ours({"a": loop})[0] == "refused"
     # and the encoder is usable afterwards (no marker left behind)
     assert dumps({"a": [1]}) == '{"a":[1]}'
+
+
+class _OwnText:
+    """A memo that encodes its value itself (what the SLA clocks' memo does), counting."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def json_text(self, value: Any, encode: Any) -> str:
+        self.calls += 1
+        return "{" + ",".join(f"{encode(k)}:{encode(v)}" for k, v in value.items()) + "}"
+
+
+@given(st.dictionaries(st.text(max_size=6), _values, max_size=4),
+       st.lists(st.booleans(), max_size=4))
+def test_dumps_extensions_agrees_with_dumps(value: dict[str, Any], own: list[bool]) -> None:
+    """With or without values that encode themselves, the text is dumps' (or refused as
+    dumps refuses it)."""
+    memos = []
+    items = {}
+    for i, (key, item) in enumerate(value.items()):
+        if i < len(own) and own[i] and isinstance(item, dict):
+            item = FrozenDict(item)
+            item._memo = memo = _OwnText()
+            memos.append(memo)
+        items[key] = item
+    extensions = MappingProxyType(items)
+    try:
+        expected: tuple[str, Any] = ("text", dumps(extensions))
+    except Exception as exc:
+        expected = ("refused", type(exc))
+    try:
+        got: tuple[str, Any] = ("text", _codec.dumps_extensions(extensions))
+    except Exception as exc:
+        got = ("refused", type(exc))
+    assert got == expected
+    if got[0] == "text":
+        assert all(m.calls == 1 for m in memos)
+
+
+def test_dumps_extensions_writes_what_the_memo_says() -> None:
+    """The memo's text is used as it is (it is the builder's promise), beside the others."""
+    own = FrozenDict({"a": 1})
+    own._memo = type("M", (), {"json_text": lambda self, v, enc: '{"a":2}'})()
+    other = FrozenDict({"b": 1})
+    other._memo = object()  # a memo that does not encode
+    text = _codec.dumps_extensions(MappingProxyType({"x": own, "y": other, "z": [1]}))
+    assert text == '{"x":{"a":2},"y":{"b":1},"z":[1]}'
+    assert _codec.dumps_extensions(MappingProxyType({})) == "{}"
+    assert _codec.dumps_extensions(MappingProxyType({"y": other})) == '{"y":{"b":1}}'
+    # A key that is not text: left to dumps, which writes it as json does.
+    assert _codec.dumps_extensions(MappingProxyType({1: own})) == '{"1":{"a":1}}'  # type: ignore[dict-item]

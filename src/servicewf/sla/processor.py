@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -213,7 +213,7 @@ class SLA:
             else:
                 out["fields"] = freeze_trusted(dict(states.fields))
         frozen = FrozenDict(out)
-        frozen._memo = _Stored(states, frozen_clocks, out.get("fields"))
+        frozen._memo = _Stored(states, frozen_clocks, out.get("fields"), memo)
         return frozen
 
     def _check_extensions(self, bound: BoundPolicy, case: Case, states: ClockStates | None,
@@ -514,14 +514,47 @@ class _Stored:
     clocks, their plain data in order, the frozen ``fields``, and once computed the timers
     of each clock as ``(binding, case id, timers)``."""
 
-    __slots__ = ("_timers", "clocks", "fields", "states")
+    __slots__ = ("_prior", "_texts", "_timers", "clocks", "fields", "states")
 
     def __init__(self, states: ClockStates, clocks: FrozenList,
-                 fields: FrozenDict | None) -> None:
+                 fields: FrozenDict | None, prior: _Stored | None = None) -> None:
         self.states = states
         self.clocks = clocks
         self.fields = fields
         self._timers: tuple[BoundPolicy, str, list[Timer | None]] | None = None
+        # The JSON text of each clock once a store encoded it (json_text), and until then
+        # the prior value's clocks and texts, whose texts serve the clocks kept as the same
+        # objects. Only the prior's two lists are held, never the prior itself: a chain of
+        # memos would keep every earlier value of the case alive.
+        self._texts: list[str] | None = None
+        self._prior: tuple[FrozenList, list[str]] | None = (
+            None if prior is None or prior._texts is None else (prior.clocks, prior._texts))
+
+    def json_text(self, value: FrozenDict, dumps: Callable[[Any], str]) -> str:
+        """``dumps(value)`` for the stored value this memo hangs on (see
+        ``storage._codec.dumps_extensions``): the same text, with the text of every clock
+        the prior stored value had as the very same object taken from its memo, so a
+        command encodes only the clocks it changed."""
+        texts = self._texts
+        if texts is None:
+            old_clocks, old_texts = self._prior or ((), [])
+            self._prior = None
+            texts = [old_texts[i] if i < len(old_clocks) and old_clocks[i] is c else dumps(c)
+                     for i, c in enumerate(self.clocks)]
+            self._texts = texts
+        # The other items (a few scalars and the fields) by two calls, those before the
+        # clocks and those after, in the value's own order.
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        side = before
+        for key, item in value.items():
+            if key == "clocks":
+                side = after
+            else:
+                side[key] = item
+        clocks = '"clocks":[' + ",".join(texts) + "]"
+        head = dumps(before)[:-1] + "," if before else "{"
+        return head + clocks + ("," + dumps(after)[1:] if after else "}")
 
 
 def _timer_of(bound: BoundPolicy, case_id: str, s: ClockState) -> Timer | None:

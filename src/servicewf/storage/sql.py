@@ -58,6 +58,7 @@ from servicewf.storage._codec import (
     decode_instant,
     decode_timer,
     dumps,
+    dumps_extensions,
     upgrade_snapshot,
 )
 from servicewf.storage._codec import loads as _loads
@@ -184,6 +185,19 @@ class _FastSQLite:
             timers.c.case_id == sa.bindparam("b_case")))
         self.delete_owned = compiled(_delete_owned(tables))
         self.insert_timer = compiled(timers.insert(), [c.name for c in timers.columns])
+        # A write's timers are compared with the rows they replace (see _write_timers).
+        tc = timers.c
+        held = sa.select(tc.name, tc.due, tc.process, tc.payload, tc.lease_owner,
+                         tc.lease_until)
+        self.select_timers = compiled(held.where(tc.case_id == sa.bindparam("b_case")))
+        owned = _delete_owned(tables).whereclause  # the owner's rows, as _delete_owned
+        assert owned is not None
+        self.select_owned = compiled(held.where(owned))
+        one = (tc.case_id == sa.bindparam("b_case"), tc.name == sa.bindparam("b_name"))
+        self.update_timer = compiled(timers.update().where(*one).values(
+            due=sa.bindparam("v_due"), process=sa.bindparam("v_process"),
+            payload=sa.bindparam("v_payload"), lease_owner=sa.null(), lease_until=sa.null()))
+        self.delete_timer = compiled(timers.delete().where(*one))
         self.insert_outbox = compiled(tables.outbox.insert(),
                                       [c.name for c in tables.outbox.columns])
         self.select_case = compiled(sa.select(*cases.columns).where(
@@ -197,6 +211,12 @@ class _FastSQLite:
         # order (no dict per row to pick them from), as long as the compiler orders them so.
         self.positional = (self.update_case[1] == _UPDATE_ORDER
                            and self.insert_event[1] == _EVENT_KEYS)
+        # _write_timers builds the timer statements' parameters in these orders.
+        orders = (tuple(c.name for c in timers.columns), self.insert_timer[1],
+                  self.select_timers[1], self.select_owned[1], self.update_timer[1],
+                  self.delete_timer[1])
+        if orders != _TIMER_ORDERS:
+            raise AssertionError(f"unexpected timer statement parameters: {orders}")
 
     def connection(self) -> Any:
         raw = getattr(self._local, "raw", None)
@@ -248,6 +268,11 @@ def _delete_owned(tables: Tables) -> sa.Delete:
     )
 
 
+_TIMER_COLUMNS = ("case_id", "name", "due", "process", "payload", "lease_owner", "lease_until")
+_TIMER_ORDERS = (_TIMER_COLUMNS, _TIMER_COLUMNS, ("b_case",), ("b_case", "b_len", "b_prefix"),
+                 ("v_due", "v_process", "v_payload", "b_case", "b_name"), ("b_case", "b_name"))
+"""The timer table's columns, then the parameters of _FastSQLite's timer INSERT, SELECTs (all
+of a case's, an owner's), UPDATE and DELETE, in the order SQLite binds them."""
 _EVENT_KEYS = ("case_id", "seq", "at", "kind", "actor_id", "role", "trigger", "source", "dest",
                "data", "comment")
 _UPDATE_ORDER = ("v_process", "v_definition_version", "v_state", "v_version", "v_updated_at",
@@ -528,7 +553,7 @@ class SQLStore(Store):
             "definition_version": case.definition_version, "state": case.state,
             "version": case.version, "opened_at": self._instant(case.opened_at),
             "updated_at": self._instant(case.updated_at), "data": self._json(case.data),
-            "extensions": self._json(case.extensions),
+            "extensions": dumps_extensions(case.extensions),
             "schema_version": SNAPSHOT_SCHEMA_VERSION,
         }
 
@@ -537,7 +562,7 @@ class SQLStore(Store):
             "b_id": case.id, "b_expected": expected, "v_process": case.process,
             "v_definition_version": case.definition_version, "v_state": case.state,
             "v_version": case.version, "v_updated_at": self._instant(case.updated_at),
-            "v_data": self._json(case.data), "v_extensions": self._json(case.extensions),
+            "v_data": self._json(case.data), "v_extensions": dumps_extensions(case.extensions),
             "v_schema_version": SNAPSHOT_SCHEMA_VERSION,
         }
 
@@ -855,7 +880,7 @@ class SQLStore(Store):
                 f'"process":{_json_text(c.process)},"dv":{c.definition_version:d},'
                 f'"state":{_json_text(c.state)},"version":{c.version:d},'
                 f'"updated_at":"{as_utc(c.updated_at).isoformat()}",'
-                f'"data":{self._json(c.data)},"extensions":{self._json(c.extensions)},'
+                f'"data":{self._json(c.data)},"extensions":{dumps_extensions(c.extensions)},'
                 f'"sv":{SNAPSHOT_SCHEMA_VERSION:d}}}')
 
     def _update_cases(self, conn: Connection, writes: Sequence[WriteSet]) -> set[str]:
@@ -901,7 +926,8 @@ class SQLStore(Store):
         if fast.positional:
             # _update_params, as a list in _UPDATE_ORDER (instants: epoch µs on SQLite).
             update = [case.process, case.definition_version, case.state, case.version,
-                      epoch_us(case.updated_at), dumps(case.data), dumps(case.extensions),
+                      epoch_us(case.updated_at), dumps(case.data),
+                      dumps_extensions(case.extensions),
                       SNAPSHOT_SCHEMA_VERSION, case.id, expected]
         else:
             params = self._update_params(case, expected)
@@ -929,14 +955,7 @@ class SQLStore(Store):
                     cur.executemany(sql, [[r[k] for k in order]
                                           for r in map(self._event_row, events)])
                 for prefix, timers in write.timers.items():
-                    if prefix:
-                        cur.execute(fast.delete_owned[0], (case.id, len(prefix), prefix))
-                    else:
-                        cur.execute(fast.delete_timers[0], (case.id,))
-                    if timers:
-                        sql, order = fast.insert_timer
-                        cur.executemany(sql, [[r[k] for k in order]
-                                              for r in map(self._timer_row, timers)])
+                    self._write_timers(fast, cur, case.id, prefix, timers)
                 if write.outbox:
                     sql, order = fast.insert_outbox
                     cur.executemany(sql, [[r[k] for k in order]
@@ -950,6 +969,39 @@ class SQLStore(Store):
             raise self._storage_error(exc) from exc
         finally:
             cur.close()
+
+    @staticmethod
+    def _write_timers(fast: _FastSQLite, cur: Any, case_id: str, prefix: str,
+                      timers: Sequence[Timer]) -> None:
+        """Make the case's timers under ``prefix`` exactly ``timers``, unleased, writing
+        only the rows that differ: a command mostly hands back the timers it had (the SLA
+        reschedules the clocks it touched), and deleting and inserting every row (three
+        b-trees each: the table, its key and the due index) was most of what timers cost a
+        fire. The rows are read inside the write transaction (BEGIN IMMEDIATE holds
+        SQLite's write lock from the start), so nothing changes them between the read and
+        the writes, and a process killed in between leaves the transaction uncommitted:
+        the old rows or the new, as with the delete and the inserts."""
+        if prefix:
+            found = cur.execute(fast.select_owned[0], (case_id, len(prefix), prefix))
+        else:
+            found = cur.execute(fast.select_timers[0], (case_id,))
+        # name -> (due, process, payload, lease_owner, lease_until) as stored
+        held = {row[0]: row[1:] for row in found.fetchall()}
+        inserts = []
+        updates = []
+        for t in timers:
+            due, payload = epoch_us(t.due), dumps(t.payload)
+            old = held.pop(t.name, None)
+            if old is None:
+                inserts.append((case_id, t.name, due, t.process, payload, None, None))
+            elif old != (due, t.process, payload, None, None):
+                updates.append((due, t.process, payload, case_id, t.name))
+        if held:
+            cur.executemany(fast.delete_timer[0], [(case_id, name) for name in held])
+        if updates:
+            cur.executemany(fast.update_timer[0], updates)
+        if inserts:
+            cur.executemany(fast.insert_timer[0], inserts)
 
     def history(self, case_id: str, *, after: int = 0) -> list[Event]:
         ev = self._tables.events
