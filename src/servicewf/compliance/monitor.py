@@ -291,6 +291,26 @@ class _Plan:
         unique = len(names) == len(found) == len(entries or ())
         return tuple(k for k in self.clocks if self.rules[k].clock not in names), unique  # type: ignore[attr-defined]
 
+    def slots(self, entries: Any, folders: list[Folder], trace: Trace,
+              env: Environment) -> tuple[tuple[Any, tuple[int, ...]], ...] | None:
+        """Per position in ``entries`` (every entry a mapping with a name of its own), its
+        name and the clock rules that read it, when each of those is judged from its entry
+        directly (a bound :class:`_Clock`); ``None`` otherwise."""
+        by_name = self.clock_by_name
+        out = []
+        for e in entries:
+            name = e.get("name")
+            ks = by_name.get(name, ())
+            for k in ks:
+                f = folders[k]
+                # Bound now rather than at the rule's first verdict: the same answer (the
+                # environment and the process do not change), asked once.
+                if type(f) is not _Clock or not (
+                        f.bound if f.bound is not None else f._bound(trace, env)):
+                    return None
+            out.append((name, ks))
+        return tuple(out)
+
     def touched(self, acts: list[str], start: int) -> tuple[int, ...]:
         """The rules the activities from ``start`` on can change."""
         if len(acts) - start == 1:
@@ -306,7 +326,7 @@ class _CaseState:
     the version folded to and whether the case was complete then."""
 
     __slots__ = ("bad", "complete", "definition_version", "due", "entries", "finals",
-                 "folders", "known", "plan", "seen", "trace", "uncovered", "unique",
+                 "folders", "known", "plan", "seen", "slots", "trace", "uncovered", "unique",
                  "verdicts", "version")
 
     def __init__(self, plan: _Plan, trace: Trace, version: int) -> None:
@@ -325,6 +345,9 @@ class _CaseState:
         self.entries: Any = None  # the SLA record's clock entries at the last command
         self.uncovered: tuple[int, ...] = ()  # clock rules without an entry among them
         self.unique = False  # whether every clock entry has a name of its own
+        # Per position in the clock entries, the entry's name and the clock rules judged
+        # from it directly (_Plan.slots); None: the entries are judged by _clocks.
+        self.slots: tuple[tuple[Any, tuple[int, ...]], ...] | None = None
         self.finals: frozenset[str] | None = None  # the final states of the case's definition
         self.definition_version = 0  # ... of this version
         self.due: int | None = None  # the earliest of the entries' deadlines still ahead
@@ -380,6 +403,7 @@ class ComplianceMonitor:
         cases[cid] = cases.pop(cid)  # kept in order of the last write (the bound drops the
         # case written longest ago first)
         trace = st.trace
+        i = len(trace.acts)  # the new event's position
         act = trace.append(event)
         known = st.known
         if known:
@@ -402,7 +426,36 @@ class ComplianceMonitor:
         turned: list[int] = []  # the rules whose verdict turned possibly violated / violated
         step = plan.steps.get(act)
         if step is not None:
-            self._step(st, step, trace, len(trace.acts) - 1, turned)
+            # The monotone rules the activity concerns (the plan's step, see _step): the
+            # precedences without conditions by their leaves' state alone, the data rules'
+            # merged tests once each (every test passing: no data rule found a violation;
+            # one failing: their ops are judged one by one), the other ops one by one.
+            targets, sources, at_case, at_event, tests, data, rest = step
+            if targets:
+                seen, bad = st.seen, st.bad
+                for k, j in targets:  # judged before the sources are marked, as in _fold
+                    if not seen[j] and not bad[k]:
+                        bad[k] = True
+                        if verdicts[k] is not _VIO:
+                            verdicts[k] = _VIO
+                            turned.append(k)
+            if sources:
+                seen = st.seen
+                for j in sources:
+                    seen[j] = True
+            if data:
+                given = event.data
+                # The fields to be present in the case data: those known present (their
+                # latest value, given by no event since it was found present) need no look.
+                failed = not at_case <= known and self._missing(st, trace, at_case)
+                if not failed and at_event and not at_event.isdisjoint(given):
+                    failed = any(present(given.get(f)) for f in at_event)
+                if not failed and tests:
+                    failed = self._fails(trace, given, tests)
+                if failed:
+                    self._fold(st, data, trace, i, True, turned)
+            if rest:
+                self._fold(st, rest, trace, i, True, turned)
         flipped = complete is not st.complete
         if flipped:
             st.complete = complete
@@ -417,10 +470,66 @@ class ComplianceMonitor:
         touched: Sequence[int] = plan.others_all if complete or flipped else plan.others.get(
             act, plan.others_always)
         if plan.clocks:
-            touched = self._clocks(st, raw, before_us, now_us, complete, flipped, False,
-                                   touched, turned)
+            entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
+            slots = st.slots
+            due = st.due
+            if slots is None or flipped or entries is None or len(entries) != len(slots) or \
+                    before_us is None or now_us < before_us or (due is not None and due < now_us):
+                touched = self._clocks(st, entries, before_us, now_us, complete, flipped,
+                                       False, touched, turned)
+            else:
+                # The clocks' entries in the same places, no deadline passed since the last
+                # command, the case as complete as it was: the entries the SLA processor
+                # kept (the very same objects) leave their rules' verdicts as they were; a
+                # rule whose entry moved is judged from the new entry (_clock_verdict, as
+                # _Clock.verdict gives it). Its deadline, if ahead, may become the earliest
+                # one ahead; a moved entry that held that one leaves it in place, earlier than
+                # need be: when it passes, every entry is judged (the path below) and the
+                # earliest deadline read again.
+                old = st.entries
+                st.entries = entries
+                for a, b, slot in zip(old, entries, slots):  # noqa: B905 (equal lengths)
+                    if a is b:
+                        continue
+                    name, ks = slot
+                    if b.get("name") != name:  # another clock in this place: read them all
+                        st.entries, st.slots = old, None
+                        touched = self._clocks(st, entries, before_us, now_us, complete,
+                                               False, False, touched, turned)
+                        break
+                    d = b.get("deadline")
+                    if type(d) is int and d >= now_us and (due is None or d < due):
+                        due = d
+                    if ks:
+                        v = _clock_verdict(b, now_us, complete)
+                        for k in ks:
+                            if v is not verdicts[k]:
+                                verdicts[k] = v
+                                if v is _PVIO or v is _VIO:
+                                    turned.append(k)
+                else:
+                    st.due = due
+                    if st.uncovered:  # clock rules without an entry fold the history
+                        touched = (*touched, *st.uncovered)
         if touched or turned:  # most commands: no rule left to step, none turned
-            self._judge(case, st, trace, len(trace.acts) - 1, touched, turned)
+            self._judge(case, st, trace, i, touched, turned)
+
+    @staticmethod
+    def _fails(trace: Trace, given: Any, tests: tuple[tuple[str, bool, bool], ...]) -> bool:
+        """Whether one of the merged data ``tests`` (field, in the case data (else the
+        event's, ``given``), must be present (else absent)) fails as of the last event."""
+        fields = trace._fields
+        if fields is None:
+            fields = trace._fields = trace._index_fields()
+        for field, case_data, want in tests:
+            if case_data:
+                found = fields.get(field)
+                v = found[1][-1] if found is not None else None
+            else:
+                v = given.get(field)
+            if present(v) is not want:
+                return True
+        return False
 
     def _judge(self, case: Any, st: _CaseState, trace: Trace, start: int,
                touched: Sequence[int], turned: list[int]) -> None:
@@ -494,8 +603,9 @@ class ComplianceMonitor:
         else:
             touched = [k for k in plan.touched(acts, start) if k not in plan.monotone_set]
         if plan.clocks:
-            touched = self._clocks(st, raw, before_us, now_us, complete, flipped, everything,
-                                   touched, turned)
+            entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
+            touched = self._clocks(st, entries, before_us, now_us, complete, flipped,
+                                   everything, touched, turned)
         self._judge(case, st, trace, start, touched, turned)
 
     def _finals_of(self, st: _CaseState, case: Any) -> frozenset[str] | None:
@@ -509,7 +619,7 @@ class ComplianceMonitor:
         st.finals, st.definition_version = finals, case.definition_version
         return finals
 
-    def _clocks(self, st: _CaseState, raw: Any, before_us: int | None, now_us: int,
+    def _clocks(self, st: _CaseState, entries: Any, before_us: int | None, now_us: int,
                 complete: bool, flipped: bool, with_clocks: bool, touched: Sequence[int],
                 turned: list[int]) -> Sequence[int]:
         """Judge the clock rules (the plan has some) after a write: the rules to step as
@@ -520,7 +630,6 @@ class ComplianceMonitor:
         passed since the last command and the same completeness leave its verdict as it
         was. A rule whose clock has no entry folds the history itself."""
         plan = st.plan
-        entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
         due = st.due  # the earliest deadline not passed at the last command
         old = st.entries
         st.entries = entries
@@ -541,6 +650,8 @@ class ComplianceMonitor:
                 touched = (*touched, *plan.clocks)
             st.uncovered, st.unique = plan.uncovered(entries)
             st.due = _next_due(entries, now_us)
+            st.slots = plan.slots(entries, st.folders, st.trace, self.env) \
+                if st.unique and entries is not None else None
             return touched
         moved, st.due = found
         extra = st.uncovered
@@ -575,50 +686,6 @@ class ComplianceMonitor:
                         folders[k].outcome(trace, env)) for k in turned]
         for a in alerts:
             on_alert(a)
-
-    def _step(self, st: _CaseState, step: _Step, trace: Trace, i: int,
-              turned: list[int]) -> None:
-        """Judge event ``i``, the trace's last and only new one, for the monotone rules its
-        activity concerns (``step``, from the plan), as :meth:`_fold` does its ops: the
-        precedences without conditions by their leaves' state alone, the data rules' merged
-        tests once each (every test passing: no data rule found a violation; one failing:
-        their ops are judged one by one), the other ops one by one."""
-        targets, sources, at_case, at_event, tests, data, rest = step
-        seen = st.seen
-        if targets:
-            bad, verdicts = st.bad, st.verdicts
-            for k, j in targets:  # judged before the sources are marked, as in _fold
-                if not seen[j] and not bad[k]:
-                    bad[k] = True
-                    if verdicts[k] is not _VIO:
-                        verdicts[k] = _VIO
-                        turned.append(k)
-        for j in sources:
-            seen[j] = True
-        if data:
-            given = trace.events[i].data
-            # The fields to be present in the case data: those known present (their latest
-            # value, given by no event since it was found present) need no look.
-            failed = not at_case <= st.known and self._missing(st, trace, at_case)
-            if not failed and at_event and not given.keys().isdisjoint(at_event):
-                failed = any(present(given.get(f)) for f in at_event)
-            if not failed and tests:
-                fields = trace._fields
-                if fields is None:
-                    fields = trace._fields = trace._index_fields()
-                for field, case_data, want in tests:
-                    if case_data:
-                        found = fields.get(field)
-                        v = found[1][-1] if found is not None else None
-                    else:
-                        v = given.get(field)
-                    if present(v) is not want:
-                        failed = True
-                        break
-            if failed:
-                self._fold(st, data, trace, i, True, turned)
-        if rest:
-            self._fold(st, rest, trace, i, True, turned)
 
     @staticmethod
     def _missing(st: _CaseState, trace: Trace, names: frozenset[str]) -> bool:
