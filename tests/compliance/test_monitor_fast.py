@@ -56,22 +56,46 @@ def histories(draw, max_size=10):
 
 
 @settings(max_examples=200, deadline=None)
-@given(events=histories(), indexed=st.booleans())
-def test_append_builds_the_indexes_extend_builds(events, indexed):
+@given(events=histories(), indexed=st.lists(st.booleans(), min_size=2, max_size=2),
+       reads=st.lists(st.sampled_from(("pos", "times", "fields", "none")), max_size=8))
+@example(events=[Event("c", k, T0.add(minutes=k), EventKind.TRANSITION, "u", "agent", a, "s0",
+                       "s1", {"x": str(k)}) for k, a in enumerate("abab", start=1)],
+         indexed=[True, False], reads=["pos", "fields", "times", "none"])
+def test_append_builds_the_indexes_extend_and_a_fresh_trace_build(events, indexed, reads):
+    """Appended events are indexed (positions, instants, data fields) when next read, from
+    wherever the index stood: read now and then between appends, the indexes equal those of
+    a trace built on every event at once."""
     one = Trace("c", "p", events[:1], complete=False, as_of_us=None)
     many = Trace("c", "p", tuple(events[:1]), complete=False, as_of_us=None)
-    if indexed:  # the indexes built so far are kept up to date
-        for t in (one, many):
-            t._index_fields()
-            t._fields = t._index_fields()
+    for t in (one, many):
+        if indexed[0]:  # the indexes built so far are kept up to date
+            t.fields()
+        if indexed[1]:
             t.time_us(0)
-    for e in events[1:]:
+
+    def read(t, what):
+        if what == "pos":
+            t.positions(frozenset({"a"}))
+        elif what == "times":
+            t.time_us(len(t) - 1)
+        elif what == "fields":
+            t.value_at("x", len(t) - 1)
+
+    for k, e in enumerate(events[1:]):
         assert one.append(e) == (e.trigger or ("open" if e.kind is EventKind.OPENED
                                                 else e.kind.value))
+        read(one, reads[k % len(reads)] if reads else "none")
     many.extend(events[1:])
-    assert one.events == list(many.events)
-    assert (one.acts, one._pos, one.seqs, one._times, one._fields) == (
-        many.acts, many._pos, many.seqs, many._times, many._fields)
+    fresh = Trace("c", "p", events, complete=False, as_of_us=None)
+    assert one.events == list(many.events) == events
+    for t in (one, many):
+        assert (t.acts, t.seqs, t.times(), t.fields()) == (
+            fresh.acts, fresh.seqs, fresh.times(), fresh.fields())
+        for a in ("a", "b", "c", "open"):
+            assert t.positions(frozenset({a})) == fresh.positions(frozenset({a}))
+            assert t.has(frozenset({a})) is fresh.has(frozenset({a}))
+        assert t.positions(frozenset({"a", "b"})) == fresh.positions(frozenset({"a", "b"}))
+        assert [t.time_us(i) for i in range(len(t))] == fresh.times()
 
 
 # --- clock entries -------------------------------------------------------------------------

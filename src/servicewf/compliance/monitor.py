@@ -45,7 +45,7 @@ from servicewf.compliance.rules import (
     Verdict,
     present,
 )
-from servicewf.compliance.trace import Trace
+from servicewf.compliance.trace import _OPENED, Trace
 from servicewf.storage.base import Store, WriteSet
 
 if TYPE_CHECKING:
@@ -215,9 +215,9 @@ class _Evaluated(Folder):
 class _Plan:
     """The rules of one process, and which of them each activity can change."""
 
-    __slots__ = ("always", "clock_by_name", "clocks", "generic", "monotone", "monotone_set",
-                 "ops", "others", "others_all", "others_always", "rules", "seen", "steps",
-                 "touch")
+    __slots__ = ("always", "clock_by_name", "clocks", "commands", "generic", "monotone",
+                 "monotone_set", "ops", "others", "others_all", "others_always", "rules", "seen",
+                 "steps", "touch", "unknown")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
@@ -280,6 +280,13 @@ class _Plan:
         self.others_all = tuple(k for k in range(len(rules))
                                 if k not in monotone and k not in self.clocks)
         self.generic = tuple(k for k in range(len(rules)) if k not in monotone)
+        # What one event of each activity does on an open case, in one lookup: the other
+        # rules it touches, then its step (empty parts when it has none).
+        none: _Step = ((), (), frozenset(), frozenset(), (), (), ())
+        self.commands: dict[str, tuple[Any, ...]] = {
+            a: (self.others.get(a, self.others_always), *self.steps.get(a, none))
+            for a in {*self.steps, *self.others}}
+        self.unknown = (self.others_always, *none)
 
     def uncovered(self, entries: Any) -> tuple[tuple[int, ...], bool]:
         """The clock rules whose clock has no entry among ``entries`` (they fold the history
@@ -403,11 +410,27 @@ class ComplianceMonitor:
         cases[cid] = cases.pop(cid)  # kept in order of the last write (the bound drops the
         # case written longest ago first)
         trace = st.trace
-        i = len(trace.acts)  # the new event's position
-        act = trace.append(event)
+        # Trace.append written out (what it does for one event, the trace's events a list
+        # since _load): the call and its attribute reads cost as much as the appends.
+        events = trace.events
+        i = len(events)  # the new event's position
+        events.append(event)  # type: ignore[attr-defined]
+        act = event.trigger or ("open" if event.kind is _OPENED else event.kind.value)
+        trace.acts.append(act)
+        trace.seqs.append(event.seq)
+        given = event.data
+        fields = trace._fields
+        if fields is not None:
+            for f, v in given.items():
+                slot = fields.get(f)
+                if slot is None:
+                    fields[f] = ([i], [v])
+                else:
+                    slot[0].append(i)
+                    slot[1].append(v)
         known = st.known
         if known:
-            known.difference_update(event.data)
+            known.difference_update(given)
         st.version = case.version
         finals = st.finals
         if finals is None or st.definition_version != case.definition_version:
@@ -415,47 +438,44 @@ class ComplianceMonitor:
         complete = finals is not None and case.state in finals
         before_us = trace.as_of_us
         trace.complete = complete
-        times = trace._times
-        now_us = times[-1] if times is not None and case.updated_at is event.at else \
-            epoch_us(case.updated_at)  # the command's own instant, converted by append()
+        now_us = epoch_us(case.updated_at)
         trace.as_of_us = now_us
         raw: Any = case.extensions.get("sla")
         trace.sla = raw
         plan = st.plan
         verdicts = st.verdicts
         turned: list[int] = []  # the rules whose verdict turned possibly violated / violated
-        step = plan.steps.get(act)
-        if step is not None:
-            # The monotone rules the activity concerns (the plan's step, see _step): the
-            # precedences without conditions by their leaves' state alone, the data rules'
-            # merged tests once each (every test passing: no data rule found a violation;
-            # one failing: their ops are judged one by one), the other ops one by one.
-            targets, sources, at_case, at_event, tests, data, rest = step
-            if targets:
-                seen, bad = st.seen, st.bad
-                for k, j in targets:  # judged before the sources are marked, as in _fold
-                    if not seen[j] and not bad[k]:
-                        bad[k] = True
-                        if verdicts[k] is not _VIO:
-                            verdicts[k] = _VIO
-                            turned.append(k)
-            if sources:
-                seen = st.seen
-                for j in sources:
-                    seen[j] = True
-            if data:
-                given = event.data
-                # The fields to be present in the case data: those known present (their
-                # latest value, given by no event since it was found present) need no look.
-                failed = not at_case <= known and self._missing(st, trace, at_case)
-                if not failed and at_event and not at_event.isdisjoint(given):
-                    failed = any(present(given.get(f)) for f in at_event)
-                if not failed and tests:
-                    failed = self._fails(trace, given, tests)
-                if failed:
-                    self._fold(st, data, trace, i, True, turned)
-            if rest:
-                self._fold(st, rest, trace, i, True, turned)
+        # The monotone rules the activity concerns (the plan's step, see _step): the
+        # precedences without conditions by their leaves' state alone, the data rules'
+        # merged tests once each (every test passing: no data rule found a violation; one
+        # failing: their ops are judged one by one), the other ops one by one.
+        touched: Sequence[int]
+        touched, targets, sources, at_case, at_event, tests, data, rest = \
+            plan.commands.get(act, plan.unknown)
+        if targets:
+            seen, bad = st.seen, st.bad
+            for k, j in targets:  # judged before the sources are marked, as in _fold
+                if not seen[j] and not bad[k]:
+                    bad[k] = True
+                    if verdicts[k] is not _VIO:
+                        verdicts[k] = _VIO
+                        turned.append(k)
+        if sources:
+            seen = st.seen
+            for j in sources:
+                seen[j] = True
+        if data:
+            # The fields to be present in the case data: those known present (their latest
+            # value, given by no event since it was found present) need no look.
+            failed = not at_case <= known and self._missing(st, trace, at_case)
+            if not failed and at_event and not at_event.isdisjoint(given):
+                failed = any(present(given.get(f)) for f in at_event)
+            if not failed and tests:
+                failed = self._fails(trace, given, tests)
+            if failed:
+                self._fold(st, data, trace, i, True, turned)
+        if rest:
+            self._fold(st, rest, trace, i, True, turned)
         flipped = complete is not st.complete
         if flipped:
             st.complete = complete
@@ -467,35 +487,40 @@ class ComplianceMonitor:
                     verdicts[k] = settled
         # On a complete case any event can change the other rules (one may judge at the
         # last event); on an open one, those the activity is relevant to.
-        touched: Sequence[int] = plan.others_all if complete or flipped else plan.others.get(
-            act, plan.others_always)
+        if complete or flipped:
+            touched = plan.others_all
         if plan.clocks:
             entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
             slots = st.slots
             due = st.due
-            if slots is None or flipped or entries is None or len(entries) != len(slots) or \
-                    before_us is None or now_us < before_us or (due is not None and due < now_us):
+            # (slots are only kept after a command: before_us is then an instant)
+            if slots is None or now_us < before_us or (  # type: ignore[operator]
+                    due is not None and due < now_us) or entries is None or \
+                    len(entries) != len(slots):
                 touched = self._clocks(st, entries, before_us, now_us, complete, flipped,
                                        False, touched, turned)
-            else:
+            elif flipped or st.entries != entries:  # compared in C, kept entries at once
                 # The clocks' entries in the same places, no deadline passed since the last
-                # command, the case as complete as it was: the entries the SLA processor
-                # kept (the very same objects) leave their rules' verdicts as they were; a
-                # rule whose entry moved is judged from the new entry (_clock_verdict, as
-                # _Clock.verdict gives it). Its deadline, if ahead, may become the earliest
-                # one ahead; a moved entry that held that one leaves it in place, earlier than
-                # need be: when it passes, every entry is judged (the path below) and the
-                # earliest deadline read again.
+                # command: the entries the SLA processor kept (the very same objects) leave
+                # their rules' verdicts as they were, unless the case completed or reopened
+                # (every entry is judged again then); a rule whose entry is judged is judged
+                # from the entry (_clock_verdict, as _Clock.verdict gives it). A moved
+                # entry's deadline, if ahead, may become the earliest one ahead; a moved entry
+                # that held that one leaves it in place, earlier than need be: when it
+                # passes, every entry is judged (the path above) and the earliest deadline
+                # read again. When every entry is judged, the earliest is read anew.
                 old = st.entries
                 st.entries = entries
-                for a, b, slot in zip(old, entries, slots):  # noqa: B905 (equal lengths)
+                if flipped:
+                    due = None
+                for a, b, (name, ks) in zip(old, entries, slots):  # noqa: B905 (equal lengths)
                     if a is b:
-                        continue
-                    name, ks = slot
-                    if b.get("name") != name:  # another clock in this place: read them all
+                        if not flipped:
+                            continue
+                    elif b.get("name") != name:  # another clock in this place: read them all
                         st.entries, st.slots = old, None
                         touched = self._clocks(st, entries, before_us, now_us, complete,
-                                               False, False, touched, turned)
+                                               flipped, False, touched, turned)
                         break
                     d = b.get("deadline")
                     if type(d) is int and d >= now_us and (due is None or d < due):
@@ -511,6 +536,10 @@ class ComplianceMonitor:
                     st.due = due
                     if st.uncovered:  # clock rules without an entry fold the history
                         touched = (*touched, *st.uncovered)
+            else:
+                st.entries = entries
+                if st.uncovered:
+                    touched = (*touched, *st.uncovered)
         if touched or turned:  # most commands: no rule left to step, none turned
             self._judge(case, st, trace, i, touched, turned)
 
@@ -518,9 +547,7 @@ class ComplianceMonitor:
     def _fails(trace: Trace, given: Any, tests: tuple[tuple[str, bool, bool], ...]) -> bool:
         """Whether one of the merged data ``tests`` (field, in the case data (else the
         event's, ``given``), must be present (else absent)) fails as of the last event."""
-        fields = trace._fields
-        if fields is None:
-            fields = trace._fields = trace._index_fields()
+        fields = trace.fields()
         for field, case_data, want in tests:
             if case_data:
                 found = fields.get(field)
@@ -569,11 +596,7 @@ class ComplianceMonitor:
         complete = finals is not None and case.state in finals
         before_us = trace.as_of_us
         trace.complete = complete
-        times = trace._times
-        if times is not None and new and case.updated_at is new[-1].at:
-            now_us = times[-1]  # the command's own instant, converted by extend()
-        else:
-            now_us = epoch_us(case.updated_at)
+        now_us = epoch_us(case.updated_at)
         trace.as_of_us = now_us
         raw: Any = case.extensions.get("sla")
         trace.sla = raw
@@ -691,9 +714,7 @@ class ComplianceMonitor:
     def _missing(st: _CaseState, trace: Trace, names: frozenset[str]) -> bool:
         """Whether one of the fields ``names`` is not present in the case data as of the
         trace's last event; those present are remembered as known (st.known)."""
-        fields = trace._fields
-        if fields is None:
-            fields = trace._fields = trace._index_fields()
+        fields = trace.fields()
         known = st.known
         missing = False
         for field in names - known:
@@ -727,9 +748,7 @@ class ComplianceMonitor:
                 assert need is not None
                 for field, at_case, want in need:
                     if at_case:
-                        fields = trace._fields
-                        if fields is None:
-                            fields = trace._fields = trace._index_fields()
+                        fields = trace.fields()
                         found = fields.get(field)
                         v = found[1][-1] if found is not None else None
                     else:
