@@ -344,3 +344,100 @@ def test_a_case_moved_to_another_definition_version_is_complete_by_that_versions
                       as_of_us=epoch_us(events[k - 1].at))
         assert monitor.verdicts("c") == {"d": rule.evaluate(fresh, env)}
     assert monitor.verdicts("c")["d"].verdict is Verdict.SATISFIED
+
+
+# --- the clock rules judged from per-position slots vs the general path --------------------
+
+_EDITS = ("keep", "copy", "swap", "drop_clocks", "later", "reopen")
+
+
+def _edited(write, edit, record):
+    """``write`` with its SLA record changed as other writers could leave it: every entry an
+    equal copy (no longer the very objects kept), two entries in each other's place, no
+    clocks at all; or the case as of a later instant (a deadline may pass), or in a state
+    that is not final."""
+    import attrs
+
+    from servicewf._frozen import FrozenDict, FrozenList
+
+    case = write.case
+    raw = case.extensions.get("sla")
+    if edit == "later":
+        case = attrs.evolve(case, updated_at=case.updated_at.add(days=record))
+    elif edit == "reopen":
+        case = attrs.evolve(case, state="investigating")
+    elif raw is not None and edit != "keep":
+        entries = list(raw.get("clocks") or ())
+        if edit == "copy":
+            entries = [FrozenDict(dict(e)) for e in entries]
+        elif edit == "swap" and len(entries) > 1:
+            entries[0], entries[1] = entries[1], entries[0]
+        elif edit == "drop_clocks":
+            entries = []
+        new = FrozenDict({**raw, "clocks": FrozenList(entries)})
+        case = attrs.evolve(case, extensions={**case.extensions, "sla": new})
+    return WriteSet(case, write.events, write.expected_version)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+@example(data=None)
+def test_clock_rules_judged_from_slots_equal_the_general_path(data):
+    """The one-event path judges the clock rules from per-position slots (entries kept by
+    identity skipped, a completing or reopening case judging every entry, a moved entry's
+    deadline only bringing the earliest one forward); a monitor whose slots are never kept
+    (every command through _clocks and _moved) sees the same writes: after every write both
+    hold the same verdicts and raised the same alerts, and their outcomes equal."""
+    import pendulum
+
+    from servicewf import Actor, FrozenClock, MemoryStore
+    from servicewf.compliance import builtin_catalogue, builtin_environment
+    from servicewf.compliance import monitor as monitor_module
+    from servicewf.processes.stack import builtin_stack
+    from servicewf.testing import open_case, sample_data
+
+    clock = FrozenClock(pendulum.datetime(2026, 3, 2, 9, tz="Asia/Shanghai"))
+    engine = builtin_stack(MemoryStore(), clock).engine
+    writes = []
+    engine.hooks.after_commit()(writes.append)
+    definition = engine.registry.get("complaint")
+    case = open_case(engine, "complaint")
+    path = ["record", "classify", "confirm_classification", "acknowledge", "investigate",
+            "resolve", "give_feedback", "close", "follow_up", "archive"]
+    who = {"confirm_classification": Actor("zhao", "supervisor")}
+    edits = []
+    for trigger in path:
+        minutes = data.draw(st.sampled_from([0, 5, 60 * 20, 60 * 24 * 4])) if data else 0
+        clock.advance(minutes=minutes)
+        case = engine.fire(case, trigger, actor=who.get(trigger, Actor("wang", "agent")),
+                           data=sample_data(definition, trigger, clock.now()))
+        edits.append((data.draw(st.sampled_from(_EDITS)), data.draw(st.integers(1, 3)))
+                     if data else ("keep", 1))
+    env = builtin_environment()
+    fast_alerts, slow_alerts = [], []
+    fast = ComplianceMonitor(builtin_catalogue(), env=env, on_alert=fast_alerts.append,
+                             store=engine.store)
+    slow = ComplianceMonitor(builtin_catalogue(), env=env, on_alert=slow_alerts.append,
+                             store=engine.store)
+    fast.env = slow.env = attrs_evolve_registry(env, engine)
+    original = monitor_module._Plan.slots
+    for k, write in enumerate(writes):
+        if k:
+            write = _edited(write, *edits[k - 1])
+        fast(write)
+        monitor_module._Plan.slots = lambda *a: None  # type: ignore[method-assign]
+        try:
+            slow(write)
+        finally:
+            monitor_module._Plan.slots = original  # type: ignore[method-assign]
+        cid = write.case.id
+        assert fast._cases[cid].verdicts == slow._cases[cid].verdicts
+        assert fast_alerts == slow_alerts
+        assert fast.verdicts(cid) == slow.verdicts(cid)
+    assert fast._cases[case.id].slots is not None or edits[-1][0] == "drop_clocks"
+
+
+def attrs_evolve_registry(env, engine):
+    import attrs
+
+    return attrs.evolve(env, registry=engine.registry)

@@ -664,8 +664,9 @@ class ComplianceMonitor:
             found = None
         elif not flipped and old is not None and old == entries:
             # The same entries (the processor kept them): no clock moved, no deadline
-            # changed. Compared in C; an entry kept is found equal at once.
-            return touched
+            # changed. Compared in C; an entry kept is found equal at once. The clock rules
+            # without an entry fold the history: any command can change them.
+            return (*touched, *st.uncovered) if st.uncovered else touched
         else:
             found = _moved(old, entries, now_us, flipped, due)
         if found is None:
