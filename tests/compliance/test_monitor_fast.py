@@ -290,6 +290,11 @@ _NO_Z = Event("c", 2, T0.add(minutes=2), EventKind.TRANSITION, "u", "agent", "a"
 @given(events=histories(14), cuts=st.lists(st.booleans(), min_size=14, max_size=14),
        complete=st.lists(st.booleans(), min_size=14, max_size=14))
 @example(events=[_OPENING, _NO_Z], cuts=[False] * 14, complete=[False] * 14)
+# x and y found present at "a" (known), then x blanked by another "a" that requires it (and
+# passes every other merged test): a field an event gives is looked at again.
+@example(events=[_OPENING, _NO_Z,
+                 Event("c", 3, T0.add(minutes=3), EventKind.TRANSITION, "u", "agent", "a", "s0",
+                       "s1", {"x": " ", "z": "1"})], cuts=[False] * 14, complete=[False] * 14)
 def test_the_monitor_one_event_at_a_time_equals_the_batch_checker(events, cuts, complete):
     env = Environment(registry=_Finals())
     alerts = []

@@ -494,8 +494,9 @@ class ComplianceMonitor:
             slots = st.slots
             due = st.due
             # (slots are only kept after a command: before_us is then an instant)
-            if slots is None or now_us < before_us or (  # type: ignore[operator]
-                    due is not None and due < now_us) or entries is None or \
+            if slots is None or (
+                    now_us < before_us  # type: ignore[operator]
+            ) or (due is not None and due < now_us) or entries is None or \
                     len(entries) != len(slots):
                 touched = self._clocks(st, entries, before_us, now_us, complete, flipped,
                                        False, touched, turned)
