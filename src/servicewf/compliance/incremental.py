@@ -368,9 +368,10 @@ class _Retention(Folder):
             if tz is None:
                 tz = env.calendar(rule.calendar).tz
             # As Retention.evaluate: the event's date in the calendar's zone.
-            times = trace._times  # the instant alone when no rule indexed them all
-            day = local_date_us(times[i] if times is not None else epoch_us(trace.events[i].at),
-                                tz)
+            # The instant alone when no rule indexed them up to this event.
+            times = trace._times
+            day = local_date_us(times[i] if times is not None and i < len(times)
+                                else epoch_us(trace.events[i].at), tz)
             if purge and any(day < m for m in self.marks):  # a purge of an earlier archive
                 self.bad = True
                 return

@@ -45,7 +45,7 @@ from servicewf.compliance.rules import (
     Verdict,
     present,
 )
-from servicewf.compliance.trace import Trace
+from servicewf.compliance.trace import _OPENED, Trace
 from servicewf.storage.base import Store, WriteSet
 
 if TYPE_CHECKING:
@@ -215,9 +215,9 @@ class _Evaluated(Folder):
 class _Plan:
     """The rules of one process, and which of them each activity can change."""
 
-    __slots__ = ("always", "clock_by_name", "clocks", "generic", "monotone", "monotone_set",
-                 "ops", "others", "others_all", "others_always", "rules", "seen", "steps",
-                 "touch")
+    __slots__ = ("always", "clock_by_name", "clocks", "commands", "generic", "monotone",
+                 "monotone_set", "ops", "others", "others_all", "others_always", "rules", "seen",
+                 "steps", "touch", "unknown")
 
     def __init__(self, rules: list[Rule]) -> None:
         self.rules = rules
@@ -280,6 +280,13 @@ class _Plan:
         self.others_all = tuple(k for k in range(len(rules))
                                 if k not in monotone and k not in self.clocks)
         self.generic = tuple(k for k in range(len(rules)) if k not in monotone)
+        # What one event of each activity does on an open case, in one lookup: the other
+        # rules it touches, then its step (empty parts when it has none).
+        none: _Step = ((), (), frozenset(), frozenset(), (), (), ())
+        self.commands: dict[str, tuple[Any, ...]] = {
+            a: (self.others.get(a, self.others_always), *self.steps.get(a, none))
+            for a in {*self.steps, *self.others}}
+        self.unknown = (self.others_always, *none)
 
     def uncovered(self, entries: Any) -> tuple[tuple[int, ...], bool]:
         """The clock rules whose clock has no entry among ``entries`` (they fold the history
@@ -290,6 +297,26 @@ class _Plan:
         names = set(found)
         unique = len(names) == len(found) == len(entries or ())
         return tuple(k for k in self.clocks if self.rules[k].clock not in names), unique  # type: ignore[attr-defined]
+
+    def slots(self, entries: Any, folders: list[Folder], trace: Trace,
+              env: Environment) -> tuple[tuple[Any, tuple[int, ...]], ...] | None:
+        """Per position in ``entries`` (every entry a mapping with a name of its own), its
+        name and the clock rules that read it, when each of those is judged from its entry
+        directly (a bound :class:`_Clock`); ``None`` otherwise."""
+        by_name = self.clock_by_name
+        out = []
+        for e in entries:
+            name = e.get("name")
+            ks = by_name.get(name, ())
+            for k in ks:
+                f = folders[k]
+                # Bound now rather than at the rule's first verdict: the same answer (the
+                # environment and the process do not change), asked once.
+                if type(f) is not _Clock or not (
+                        f.bound if f.bound is not None else f._bound(trace, env)):
+                    return None
+            out.append((name, ks))
+        return tuple(out)
 
     def touched(self, acts: list[str], start: int) -> tuple[int, ...]:
         """The rules the activities from ``start`` on can change."""
@@ -306,7 +333,7 @@ class _CaseState:
     the version folded to and whether the case was complete then."""
 
     __slots__ = ("bad", "complete", "definition_version", "due", "entries", "finals",
-                 "folders", "known", "plan", "seen", "trace", "uncovered", "unique",
+                 "folders", "known", "plan", "seen", "slots", "trace", "uncovered", "unique",
                  "verdicts", "version")
 
     def __init__(self, plan: _Plan, trace: Trace, version: int) -> None:
@@ -325,6 +352,9 @@ class _CaseState:
         self.entries: Any = None  # the SLA record's clock entries at the last command
         self.uncovered: tuple[int, ...] = ()  # clock rules without an entry among them
         self.unique = False  # whether every clock entry has a name of its own
+        # Per position in the clock entries, the entry's name and the clock rules judged
+        # from it directly (_Plan.slots); None: the entries are judged by _clocks.
+        self.slots: tuple[tuple[Any, tuple[int, ...]], ...] | None = None
         self.finals: frozenset[str] | None = None  # the final states of the case's definition
         self.definition_version = 0  # ... of this version
         self.due: int | None = None  # the earliest of the entries' deadlines still ahead
@@ -380,10 +410,27 @@ class ComplianceMonitor:
         cases[cid] = cases.pop(cid)  # kept in order of the last write (the bound drops the
         # case written longest ago first)
         trace = st.trace
-        act = trace.append(event)
+        # Trace.append written out (what it does for one event, the trace's events a list
+        # since _load): the call and its attribute reads cost as much as the appends.
+        events = trace.events
+        i = len(events)  # the new event's position
+        events.append(event)  # type: ignore[attr-defined]
+        act = event.trigger or ("open" if event.kind is _OPENED else event.kind.value)
+        trace.acts.append(act)
+        trace.seqs.append(event.seq)
+        given = event.data
+        fields = trace._fields
+        if fields is not None:
+            for f, v in given.items():
+                slot = fields.get(f)
+                if slot is None:
+                    fields[f] = ([i], [v])
+                else:
+                    slot[0].append(i)
+                    slot[1].append(v)
         known = st.known
         if known:
-            known.difference_update(event.data)
+            known.difference_update(given)
         st.version = case.version
         finals = st.finals
         if finals is None or st.definition_version != case.definition_version:
@@ -391,18 +438,44 @@ class ComplianceMonitor:
         complete = finals is not None and case.state in finals
         before_us = trace.as_of_us
         trace.complete = complete
-        times = trace._times
-        now_us = times[-1] if times is not None and case.updated_at is event.at else \
-            epoch_us(case.updated_at)  # the command's own instant, converted by append()
+        now_us = epoch_us(case.updated_at)
         trace.as_of_us = now_us
         raw: Any = case.extensions.get("sla")
         trace.sla = raw
         plan = st.plan
         verdicts = st.verdicts
         turned: list[int] = []  # the rules whose verdict turned possibly violated / violated
-        step = plan.steps.get(act)
-        if step is not None:
-            self._step(st, step, trace, len(trace.acts) - 1, turned)
+        # The monotone rules the activity concerns (the plan's step, see _step): the
+        # precedences without conditions by their leaves' state alone, the data rules'
+        # merged tests once each (every test passing: no data rule found a violation; one
+        # failing: their ops are judged one by one), the other ops one by one.
+        touched: Sequence[int]
+        touched, targets, sources, at_case, at_event, tests, data, rest = \
+            plan.commands.get(act, plan.unknown)
+        if targets:
+            seen, bad = st.seen, st.bad
+            for k, j in targets:  # judged before the sources are marked, as in _fold
+                if not seen[j] and not bad[k]:
+                    bad[k] = True
+                    if verdicts[k] is not _VIO:
+                        verdicts[k] = _VIO
+                        turned.append(k)
+        if sources:
+            seen = st.seen
+            for j in sources:
+                seen[j] = True
+        if data:
+            # The fields to be present in the case data: those known present (their latest
+            # value, given by no event since it was found present) need no look.
+            failed = not at_case <= known and self._missing(st, trace, at_case)
+            if not failed and at_event and not at_event.isdisjoint(given):
+                failed = any(present(given.get(f)) for f in at_event)
+            if not failed and tests:
+                failed = self._fails(trace, given, tests)
+            if failed:
+                self._fold(st, data, trace, i, True, turned)
+        if rest:
+            self._fold(st, rest, trace, i, True, turned)
         flipped = complete is not st.complete
         if flipped:
             st.complete = complete
@@ -414,13 +487,77 @@ class ComplianceMonitor:
                     verdicts[k] = settled
         # On a complete case any event can change the other rules (one may judge at the
         # last event); on an open one, those the activity is relevant to.
-        touched: Sequence[int] = plan.others_all if complete or flipped else plan.others.get(
-            act, plan.others_always)
+        if complete or flipped:
+            touched = plan.others_all
         if plan.clocks:
-            touched = self._clocks(st, raw, before_us, now_us, complete, flipped, False,
-                                   touched, turned)
+            entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
+            slots = st.slots
+            due = st.due
+            # (slots are only kept after a command: before_us is then an instant)
+            if slots is None or (
+                    now_us < before_us  # type: ignore[operator]
+            ) or (due is not None and due < now_us) or entries is None or \
+                    len(entries) != len(slots):
+                touched = self._clocks(st, entries, before_us, now_us, complete, flipped,
+                                       False, touched, turned)
+            elif flipped or st.entries != entries:  # compared in C, kept entries at once
+                # The clocks' entries in the same places, no deadline passed since the last
+                # command: the entries the SLA processor kept (the very same objects) leave
+                # their rules' verdicts as they were, unless the case completed or reopened
+                # (every entry is judged again then); a rule whose entry is judged is judged
+                # from the entry (_clock_verdict, as _Clock.verdict gives it). A moved
+                # entry's deadline, if ahead, may become the earliest one ahead; a moved entry
+                # that held that one leaves it in place, earlier than need be: when it
+                # passes, every entry is judged (the path above) and the earliest deadline
+                # read again. When every entry is judged, the earliest is read anew.
+                old = st.entries
+                st.entries = entries
+                if flipped:
+                    due = None
+                for a, b, (name, ks) in zip(old, entries, slots):  # noqa: B905 (equal lengths)
+                    if a is b:
+                        if not flipped:
+                            continue
+                    elif b.get("name") != name:  # another clock in this place: read them all
+                        st.entries, st.slots = old, None
+                        touched = self._clocks(st, entries, before_us, now_us, complete,
+                                               flipped, False, touched, turned)
+                        break
+                    d = b.get("deadline")
+                    if type(d) is int and d >= now_us and (due is None or d < due):
+                        due = d
+                    if ks:
+                        v = _clock_verdict(b, now_us, complete)
+                        for k in ks:
+                            if v is not verdicts[k]:
+                                verdicts[k] = v
+                                if v is _PVIO or v is _VIO:
+                                    turned.append(k)
+                else:
+                    st.due = due
+                    if st.uncovered:  # clock rules without an entry fold the history
+                        touched = (*touched, *st.uncovered)
+            else:
+                st.entries = entries
+                if st.uncovered:
+                    touched = (*touched, *st.uncovered)
         if touched or turned:  # most commands: no rule left to step, none turned
-            self._judge(case, st, trace, len(trace.acts) - 1, touched, turned)
+            self._judge(case, st, trace, i, touched, turned)
+
+    @staticmethod
+    def _fails(trace: Trace, given: Any, tests: tuple[tuple[str, bool, bool], ...]) -> bool:
+        """Whether one of the merged data ``tests`` (field, in the case data (else the
+        event's, ``given``), must be present (else absent)) fails as of the last event."""
+        fields = trace.fields()
+        for field, case_data, want in tests:
+            if case_data:
+                found = fields.get(field)
+                v = found[1][-1] if found is not None else None
+            else:
+                v = given.get(field)
+            if present(v) is not want:
+                return True
+        return False
 
     def _judge(self, case: Any, st: _CaseState, trace: Trace, start: int,
                touched: Sequence[int], turned: list[int]) -> None:
@@ -460,11 +597,7 @@ class ComplianceMonitor:
         complete = finals is not None and case.state in finals
         before_us = trace.as_of_us
         trace.complete = complete
-        times = trace._times
-        if times is not None and new and case.updated_at is new[-1].at:
-            now_us = times[-1]  # the command's own instant, converted by extend()
-        else:
-            now_us = epoch_us(case.updated_at)
+        now_us = epoch_us(case.updated_at)
         trace.as_of_us = now_us
         raw: Any = case.extensions.get("sla")
         trace.sla = raw
@@ -494,8 +627,9 @@ class ComplianceMonitor:
         else:
             touched = [k for k in plan.touched(acts, start) if k not in plan.monotone_set]
         if plan.clocks:
-            touched = self._clocks(st, raw, before_us, now_us, complete, flipped, everything,
-                                   touched, turned)
+            entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
+            touched = self._clocks(st, entries, before_us, now_us, complete, flipped,
+                                   everything, touched, turned)
         self._judge(case, st, trace, start, touched, turned)
 
     def _finals_of(self, st: _CaseState, case: Any) -> frozenset[str] | None:
@@ -509,7 +643,7 @@ class ComplianceMonitor:
         st.finals, st.definition_version = finals, case.definition_version
         return finals
 
-    def _clocks(self, st: _CaseState, raw: Any, before_us: int | None, now_us: int,
+    def _clocks(self, st: _CaseState, entries: Any, before_us: int | None, now_us: int,
                 complete: bool, flipped: bool, with_clocks: bool, touched: Sequence[int],
                 turned: list[int]) -> Sequence[int]:
         """Judge the clock rules (the plan has some) after a write: the rules to step as
@@ -520,7 +654,6 @@ class ComplianceMonitor:
         passed since the last command and the same completeness leave its verdict as it
         was. A rule whose clock has no entry folds the history itself."""
         plan = st.plan
-        entries = raw.get("clocks") if type(raw) in _MAPPINGS else None
         due = st.due  # the earliest deadline not passed at the last command
         old = st.entries
         st.entries = entries
@@ -532,8 +665,9 @@ class ComplianceMonitor:
             found = None
         elif not flipped and old is not None and old == entries:
             # The same entries (the processor kept them): no clock moved, no deadline
-            # changed. Compared in C; an entry kept is found equal at once.
-            return touched
+            # changed. Compared in C; an entry kept is found equal at once. The clock rules
+            # without an entry fold the history: any command can change them.
+            return (*touched, *st.uncovered) if st.uncovered else touched
         else:
             found = _moved(old, entries, now_us, flipped, due)
         if found is None:
@@ -541,6 +675,8 @@ class ComplianceMonitor:
                 touched = (*touched, *plan.clocks)
             st.uncovered, st.unique = plan.uncovered(entries)
             st.due = _next_due(entries, now_us)
+            st.slots = plan.slots(entries, st.folders, st.trace, self.env) \
+                if st.unique and entries is not None else None
             return touched
         moved, st.due = found
         extra = st.uncovered
@@ -576,57 +712,11 @@ class ComplianceMonitor:
         for a in alerts:
             on_alert(a)
 
-    def _step(self, st: _CaseState, step: _Step, trace: Trace, i: int,
-              turned: list[int]) -> None:
-        """Judge event ``i``, the trace's last and only new one, for the monotone rules its
-        activity concerns (``step``, from the plan), as :meth:`_fold` does its ops: the
-        precedences without conditions by their leaves' state alone, the data rules' merged
-        tests once each (every test passing: no data rule found a violation; one failing:
-        their ops are judged one by one), the other ops one by one."""
-        targets, sources, at_case, at_event, tests, data, rest = step
-        seen = st.seen
-        if targets:
-            bad, verdicts = st.bad, st.verdicts
-            for k, j in targets:  # judged before the sources are marked, as in _fold
-                if not seen[j] and not bad[k]:
-                    bad[k] = True
-                    if verdicts[k] is not _VIO:
-                        verdicts[k] = _VIO
-                        turned.append(k)
-        for j in sources:
-            seen[j] = True
-        if data:
-            given = trace.events[i].data
-            # The fields to be present in the case data: those known present (their latest
-            # value, given by no event since it was found present) need no look.
-            failed = not at_case <= st.known and self._missing(st, trace, at_case)
-            if not failed and at_event and not given.keys().isdisjoint(at_event):
-                failed = any(present(given.get(f)) for f in at_event)
-            if not failed and tests:
-                fields = trace._fields
-                if fields is None:
-                    fields = trace._fields = trace._index_fields()
-                for field, case_data, want in tests:
-                    if case_data:
-                        found = fields.get(field)
-                        v = found[1][-1] if found is not None else None
-                    else:
-                        v = given.get(field)
-                    if present(v) is not want:
-                        failed = True
-                        break
-            if failed:
-                self._fold(st, data, trace, i, True, turned)
-        if rest:
-            self._fold(st, rest, trace, i, True, turned)
-
     @staticmethod
     def _missing(st: _CaseState, trace: Trace, names: frozenset[str]) -> bool:
         """Whether one of the fields ``names`` is not present in the case data as of the
         trace's last event; those present are remembered as known (st.known)."""
-        fields = trace._fields
-        if fields is None:
-            fields = trace._fields = trace._index_fields()
+        fields = trace.fields()
         known = st.known
         missing = False
         for field in names - known:
@@ -660,9 +750,7 @@ class ComplianceMonitor:
                 assert need is not None
                 for field, at_case, want in need:
                     if at_case:
-                        fields = trace._fields
-                        if fields is None:
-                            fields = trace._fields = trace._index_fields()
+                        fields = trace.fields()
                         found = fields.get(field)
                         v = found[1][-1] if found is not None else None
                     else:

@@ -1255,9 +1255,7 @@ class SlaClock(Rule):
             except LookupError:
                 return _judge(self, trace, [], [], [], [],
                               f"no clock {self.clock} in the policy")
-        trace.time_us(0)
-        times = trace._times
-        assert times is not None
+        times = trace.times()
 
         def at(us: int) -> int:
             """The event at instant ``us`` (the first of equal ones)."""

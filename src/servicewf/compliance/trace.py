@@ -41,8 +41,9 @@ class Trace:
     the SLA clocks' state stored with the case for exactly these events, when known.
     """
 
-    __slots__ = ("_clocks", "_clocks_of", "_fields", "_pos", "_times", "acts", "as_of_us",
-                 "case_id", "complete", "events", "process", "seqs", "sla", "start")
+    __slots__ = ("_clocks", "_clocks_of", "_fields", "_pos", "_pos_n", "_times",
+                 "acts", "as_of_us", "case_id", "complete", "events", "process", "seqs", "sla",
+                 "start")
 
     def __init__(self, case_id: str, process: str | None, events: Sequence[Event], *,
                  complete: bool, as_of_us: int | None, sla: Any = None) -> None:
@@ -62,7 +63,10 @@ class Trace:
                 found.append(i)
         self.acts = acts
         self._pos = pos
+        self._pos_n = len(acts)  # the events indexed in _pos (append() leaves the rest)
         self.seqs = [e.seq for e in events]
+        # Built when first read; append() keeps _fields up to date, the instants are indexed
+        # when next read (times()).
         self._times: list[int] | None = None
         self._fields: dict[str, tuple[list[int], list[Any]]] | None = None
         self.as_of_us = as_of_us
@@ -83,8 +87,11 @@ class Trace:
             append(e)
 
     def append(self, event: Event) -> str:
-        """Append ``event`` (the next one of the same case) to the indexes built so far;
-        return its activity. One command writes one event: the monitor's path for it."""
+        """Append ``event`` (the next one of the same case); return its activity. One command
+        writes one event: the incremental checker's path for it, so only what the rules
+        read at every command is indexed here (activities, sequence numbers, the data fields
+        once indexed); positions and instants are indexed when next read, all the new events
+        at once."""
         events = self.events
         if type(events) is not list:
             events = self.events = list(events)
@@ -92,14 +99,7 @@ class Trace:
         events.append(event)
         a = event.trigger or ("open" if event.kind is _OPENED else event.kind.value)
         self.acts.append(a)
-        found = self._pos.get(a)
-        if found is None:
-            self._pos[a] = [k]
-        else:
-            found.append(k)
         self.seqs.append(event.seq)
-        if self._times is not None:
-            self._times.append(epoch_us(event.at))
         fields = self._fields
         if fields is not None:
             for f, v in event.data.items():
@@ -110,6 +110,38 @@ class Trace:
                     slot[0].append(k)
                     slot[1].append(v)
         return a
+
+    def _index_positions(self) -> None:
+        """Index the positions of the events appended since _pos was last brought up to
+        date."""
+        pos, acts = self._pos, self.acts
+        for k in range(self._pos_n, len(acts)):
+            a = acts[k]
+            found = pos.get(a)
+            if found is None:
+                pos[a] = [k]
+            else:
+                found.append(k)
+        self._pos_n = len(acts)
+
+    def times(self) -> list[int]:
+        """The instant of every event in epoch microseconds (kept: extended when read after
+        events were appended)."""
+        times = self._times
+        events = self.events
+        if times is None:
+            times = self._times = [epoch_us(e.at) for e in events]
+        elif len(times) != len(events):
+            times += [epoch_us(events[k].at) for k in range(len(times), len(events))]
+        return times
+
+    def fields(self) -> dict[str, tuple[list[int], list[Any]]]:
+        """Every data field: the positions of the events that gave it and the values given
+        (built when first read, then kept up to date by append())."""
+        fields = self._fields
+        if fields is None:
+            fields = self._fields = self._index_fields()
+        return fields
 
     def clock_entry(self, clock: str) -> Mapping[str, Any] | None:
         """The entry of ``clock`` in :attr:`sla` (as :func:`~servicewf.compliance.rules.
@@ -131,6 +163,8 @@ class Trace:
 
     def positions(self, names: frozenset[str]) -> list[int]:
         """The positions (0-based) of the events whose activity is in ``names``, in order."""
+        if self._pos_n != len(self.acts):
+            self._index_positions()
         if len(names) == 1:
             for n in names:
                 return self._pos.get(n, [])
@@ -143,14 +177,16 @@ class Trace:
 
     def has(self, names: frozenset[str]) -> bool:
         """Whether some event's activity is in ``names``."""
+        if self._pos_n != len(self.acts):
+            self._index_positions()
         pos = self._pos
         return any(n in pos for n in names)
 
     def time_us(self, i: int) -> int:
         """The instant of event ``i`` in epoch microseconds."""
         times = self._times
-        if times is None:
-            times = self._times = [epoch_us(e.at) for e in self.events]
+        if times is None or len(times) != len(self.events):
+            times = self.times()
         return times[i]
 
     def end_us(self) -> int:
@@ -162,10 +198,7 @@ class Trace:
     def value_at(self, field: str, i: int) -> Any:
         """The value of ``field`` in the case data just after event ``i`` (later values win),
         or ``None`` when no event up to ``i`` supplied it."""
-        fields = self._fields
-        if fields is None:
-            fields = self._fields = self._index_fields()
-        found = fields.get(field)
+        found = self.fields().get(field)
         if found is None:
             return None
         where, values = found
@@ -174,10 +207,7 @@ class Trace:
 
     def values_until(self, field: str, i: int) -> list[Any]:
         """Every value ``field`` was given by events up to ``i``, in order."""
-        fields = self._fields
-        if fields is None:
-            fields = self._fields = self._index_fields()
-        found = fields.get(field)
+        found = self.fields().get(field)
         if found is None:
             return []
         where, values = found
