@@ -386,9 +386,25 @@ def _edited(write, edit, record):
     return WriteSet(case, write.events, write.expected_version)
 
 
+class _Draws:
+    """Stands for ``st.data()`` in an example: hands out the given values in order."""
+
+    def __init__(self, *values):
+        self.values = list(values)
+
+    def draw(self, strategy):
+        return self.values.pop(0)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 @example(data=None)
+# Twenty hours, then twenty more, before the second and third commands, nothing edited: a
+# clock kept unchanged holds the earliest deadline ahead while another entry moves; the
+# command after it passes must see it (the slots path keeps that deadline, not only the
+# moved entries').
+@example(data=_Draws(0, "keep", 1, 1200, "keep", 1, 1200, "keep", 1,
+                     *[0, "keep", 1] * 7, 1))
 def test_clock_rules_judged_from_slots_equal_the_general_path(data):
     """The one-event path judges the clock rules from per-position slots (entries kept by
     identity skipped, a completing or reopening case judging every entry, a moved entry's
