@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from itertools import chain, groupby, islice, repeat
 from operator import attrgetter, itemgetter, lt, methodcaller, sub
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 import attrs
@@ -36,7 +37,7 @@ import pendulum
 
 from servicewf._gc import collector_paused
 from servicewf.errors import InvalidData, LogImportError, NaiveTimestamp
-from servicewf.plain import MAX_IDENTIFIER, frozen_mapping
+from servicewf.plain import MAX_IDENTIFIER, MAX_ITEMS, MAX_TEXT, FrozenDict, frozen_mapping
 
 __all__ = ["COERCE_REASONS", "DROP_REASONS", "ColumnMap", "ImportedEvent", "Log", "LossReport",
            "ocel_json_rows", "ocel_sqlite_rows", "read_log", "read_rows"]
@@ -656,6 +657,30 @@ class _Idents(dict[str, "str | None"]):
         return value
 
 
+def _cells_freezer(fields: Sequence[str]) -> Callable[[Sequence[str]], Mapping[str, Any]]:
+    """A function from a row's text cells (one per field, ``fields`` distinct) to
+    ``frozen_mapping(dict(zip(fields, cells)))``.
+
+    Written out for cells that are ASCII text without a NUL, within the size limits: the
+    plain-data contract's walk (:func:`~servicewf.plain.frozen_mapping`) finds nothing to
+    refuse or convert in them and gives a read-only :class:`FrozenDict` of them, which is
+    built here directly (the walk costs twenty times that, once per distinct data of a
+    log). Anything else takes the walk."""
+    names = "".join(fields)
+    simple = bool(fields) and names.isascii() and "\x00" not in names and \
+        1 + len(fields) <= MAX_ITEMS
+    budget = MAX_TEXT - len(names)
+
+    def freeze(cells: Sequence[str]) -> Mapping[str, Any]:
+        if simple:
+            text = "".join(cells)
+            if text.isascii() and "\x00" not in text and len(text) <= budget:
+                return MappingProxyType(FrozenDict(zip(fields, cells, strict=True)))
+        return frozen_mapping(dict(zip(fields, cells, strict=True)))
+
+    return freeze
+
+
 _MAX_INTERNED = 200_000
 """How many distinct data mappings one read shares between its rows (beyond: one each)."""
 
@@ -728,6 +753,7 @@ def _read_log(
     # Text cells each filling a field of their own (no JSON column adding fields): a row's
     # cells, when none is missing, determine its data exactly (see the loop).
     by_cells = text_cells and json_col is None and len(set(fields)) == len(fields)
+    freeze_cells = _cells_freezer(fields)
     def take(values: Sequence[Any], n: int) -> None:
         """Read row ``n`` (its ``wanted`` values) into ``cases`` and ``report``."""
         raw_case, raw_label, raw_time, raw_actor, raw_role, raw_kind, raw_seq, raw_json = \
@@ -824,10 +850,8 @@ def _read_log(
         except TypeError:  # an unhashable value (a list from JSON): not shared
             shared = None
         if shared is None:
-            if data is None:
-                data = dict(zip(fields, cells))  # noqa: B905 - equal lengths
             try:
-                frozen_new = frozen_mapping(data)
+                frozen_new = freeze_cells(cells) if data is None else frozen_mapping(data)
             except InvalidData:  # a NUL or a lone surrogate in a cell: the row, not the log
                 report.drop("invalid_value", n)
                 return
@@ -912,8 +936,7 @@ def _read_log(
                     data_key = data_keys[i]
                     found_shared = interned.get(data_key)  # shared by a row of this chunk
                     if found_shared is None:
-                        found_shared = (data_key, frozen_mapping(
-                            dict(zip(fields, data_key, strict=True))))
+                        found_shared = (data_key, freeze_cells(data_key))
                         if len(interned) < _MAX_INTERNED:
                             interned[data_key] = found_shared
                     shared[i] = found_shared
