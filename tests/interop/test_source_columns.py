@@ -155,3 +155,38 @@ def test_cells_at_the_text_limit(extra):
     ours = _outcome(lambda: freeze(cells))
     assert ours == _outcome(lambda: frozen_mapping(dict(zip(fields, cells, strict=True))))
     assert (ours[0] == "refused") == bool(extra)
+
+
+@pytest.mark.parametrize("fields", [["a"], ["a", "b"], ["a", "b", "c"]])
+def test_cells_at_the_item_limit(fields):
+    # Three values at most (the mapping counts as one): two fields are within, three not.
+    from unittest import mock
+
+    from servicewf import plain
+
+    cells = ["x"] * len(fields)
+    with mock.patch.object(plain, "MAX_ITEMS", 3), mock.patch.object(source, "MAX_ITEMS", 3):
+        freeze = source._cells_freezer(fields)
+        ours = _outcome(lambda: freeze(cells))
+        walked = _outcome(lambda: frozen_mapping(dict(zip(fields, cells, strict=True))))
+    assert ours == walked
+    assert (ours[0] == "refused") == (len(fields) == 3)
+
+
+@pytest.mark.parametrize(("offset", "tz", "others"), [
+    ("+02:00", None, "+01:00"),  # read at once
+    ("", "Etc/GMT-2", ""),  # naive: read time by time (the zone is UTC+2)
+])
+def test_the_time_column_is_the_one_read(tmp_path, offset, tz, others):
+    # Other columns holding ISO times too (activity and actor names may be any identifier):
+    # every instant is the time column's, whichever way it is read.
+    from servicewf.interop import ColumnMap, read_log
+
+    path = tmp_path / "log.csv"
+    path.write_text("case,act,time,who\n" + "".join(
+        f"c{i % 3},2001-01-0{1 + i % 5}T00:00:00{others},2026-03-02T09:{i:02d}:00{offset},"
+        f"1999-12-0{1 + i % 7}T00:00:00{others}\n" for i in range(40)), encoding="utf-8")
+    log = read_log(path, ColumnMap(case="case", activity="act", time="time", actor="who"),
+                   tz=tz)
+    ats = sorted((e.row, e.at.isoformat()) for events in log.cases.values() for e in events)
+    assert ats == [(i + 1, f"2026-03-02T07:{i:02d}:00+00:00") for i in range(40)]

@@ -251,14 +251,14 @@ def _instant_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
             except OverflowError:
                 fields = None
             if fields is not None:
-                result = (from_state(new_instant, fields, putc), fields)
+                result = (from_state(new_instant, fields, putc), fields)  # type: ignore[assignment]
         elif moment is not None:
             try:
                 u = moment.astimezone(utc)
             except (OverflowError, ValueError):
                 u = None
             if u is not None:
-                result = (new_instant(u.year, u.month, u.day, u.hour, u.minute, u.second,
+                result = (new_instant(u.year, u.month, u.day, u.hour, u.minute, u.second,  # type: ignore[assignment]
                                       u.microsecond, putc), packed(u)[1][0])
         if len(cache) < 100_000:
             cache[value] = result
