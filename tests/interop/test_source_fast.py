@@ -10,6 +10,7 @@ empty cell or a JSON column take the general way: both are drawn here."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import gzip
@@ -528,10 +529,20 @@ def test_times_with_a_fixed_offset_give_the_instants_and_keys_they_gave(moment, 
     assert (instant.timetuple(), instant.microsecond, instant.fold) == \
         (old_instant.timetuple(), old_instant.microsecond, old_instant.fold)
     assert instant == old_instant and hash(instant) == hash(old_instant)
-    assert key == old_key and hash(key) == hash(old_key)
-    # A key equals another's exactly when the instants are equal.
-    later = old_key + dt.timedelta(microseconds=1)
-    assert key != later and key < later
+    # The key: the instant's UTC fields, packed (year to microsecond, as pickled).
+    u = old_key
+    assert type(key) is bytes
+    assert key == bytes([u.year >> 8, u.year & 255, u.month, u.day, u.hour, u.minute,
+                         u.second, u.microsecond >> 16, (u.microsecond >> 8) & 255,
+                         u.microsecond & 255])
+    # A key equals another's exactly when the instants are equal: one microsecond on (or
+    # the same instant in another offset) gives another key (the same key).
+    with contextlib.suppress(OverflowError):  # (past 9999)
+        later = parse((old_key + dt.timedelta(microseconds=1)).isoformat(), 1)
+        assert later is not None and later[1] != key
+    with contextlib.suppress(OverflowError):
+        same = parse(old_key.astimezone(dt.timezone(dt.timedelta(hours=5))).isoformat(), 1)
+        assert same is not None and same[1] == key
 
 
 def test_the_rows_before_a_record_the_csv_module_refuses_are_given_first(tmp_path):

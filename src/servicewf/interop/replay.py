@@ -417,29 +417,32 @@ def replay_case(
                 return new, None, number
         return (*_merge(data, plain, new), -1)
 
+    by_state = mode == "state"
+    finals, known_states, moves = graph.finals, graph.states, graph.moves
     for row, label in remaining:
-        at = row.at
-        if mode == "state" and label == state:
+        # The row's fields as locals, in one step (each read below was an attribute load).
+        _, _, _, at, who, role, row_data, _, _ = row
+        if by_state and label == state:
             # A row that repeats the state: a data update, recorded as a note.
-            noted = _actor(row.actor or IMPORT_ACTOR, row.role or IMPORT_ACTOR)
+            noted = _actor(who or IMPORT_ACTOR, role or IMPORT_ACTOR)
             events.append(new_event(case_id, len(events) + 1, at, _NOTE, noted.id,
-                                    noted.role, None, state, state, row.data, None))
-            if row.data and row.data is not merged:
-                data, plain, data_shape = adopt(row.data)
-                merged = row.data
-            if state in graph.finals:
+                                    noted.role, None, state, state, row_data, None))
+            if row_data and row_data is not merged:
+                data, plain, data_shape = adopt(row_data)
+                merged = row_data
+            if state in finals:
                 deviate(row, "after_final", None, state,
                         f"the case was already closed (final state {state!r})")
             continue
-        was_final = state in graph.finals
+        was_final = state in finals
         refusal: CommandRefused | None = None
         problem: tuple[str, str] | None = None
         actor: Actor | None = None  # of (row, trigger, state) once worked out
-        if mode == "state":
+        if by_state:
             dest = label
-            triggers = graph.moves.get((state, dest), ())
+            triggers = moves.get((state, dest), ())
             trigger = triggers[0] if triggers else IMPORT_TRIGGER
-            if dest not in graph.states:
+            if dest not in known_states:
                 problem = ("unknown_state", f"{definition.name} v{definition.version} has no "
                            f"state {dest!r}")
             elif not triggers:
@@ -447,19 +450,19 @@ def replay_case(
             else:
                 current: Case | None = None  # one value for every candidate (Case is frozen)
                 for candidate in triggers:
-                    if memo and (state, candidate, row.role, (
-                            numbered[1] if (numbered := shaped(id(row.data))) is not None
-                            else shape(row.data))) in judged:
+                    if memo and (state, candidate, role, (
+                            numbered[1] if (numbered := shaped(id(row_data))) is not None
+                            else shape(row_data))) in judged:
                         trigger, refusal = candidate, None
                         break
-                    actor = actors.get((row.actor, row.role, candidate, state)) or \
+                    actor = actors.get((who, role, candidate, state)) or \
                         actor_of(row, candidate, state)
                     if current is None:
                         current = _trusted_case(
                             case_id, name, version, state, len(events), opened_at, at, data,
                             _NO_EXTENSIONS) if frozen_rows else snapshot(at)
                     moved, refused = engine.judge(current, candidate, actor=actor,
-                                                  data=row.data, at=at)
+                                                  data=row_data, at=at)
                     if moved is not None:
                         if memo and graph.pure(state, candidate):
                             remember(state, candidate, row, moved)
@@ -469,14 +472,14 @@ def replay_case(
                     actor = None
         else:
             trigger = label
-            moved = judged.get((state, trigger, row.role, shape(row.data))) if memo \
+            moved = judged.get((state, trigger, role, shape(row_data))) if memo \
                 else None
             if moved is not None:
                 refusal = None
             else:
                 actor = actor_of(row, trigger, state)
                 moved, refusal = engine.judge(snapshot(at), trigger, actor=actor,
-                                              data=row.data, at=at)
+                                              data=row_data, at=at)
                 if moved is not None and memo and graph.pure(state, trigger):
                     remember(state, trigger, row, moved)
             if moved is not None:
@@ -485,15 +488,15 @@ def replay_case(
                 known = graph.dests.get(trigger, set())
                 dest = next(iter(known)) if len(known) == 1 else state
         if actor is None:
-            actor = actors.get((row.actor, row.role, trigger, state)) or \
+            actor = actors.get((who, role, trigger, state)) or \
                 actor_of(row, trigger, state)
         events.append(new_event(case_id, len(events) + 1, at, _TRANSITION, actor.id,
-                                actor.role, trigger, state, dest, row.data, None))
+                                actor.role, trigger, state, dest, row_data, None))
         source = state
         state = dest
-        if row.data and row.data is not merged:
-            data, plain, data_shape = adopt(row.data)
-            merged = row.data
+        if row_data and row_data is not merged:
+            data, plain, data_shape = adopt(row_data)
+            merged = row_data
         if was_final:
             deviate(row, "after_final", None, source,
                     f"the case was already closed (final state {source!r})")
