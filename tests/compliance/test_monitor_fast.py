@@ -405,6 +405,10 @@ class _Draws:
 # moved entries').
 @example(data=_Draws(0, "keep", 1, 1200, "keep", 1, 1200, "keep", 1,
                      *[0, "keep", 1] * 7, 1))
+# Clocks dropped from two records in a row, four days passing before the second: equal
+# (empty) clock lists, the clock rules without an entry still folded.
+@example(data=_Draws(*[0, "keep", 1] * 3, 0, "drop_clocks", 1, 5760, "drop_clocks", 1,
+                     *[0, "keep", 1] * 5, 1))
 def test_clock_rules_judged_from_slots_equal_the_general_path(data):
     """The one-event path judges the clock rules from per-position slots (entries kept by
     identity skipped, a completing or reopening case judging every entry, a moved entry's
@@ -470,3 +474,53 @@ def attrs_evolve_registry(env, engine):
     import attrs
 
     return attrs.evolve(env, registry=engine.registry)
+
+
+def test_commands_exactly_on_deadlines_judged_as_on_the_general_path():
+    """Each command of a complaint lands exactly on the earliest deadline of its running
+    clocks (at that instant a clock is still pending, late only after it): the slots path
+    gives the verdicts and alerts of a monitor on the general path at every write."""
+    import pendulum
+
+    from servicewf import Actor, FrozenClock, MemoryStore
+    from servicewf.clock import epoch_us, from_epoch_us
+    from servicewf.compliance import builtin_catalogue, builtin_environment
+    from servicewf.compliance import monitor as monitor_module
+    from servicewf.processes.stack import builtin_stack
+    from servicewf.testing import open_case, sample_data
+
+    clock = FrozenClock(pendulum.datetime(2026, 3, 2, 9, tz="Asia/Shanghai"))
+    engine = builtin_stack(MemoryStore(), clock).engine
+    writes = []
+    engine.hooks.after_commit()(writes.append)
+    definition = engine.registry.get("complaint")
+    case = open_case(engine, "complaint")
+    who = {"confirm_classification": Actor("zhao", "supervisor")}
+    on_deadline = 0
+    for trigger in ["record", "classify", "confirm_classification", "acknowledge",
+                    "investigate", "resolve", "give_feedback", "close"]:
+        now = epoch_us(clock.now())
+        ahead = [e.get("deadline") for e in case.extensions["sla"]["clocks"]
+                 if type(e.get("deadline")) is int and e.get("deadline") > now]
+        if ahead:
+            clock.set(from_epoch_us(min(ahead)))
+            on_deadline += 1
+        case = engine.fire(case, trigger, actor=who.get(trigger, Actor("wang", "agent")),
+                           data=sample_data(definition, trigger, clock.now()))
+    assert on_deadline >= 2  # the schedule under test happened
+    env = attrs_evolve_registry(builtin_environment(), engine)
+    fast_alerts, slow_alerts = [], []
+    fast = ComplianceMonitor(builtin_catalogue(), env=env, on_alert=fast_alerts.append,
+                             store=engine.store)
+    slow = ComplianceMonitor(builtin_catalogue(), env=env, on_alert=slow_alerts.append,
+                             store=engine.store)
+    original = monitor_module._Plan.slots
+    for write in writes:
+        fast(write)
+        monitor_module._Plan.slots = lambda *a: None  # type: ignore[method-assign]
+        try:
+            slow(write)
+        finally:
+            monitor_module._Plan.slots = original  # type: ignore[method-assign]
+        assert fast._cases[case.id].verdicts == slow._cases[case.id].verdicts
+        assert fast_alerts == slow_alerts
