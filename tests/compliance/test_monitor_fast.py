@@ -415,11 +415,65 @@ def test_clock_rules_judged_from_slots_equal_the_general_path(data):
     deadline only bringing the earliest one forward); a monitor whose slots are never kept
     (every command through _clocks and _moved) sees the same writes: after every write both
     hold the same verdicts and raised the same alerts, and their outcomes equal."""
+    import attrs
+
+    from servicewf.compliance import builtin_environment
+
+    edits = []
+
+    def before(clock, case):
+        minutes = data.draw(st.sampled_from([0, 5, 60 * 20, 60 * 24 * 4])) if data else 0
+        clock.advance(minutes=minutes)
+        edits.append((data.draw(st.sampled_from(_EDITS)), data.draw(st.integers(1, 3)))
+                     if data else ("keep", 1))
+
+    engine, case, writes = _complaint_writes(_COMPLAINT_PATH, before)
+    env = builtin_environment()
+    if data is not None and data.draw(st.integers(0, 4)) == 0:
+        # Clock entries with no SLA to bind them: the clock rules fold the history.
+        env = attrs.evolve(env, sla=None)
+    writes = [writes[0], *(_edited(w, *e) for w, e in zip(writes[1:], edits, strict=False))]
+    fast = _slots_equal_general(writes, attrs.evolve(env, registry=engine.registry),
+                                engine.store)
+    assert fast._cases[case.id].slots is not None or \
+        edits[-1][0] in ("drop_clocks", "no_record") or env.sla is None
+
+
+def test_commands_exactly_on_deadlines_judged_as_on_the_general_path():
+    """Each command of a complaint lands exactly on the earliest deadline of its running
+    clocks (at that instant a clock is still pending, late only after it): the slots path
+    gives the verdicts and alerts of a monitor on the general path at every write."""
+    import attrs
+
+    from servicewf.clock import epoch_us, from_epoch_us
+    from servicewf.compliance import builtin_environment
+
+    on_deadline = []
+
+    def before(clock, case):
+        now = epoch_us(clock.now())
+        ahead = [d for e in case.extensions["sla"]["clocks"]
+                 if type(d := e.get("deadline")) is int and d > now]
+        if ahead:
+            clock.set(from_epoch_us(min(ahead)))
+            on_deadline.append(min(ahead))
+
+    engine, _, writes = _complaint_writes(_COMPLAINT_PATH[:8], before)
+    assert len(on_deadline) >= 2  # the schedule under test happened
+    _slots_equal_general(writes, attrs.evolve(builtin_environment(), registry=engine.registry),
+                         engine.store)
+
+
+_COMPLAINT_PATH = ("record", "classify", "confirm_classification", "acknowledge",
+                   "investigate", "resolve", "give_feedback", "close", "follow_up", "archive")
+
+
+def _complaint_writes(path, before):
+    """A complaint of the built-in stack fired along ``path`` (``before(clock, case)`` moves
+    the clock before each command): the engine, the case, and every write committed."""
     import pendulum
 
     from servicewf import Actor, FrozenClock, MemoryStore
-    from servicewf.compliance import builtin_catalogue, builtin_environment
-    from servicewf.compliance import monitor as monitor_module
     from servicewf.processes.stack import builtin_stack
     from servicewf.testing import open_case, sample_data
 
@@ -429,33 +483,28 @@ def test_clock_rules_judged_from_slots_equal_the_general_path(data):
     engine.hooks.after_commit()(writes.append)
     definition = engine.registry.get("complaint")
     case = open_case(engine, "complaint")
-    path = ["record", "classify", "confirm_classification", "acknowledge", "investigate",
-            "resolve", "give_feedback", "close", "follow_up", "archive"]
     who = {"confirm_classification": Actor("zhao", "supervisor")}
-    edits = []
     for trigger in path:
-        minutes = data.draw(st.sampled_from([0, 5, 60 * 20, 60 * 24 * 4])) if data else 0
-        clock.advance(minutes=minutes)
+        before(clock, case)
         case = engine.fire(case, trigger, actor=who.get(trigger, Actor("wang", "agent")),
                            data=sample_data(definition, trigger, clock.now()))
-        edits.append((data.draw(st.sampled_from(_EDITS)), data.draw(st.integers(1, 3)))
-                     if data else ("keep", 1))
-    env = builtin_environment()
-    if data is not None and data.draw(st.integers(0, 4)) == 0:
-        # Clock entries with no SLA to bind them: the clock rules fold the history.
-        import attrs
+    return engine, case, writes
 
-        env = attrs.evolve(env, sla=None)
+
+def _slots_equal_general(writes, env, store):
+    """Feed ``writes`` to a monitor and to one whose slots are never kept (the general clock
+    path); after every write both hold the same verdicts and raised the same alerts. Returns
+    the first."""
+    from servicewf.compliance import builtin_catalogue
+    from servicewf.compliance import monitor as monitor_module
+
     fast_alerts, slow_alerts = [], []
     fast = ComplianceMonitor(builtin_catalogue(), env=env, on_alert=fast_alerts.append,
-                             store=engine.store)
+                             store=store)
     slow = ComplianceMonitor(builtin_catalogue(), env=env, on_alert=slow_alerts.append,
-                             store=engine.store)
-    fast.env = slow.env = attrs_evolve_registry(env, engine)
+                             store=store)
     original = monitor_module._Plan.slots
-    for k, write in enumerate(writes):
-        if k:
-            write = _edited(write, *edits[k - 1])
+    for write in writes:
         fast(write)
         monitor_module._Plan.slots = lambda *a: None  # type: ignore[method-assign]
         try:
@@ -466,61 +515,4 @@ def test_clock_rules_judged_from_slots_equal_the_general_path(data):
         assert fast._cases[cid].verdicts == slow._cases[cid].verdicts
         assert fast_alerts == slow_alerts
         assert fast.verdicts(cid) == slow.verdicts(cid)
-    assert fast._cases[case.id].slots is not None or \
-        edits[-1][0] in ("drop_clocks", "no_record") or env.sla is None
-
-
-def attrs_evolve_registry(env, engine):
-    import attrs
-
-    return attrs.evolve(env, registry=engine.registry)
-
-
-def test_commands_exactly_on_deadlines_judged_as_on_the_general_path():
-    """Each command of a complaint lands exactly on the earliest deadline of its running
-    clocks (at that instant a clock is still pending, late only after it): the slots path
-    gives the verdicts and alerts of a monitor on the general path at every write."""
-    import pendulum
-
-    from servicewf import Actor, FrozenClock, MemoryStore
-    from servicewf.clock import epoch_us, from_epoch_us
-    from servicewf.compliance import builtin_catalogue, builtin_environment
-    from servicewf.compliance import monitor as monitor_module
-    from servicewf.processes.stack import builtin_stack
-    from servicewf.testing import open_case, sample_data
-
-    clock = FrozenClock(pendulum.datetime(2026, 3, 2, 9, tz="Asia/Shanghai"))
-    engine = builtin_stack(MemoryStore(), clock).engine
-    writes = []
-    engine.hooks.after_commit()(writes.append)
-    definition = engine.registry.get("complaint")
-    case = open_case(engine, "complaint")
-    who = {"confirm_classification": Actor("zhao", "supervisor")}
-    on_deadline = 0
-    for trigger in ["record", "classify", "confirm_classification", "acknowledge",
-                    "investigate", "resolve", "give_feedback", "close"]:
-        now = epoch_us(clock.now())
-        ahead = [e.get("deadline") for e in case.extensions["sla"]["clocks"]
-                 if type(e.get("deadline")) is int and e.get("deadline") > now]
-        if ahead:
-            clock.set(from_epoch_us(min(ahead)))
-            on_deadline += 1
-        case = engine.fire(case, trigger, actor=who.get(trigger, Actor("wang", "agent")),
-                           data=sample_data(definition, trigger, clock.now()))
-    assert on_deadline >= 2  # the schedule under test happened
-    env = attrs_evolve_registry(builtin_environment(), engine)
-    fast_alerts, slow_alerts = [], []
-    fast = ComplianceMonitor(builtin_catalogue(), env=env, on_alert=fast_alerts.append,
-                             store=engine.store)
-    slow = ComplianceMonitor(builtin_catalogue(), env=env, on_alert=slow_alerts.append,
-                             store=engine.store)
-    original = monitor_module._Plan.slots
-    for write in writes:
-        fast(write)
-        monitor_module._Plan.slots = lambda *a: None  # type: ignore[method-assign]
-        try:
-            slow(write)
-        finally:
-            monitor_module._Plan.slots = original  # type: ignore[method-assign]
-        assert fast._cases[case.id].verdicts == slow._cases[case.id].verdicts
-        assert fast_alerts == slow_alerts
+    return fast
