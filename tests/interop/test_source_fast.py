@@ -18,10 +18,12 @@ import io
 import json
 import pathlib
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from itertools import chain
 from typing import Any
 from unittest import mock
 
+import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
@@ -224,11 +226,18 @@ def test_the_csv_fast_path_reads_what_dict_rows_and_the_old_reader_read(case, gz
         _compare(text, columns, tz, gz)
 
 
+def _flat_records(text: str, delimiter: str) -> Iterator[list[str]]:
+    """The records of ``_csv_record_lists`` one by one, reading ``text`` as a file opened
+    each time with the newline it asks for (the fast path's way, then the module's)."""
+    return chain.from_iterable(source._csv_record_lists(
+        lambda newline: io.StringIO(text, newline=newline), delimiter))
+
+
 def _records(read: Any, text: str, delimiter: str) -> list[Any]:
     """The records ``read`` finds in ``text``, then the csv module's error if it raised."""
     out: list[Any] = []
     try:
-        out.extend(read(io.StringIO(text, newline=""), delimiter))
+        out.extend(read(text, delimiter))
     except (csv.Error, TypeError) as refused:  # TypeError: a delimiter of two characters
         out.append((type(refused).__name__, str(refused)))
     return out
@@ -251,13 +260,13 @@ def _records(read: Any, text: str, delimiter: str) -> list[Any]:
 def test_csv_records_are_the_csv_modules(text, delimiter, block, limit):
     csv_reader = csv.reader  # bound here: the module's reader, not a patched name
 
-    def module(f: Any, d: str) -> Any:
-        return csv_reader(f, delimiter=d)
+    def module(t: str, d: str) -> Any:
+        return csv_reader(io.StringIO(t, newline=""), delimiter=d)
 
     old = csv.field_size_limit(limit)
     try:
         with mock.patch.object(source, "_BLOCK", block):
-            ours = _records(source._csv_records, text, delimiter)
+            ours = _records(_flat_records, text, delimiter)
         theirs = _records(module, text, delimiter)
     finally:
         csv.field_size_limit(old)
@@ -276,7 +285,38 @@ def test_text_without_quotes_is_split_without_the_csv_module(rows, delimiter, cr
     text = ("\r\n" if crlf else "\n").join(delimiter.join(r) for r in rows)
     expected = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     with mock.patch.object(source.csv, "reader", side_effect=AssertionError("csv module")):
-        assert _records(source._csv_records, text, delimiter) == expected
+        assert _records(_flat_records, text, delimiter) == expected
+
+
+@pytest.mark.parametrize(("text", "opened"), [
+    ("a,b\r\nc,d\r\n", ["\n"]),  # split as read: no universal-newlines pass
+    ("a,b\nc,d\r\ne\n", ["\n"]),
+    ('a,b\nc,"d"\n', ["\n", ""]),  # a quote: opened again the csv module's way
+    ("a,b\nc\rd\n", ["\n", ""]),  # a lone carriage return, too
+])
+def test_the_split_path_reads_the_text_as_it_is_and_the_module_as_documented(text, opened):
+    asked: list[str] = []
+
+    def open_text(newline: str) -> io.StringIO:
+        asked.append(newline)
+        return io.StringIO(text, newline=newline)
+
+    got = list(chain.from_iterable(source._csv_record_lists(open_text, ",")))
+    assert got == list(csv.reader(io.StringIO(text, newline=""), delimiter=","))
+    assert asked == opened
+
+
+def test_the_csv_module_goes_on_after_the_lines_already_split(tmp_path):
+    # The quote is blocks after the start: the text is opened again and the lines split
+    # before it are passed over, not read twice (nor skipped one too many).
+    lines = [f"r{i},x{i}" for i in range(50)] + ['"q,1",2', "last,3"]
+    path = tmp_path / "log.csv.gz"
+    path.write_bytes(gzip.compress(("\ufeffcase,v\r\n" + "\r\n".join(lines)).encode()))
+    with mock.patch.object(source, "_BLOCK", 16):
+        got = list(chain.from_iterable(source._csv_value_lists(path, ",", ["case", "v"])))
+    with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as f:
+        expected = [(r["case"], r["v"]) for r in csv.DictReader(f)]
+    assert got == expected and len(got) == 52
 
 
 def test_lines_as_long_as_the_field_size_limit_are_split_without_the_csv_module():
@@ -285,7 +325,7 @@ def test_lines_as_long_as_the_field_size_limit_are_split_without_the_csv_module(
     old = csv.field_size_limit(4)
     try:
         with mock.patch.object(source.csv, "reader", side_effect=AssertionError("csv module")):
-            assert _records(source._csv_records, "abcd\ncdef", ",") == [["abcd"], ["cdef"]]
+            assert _records(_flat_records, "abcd\ncdef", ",") == [["abcd"], ["cdef"]]
     finally:
         csv.field_size_limit(old)
 
@@ -343,7 +383,9 @@ def test_a_clean_csv_is_read_a_chunk_at_a_time(tmp_path):
         for i in range(3000)), encoding="utf-8")
     columns = ColumnMap(case="case", activity="act", time="time", actor="who", role="role",
                         data={"prio": "priority"})
-    with mock.patch.object(source, "groupby", wraps=groupby) as grouped:
+    # (The whole file in one block: chunks of at most 1,024 of its rows.)
+    with mock.patch.object(source, "groupby", wraps=groupby) as grouped, \
+            mock.patch.object(source, "_BLOCK", 1 << 20):
         log = read_log(path, columns)
     assert grouped.call_count == 3  # 1,024 + 1,024 + 952 rows
     assert log.report.rows_imported == 3000 and sum(map(len, log.cases.values())) == 3000
@@ -554,7 +596,7 @@ def test_the_rows_before_a_record_the_csv_module_refuses_are_given_first(tmp_pat
     got: list[Any] = []
     try:
         with pytest.raises(csv.Error):
-            got.extend(source._csv_values(path, ",", ["case", "time"]))
+            got.extend(chain.from_iterable(source._csv_value_lists(path, ",", ["case", "time"])))
     finally:
         csv.field_size_limit(old)
     assert got == [("a", "1"), ("b", "2")]

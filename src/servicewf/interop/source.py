@@ -27,10 +27,11 @@ import xml.etree.ElementTree as ET
 import zoneinfo
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from itertools import chain, groupby, islice, repeat
 from operator import attrgetter, itemgetter, lt, methodcaller, sub
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import attrs
 import pendulum
@@ -325,11 +326,12 @@ def _instants_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
 
 # --- row sources ---------------------------------------------------------------------------
 
-def _open_text(path: str | os.PathLike[str]) -> io.TextIOBase:
-    raw = open(path, "rb")  # noqa: SIM115 - closed by the wrapper
-    if raw.peek(2)[:2] == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8-sig", newline="")
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+def _open_text(path: str | os.PathLike[str], newline: str = "") -> io.TextIOBase:
+    with open(path, "rb") as raw:
+        gzipped = raw.read(2) == b"\x1f\x8b"
+    if gzipped:  # (opened by name: closing the text closes the file)
+        return gzip.open(path, "rt", encoding="utf-8-sig", newline=newline)
+    return open(path, encoding="utf-8-sig", newline=newline)
 
 
 def _csv_rows(path: str | os.PathLike[str], delimiter: str) -> Iterator[Mapping[str, Any]]:
@@ -338,13 +340,7 @@ def _csv_rows(path: str | os.PathLike[str], delimiter: str) -> Iterator[Mapping[
 
 
 _BLOCK = 1 << 16
-"""Characters :func:`_csv_records` reads at once."""
-
-
-def _csv_records(f: io.TextIOBase, delimiter: str) -> Iterator[list[str]]:
-    """The records of ``f`` exactly as ``csv.reader(f, delimiter=delimiter)`` gives them
-    (see :func:`_csv_record_lists`), one at a time (in C, from the lists)."""
-    return chain.from_iterable(_csv_record_lists(f, delimiter))
+"""Characters :func:`_csv_record_lists` reads at once."""
 
 
 def _batches(records: Iterator[Any]) -> Iterator[list[Any]]:
@@ -364,76 +360,72 @@ def _batches(records: Iterator[Any]) -> Iterator[list[Any]]:
         yield batch
 
 
-def _csv_record_lists(f: io.TextIOBase, delimiter: str) -> Iterator[list[list[str]]]:
-    """The records of ``f`` (text opened with ``newline=""``) exactly as
-    ``csv.reader(f, delimiter=delimiter)`` gives them.
+def _csv_record_lists(open_text: Callable[[str], io.TextIOBase], delimiter: str
+                      ) -> Iterator[list[list[str]]]:
+    """The records of the text ``open_text(newline)`` opens (each call from its start, with
+    that ``newline``) exactly as ``csv.reader`` gives them when reading it opened with
+    ``newline=""``, the csv module's way.
 
     Text without a quote character, a NUL or a carriage return outside a CRLF line end, and
     without lines longer than the field size limit, holds nothing for the csv module to
     interpret but delimiters and line ends: its lines are split on the delimiter by
     ``str.split`` (a blank line is ``[]``), at a fraction of the module's cost per character
-    (its parsing was most of reading BPIC 2013). From the first block holding anything else
-    on, the rest of the file goes through the csv module, from the start of a line.
+    (its parsing was most of reading BPIC 2013). Read opened with ``newline="\n"``, the same
+    characters come without the universal-newlines decoder's pass over them (a thirtieth of
+    the read). From the first block holding anything else on, the text is opened again
+    with ``newline=""`` and the rest goes through the csv module, from the start of the
+    first line not split: the characters before it are read again and passed over (only
+    logs with quotes or lone carriage returns pay for it).
     """
     if len(delimiter) != 1 or delimiter in '"\r\n\x00':
-        yield from _batches(csv.reader(f, delimiter=delimiter))
+        with open_text("") as f:
+            yield from _batches(csv.reader(f, delimiter=delimiter))
         return
     limit = csv.field_size_limit()
-    pending = ""  # the text after the last line feed read: the start of a line
-    while True:
-        block = f.read(_BLOCK)
-        text = pending + block if pending else block
-        if not text:
-            return
-        cut = text.rfind("\n") + 1 if block else len(text)  # at the end: every line
-        body = text[:cut]
-        if '"' in body or "\x00" in body or len(text) - cut > limit:
-            break
-        end = "\n"
-        if "\r" in body:
-            crlf = body.count("\r\n")
-            if crlf != body.count("\r"):  # a lone carriage return ends a record: the module's
+    done = 0  # the characters of the lines split: where the csv module would go on
+    with open_text("\n") as f:
+        pending = ""  # the text after the last line feed read: the start of a line
+        while True:
+            block = f.read(_BLOCK)
+            text = pending + block if pending else block
+            if not text:
+                return
+            cut = text.rfind("\n") + 1 if block else len(text)  # at the end: every line
+            body = text[:cut]
+            if '"' in body or "\x00" in body or len(text) - cut > limit:
                 break
-            if crlf == body.count("\n"):
-                end = "\r\n"  # every line ends so (Windows' files): split there
+            if "\r" in body:
+                # Split at CRLF (Windows' files), then look in what is left: one pass of
+                # joined copies and two character searches, where counting each line end was
+                # three passes of a slower kind (a tenth of reading BPIC 2013, a CRLF file).
+                lines = body.split("\r\n")
+                rest = "".join(lines)
+                if "\r" in rest:  # a lone carriage return ends a record: the module's
+                    break
+                if "\n" in rest:  # lines ending either way
+                    lines = body.replace("\r\n", "\n").split("\n")
             else:
-                body = body.replace("\r\n", "\n")
-        lines = body.split(end)
-        if block:
-            lines.pop()  # the empty text after the last line feed
-        if lines and max(map(len, lines)) > limit:
-            break
-        if "" in lines:
-            yield [[] if not line else line.split(delimiter) for line in lines]
-        else:
-            yield list(map(methodcaller("split", delimiter), lines))
-        pending = text[cut:]
-        if not block:
-            return
-    # The csv module from the start of the first line not read; that line completed to its
-    # end first, so that the file's own lines follow it.
-    while text and not text.endswith(("\n", "\r")):
-        more = f.readline()
-        if not more:
-            break
-        text += more
-    if text.endswith("\r"):  # "\r" then "\n" is one line end: read it now if it is there
-        more = f.readline()
-        if more == "\n":
-            text += more
-        elif more:
-            yield from _batches(csv.reader(chain(io.StringIO(text, newline=""), [more], f),
-                                             delimiter=delimiter))
-            return
-    yield from _batches(csv.reader(chain(io.StringIO(text, newline=""), f),
-                                   delimiter=delimiter))
-
-
-def _csv_values(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[Any]
-                ) -> Iterator[Sequence[Any]]:
-    """The rows of a CSV as the values of the ``wanted`` columns (see
-    :func:`_csv_value_lists`), one at a time (in C, from the lists)."""
-    return chain.from_iterable(_csv_value_lists(path, delimiter, wanted))
+                lines = body.split("\n")
+            if block:
+                lines.pop()  # the empty text after the last line feed
+            # (No line is longer than the text it came from.)
+            if len(body) > limit and lines and max(map(len, lines)) > limit:
+                break
+            if "" in lines:
+                yield [[] if not line else line.split(delimiter) for line in lines]
+            else:
+                yield list(map(methodcaller("split", delimiter), lines))
+            done += cut
+            pending = text[cut:]
+            if not block:
+                return
+    with open_text("") as f:
+        while done > 0:  # (in blocks: the text passed over is not held at once)
+            skipped = len(f.read(min(done, 1 << 20)))
+            if not skipped:
+                break
+            done -= skipped
+        yield from _batches(csv.reader(f, delimiter=delimiter))
 
 
 def _csv_value_lists(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[Any]
@@ -445,34 +437,45 @@ def _csv_value_lists(path: str | os.PathLike[str], delimiter: str, wanted: Seque
 
     Written here rather than read through :class:`csv.DictReader`, which builds a dict of
     every column of every row in Python (a third of reading BPIC 2013); the records are
-    the :mod:`csv` module's (:func:`_csv_records`). A list of rows at a time: the reader
-    takes them one by one from the lists in C, not by resuming this generator per row.
+    the :mod:`csv` module's (:func:`_csv_record_lists`). A list of rows at a time, as the
+    records come (a block's lines, or the module's batches): the reader takes them one by one
+    from the lists in C, not by resuming this generator per row.
     """
-    with _open_text(path) as f:
-        reader = _csv_records(f, delimiter)
-        header = next(reader, None)
+    header: list[str | None] | None = None
+    for records in _csv_record_lists(partial(_open_text, path), delimiter):
+        # Records, then rows padded with a ``None`` appended.
+        batch = cast("list[list[str | None]]", records)
+        if not batch:
+            continue
         if header is None:
-            return
-        width = len(header)
-        index = {name: i for i, name in enumerate(header)}  # a repeated name: the last one
-        # Every row gets one ``None`` appended at ``width``: absent columns read it.
-        pick = itemgetter(*[index.get(c, width) if isinstance(c, str) else width
-                            for c in wanted])
-        pad: list[str | None] = [None] * width
-        for batch in _batches(reader):
-            if min(map(len, batch)) == max(map(len, batch)) == width:
-                # Rows of the header's width (most are): padded and picked in C.
-                deque(map(list.append, batch, repeat(None)), maxlen=0)
-                yield list(map(pick, batch))
+            header = batch[0]
+            width = len(header)
+            index = {name: i for i, name in enumerate(header)}  # a repeated name: the last
+            # A column the header lacks reads the ``None`` a row gets appended at
+            # ``width``; when the header has every one, rows of its width are picked as
+            # they are.
+            places = [index.get(c, width) if isinstance(c, str) else width for c in wanted]
+            padded = width in places
+            pick = itemgetter(*places)
+            pad: list[str | None] = [None] * width
+            batch = batch[1:]
+            if not batch:
                 continue
-            picked = []
-            for row in batch:
-                if not row:
-                    continue  # a blank line
-                if len(row) != width:
-                    row = (row + pad)[:width]
-                row.append(None)
-                picked.append(pick(row))
+        if min(map(len, batch)) == max(map(len, batch)) == width:
+            # Rows of the header's width (most are): padded (when needed) and picked in C.
+            if padded:
+                deque(map(list.append, batch, repeat(None)), maxlen=0)
+            yield list(map(pick, batch))
+            continue
+        picked = []
+        for row in batch:
+            if not row:
+                continue  # a blank line
+            if len(row) != width:
+                row = (row + pad)[:width]
+            row.append(None)
+            picked.append(pick(row))
+        if picked:
             yield picked
 
 
@@ -729,18 +732,18 @@ def read_log(
 
 
 def _row_values(source: Any, delimiter: str, wanted: Sequence[Any]
-                ) -> tuple[Iterator[Sequence[Any]], bool]:
-    """The values of the ``wanted`` columns of each row of ``source`` (``row.get``), and
-    whether every value is text or ``None`` (a CSV)."""
+                ) -> tuple[Iterator[list[Sequence[Any]]], bool]:
+    """The values of the ``wanted`` columns of each row of ``source`` (``row.get``), in
+    lists of rows, and whether every value is text or ``None`` (a CSV)."""
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source).lower()
         if not name.endswith((".xes", ".xes.gz", ".jsonocel", ".ocel.json", ".sqlite",
                               ".sqlite3", ".ocel.db")):
-            # A CSV: its columns picked by position (see _csv_values), same values.
-            return _csv_values(source, delimiter, wanted), True
+            # A CSV: its columns picked by position (see _csv_value_lists), same values.
+            return _csv_value_lists(source, delimiter, wanted), True
     keys: list[Any] = [_ABSENT if c is None else c for c in wanted]
-    return ([row.get(k) for k in keys]
-            for row in read_rows(source, delimiter=delimiter)), False
+    return _batches([row.get(k) for k in keys]
+                    for row in read_rows(source, delimiter=delimiter)), False
 
 
 def _read_log(
@@ -761,7 +764,7 @@ def _read_log(
     derived = set(derived_kinds)
     new_event = ImportedEvent
     new_tuple = tuple.__new__
-    rows, text_cells = _row_values(source, delimiter, wanted)
+    batches, text_cells = _row_values(source, delimiter, wanted)
     # Text cells each filling a field of their own (no JSON column adding fields): a row's
     # cells, when none is missing, determine its data exactly (see the loop).
     by_cells = text_cells and json_col is None and len(set(fields)) == len(fields)
@@ -975,20 +978,22 @@ def _read_log(
     if by_cells and kind_col is None and seq_col is None:
         # A clean CSV's rows in chunks, column by column (take_chunk); a chunk with any row
         # take_chunk cannot read as take would goes row by row.
-        while True:
-            chunk = list(islice(rows, _CHUNK))
-            if not chunk:
-                break
-            n0 = n + 1
-            n += len(chunk)
-            if progress is not None:
-                for k in range(-(-n0 // 10_000) * 10_000, n + 1, 10_000):
-                    progress(k)
-            if not take_chunk(chunk, n0):
-                for k, values in enumerate(chunk, start=n0):
-                    take(values, k)
+        # The lists of rows as the reader gives them (a block's lines), each at most _CHUNK
+        # rows at once.
+        for rows_read in batches:
+            for start in range(0, len(rows_read), _CHUNK):
+                chunk = rows_read if len(rows_read) <= _CHUNK else \
+                    rows_read[start:start + _CHUNK]
+                n0 = n + 1
+                n += len(chunk)
+                if progress is not None:
+                    for k in range(-(-n0 // 10_000) * 10_000, n + 1, 10_000):
+                        progress(k)
+                if not take_chunk(chunk, n0):
+                    for k, values in enumerate(chunk, start=n0):
+                        take(values, k)
     else:
-        for n, values in enumerate(rows, start=1):
+        for n, values in enumerate(chain.from_iterable(batches), start=1):
             if progress is not None and n % 10_000 == 0:
                 progress(n)
             take(values, n)
