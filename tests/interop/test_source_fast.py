@@ -312,7 +312,7 @@ def test_the_csv_module_goes_on_after_the_lines_already_split(tmp_path):
     lines = [f"r{i},x{i}" for i in range(50)] + ['"q,1",2', "last,3"]
     path = tmp_path / "log.csv.gz"
     path.write_bytes(gzip.compress(("\ufeffcase,v\r\n" + "\r\n".join(lines)).encode()))
-    with mock.patch.object(source, "_BLOCK", 16):
+    with mock.patch.object(source, "_BLOCK", 16), mock.patch.object(source, "_PASS_OVER", 7):
         got = list(chain.from_iterable(source._csv_value_lists(path, ",", ["case", "v"])))
     with gzip.open(path, "rt", encoding="utf-8-sig", newline="") as f:
         expected = [(r["case"], r["v"]) for r in csv.DictReader(f)]
@@ -365,7 +365,9 @@ def test_progress_is_told_every_10000_rows_on_either_path(tmp_path):
     # Chunks of one row (every row a chunk's first), of 1,024, and one chunk of all.
     for chunk in (1, 1024, 30_000):
         told: list[int] = []
-        with mock.patch.object(source, "_CHUNK", chunk):
+        # (One block of all the text: a chunk as long as the rows, past two multiples.)
+        with mock.patch.object(source, "_CHUNK", chunk), \
+                mock.patch.object(source, "_BLOCK", 1 << 22):
             fast = read_log(path, columns, progress=told.append)
         assert told == told_generic, chunk
         assert fast.report.to_dict() == generic.report.to_dict()

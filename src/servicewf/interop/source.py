@@ -342,6 +342,9 @@ def _csv_rows(path: str | os.PathLike[str], delimiter: str) -> Iterator[Mapping[
 _BLOCK = 1 << 16
 """Characters :func:`_csv_record_lists` reads at once."""
 
+_PASS_OVER = 1_048_576
+"""Characters :func:`_csv_record_lists` passes over at once, opening a text again."""
+
 
 def _batches(records: Iterator[Any]) -> Iterator[list[Any]]:
     """``records`` in lists (a generator resumed per list, not per record). A record that
@@ -408,8 +411,9 @@ def _csv_record_lists(open_text: Callable[[str], io.TextIOBase], delimiter: str
                 lines = body.split("\n")
             if block:
                 lines.pop()  # the empty text after the last line feed
-            # (No line is longer than the text it came from.)
-            if len(body) > limit and lines and max(map(len, lines)) > limit:
+            # (No line is longer than the text it came from: most blocks skip the lengths.)
+            longest = max(map(len, lines)) if len(body) > limit else 0
+            if longest > limit:
                 break
             if "" in lines:
                 yield [[] if not line else line.split(delimiter) for line in lines]
@@ -421,7 +425,7 @@ def _csv_record_lists(open_text: Callable[[str], io.TextIOBase], delimiter: str
                 return
     with open_text("") as f:
         while done > 0:  # (in blocks: the text passed over is not held at once)
-            skipped = len(f.read(min(done, 1 << 20)))
+            skipped = len(f.read(min(done, _PASS_OVER)))
             if not skipped:
                 break
             done -= skipped
