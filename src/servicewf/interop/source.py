@@ -25,7 +25,6 @@ import os
 import sqlite3
 import xml.etree.ElementTree as ET
 import zoneinfo
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import partial
 from itertools import chain, groupby, islice, repeat
@@ -432,22 +431,23 @@ def _csv_record_lists(open_text: Callable[[str], io.TextIOBase], delimiter: str
         yield from _batches(csv.reader(f, delimiter=delimiter))
 
 
-def _csv_value_lists(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[Any]
-                     ) -> Iterator[list[Sequence[Any]]]:
-    """The rows of a CSV as the values of the ``wanted`` columns, in that order, exactly as
+def _csv_value_columns(path: str | os.PathLike[str], delimiter: str, wanted: Sequence[Any]
+                       ) -> Iterator[tuple[int, list[Sequence[Any]]]]:
+    """The rows of a CSV as the values of the ``wanted`` columns, exactly as
     :func:`_csv_rows` would give them with ``row.get(column)``: ``None`` for a column the
     header lacks or a row too short for it, the last of equally named columns, blank lines
-    skipped.
+    skipped. Column by column: for each list of records read (a block's lines, or the csv
+    module's batches), how many rows it holds and the values of each wanted column, in that
+    order (``zip(*columns)`` gives the rows).
 
     Written here rather than read through :class:`csv.DictReader`, which builds a dict of
     every column of every row in Python (a third of reading BPIC 2013); the records are
-    the :mod:`csv` module's (:func:`_csv_record_lists`). A list of rows at a time, as the
-    records come (a block's lines, or the module's batches): the reader takes them one by one
-    from the lists in C, not by resuming this generator per row.
+    the :mod:`csv` module's (:func:`_csv_record_lists`). Rows of the header's width (most
+    are) are turned into columns at once in C and the wanted ones taken, rather than each
+    row's values picked (a tenth of the read) and turned into columns after.
     """
     header: list[str | None] | None = None
     for records in _csv_record_lists(partial(_open_text, path), delimiter):
-        # Records, then rows padded with a ``None`` appended.
         batch = cast("list[list[str | None]]", records)
         if not batch:
             continue
@@ -455,21 +455,18 @@ def _csv_value_lists(path: str | os.PathLike[str], delimiter: str, wanted: Seque
             header = batch[0]
             width = len(header)
             index = {name: i for i, name in enumerate(header)}  # a repeated name: the last
-            # A column the header lacks reads the ``None`` a row gets appended at
-            # ``width``; when the header has every one, rows of its width are picked as
-            # they are.
+            # A column the header lacks reads the ``None`` a row gets appended at ``width``.
             places = [index.get(c, width) if isinstance(c, str) else width for c in wanted]
-            padded = width in places
             pick = itemgetter(*places)
             pad: list[str | None] = [None] * width
             batch = batch[1:]
             if not batch:
                 continue
-        if min(map(len, batch)) == max(map(len, batch)) == width:
-            # Rows of the header's width (most are): padded (when needed) and picked in C.
-            if padded:
-                deque(map(list.append, batch, repeat(None)), maxlen=0)
-            yield list(map(pick, batch))
+        count = len(batch)
+        if width and min(map(len, batch)) == max(map(len, batch)) == width:
+            # (Not for an empty header: its rows of its width are blank lines.)
+            by_column = list(zip(*batch))  # noqa: B905 - every row of the header's width
+            yield count, [by_column[i] if i < width else (None,) * count for i in places]
             continue
         picked = []
         for row in batch:
@@ -480,7 +477,7 @@ def _csv_value_lists(path: str | os.PathLike[str], delimiter: str, wanted: Seque
             row.append(None)
             picked.append(pick(row))
         if picked:
-            yield picked
+            yield len(picked), list(zip(*picked))  # noqa: B905 - rows of one length
 
 
 def _frame_rows(frame: Any) -> Iterator[Mapping[str, Any]]:
@@ -736,18 +733,19 @@ def read_log(
 
 
 def _row_values(source: Any, delimiter: str, wanted: Sequence[Any]
-                ) -> tuple[Iterator[list[Sequence[Any]]], bool]:
-    """The values of the ``wanted`` columns of each row of ``source`` (``row.get``), in
-    lists of rows, and whether every value is text or ``None`` (a CSV)."""
+                ) -> tuple[Iterator[tuple[int, list[Sequence[Any]]]], bool]:
+    """The values of the ``wanted`` columns of each row of ``source`` (``row.get``), column
+    by column as :func:`_csv_value_columns` gives them, and whether every value is text or
+    ``None`` (a CSV)."""
     if isinstance(source, (str, os.PathLike)):
         name = os.fspath(source).lower()
         if not name.endswith((".xes", ".xes.gz", ".jsonocel", ".ocel.json", ".sqlite",
                               ".sqlite3", ".ocel.db")):
-            # A CSV: its columns picked by position (see _csv_value_lists), same values.
-            return _csv_value_lists(source, delimiter, wanted), True
+            # A CSV: its columns picked by position (see _csv_value_columns), same values.
+            return _csv_value_columns(source, delimiter, wanted), True
     keys: list[Any] = [_ABSENT if c is None else c for c in wanted]
-    return _batches([row.get(k) for k in keys]
-                    for row in read_rows(source, delimiter=delimiter)), False
+    rows = _batches([row.get(k) for k in keys] for row in read_rows(source, delimiter=delimiter))
+    return ((len(batch), list(zip(*batch))) for batch in rows), False  # noqa: B905
 
 
 def _read_log(
@@ -900,9 +898,10 @@ def _read_log(
             found.append(event)
         report.rows_imported += 1
 
-    def take_chunk(chunk: list[Sequence[Any]], n0: int) -> bool:
-        """Read rows ``n0`` on (``chunk``) as :func:`take` would one by one, column by
-        column in C (``map``, ``zip``, set operations) instead of row by row in Python.
+    def take_chunk(cols: list[Sequence[Any]], size: int, n0: int) -> bool:
+        """Read the ``size`` rows ``n0`` on (their values column by column: ``cols``) as
+        :func:`take` would one by one, column by column in C (``map``, ``zip``, set
+        operations) instead of row by row in Python.
 
         Taken only when it gives exactly what ``take`` gives: every row keeps its values (no
         missing case, activity, time or cell, no invalid identifier, no duplicate); else
@@ -911,8 +910,7 @@ def _read_log(
         log's read (a third of a BPIC 2013 import).
         """
         try:
-            cols = list(zip(*chunk))  # noqa: B905 - every row has every wanted value
-            rows_n = range(n0, n0 + len(chunk))
+            rows_n = range(n0, n0 + size)
             # A missing cell (``None``: a short row) is no identifier and no time either.
             case_ids = list(map(idents.__getitem__, cols[0]))
             labels = list(map(idents.__getitem__, cols[1]))
@@ -946,7 +944,7 @@ def _read_log(
             for col_cells in cells:
                 if not all(col_cells):  # a missing or an empty cell
                     return False
-            data_keys = list(zip(*cells, strict=True)) if cells else [()] * len(chunk)
+            data_keys = list(zip(*cells, strict=True)) if cells else [()] * size
             shared: list[Any] = list(map(interned.get, data_keys))
             if not all(shared):
                 for i, found_shared in enumerate(shared):
@@ -975,29 +973,30 @@ def _read_log(
             if found_events is None:
                 found_events = cases[case] = []
             found_events.extend(map(_second, group))
-        report.rows_imported += len(chunk)
+        report.rows_imported += size
         return True
 
     n = 0
     if by_cells and kind_col is None and seq_col is None:
         # A clean CSV's rows in chunks, column by column (take_chunk); a chunk with any row
         # take_chunk cannot read as take would goes row by row.
-        # The lists of rows as the reader gives them (a block's lines), each at most _CHUNK
-        # rows at once.
-        for rows_read in batches:
-            for start in range(0, len(rows_read), _CHUNK):
-                chunk = rows_read if len(rows_read) <= _CHUNK else \
-                    rows_read[start:start + _CHUNK]
+        # The rows as the reader gives them (a block's lines), at most _CHUNK at once.
+        for count, by_column in batches:
+            for start in range(0, count, _CHUNK):
+                chunk = by_column if count <= _CHUNK else \
+                    [c[start:start + _CHUNK] for c in by_column]
+                size = min(count - start, _CHUNK)
                 n0 = n + 1
-                n += len(chunk)
+                n += size
                 if progress is not None:
                     for k in range(-(-n0 // 10_000) * 10_000, n + 1, 10_000):
                         progress(k)
-                if not take_chunk(chunk, n0):
-                    for k, values in enumerate(chunk, start=n0):
+                if not take_chunk(chunk, size, n0):
+                    for k, values in enumerate(zip(*chunk), start=n0):  # noqa: B905
                         take(values, k)
     else:
-        for n, values in enumerate(chain.from_iterable(batches), start=1):
+        rows = chain.from_iterable(zip(*cols) for _, cols in batches)  # noqa: B905
+        for n, values in enumerate(rows, start=1):
             if progress is not None and n % 10_000 == 0:
                 progress(n)
             take(values, n)
