@@ -299,6 +299,9 @@ class BoundPolicy:
         self._cond_fields = frozenset(fc.field for c in self._data_clocks
                                       for _, fc in c.data_conds)
         self._names = tuple(c.spec.name for c in self.clocks)
+        # Nothing reads an event's data as it is written (no data condition, no goal chosen
+        # by data): _run then only queues it (what _written would do), without the call.
+        self._plain_writes = not self._cond_fields and not self.any_data and not self._key_set
         self._hits: dict[tuple[str | None, str, str | None], _Hits] = {}
         self._next_cache: dict[int, tuple[ClockState, tuple[str, int] | None]] = {}
 
@@ -437,6 +440,8 @@ class BoundPolicy:
         special = self._special_triggers
         runs = fold.runs
         state = fold.state
+        plain_writes = self._plain_writes
+        pending = fold.pending  # (one list for the fold's life: data() clears it in place)
         for e in events:
             kind = e.kind
             if kind is not _TRANSITION and kind is not _OPENED:
@@ -449,16 +454,20 @@ class BoundPolicy:
             except KeyError:
                 reacting = self._reacting(e.source, state, trig)
             data = e.data
-            if data:
+            if data and not plain_writes:
                 self._written(fold, e, reacting, data, state)
             elif reacting:
-                # _react, written out: most events that move a clock write no data.
+                if data:
+                    pending.append(data)  # _written's only step for such a binding
+                # _react, written out: a call less per event that moves a clock.
                 at = epoch_us(e.at)
                 for handler, c, i, flags in reacting:
                     r = runs[i]  # thawed here rather than by _touch: a call less
                     if type(r) is ClockState:
                         r = runs[i] = list(r)
                     handler(self, c, r, at, flags, fold)  # type: ignore[arg-type]
+            elif data:
+                pending.append(data)
             if trig in special:
                 self._special(fold, trig, data)
         fold.state = state
