@@ -1,0 +1,143 @@
+"""State-log rows whose move the graph remembers (``_Graph.steps``: the first trigger from
+the state to the row's state allowed for the log's role and the data's shape, from a state
+that is not final) are taken at once: the same events, case and deviations as judging them
+(the oracle of test_replay_fast), the step used exactly where the loop would have found the
+same verdict."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pendulum
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from servicewf import Engine, FrozenClock, MemoryStore
+from servicewf.events import EventKind
+from servicewf.interop import bpic2013 as bpic
+from servicewf.interop.replay import _Graph, replay_case
+from servicewf.interop.source import ImportedEvent
+from servicewf.plain import frozen_mapping
+
+from .helpers import LATER, ticket
+from .test_replay_fast import _old_replay_case
+
+T = pendulum.datetime(2026, 3, 2, 9, tz="UTC")
+BPIC = bpic.definition()
+TICKET = ticket()
+LABELS = ["Accepted-In Progress", "queued_awaiting_assignment", "accepted_wait",
+          "Accepted-In Progress", "Completed-Resolved", "completed_closed",
+          "Accepted-In Progress"]
+
+
+def _rows(case_id: str, labels: list[str], data: Any, who: Any = "ann", role: Any = None
+          ) -> list[ImportedEvent]:
+    return [ImportedEvent(n, case_id, label, T.add(minutes=n), who, role, data)
+            for n, label in enumerate(labels, start=1)]
+
+
+def _fresh(definition: Any = BPIC) -> tuple[Engine, _Graph]:
+    graph = _Graph(definition)
+    return Engine(MemoryStore(), FrozenClock(LATER), [BPIC, TICKET]), graph
+
+
+def test_a_remembered_step_is_taken_without_judging_and_gives_the_same_replay():
+    engine, graph = _fresh()
+    data = frozen_mapping({"impact": "Low", "tier": "L1"})
+    with mock.patch.object(_Graph, "of", return_value=graph):
+        first = replay_case(engine, BPIC, "c1", _rows("c1", LABELS, data), mode="state")
+        # Every move from a state that is not final, under its first trigger, for no role
+        # (the trigger's default) and this shape; none from the final state.
+        number = graph.shape(data)
+        assert graph.steps[("new", "accepted_in_progress", None, number)] == (
+            "accepted_in_progress", "import")
+        assert all(state not in graph.finals for state, _, _, _ in graph.steps)
+        assert [d.kind for d in first.deviations] == ["after_final"]
+        with mock.patch.object(Engine, "judge", autospec=True,
+                               side_effect=Engine.judge) as judged, \
+                mock.patch.object(_Graph, "pure", autospec=True,
+                                  side_effect=_Graph.pure) as pure:
+            again = replay_case(engine, BPIC, "c2", _rows("c2", LABELS, data, "bob"),
+                                mode="state")
+            # None judged again (the move after the final state has no trigger).
+            assert judged.call_count == 0
+            assert pure.call_count == 0
+    oracle = _old_replay_case(engine, BPIC, "c2", _rows("c2", LABELS, data, "bob"),
+                              mode="state")
+    assert again == oracle
+    moves = [e for e in again.events if e.kind is EventKind.TRANSITION]
+    assert [e.actor_id for e in moves] == ["bob"] * len(LABELS)
+
+
+def test_a_step_is_what_the_row_takes():
+    # (Proof that steps are consulted: a planted step changes the move.)
+    engine, graph = _fresh()
+    data = frozen_mapping({"impact": "Low"})
+    graph.steps[("new", "accepted_wait", None, graph.shape(data))] = ("planted", "who")
+    with mock.patch.object(_Graph, "of", return_value=graph):
+        replayed = replay_case(engine, BPIC, "c1", _rows("c1", ["accepted_wait"], data),
+                               mode="state")
+        assert [(e.trigger, e.role) for e in replayed.events[1:]] == [("planted", "who")]
+        # Not for another shape, another role, nor in an activity log.
+        other = frozen_mapping({"impact": "Low", "tier": "L1"})
+        for rows, mode in ((_rows("c2", ["accepted_wait"], other), "state"),
+                           (_rows("c3", ["accepted_wait"], data, role="agent"), "state"),
+                           (_rows("c4", ["accepted_wait"], data), "activity")):
+            replayed = replay_case(engine, BPIC, "c1", rows, mode=mode)
+            assert replayed.events[1].trigger == "accepted_wait"
+        # Nor for rows with plain dict data (no memo).
+        replayed = replay_case(engine, BPIC, "c1", _rows("c1", ["accepted_wait"],
+                                                         {"impact": "Low"}), mode="state")
+        assert replayed.events[1].trigger == "accepted_wait"
+
+
+def test_steps_go_when_the_verdicts_go():
+    from servicewf.interop import replay
+
+    engine, graph = _fresh()
+    data = frozen_mapping({"impact": "Low"})
+    with mock.patch.object(_Graph, "of", return_value=graph), \
+            mock.patch.object(replay, "_MAX_SHAPES", 2):
+        replay_case(engine, BPIC, "c1", _rows("c1", LABELS[:2], data), mode="state")
+        assert graph.steps
+        graph.shape(frozen_mapping({"k": "v"}))
+        graph.shape(frozen_mapping({"k2": "v"}))  # the shapes numbered again
+        assert not graph.steps and not graph.judged
+    engine, graph = _fresh()
+    with mock.patch.object(_Graph, "of", return_value=graph):
+        replay_case(engine, BPIC, "c1", _rows("c1", LABELS[:2], data), mode="state")
+        assert graph.steps
+        graph.judged.update({("x", "y", str(n), 0): None for n in range(100_001)})  # type: ignore[misc]
+        replay_case(engine, BPIC, "c2", _rows("c2", ["accepted_wait"], frozen_mapping(
+            {"other": "shape"})), mode="state")
+        assert len(graph.judged) == 1
+        assert list(graph.steps) == [("new", "accepted_wait", None, 1)]
+
+
+ROLES = [None, None, "agent", "lead", "nobody"]
+TICKET_LABELS = ["new", "working", "waiting", "resolved", "closed", "limbo"]
+DATA = [frozen_mapping(d) for d in (
+    {}, {"priority": "high"}, {"priority": ""}, {"solution": "reboot"},
+    {"priority": "low", "solution": "swap"}, {"solution": "swap", "priority": "low"})]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(st.tuples(st.sampled_from(TICKET_LABELS), st.sampled_from(ROLES),
+                                   st.sampled_from(range(len(DATA)))),
+                         min_size=1, max_size=8), min_size=1, max_size=4))
+def test_cases_after_cases_replay_as_the_oracle(cases):
+    # One graph for all cases: the later ones take the steps the earlier ones left.
+    engine, graph = _fresh(TICKET)
+    with mock.patch.object(_Graph, "of", return_value=graph):
+        for n, steps in enumerate(cases):
+            rows = [ImportedEvent(i, f"c{n}", label, T.add(minutes=i), "ann", role, DATA[d])
+                    for i, (label, role, d) in enumerate(steps, start=1)]
+            for in_flight in (False, True):
+                got = replay_case(engine, TICKET, f"c{n}", rows, mode="state",
+                                  in_flight=in_flight)
+                assert got == _old_replay_case(engine, TICKET, f"c{n}", rows, mode="state",
+                                               in_flight=in_flight)
+                assert list(got.case.data.items()) == list(_old_replay_case(
+                    engine, TICKET, f"c{n}", rows, mode="state",
+                    in_flight=in_flight).case.data.items())
