@@ -141,3 +141,21 @@ def test_cases_after_cases_replay_as_the_oracle(cases):
                 assert list(got.case.data.items()) == list(_old_replay_case(
                     engine, TICKET, f"c{n}", rows, mode="state",
                     in_flight=in_flight).case.data.items())
+
+
+def test_plan_history_writes_the_write_set_the_class_builds():
+    from servicewf.storage.base import WriteSet
+
+    engine = Engine(MemoryStore(), FrozenClock(LATER), [BPIC], processors=[bpic.sla()])
+    bare = Engine(MemoryStore(), FrozenClock(LATER), [BPIC])
+    data = frozen_mapping({"impact": "Low"})
+    replayed = replay_case(engine, BPIC, "c1", _rows("c1", LABELS[:3], data), mode="state")
+    for planner, owners in ((engine, ["sla:"]), (bare, [])):
+        write = planner.plan_history(replayed.case, replayed.events)
+        assert type(write) is WriteSet and write.checked
+        assert list(write.timers) == owners
+        built = WriteSet(write.case, write.events, 0, write.timers, checked=True)
+        assert write == built
+        assert [getattr(write, f) for f in ("expected_version", "outbox", "checked")] == \
+            [0, (), True]
+        planner.commit(write)
