@@ -6,6 +6,7 @@ same verdict."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 from unittest import mock
 
@@ -159,3 +160,37 @@ def test_plan_history_writes_the_write_set_the_class_builds():
         assert [getattr(write, f) for f in ("expected_version", "outbox", "checked")] == \
             [0, (), True]
         planner.commit(write)
+
+
+def test_a_shape_remembered_within_a_case_is_worked_out_again_once_shapes_are_renumbered():
+    from servicewf.interop import replay
+
+    engine, graph = _fresh(TICKET)
+    one = frozen_mapping({"priority": "high"})
+    other = frozen_mapping({"solution": "reboot", "priority": "low"})
+    labels = ["working", "waiting", "waiting", "working", "waiting", "working"]
+    datas = [one, one, other, one, frozen_mapping({"x": "1"}), one]
+    rows = [ImportedEvent(i, "c1", label, T.add(minutes=i), "ann", "agent", d)
+            for i, (label, d) in enumerate(zip(labels, datas, strict=True), start=1)]
+    with mock.patch.object(_Graph, "of", return_value=graph), \
+            mock.patch.object(replay, "_MAX_SHAPES", 2):
+        for _ in range(3):  # the steps of the earlier rounds taken, shapes renumbered
+            got = replay_case(engine, TICKET, "c1", rows, mode="state")
+            assert got == _old_replay_case(engine, TICKET, "c1", rows, mode="state")
+            assert graph.shape(one) in (0, 1)
+
+
+def test_a_shape_names_the_keys_whose_values_the_engine_takes_as_absent():
+    from servicewf._frozen import FrozenDict, FrozenList
+    from servicewf.engine import _present
+
+    values = [None, "", "x", 0, 0.0, False, True, [], [0], (), ("a",), {}, {"a": 1}, set(),
+              {1}, FrozenList(), FrozenList([1]), FrozenDict(), FrozenDict({"a": 1}),
+              frozenset(), b"", 0j]
+    graph = _Graph(TICKET)
+    for n, value in enumerate(values):
+        data = MappingProxyType({"a": "1", f"k{n}": value})
+        graph.shape(data)
+        shape = next(s for s, number in graph._shape_ids.items()
+                     if number == graph.shape(data))
+        assert shape == (("a", f"k{n}"), () if _present(value) else (f"k{n}",)), value

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import attrs
 
@@ -25,7 +25,7 @@ from servicewf._gc import collector_paused
 from servicewf._trusted import trusted_constructor
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.definition import ProcessDefinition, Transition
-from servicewf.engine import Engine, _present
+from servicewf.engine import Engine
 from servicewf.errors import CommandRefused
 from servicewf.events import Event, EventKind, register_event_kind
 from servicewf.interop.discover import slug
@@ -52,6 +52,7 @@ _TRANSITION = EventKind.TRANSITION
 _NOTE = EventKind.NOTE
 _PROXY_ONLY = frozenset({MappingProxyType})
 _DATA = attrgetter("data")
+_LABEL = attrgetter("label")
 _MAX_SHAPES = 10_000
 """Shapes of data (see _Graph.shape) numbered before the numbers and verdicts start again."""
 
@@ -188,7 +189,9 @@ class _Graph:
         found = self._shapes.get(id(data))
         if found is not None:  # (the entry holds the mapping: the id is still its own)
             return found[1]
-        shape = (tuple(data), tuple(k for k, v in data.items() if not _present(v)))
+        # (not _present(v), written out: a call less per value)
+        shape = (tuple(data), tuple(k for k, v in data.items() if v is None or (
+            isinstance(v, (str, list, tuple, dict, set)) and not v)))
         number = self._shape_ids.get(shape)
         if number is None:
             if len(self._shape_ids) >= _MAX_SHAPES:  # the verdicts name the numbers: all go
@@ -345,7 +348,10 @@ def replay_case(
     resolved = graph.resolve(mode, names)
     # The definition's name of each row's label, beside the rows (not new rows: most
     # labels change, and a tuple per row was a tenth of the replay).
-    labels = [resolved.get(r.label) or resolved.add(r.label) for r in rows]
+    found = list(map(resolved.get, map(_LABEL, rows)))  # in C
+    # A name not worked out yet is worked out now (in order, as _Names remembers it).
+    labels: list[str] = cast("list[str]", found) if all(found) else [
+        name or resolved.add(r.label) for name, r in zip(found, rows)]  # noqa: B905
     initial = graph.initial
     events: list[Event] = []
     deviations: list[Deviation] = []
@@ -423,6 +429,15 @@ def replay_case(
     steps = graph.steps if by_state and memo else None
     known_actors = _ACTORS
     number = -1  # the shape of the row's data, once worked out for the row
+    # The last step row's data and its shape, and the last mover: rows of a case mostly
+    # repeat both. (A number goes stale when a new shape numbers them all again, which
+    # clears the steps: a stale number then finds no step, and a row without a step works
+    # its shape out again.)
+    last_data: Mapping[str, Any] | None = None
+    last_number = -1
+    last_who: str | None = None
+    last_role: str | None = None
+    last_mover: Actor | None = None
     for row, label in remaining:
         # The row's fields as locals, in one step (each read below was an attribute load).
         _, _, _, at, who, role, row_data, _, _ = row
@@ -450,13 +465,21 @@ def replay_case(
                          f"the case was already closed (final state {state!r})")
             continue
         if steps is not None:
-            number = numbered[1] if (numbered := shaped(id(row_data))) is not None \
-                else shape(row_data)
+            if row_data is last_data:
+                number = last_number
+            else:
+                number = numbered[1] if (numbered := shaped(id(row_data))) is not None \
+                    else shape(row_data)
+                last_data, last_number = row_data, number
             step = steps.get((state, label, role, number))
             if step is not None:
                 trigger, actor_role = step
-                mover = known_actors.get((who or IMPORT_ACTOR, actor_role)) or \
-                    _actor(who or IMPORT_ACTOR, actor_role)
+                if who is last_who and actor_role is last_role and last_mover is not None:
+                    mover = last_mover
+                else:
+                    mover = known_actors.get((who or IMPORT_ACTOR, actor_role)) or \
+                        _actor(who or IMPORT_ACTOR, actor_role)
+                    last_who, last_role, last_mover = who, actor_role, mover
                 events.append(new_event(case_id, len(events) + 1, at, _TRANSITION, mover.id,
                                         mover.role, trigger, state, label, row_data, None))
                 state = label
