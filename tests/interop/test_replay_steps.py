@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from servicewf import Engine, FrozenClock, MemoryStore
 from servicewf.events import EventKind
 from servicewf.interop import bpic2013 as bpic
-from servicewf.interop.replay import _Graph, replay_case
+from servicewf.interop.replay import CaseReplay, _Graph, replay_case
 from servicewf.interop.source import ImportedEvent
 from servicewf.plain import frozen_mapping
 
@@ -137,6 +137,7 @@ def test_cases_after_cases_replay_as_the_oracle(cases):
             for in_flight in (False, True):
                 got = replay_case(engine, TICKET, f"c{n}", rows, mode="state",
                                   in_flight=in_flight)
+                assert type(got) is CaseReplay and got.fits == (not got.deviations)
                 assert got == _old_replay_case(engine, TICKET, f"c{n}", rows, mode="state",
                                                in_flight=in_flight)
                 assert list(got.case.data.items()) == list(_old_replay_case(

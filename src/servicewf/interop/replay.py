@@ -103,6 +103,10 @@ class CaseReplay:
         return self.deviations[0] if self.deviations else None
 
 
+# (CaseReplay's fields have no converter: built here from values made above.)
+_case_replay = trusted_constructor(CaseReplay)
+
+
 def _kind_of(refusal: CommandRefused) -> str:
     return _SNAKE.sub("_", type(refusal).__name__).lower()
 
@@ -598,7 +602,7 @@ def replay_case(
                              data, _NO_EXTENSIONS)
     else:
         case = Case(case_id, name, version, state, len(events), opened_at, last.at, data)
-    return CaseReplay(case, tuple(events), tuple(deviations))
+    return _case_replay(case, tuple(events), tuple(deviations))
 
 
 @attrs.define
