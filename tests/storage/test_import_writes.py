@@ -148,3 +148,28 @@ def test_a_new_case_of_empty_timer_groups_compacts_the_index_when_due(monkeypatc
     with pytest.raises(Exception, match="already"):
         store.append(WriteSet(Case("b", "p", 1, "s", 1, T, T), (Event(
             "b", 1, T, EventKind.OPENED, "x", "r", None, None, "s", {}),), 0, {"sla:": ()}))
+
+
+@pytest.mark.parametrize(("timers", "refusal"), [
+    ({"sla:": ()}, None),
+    ({"": ()}, None),
+    ({"sla:": (Timer("c1", "sla:a", T), Timer("c1", "sla:b", T))}, None),
+    ({"sla:": (Timer("c1", "obl:a", T),)}, "does not start with"),
+    ({"sla:": (Timer("c2", "sla:a", T),)}, "timer of case"),
+    ({"sla:": (Timer("c1", "sla:a", T), Timer("c1", "sla:a", T))}, "unique"),
+    ({"sla:": (Timer("c1", "sla:a", T.naive()),)}, "naive"),
+    ({"sla:": (), "sla:x": ()}, "overlap"),
+    ({"sla:": (Timer("c1", "sla:a", T),), "obl:": (Timer("c1", "sla:a", T),)},
+     "does not start with"),
+])
+def test_timer_groups_are_checked_as_before(timers, refusal):
+    from servicewf.storage.base import check_write
+
+    case = Case("c1", "p", 1, "s", 1, T, T)
+    event = Event("c1", 1, T, EventKind.OPENED, "a", "r", None, None, "s", {})
+    write = WriteSet(case, (event,), 0, timers)
+    if refusal is None:
+        check_write(write)
+    else:
+        with pytest.raises(ValueError, match=refusal):
+            check_write(write)
