@@ -16,8 +16,6 @@ import copy
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import islice, repeat
-from operator import attrgetter, is_, is_not, lt, ne
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -126,14 +124,6 @@ def _new_id() -> str:
 
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-_KIND = attrgetter("kind")
-_AT = attrgetter("at")
-_CASE_ID = attrgetter("case_id")
-_SEQ = attrgetter("seq")
-_COMMENT = attrgetter("comment")
-_ACTOR_ID = attrgetter("actor_id")
-_ROLE = attrgetter("role")
-_DATA = attrgetter("data")
 _KNOWN_CASES = 10_000
 _UNSET = object()  # no value yet (None is one a caller may pass)
 
@@ -560,75 +550,6 @@ class Engine:
         checked = self._checked_data
         if len(checked) > 20_000:
             checked.clear()
-        # Every rule checked for the whole history in C first; should one not hold, the
-        # events are checked one by one, which refuses the first that breaks a rule.
-        if not self._history_holds(case.id, events, expected_version, previous, checked):
-            self._check_history(case, events, expected_version, previous, checked)
-        if checked.get(id(case.data)) is not case.data:  # (often one of the events' mappings)
-            check_stored(case.data, "imported case data")
-        last = events[-1]
-        if case.version != last.seq or case.updated_at != last.at:
-            raise HistoryMismatch(
-                f"the imported case {case.id!r} is at version {case.version}, not at its "
-                f"last event {last.seq} (or not at that event's instant)",
-                case_id=case.id, seq=last.seq)
-        # The processors see the whole imported batch in one call (they fold any number of
-        # events); one write-set: the case, its events and timers go in atomically.
-        expected = expected_version
-        batch = tuple(events)
-        timers: dict[str, tuple[Timer, ...]] = {}
-        for processor in self.processors:
-            case, produced = processor.process(definition, case, batch)
-            if produced is not None:
-                timers[processor.timer_prefix] = tuple(produced)
-        # (WriteSet's own fields, no converter: the trusted constructor builds the same.)
-        if timers:
-            return _write_set(case, batch, expected, MappingProxyType(timers), (), True)
-        return _write_set(case, batch, expected, _NO_TIMERS, (), True)
-
-    def _history_holds(self, case_id: str, events: Sequence[Event], expected_version: int,
-                       previous: pendulum.DateTime | None,
-                       checked: dict[int, Mapping[str, Any]]) -> bool:
-        """Whether every event holds plan_history's rules (:meth:`_check_history`), checked
-        for the whole history at once: the sequence, case, opening, order in time and
-        comments by scans in C, then each distinct actor and role and each distinct data
-        mapping once (remembered as _check_history remembers them). ``False`` when one does
-        not hold, or a check raised: which event is refused first is _check_history's to
-        say (what passed here, and is remembered, passes there too)."""
-        n = len(events)
-        first = expected_version + 1
-        opened = EventKind.OPENED
-        try:
-            kinds = list(map(_KIND, events))
-            ats = list(map(_AT, events))
-            if (any(map(ne, map(_CASE_ID, events), repeat(case_id)))
-                    or any(map(ne, map(_SEQ, events), range(first, first + n)))
-                    or (first == 1) != (kinds[0] is opened)
-                    or any(map(is_, islice(kinds, 1, None), repeat(opened)))
-                    or (previous is not None and ats[0] < previous)
-                    or any(map(lt, islice(ats, 1, None), ats))
-                    or any(map(is_not, map(_COMMENT, events), repeat(None)))):
-                return False
-            checked_pairs = self._checked_pairs
-            for pair in dict.fromkeys(zip(map(_ACTOR_ID, events), map(_ROLE, events))):  # noqa: B905
-                if pair not in checked_pairs:
-                    self._check_actor(Actor(*pair), case_id)
-                    if len(checked_pairs) < 10_000:
-                        checked_pairs.add(pair)
-            datas = list(map(_DATA, events))
-            for data in dict(zip(map(id, datas), datas)).values():  # noqa: B905
-                if data and checked.get(id(data)) is not data:
-                    check_stored(data, "imported event data")
-                    checked[id(data)] = data
-        except Exception:  # refused by _check_history, in its order
-            return False
-        return True
-
-    def _check_history(self, case: Case, events: Sequence[Event], expected_version: int,
-                       previous: pendulum.DateTime | None,
-                       checked: dict[int, Mapping[str, Any]]) -> None:
-        """plan_history's rules, event by event: the first event that breaks one is
-        refused."""
         checked_pairs = self._checked_pairs
         case_id = case.id
         opened = EventKind.OPENED
@@ -671,6 +592,27 @@ class Engine:
             last_data = data
             if event.comment is not None:
                 check_comment(event.comment, case_id=case.id)
+        if checked.get(id(case.data)) is not case.data:  # (often one of the events' mappings)
+            check_stored(case.data, "imported case data")
+        last = events[-1]
+        if case.version != last.seq or case.updated_at != last.at:
+            raise HistoryMismatch(
+                f"the imported case {case.id!r} is at version {case.version}, not at its "
+                f"last event {last.seq} (or not at that event's instant)",
+                case_id=case.id, seq=last.seq)
+        # The processors see the whole imported batch in one call (they fold any number of
+        # events); one write-set: the case, its events and timers go in atomically.
+        expected = expected_version
+        batch = tuple(events)
+        timers: dict[str, tuple[Timer, ...]] = {}
+        for processor in self.processors:
+            case, produced = processor.process(definition, case, batch)
+            if produced is not None:
+                timers[processor.timer_prefix] = tuple(produced)
+        # (WriteSet's own fields, no converter: the trusted constructor builds the same.)
+        if timers:
+            return _write_set(case, batch, expected, MappingProxyType(timers), (), True)
+        return _write_set(case, batch, expected, _NO_TIMERS, (), True)
 
     # --- committing -----------------------------------------------------------------------
 
