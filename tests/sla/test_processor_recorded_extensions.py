@@ -1,6 +1,6 @@
 """A binding without extension triggers has only recorded extensions (``clock_extended``
-events) to check: the processor finds them by a scan and checks them as before, wherever
-they stand among the events; a batch without one is let through."""
+events) to check: the processor checks them wherever they stand among the events; a batch
+without one is let through."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""Import-sized writes: ``check_append`` checks many events' case and seq in C and refuses
-exactly what its loop refuses (the same first error); the memory store writes a new case
-whose timer groups are all empty without replacing anything, leaving the store as replacing
-nothing did (timers, index, stale count, compaction)."""
+"""Import-sized writes: ``check_append`` refuses exactly what checking event by event
+refuses (the same first error); one timer owner's group is checked as before; the memory
+store writes a new case whose timer groups are all empty without replacing anything,
+leaving the store as replacing nothing did (timers, index, stale count, compaction)."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import attrs
 
@@ -52,7 +52,6 @@ _TRANSITION = EventKind.TRANSITION
 _NOTE = EventKind.NOTE
 _PROXY_ONLY = frozenset({MappingProxyType})
 _DATA = attrgetter("data")
-_LABEL = attrgetter("label")
 _MAX_SHAPES = 10_000
 """Shapes of data (see _Graph.shape) numbered before the numbers and verdicts start again."""
 
@@ -352,10 +351,7 @@ def replay_case(
     resolved = graph.resolve(mode, names)
     # The definition's name of each row's label, beside the rows (not new rows: most
     # labels change, and a tuple per row was a tenth of the replay).
-    found = list(map(resolved.get, map(_LABEL, rows)))  # in C
-    # A name not worked out yet is worked out now (in order, as _Names remembers it).
-    labels: list[str] = cast("list[str]", found) if all(found) else [
-        name or resolved.add(r.label) for name, r in zip(found, rows)]  # noqa: B905
+    labels = [resolved.get(r.label) or resolved.add(r.label) for r in rows]
     initial = graph.initial
     events: list[Event] = []
     deviations: list[Deviation] = []

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import repeat
-from operator import attrgetter, is_
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +43,6 @@ TIMER_PREFIX = "sla:"
 
 EXTENSION_KEY = "sla"
 _ONE_US = _dt.timedelta(microseconds=1)
-_KIND = attrgetter("kind")
 
 
 @attrs.frozen
@@ -226,8 +223,6 @@ class SLA:
         transition or a ``clock_extended`` event recorded by hand."""
         extended, transition = EventKind.CLOCK_EXTENDED, EventKind.TRANSITION
         triggers = bound.extend_triggers
-        if not triggers and not any(map(is_, map(_KIND, events), repeat(extended))):
-            return  # (only recorded extensions to check, and none: a scan in C)
         for e in events:
             kind = e.kind
             if kind is extended:

@@ -20,8 +20,6 @@ import datetime as _dt
 import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import repeat
-from operator import attrgetter, ne
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -53,8 +51,6 @@ __all__ = ["DEAD", "DELIVERED", "OUTBOX_STATUSES", "PENDING", "QUARANTINE_OWNER"
 
 
 _PUTC = pendulum.UTC
-_CASE_ID = attrgetter("case_id")
-_SEQ = attrgetter("seq")
 _UTC = _dt.timezone.utc
 
 
@@ -330,17 +326,6 @@ def check_append(case: Case, events: Sequence[Event], expected_version: int) -> 
     if (len(events) == 1 and events[0].case_id == case.id
             and events[0].seq == case.version == expected_version + 1):
         return  # the engine's common case, checked in one expression
-    # Many events (an import's): every event's case and seq checked in C; should one not
-    # hold (or a comparison fail), the loop below finds the first and refuses it.
-    n = len(events)
-    try:
-        if (case.version == expected_version + n
-                and not any(map(ne, map(_CASE_ID, events), repeat(case.id)))
-                and not any(map(ne, map(_SEQ, events),
-                                range(expected_version + 1, expected_version + n + 1)))):
-            return
-    except Exception:  # refused by the loop below, in its order
-        pass
     for offset, event in enumerate(events, start=1):
         if event.case_id != case.id:
             raise ValueError(f"event for case {event.case_id!r} appended to case {case.id!r}")
