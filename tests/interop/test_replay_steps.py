@@ -195,3 +195,27 @@ def test_a_shape_names_the_keys_whose_values_the_engine_takes_as_absent():
         shape = next(s for s, number in graph._shape_ids.items()
                      if number == graph.shape(data))
         assert shape == (("a", f"k{n}"), () if _present(value) else (f"k{n}",)), value
+
+
+def test_a_long_reason_is_cut_and_an_opening_without_its_intake_deviates():
+    from servicewf.definition import DefinitionBuilder
+
+    engine, _ = _fresh()
+    data = frozen_mapping({"impact": "Low"})
+    state = "s" * 600
+    replayed = replay_case(engine, BPIC, "c1", _rows("c1", [state], data), mode="state")
+    from servicewf.interop.replay import HISTORY_DEVIATION
+
+    deviation = next(e for e in replayed.events if e.kind is HISTORY_DEVIATION)
+    assert deviation.data["deviation"] == "unknown_state"
+    assert len(deviation.data["reason"]) == 500
+    assert deviation.data["reason"] == replayed.deviations[0].reason[:500]
+    intake = (DefinitionBuilder("intake", 1).add_state("new", initial=True)
+              .add_state("working", final=True).add_transition("start", "new", "working")
+              .set_intake(["priority"]).build())
+    engine = Engine(MemoryStore(), FrozenClock(LATER), [intake])
+    rows = [ImportedEvent(1, "c1", "working", T, "ann", None, data)]
+    replayed = replay_case(engine, intake, "c1", rows, mode="state", in_flight=True)
+    assert [(d.kind, d.seq) for d in replayed.deviations] == [("data_missing", 1)]
+    assert _old_replay_case(engine, intake, "c1", rows, mode="state", in_flight=True) == \
+        replayed

@@ -110,3 +110,13 @@ def test_an_instant_the_conversion_refuses_is_refused_where_no_clock_reacts(mome
                       EventKind.TRANSITION, "a", "import", "accepted_in_progress", "new",
                       "accepted_in_progress", {})
         assert bound.fold([opened, other]).clocks[0].status == RUNNING
+
+
+def test_a_naive_pendulum_instant_is_refused_where_no_clock_reacts():
+    bound = bpic.sla().bind(bpic.definition())
+    assert bound is not None
+    opened = Event("c", 1, T0, EventKind.OPENED, "a", "import", None, None, "new", {})
+    moved = Event("c", 2, pendulum.naive(2026, 1, 2, 9), EventKind.TRANSITION, "a", "import",
+                  "accepted_in_progress", "new", "accepted_in_progress", {})
+    with pytest.raises(ValueError, match="naive"):
+        bound.fold([opened, moved])

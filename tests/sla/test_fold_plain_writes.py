@@ -72,3 +72,26 @@ def test_written_data_is_merged_when_a_goal_reads_it() -> None:
                      "new", "triage", {})]
     states = bound.fold(history)
     assert states.clocks[0].deadline - states.clocks[0].started == 3_600_000_000
+
+
+def test_queued_data_is_what_a_later_start_reads() -> None:
+    # A clock on the case's calendar (chosen by data) with a static goal: nothing reads the
+    # data as it is written, and the start reads it (queued, then merged), written by an
+    # event that moves no clock or by one that does.
+    from servicewf.sla import CaseCalendar
+
+    policy = Policy("cal", "desk", [
+        ClockSpec("resolve", start=On(enter="triage"), stop=On(enter="done"),
+                  target=ClockHours(4), calendar="case", warn=None),
+        ClockSpec("respond", start=On(enter="new"), stop=On(leave="new"),
+                  target=ClockHours(1), warn=None)],
+        case_calendar=CaseCalendar("region", {"eu": "paris"}, "office"))
+    bound = BoundPolicy(policy, DESK, CALS)
+    assert bound._plain_writes
+    opened = Event("c", 1, T0, EventKind.OPENED, "a", "agent", None, None, "new", {})
+    for moves in ([("new", "new", {"region": "eu"}), ("new", "triage", {})],
+                  [("new", "waiting", {"region": "eu"}), ("waiting", "triage", {})]):
+        history = [opened] + [
+            Event("c", n, T0.add(minutes=n), EventKind.TRANSITION, "a", "agent", "t", source,
+                  dest, data) for n, (source, dest, data) in enumerate(moves, start=2)]
+        assert bound.fold(history).clocks[0].calendar == "paris", moves
