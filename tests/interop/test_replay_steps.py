@@ -219,3 +219,29 @@ def test_a_long_reason_is_cut_and_an_opening_without_its_intake_deviates():
     assert [(d.kind, d.seq) for d in replayed.deviations] == [("data_missing", 1)]
     assert _old_replay_case(engine, intake, "c1", rows, mode="state", in_flight=True) == \
         replayed
+
+
+def test_a_note_adopts_its_rows_mapping_or_merges_it():
+    engine, graph = _fresh(TICKET)
+    one = frozen_mapping({"a": "1", "b": "2"})
+    again = frozen_mapping({"a": "3", "b": "4"})
+    other = frozen_mapping({"c": "5"})
+    empty = frozen_mapping({})
+
+    def rows(*steps: tuple[str, Any]) -> list[ImportedEvent]:
+        return [ImportedEvent(i, "c1", label, T.add(minutes=i), "ann", "agent", d)
+                for i, (label, d) in enumerate(steps, start=1)]
+
+    with mock.patch.object(_Graph, "of", return_value=graph):
+        # A note on empty case data, and one of the data's shape: the note's own mapping.
+        got = replay_case(engine, TICKET, "c1", rows(("working", empty), ("working", one)),
+                          mode="state")
+        assert got.case.data is one
+        got = replay_case(engine, TICKET, "c1", rows(("working", one), ("working", again)),
+                          mode="state")
+        assert got.case.data is again
+        # A note of another shape is merged; a later row of the first shape merges too.
+        steps = rows(("working", one), ("working", other), ("waiting", again))
+        got = replay_case(engine, TICKET, "c1", steps, mode="state")
+        assert dict(got.case.data) == {"a": "3", "b": "4", "c": "5"}
+        assert got == _old_replay_case(engine, TICKET, "c1", steps, mode="state")
