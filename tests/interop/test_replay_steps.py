@@ -245,3 +245,30 @@ def test_a_note_adopts_its_rows_mapping_or_merges_it():
         got = replay_case(engine, TICKET, "c1", steps, mode="state")
         assert dict(got.case.data) == {"a": "3", "b": "4", "c": "5"}
         assert got == _old_replay_case(engine, TICKET, "c1", steps, mode="state")
+
+
+def test_a_step_row_adopts_its_rows_mapping_or_merges_it_and_names_its_actor():
+    from servicewf.interop import replay
+
+    engine, graph = _fresh(TICKET)
+    one = frozen_mapping({"a": "1", "b": "2"})
+    again = frozen_mapping({"a": "3", "b": "4"})
+    other = frozen_mapping({"c": "5"})
+
+    def rows(who: str, *steps: tuple[str, Any]) -> list[ImportedEvent]:
+        return [ImportedEvent(i, "c1", label, T.add(minutes=i), who, "agent", d)
+                for i, (label, d) in enumerate(steps, start=1)]
+
+    with mock.patch.object(_Graph, "of", return_value=graph), \
+            mock.patch.dict(replay._ACTORS, clear=True):  # no actor known yet
+        moves = [("working", one), ("waiting", again), ("working", other),
+                 ("waiting", again)]
+        first = replay_case(engine, TICKET, "c1", rows("ann", *moves), mode="state")
+        replay._ACTORS.clear()
+        got = replay_case(engine, TICKET, "c1", rows("zed", *moves), mode="state")
+        assert [e.actor_id for e in got.events[1:] if e.kind is EventKind.TRANSITION] == \
+            ["zed"] * 4
+        assert dict(got.case.data) == {"a": "3", "b": "4", "c": "5"} == dict(first.case.data)
+        # The steps taken: the data is the row's own mapping where it has the data's keys.
+        got = replay_case(engine, TICKET, "c1", rows("zed", *moves[:2]), mode="state")
+        assert got.case.data is again
