@@ -609,9 +609,10 @@ class Engine:
             case, produced = processor.process(definition, case, batch)
             if produced is not None:
                 timers[processor.timer_prefix] = tuple(produced)
+        # (WriteSet's own fields, no converter: the trusted constructor builds the same.)
         if timers:
-            return WriteSet(case, batch, expected, MappingProxyType(timers), checked=True)
-        return WriteSet(case, batch, expected, checked=True)
+            return _write_set(case, batch, expected, MappingProxyType(timers), (), True)
+        return _write_set(case, batch, expected, _NO_TIMERS, (), True)
 
     # --- committing -----------------------------------------------------------------------
 

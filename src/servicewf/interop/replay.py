@@ -20,13 +20,12 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import attrs
-import pendulum
 
 from servicewf._gc import collector_paused
 from servicewf._trusted import trusted_constructor
 from servicewf.case import SYSTEM, Actor, Case
 from servicewf.definition import ProcessDefinition, Transition
-from servicewf.engine import Engine, _present
+from servicewf.engine import Engine
 from servicewf.errors import CommandRefused
 from servicewf.events import Event, EventKind, register_event_kind
 from servicewf.interop.discover import slug
@@ -103,6 +102,10 @@ class CaseReplay:
         return self.deviations[0] if self.deviations else None
 
 
+# (CaseReplay's fields have no converter: built here from values made above.)
+_case_replay = trusted_constructor(CaseReplay)
+
+
 def _kind_of(refusal: CommandRefused) -> str:
     return _SNAKE.sub("_", type(refusal).__name__).lower()
 
@@ -159,6 +162,10 @@ class _Graph:
         # Moves the engine allowed, by (state, trigger, the log's role, the shape of the row's
         # read-only data): see replay_case.
         self.judged: dict[tuple[str, str, str | None, int], Transition] = {}
+        # State-log rows whose move is remembered in ``judged`` for its first trigger, by
+        # (state, the row's state, the log's role, the shape of its data) -> (that trigger,
+        # the role its actor is recorded with): see replay_case. Cleared with ``judged``.
+        self.steps: dict[tuple[str, str, str | None, int], tuple[str, str]] = {}
         # A read-only mapping's id -> (it, its shape's number); a shape -> its number.
         self._shapes: dict[int, tuple[Mapping[str, Any], int]] = {}
         self._shape_ids: dict[tuple[tuple[str, ...], tuple[str, ...]], int] = {}
@@ -185,12 +192,15 @@ class _Graph:
         found = self._shapes.get(id(data))
         if found is not None:  # (the entry holds the mapping: the id is still its own)
             return found[1]
-        shape = (tuple(data), tuple(k for k, v in data.items() if not _present(v)))
+        # (not _present(v), written out: a call less per value)
+        shape = (tuple(data), tuple(k for k, v in data.items() if v is None or (
+            isinstance(v, (str, list, tuple, dict, set)) and not v)))
         number = self._shape_ids.get(shape)
         if number is None:
             if len(self._shape_ids) >= _MAX_SHAPES:  # the verdicts name the numbers: all go
                 self._shape_ids.clear()
                 self.judged.clear()
+                self.steps.clear()
                 self._shapes.clear()
             number = self._shape_ids[shape] = len(self._shape_ids)
         if len(self._shapes) >= 100_000:
@@ -278,6 +288,48 @@ def _role_for(definition: ProcessDefinition, trigger: str, state: str) -> str:
     return IMPORT_ACTOR
 
 
+def _actor_of(graph: _Graph, definition: ProcessDefinition, who: str | None,
+              role: str | None, trigger: str | None, at_state: str) -> Actor:
+    """The Actor of a row of the log's actor ``who`` and role ``role`` moving by ``trigger``
+    from ``at_state``: the log's role, else the trigger's default there (``"import"`` for
+    the opening), remembered per (who, role, trigger, state)."""
+    actors = graph.actors
+    key = (who, role, trigger, at_state)
+    found = actors.get(key)
+    if found is None:
+        if role is None:
+            if trigger:
+                default_roles = graph.default_roles
+                role = default_roles.get((trigger, at_state))
+                if role is None:
+                    role = default_roles[(trigger, at_state)] = _role_for(
+                        definition, trigger, at_state)
+            else:
+                role = IMPORT_ACTOR
+        found = _actor(who or IMPORT_ACTOR, role)
+        if len(actors) > 50_000:
+            actors.clear()
+        actors[key] = found
+    return found
+
+
+def _deviate(events: list[Event], deviations: list[Deviation], original: dict[int, str],
+             rows: Sequence[ImportedEvent], case_id: str, state: str, row: ImportedEvent,
+             kind: str, rule: str | None, at_state: str, reason: str) -> None:
+    """Record that ``row`` (the last event of ``events``) deviated: a Deviation, and a
+    ``history_deviation`` event in ``state`` (the case's state after the fact)."""
+    fact = events[-1]
+    if not original:  # worked out for the first deviation only (most cases fit)
+        original.update({r.row: r.label for r in rows})
+    d = Deviation(case_id, fact.seq, row.row, kind, rule, at_state,
+                  original.get(row.row, row.label), reason)
+    deviations.append(d)
+    events.append(Event(case_id, len(events) + 1, fact.at, HISTORY_DEVIATION, SYSTEM.id,
+                        SYSTEM.role, fact.trigger, state, state,
+                        {"deviation": kind, "rule": rule, "seq": fact.seq, "row": row.row,
+                         "reason": reason[:500]}))
+
+
 def replay_case(
     engine: Engine,
     definition: ProcessDefinition,
@@ -315,7 +367,6 @@ def replay_case(
     new_event = _trusted_event if frozen_rows else Event
     original: dict[int, str] = {}  # the log's own name of each row, for deviations
 
-    default_roles = graph.default_roles
     actors = graph.actors
     # The engine's verdict on a move without guards depends on the state, the trigger, the
     # actor's role (from the log's role, or the trigger's and state's default) and the data,
@@ -333,70 +384,31 @@ def replay_case(
         type(engine)._decide is Engine._decide and \
         (name, version) in engine.registry and engine.registry.get(name, version) is definition
 
-    def remember(state: str, trigger: str, row: ImportedEvent, moved: Transition) -> None:
-        if len(judged) > 100_000:
-            judged.clear()
-        judged[(state, trigger, row.role, shape(row.data))] = moved
-
-    def actor_of(row: ImportedEvent, trigger: str | None, at_state: str) -> Actor:
-        key = (row.actor, row.role, trigger, at_state)
-        found = actors.get(key)
-        if found is None:
-            role = row.role
-            if role is None:
-                if trigger:
-                    role = default_roles.get((trigger, at_state))
-                    if role is None:
-                        role = default_roles[(trigger, at_state)] = _role_for(
-                            definition, trigger, at_state)
-                else:
-                    role = IMPORT_ACTOR
-            found = _actor(row.actor or IMPORT_ACTOR, role)
-            if len(actors) > 50_000:
-                actors.clear()
-            actors[key] = found
-        return found
-
-    def deviate(row: ImportedEvent, kind: str, rule: str | None, at_state: str,
-                reason: str) -> None:
-        fact = events[-1]
-        if not original:  # worked out for the first deviation only (most cases fit)
-            original.update({r.row: r.label for r in rows})
-        d = Deviation(case_id, fact.seq, row.row, kind, rule, at_state,
-                      original.get(row.row, row.label), reason)
-        deviations.append(d)
-        events.append(Event(case_id, len(events) + 1, fact.at, HISTORY_DEVIATION, SYSTEM.id,
-                            SYSTEM.role, fact.trigger, state, state,
-                            {"deviation": kind, "rule": rule, "seq": fact.seq, "row": row.row,
-                             "reason": reason[:500]}))
-
-    def snapshot(at: pendulum.DateTime) -> Case:
-        if frozen_rows:
-            return _trusted_case(case_id, name, version, state, len(events), opened_at, at,
-                                 data, _NO_EXTENSIONS)
-        return Case(case_id, name, version, state, len(events), opened_at, at, data)
-
     # --- the opening ---
     opening_state = initial
     start_label = labels[0] if mode == "state" else None
     if start_label is not None and start_label != initial and in_flight:
         opening_state = start_label
-    first_actor = actor_of(first, None, initial)  # the log's role, else "import"
+    # The log's role, else "import".
+    first_actor = actors.get((first.actor, first.role, None, initial)) or \
+        _actor_of(graph, definition, first.actor, first.role, None, initial)
     open_data = first.data if opening_state == start_label else _EMPTY
     events.append(new_event(case_id, 1, first.at, EventKind.OPENED, first_actor.id,
                             first_actor.role, None, None, opening_state, open_data, None))
     state = opening_state
     data = open_data
     if opening_state != initial and opening_state not in graph.states:
-        deviate(first, "unknown_state", None, opening_state,
-                f"the log opens the case in state {opening_state!r}, which "
-                f"{definition.name} v{definition.version} does not have")
+        _deviate(events, deviations, original, rows, case_id, state, first, "unknown_state",
+                 None, opening_state,
+                 f"the log opens the case in state {opening_state!r}, which "
+                 f"{definition.name} v{definition.version} does not have")
     elif opening_state == start_label and definition.intake:
         # A state log's first row opens the case with its data: the intake must be there.
         missing = [f for f in definition.intake if data.get(f) in (None, "", [], {})]
         if missing:
-            deviate(first, "data_missing", None, state,
-                    f"opening needs data the log does not give: {', '.join(missing)}")
+            _deviate(events, deviations, original, rows, case_id, state, first,
+                     "data_missing", None, state,
+                     f"opening needs data the log does not give: {', '.join(missing)}")
     skip = 1 if opening_state == start_label else 0
     remaining: Iterable[tuple[ImportedEvent, str]] = zip(  # noqa: B905 - equal lengths
         rows[skip:], labels[skip:])
@@ -404,21 +416,28 @@ def replay_case(
     # merged last again would change nothing, so the case data is rebuilt only on a change.
     merged: Mapping[str, Any] | None = data if data else None
     plain: dict[str, Any] | None = None  # the dict behind ``data`` once a merge built it
-    # The shape of ``data`` when it is a row's own mapping (read_log's), else -1.
+    # The shape of ``data`` when it is a row's own mapping (read_log's), else -1. A row's
+    # data merged in is the row's own mapping when the case data is empty or of its shape
+    # (no new mapping), else a merge (_merge).
     data_shape = shape(data) if frozen_rows and data else -1
-
-    def adopt(new: Mapping[str, Any]) -> tuple[Mapping[str, Any], dict[str, Any] | None, int]:
-        """The case data with ``new`` merged in: ``new`` itself when the data is empty or
-        has its keys in its order (no new mapping), else a merge; with the dict behind it
-        and its shape (see ``data_shape``)."""
-        if frozen_rows:
-            number = shape(new)
-            if number == data_shape or not data:
-                return new, None, number
-        return (*_merge(data, plain, new), -1)
 
     by_state = mode == "state"
     finals, known_states, moves = graph.finals, graph.states, graph.moves
+    # A state-log row whose move graph.steps remembers (its first trigger's verdict in
+    # ``judged``, from a state that is not final) is the move the loop below would find:
+    # taken at once, with its actor's role (see _Graph.steps).
+    steps = graph.steps if by_state and memo else None
+    known_actors = _ACTORS
+    number = -1  # the shape of the row's data, once worked out for the row
+    # The last step row's data and its shape, and the last mover: rows of a case mostly
+    # repeat both. (A number goes stale when a new shape numbers them all again, which
+    # clears the steps: a stale number then finds no step, and a row without a step works
+    # its shape out again.)
+    last_data: Mapping[str, Any] | None = None
+    last_number = -1
+    last_who: str | None = None
+    last_role: str | None = None
+    last_mover: Actor | None = None
     for row, label in remaining:
         # The row's fields as locals, in one step (each read below was an attribute load).
         _, _, _, at, who, role, row_data, _, _ = row
@@ -428,12 +447,50 @@ def replay_case(
             events.append(new_event(case_id, len(events) + 1, at, _NOTE, noted.id,
                                     noted.role, None, state, state, row_data, None))
             if row_data and row_data is not merged:
-                data, plain, data_shape = adopt(row_data)
+                if frozen_rows:
+                    number = numbered[1] if (numbered := shaped(id(row_data))) is not None \
+                        else shape(row_data)
+                    if number == data_shape or not data:
+                        data, plain, data_shape = row_data, None, number
+                    else:
+                        data, plain = _merge(data, plain, row_data)
+                        data_shape = -1
+                else:
+                    data, plain = _merge(data, plain, row_data)
+                    data_shape = -1
                 merged = row_data
             if state in finals:
-                deviate(row, "after_final", None, state,
-                        f"the case was already closed (final state {state!r})")
+                _deviate(events, deviations, original, rows, case_id, state, row,
+                         "after_final", None, state,
+                         f"the case was already closed (final state {state!r})")
             continue
+        if steps is not None:
+            if row_data is last_data:
+                number = last_number
+            else:
+                number = numbered[1] if (numbered := shaped(id(row_data))) is not None \
+                    else shape(row_data)
+                last_data, last_number = row_data, number
+            step = steps.get((state, label, role, number))
+            if step is not None:
+                trigger, actor_role = step
+                if who is last_who and actor_role is last_role and last_mover is not None:
+                    mover = last_mover
+                else:
+                    mover = known_actors.get((who or IMPORT_ACTOR, actor_role)) or \
+                        _actor(who or IMPORT_ACTOR, actor_role)
+                    last_who, last_role, last_mover = who, actor_role, mover
+                events.append(new_event(case_id, len(events) + 1, at, _TRANSITION, mover.id,
+                                        mover.role, trigger, state, label, row_data, None))
+                state = label
+                if row_data and row_data is not merged:
+                    if number == data_shape or not data:
+                        data, plain, data_shape = row_data, None, number
+                    else:
+                        data, plain = _merge(data, plain, row_data)
+                        data_shape = -1
+                    merged = row_data
+                continue
         was_final = state in finals
         refusal: CommandRefused | None = None
         problem: tuple[str, str] | None = None
@@ -456,20 +513,33 @@ def replay_case(
                         trigger, refusal = candidate, None
                         break
                     actor = actors.get((who, role, candidate, state)) or \
-                        actor_of(row, candidate, state)
+                        _actor_of(graph, definition, who, role, candidate, state)
                     if current is None:
                         current = _trusted_case(
                             case_id, name, version, state, len(events), opened_at, at, data,
-                            _NO_EXTENSIONS) if frozen_rows else snapshot(at)
+                            _NO_EXTENSIONS) if frozen_rows else Case(
+                            case_id, name, version, state, len(events), opened_at, at, data)
                     moved, refused = engine.judge(current, candidate, actor=actor,
                                                   data=row_data, at=at)
                     if moved is not None:
                         if memo and graph.pure(state, candidate):
-                            remember(state, candidate, row, moved)
+                            if len(judged) > 100_000:
+                                judged.clear()
+                                graph.steps.clear()
+                            judged[(state, candidate, role, shape(row_data))] = moved
                         trigger, refusal = candidate, None
                         break
                     refusal = refusal or refused
                     actor = None
+                if steps is not None and refusal is None and not was_final and \
+                        trigger == triggers[0] and \
+                        (state, trigger, role, (number := shape(row_data))) in judged:
+                    if actor is None:
+                        actor = actors.get((who, role, trigger, state)) or \
+                            _actor_of(graph, definition, who, role, trigger, state)
+                    if len(steps) > 100_000:
+                        steps.clear()
+                    steps[(state, dest, role, number)] = (trigger, actor.role)
         else:
             trigger = label
             moved = judged.get((state, trigger, role, shape(row_data))) if memo \
@@ -477,11 +547,18 @@ def replay_case(
             if moved is not None:
                 refusal = None
             else:
-                actor = actor_of(row, trigger, state)
-                moved, refusal = engine.judge(snapshot(at), trigger, actor=actor,
-                                              data=row_data, at=at)
+                actor = actors.get((who, role, trigger, state)) or \
+                    _actor_of(graph, definition, who, role, trigger, state)
+                moved, refusal = engine.judge(
+                    _trusted_case(case_id, name, version, state, len(events), opened_at, at,
+                                  data, _NO_EXTENSIONS) if frozen_rows else
+                    Case(case_id, name, version, state, len(events), opened_at, at, data),
+                    trigger, actor=actor, data=row_data, at=at)
                 if moved is not None and memo and graph.pure(state, trigger):
-                    remember(state, trigger, row, moved)
+                    if len(judged) > 100_000:
+                        judged.clear()
+                        graph.steps.clear()
+                    judged[(state, trigger, role, shape(row_data))] = moved
             if moved is not None:
                 dest = moved.target(state)
             else:
@@ -489,25 +566,39 @@ def replay_case(
                 dest = next(iter(known)) if len(known) == 1 else state
         if actor is None:
             actor = actors.get((who, role, trigger, state)) or \
-                actor_of(row, trigger, state)
+                _actor_of(graph, definition, who, role, trigger, state)
         events.append(new_event(case_id, len(events) + 1, at, _TRANSITION, actor.id,
                                 actor.role, trigger, state, dest, row_data, None))
         source = state
         state = dest
         if row_data and row_data is not merged:
-            data, plain, data_shape = adopt(row_data)
+            if frozen_rows:
+                number = shape(row_data)
+                if number == data_shape or not data:
+                    data, plain, data_shape = row_data, None, number
+                else:
+                    data, plain = _merge(data, plain, row_data)
+                    data_shape = -1
+            else:
+                data, plain = _merge(data, plain, row_data)
+                data_shape = -1
             merged = row_data
         if was_final:
-            deviate(row, "after_final", None, source,
-                    f"the case was already closed (final state {source!r})")
+            _deviate(events, deviations, original, rows, case_id, state, row, "after_final",
+                     None, source, f"the case was already closed (final state {source!r})")
         elif problem is not None:
-            deviate(row, problem[0], None, source, problem[1])
+            _deviate(events, deviations, original, rows, case_id, state, row, problem[0],
+                     None, source, problem[1])
         elif refusal is not None:
-            deviate(row, _kind_of(refusal), getattr(refusal, "rule", None), source,
-                    str(refusal))
+            _deviate(events, deviations, original, rows, case_id, state, row,
+                     _kind_of(refusal), getattr(refusal, "rule", None), source, str(refusal))
     last = events[-1]
-    case = snapshot(last.at)
-    return CaseReplay(case, tuple(events), tuple(deviations))
+    if frozen_rows:
+        case = _trusted_case(case_id, name, version, state, len(events), opened_at, last.at,
+                             data, _NO_EXTENSIONS)
+    else:
+        case = Case(case_id, name, version, state, len(events), opened_at, last.at, data)
+    return _case_replay(case, tuple(events), tuple(deviations))
 
 
 @attrs.define

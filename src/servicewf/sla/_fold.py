@@ -14,6 +14,8 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
+import pendulum
+
 from servicewf._trusted import trusted_constructor
 from servicewf.calendar import TWENTY_FOUR_SEVEN, BusinessCalendar
 from servicewf.clock import epoch_us
@@ -35,6 +37,7 @@ from servicewf.sla.spec import (
 from servicewf.sla.state import (
     BREACHED,
     CANCELLED,
+    IDLE,
     MET,
     NO_GOAL,
     PAUSED,
@@ -150,12 +153,15 @@ _NEW_CYCLE_FIELDS = (
     "paused_business", "calendar")
 if _FIELDS[1:] != _NEW_CYCLE_FIELDS:  # pragma: no cover - a changed ClockState
     raise ImportError("ClockState's fields changed: update _NEW_CYCLE_FIELDS and _start")
-# How one clock reacts to one event: (handler, clock, its index, flags); the handler is
-# BoundPolicy._clock_event, or for an event that only starts or only stops the clock (most)
-# _start or _stop themselves, which do what _clock_event would (see _handler).
+# How one clock reacts to one event: (handler, clock, its index, flags, the statuses in
+# which it changes nothing); the handler is BoundPolicy._clock_event, or for an event that
+# only starts or only stops the clock (most) _start or _stop themselves, which do what
+# _clock_event would (see _handler, _idle).
 _Handler: TypeAlias = "Callable[[BoundPolicy, _Clock, _Run, int, int, _Fold], object]"
-_Hits: TypeAlias = "tuple[tuple[_Handler, _Clock, int, int], ...]"
+_Hits: TypeAlias = "tuple[tuple[_Handler, _Clock, int, int, frozenset[str]], ...]"
 _new_state = tuple.__new__
+_DateTime = pendulum.DateTime
+_UTC = pendulum.UTC
 _name_of = operator.itemgetter(_FIELDS.index("name"))
 _new_states = trusted_constructor(ClockStates)
 
@@ -206,6 +212,25 @@ def _until(events: Iterable[Event], until: int) -> Iterator[Event]:
         if epoch_us(e.at) > until:
             return
         yield e
+
+
+def _idle(flags: int) -> frozenset[str]:
+    """The statuses of a cycle in which the reaction to an event with ``flags`` (by
+    _handler's handler) changes nothing of it, whatever its other fields: a running or
+    paused cycle reacts only to a stop, cancel, resume, pause or pause-state change; a
+    stopped one to a reopening or a start, an idle one to a start (see _clock_event, _start,
+    _stop). Statuses named nowhere here (a decoded value's) always go to the handler."""
+    only = flags & ~_IN_PAUSE_STATE
+    if only == _START:
+        return frozenset((RUNNING, PAUSED))
+    if only == _STOP:
+        return frozenset((IDLE, STOPPED))
+    idle = set()
+    if not flags & (_STOP | _CANCEL | _RESUME | _PAUSE | _PAUSE_STATE_CHANGE):
+        idle |= {RUNNING, PAUSED}
+    if not flags & (_REOPEN | _START):
+        idle |= {IDLE, STOPPED}
+    return frozenset(idle)
 
 
 def _handler(flags: int) -> _Handler:
@@ -299,6 +324,9 @@ class BoundPolicy:
         self._cond_fields = frozenset(fc.field for c in self._data_clocks
                                       for _, fc in c.data_conds)
         self._names = tuple(c.spec.name for c in self.clocks)
+        # Nothing reads an event's data as it is written (no data condition, no goal chosen
+        # by data): _run then only queues it (what _written would do), without the call.
+        self._plain_writes = not self._cond_fields and not self.any_data and not self._key_set
         self._hits: dict[tuple[str | None, str, str | None], _Hits] = {}
         self._next_cache: dict[int, tuple[ClockState, tuple[str, int] | None]] = {}
 
@@ -437,6 +465,8 @@ class BoundPolicy:
         special = self._special_triggers
         runs = fold.runs
         state = fold.state
+        plain_writes = self._plain_writes
+        pending = fold.pending  # (one list for the fold's life: data() clears it in place)
         for e in events:
             kind = e.kind
             if kind is not _TRANSITION and kind is not _OPENED:
@@ -449,16 +479,33 @@ class BoundPolicy:
             except KeyError:
                 reacting = self._reacting(e.source, state, trig)
             data = e.data
-            if data:
+            if data and not plain_writes:
                 self._written(fold, e, reacting, data, state)
             elif reacting:
-                # _react, written out: most events that move a clock write no data.
-                at = epoch_us(e.at)
-                for handler, c, i, flags in reacting:
+                if data:
+                    pending.append(data)  # _written's only step for such a binding
+                # _react, written out: a call less per event that moves a clock. A clock
+                # in a status its reaction does not change is passed over (most reactions
+                # of an import: a reopening trigger while the clock runs, a stop once it
+                # stopped), and the instant converted only for a clock that reacts.
+                at = None
+                for handler, c, i, flags, idle in reacting:
                     r = runs[i]  # thawed here rather than by _touch: a call less
+                    if r[_STATUS] in idle:
+                        continue
+                    if at is None:
+                        at = epoch_us(e.at)
                     if type(r) is ClockState:
                         r = runs[i] = list(r)
                     handler(self, c, r, at, flags, fold)  # type: ignore[arg-type]
+                if at is None:
+                    moment = e.at
+                    if type(moment) is not _DateTime or moment.tzinfo is not _UTC:
+                        # Converted all the same (it may refuse the instant, as it would
+                        # have); a pendulum UTC instant always converts.
+                        epoch_us(moment)
+            elif data:
+                pending.append(data)
             if trig in special:
                 self._special(fold, trig, data)
         fold.state = state
@@ -481,7 +528,7 @@ class BoundPolicy:
 
     def _react(self, fold: _Fold, reacting: _Hits, at: int) -> None:
         runs = fold.runs
-        for handler, c, i, flags in reacting:
+        for handler, c, i, flags, _ in reacting:
             r = runs[i]
             if type(r) is ClockState:
                 r = runs[i] = list(r)
@@ -493,7 +540,7 @@ class BoundPolicy:
         moved = source != dest
         entering = dest if moved else None
         leaving = source if moved else None
-        out: list[tuple[_Handler, _Clock, int, int]] = []
+        out: list[tuple[_Handler, _Clock, int, int, frozenset[str]]] = []
         for c in self.clocks:
             flags = 0
             for bit, cond in ((_START, c.start), (_STOP, c.stop), (_CANCEL, c.cancel),
@@ -505,7 +552,7 @@ class BoundPolicy:
             if flags:
                 if dest in c.pause_in:
                     flags |= _IN_PAUSE_STATE
-                out.append((_handler(flags), c, c.index, flags))
+                out.append((_handler(flags), c, c.index, flags, _idle(flags)))
         found = tuple(out)
         self._hits[(source, dest, trig)] = found
         return found
@@ -570,12 +617,13 @@ class BoundPolicy:
                 extra[c.index] = flags
         if not extra:
             return reacting
-        merged = {i: flags for _, _, i, flags in reacting}
+        merged = {i: flags for _, _, i, flags, _ in reacting}
         for i, flags in extra.items():
             if dest in self.clocks[i].pause_in:
                 flags |= _IN_PAUSE_STATE
             merged[i] = merged.get(i, 0) | flags
-        return tuple((_handler(merged[i]), self.clocks[i], i, merged[i]) for i in sorted(merged))
+        return tuple((_handler(merged[i]), self.clocks[i], i, merged[i], _idle(merged[i]))
+                     for i in sorted(merged))
 
     def extension_of(self, trigger: str, data: Mapping[str, Any]) -> tuple[str, Target] | None:
         """The ``(clock, target)`` an extension transition makes (``None``: none, or a clock

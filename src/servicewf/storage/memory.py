@@ -104,7 +104,10 @@ class MemoryStore(Store):
     def _apply(self, write: WriteSet) -> None:
         case, expected, owned = write.case, write.expected_version, write.timers
         cid = case.id
-        dues = self._dues(cid, [t for g in owned.values() for t in g]) if owned else []
+        # A new case has no timers (cases are never removed): timer groups that are all
+        # empty (an imported case whose clocks stopped) replace nothing.
+        replace = bool(owned) and (expected != 0 or any(owned.values()))
+        dues = self._dues(cid, [t for g in owned.values() for t in g]) if replace else []
         with self._lock:
             cases = self._cases
             if expected == 0:
@@ -126,8 +129,10 @@ class MemoryStore(Store):
                 self._events[cid].extend(events)
             cases[cid] = case
             self._log.extend(events)
-            if owned:
+            if replace:
                 self._replace_owned(cid, owned, dues)
+            elif owned:
+                self._compact()  # what replacing nothing would have done
 
     def _add_outbox(self, write: WriteSet) -> None:
         """Add the write's messages (caller holds the lock; a taken id refuses the whole
@@ -493,6 +498,11 @@ class MemoryStore(Store):
         for entry in previous.values():
             entry[_TIMER] = None  # stale: skipped by queries, dropped later
         self._stale += len(previous)
+        self._compact()
+
+    def _compact(self) -> None:
+        """Rebuild the heap when stale entries outnumber the current ones (caller holds the
+        lock)."""
         if self._stale > _COMPACT_MIN and self._stale > len(self._heap) - self._stale:
             # Rebuilt from the current entries: O(current), not a scan of the stale ones.
             self._heap = [e for entries in self._entries.values() for e in entries.values()]
