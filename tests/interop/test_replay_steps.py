@@ -6,6 +6,7 @@ same verdict."""
 
 from __future__ import annotations
 
+import uuid
 from types import MappingProxyType
 from typing import Any
 from unittest import mock
@@ -14,7 +15,8 @@ import pendulum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from servicewf import Engine, FrozenClock, MemoryStore
+from servicewf import DefinitionBuilder, Engine, FrozenClock, MemoryStore
+from servicewf.definition import guard
 from servicewf.events import EventKind
 from servicewf.interop import bpic2013 as bpic
 from servicewf.interop.replay import CaseReplay, _Graph, replay_case
@@ -272,3 +274,74 @@ def test_a_step_row_adopts_its_rows_mapping_or_merges_it_and_names_its_actor():
         # The steps taken: the data is the row's own mapping where it has the data's keys.
         got = replay_case(engine, TICKET, "c1", rows("zed", *moves[:2]), mode="state")
         assert got.case.data is again
+
+
+def test_a_step_row_by_someone_not_seen_yet_is_theirs():
+    # The mover of a step row is looked up among the actors made so far, and made when a
+    # person is new in that role: the event names that person, not the import's stand-in.
+    # (Opened in flight, the case's first actor has the import's role; the steps move with
+    # the triggers' own role, agent: an actor made by the step row itself.)
+    engine, graph = _fresh(TICKET)
+    data = frozen_mapping({"priority": "high"})
+    labels = ["working", "waiting", "working"]
+    newcomer = f"new-{uuid.uuid4().hex[:12]}"  # in no cache of any earlier test
+    with mock.patch.object(_Graph, "of", return_value=graph):
+        replay_case(engine, TICKET, "c1", _rows("c1", labels, data), mode="state",
+                    in_flight=True)
+        assert set(graph.steps.values()) == {("wait", "agent"), ("resume", "agent")}
+        again = replay_case(engine, TICKET, "c2", _rows("c2", labels, data, newcomer),
+                            mode="state", in_flight=True)
+    assert [(e.actor_id, e.role) for e in again.events] == [
+        (newcomer, "import"), (newcomer, "agent"), (newcomer, "agent")]
+    assert again == _old_replay_case(engine, TICKET, "c2", _rows("c2", labels, data, newcomer),
+                                     mode="state", in_flight=True)
+
+
+def test_a_verdict_remembered_by_an_activity_log_gives_a_state_log_its_step():
+    # An activity log remembers verdicts (judged) but no steps; a state log then finds the
+    # verdict in its loop, without an actor worked out, and records the step with the
+    # actor it works out then: a person no cache holds yet.
+    engine, graph = _fresh()
+    data = frozen_mapping({"impact": "Low"})
+    triggers = ["queued_awaiting_assignment", "accepted_in_progress"]
+    newcomer = f"new-{uuid.uuid4().hex[:12]}"
+    with mock.patch.object(_Graph, "of", return_value=graph):
+        replay_case(engine, BPIC, "a1", _rows("a1", triggers, data), mode="activity")
+        assert not graph.steps
+        replayed = replay_case(engine, BPIC, "s1", _rows("s1", triggers, data, newcomer),
+                               mode="state")
+    number = graph.shape(data)
+    assert graph.steps[("new", "queued_awaiting_assignment", None, number)] == (
+        "queued_awaiting_assignment", "import")
+    moves = [e for e in replayed.events if e.kind is EventKind.TRANSITION]
+    assert [(e.trigger, e.actor_id) for e in moves] == [(t, newcomer) for t in triggers]
+    assert replayed == _old_replay_case(engine, BPIC, "s1",
+                                        _rows("s1", triggers, data, newcomer), mode="state")
+
+
+@guard(rule="U1", explain="only an urgent ticket takes the fast lane")
+def urgent(ctx: Any) -> bool:
+    return ctx.value("prio") == "high"
+
+
+def test_no_step_is_kept_for_a_later_trigger_than_the_first():
+    # Two triggers lead from new to open; the first has a guard. A row its guard refuses
+    # moves by the second, and that is no step: a later row the guard allows moves by the
+    # first, as judging finds.
+    lanes = (DefinitionBuilder("lanes", 1).add_state("new", initial=True).add_state("open")
+             .add_state("done", final=True).add_guard(urgent)
+             .add_transition("fast", "new", "open", conditions="urgent")
+             .add_transition("slow", "new", "open")
+             .add_transition("finish", "open", "done").build())
+    engine = Engine(MemoryStore(), FrozenClock(LATER), [lanes])
+    graph = _Graph(lanes)
+    assert tuple(graph.moves[("new", "open")]) == ("fast", "slow")
+    low, high = frozen_mapping({"prio": "low"}), frozen_mapping({"prio": "high"})
+    with mock.patch.object(_Graph, "of", return_value=graph):
+        first = replay_case(engine, lanes, "c1", _rows("c1", ["open"], low), mode="state")
+        assert not graph.steps
+        later = replay_case(engine, lanes, "c2", _rows("c2", ["open"], high), mode="state")
+    assert [e.trigger for e in first.events[1:]] == ["slow"]
+    assert [e.trigger for e in later.events[1:]] == ["fast"]
+    assert later == _old_replay_case(engine, lanes, "c2", _rows("c2", ["open"], high),
+                                     mode="state")

@@ -436,8 +436,8 @@ def replay_case(
     last_data: Mapping[str, Any] | None = None
     last_number = -1
     last_who: str | None = None
-    last_role: str | None = None
-    last_mover: Actor | None = None
+    last_role: str | None = None  # (a step's role is never None: no row matches it first)
+    last_mover: Actor = first_actor
     for row, label in remaining:
         # The row's fields as locals, in one step (each read below was an attribute load).
         _, _, _, at, who, role, row_data, _, _ = row
@@ -474,7 +474,7 @@ def replay_case(
             step = steps.get((state, label, role, number))
             if step is not None:
                 trigger, actor_role = step
-                if who is last_who and actor_role is last_role and last_mover is not None:
+                if who is last_who and actor_role is last_role:
                     mover = last_mover
                 else:
                     mover = known_actors.get((who or IMPORT_ACTOR, actor_role)) or \
