@@ -281,6 +281,20 @@ def _merge(data: Mapping[str, Any], plain: dict[str, Any] | None, new: Mapping[s
     return MappingProxyType(merged), merged
 
 
+def _adopt(data: Mapping[str, Any], plain: dict[str, Any] | None, data_shape: int,
+           new: Mapping[str, Any], number: int | None
+           ) -> tuple[Mapping[str, Any], dict[str, Any] | None, int]:
+    """The case data with a row's data ``new`` merged in, the dict behind it (see _merge)
+    and its shape: ``new`` itself when its shape ``number`` is the data's (``data_shape``:
+    the same keys in the same order) or the data is empty, without a new mapping; else a
+    merge, of shape -1 (none: not a row's own mapping). ``number`` is ``None`` for rows that
+    are not read-only: always merged."""
+    if number is not None and (number == data_shape or not data):
+        return new, None, number
+    merged, behind = _merge(data, plain, new)
+    return merged, behind, -1
+
+
 def _role_for(definition: ProcessDefinition, trigger: str, state: str) -> str:
     for c in definition.compiled.candidates(trigger, state):
         if c.roles:
@@ -447,17 +461,10 @@ def replay_case(
             events.append(new_event(case_id, len(events) + 1, at, _NOTE, noted.id,
                                     noted.role, None, state, state, row_data, None))
             if row_data and row_data is not merged:
-                if frozen_rows:
-                    number = numbered[1] if (numbered := shaped(id(row_data))) is not None \
-                        else shape(row_data)
-                    if number == data_shape or not data:
-                        data, plain, data_shape = row_data, None, number
-                    else:
-                        data, plain = _merge(data, plain, row_data)
-                        data_shape = -1
-                else:
-                    data, plain = _merge(data, plain, row_data)
-                    data_shape = -1
+                noted_shape = (numbered[1] if (numbered := shaped(id(row_data))) is not None
+                               else shape(row_data)) if frozen_rows else None
+                data, plain, data_shape = _adopt(data, plain, data_shape, row_data,
+                                                 noted_shape)
                 merged = row_data
             if state in finals:
                 _deviate(events, deviations, original, rows, case_id, state, row,
@@ -484,11 +491,7 @@ def replay_case(
                                         mover.role, trigger, state, label, row_data, None))
                 state = label
                 if row_data and row_data is not merged:
-                    if number == data_shape or not data:
-                        data, plain, data_shape = row_data, None, number
-                    else:
-                        data, plain = _merge(data, plain, row_data)
-                        data_shape = -1
+                    data, plain, data_shape = _adopt(data, plain, data_shape, row_data, number)
                     merged = row_data
                 continue
         was_final = state in finals
@@ -572,16 +575,8 @@ def replay_case(
         source = state
         state = dest
         if row_data and row_data is not merged:
-            if frozen_rows:
-                number = shape(row_data)
-                if number == data_shape or not data:
-                    data, plain, data_shape = row_data, None, number
-                else:
-                    data, plain = _merge(data, plain, row_data)
-                    data_shape = -1
-            else:
-                data, plain = _merge(data, plain, row_data)
-                data_shape = -1
+            data, plain, data_shape = _adopt(data, plain, data_shape, row_data,
+                                             shape(row_data) if frozen_rows else None)
             merged = row_data
         if was_final:
             _deviate(events, deviations, original, rows, case_id, state, row, "after_final",
