@@ -22,7 +22,9 @@ import gzip
 import io
 import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import xml.etree.ElementTree as ET
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -326,11 +328,12 @@ def _instants_parser(tz: _dt.tzinfo | None, fmt: str | None, column: str
 # --- row sources ---------------------------------------------------------------------------
 
 def _open_text(path: str | os.PathLike[str], newline: str = "") -> io.TextIOBase:
-    with open(path, "rb") as raw:
-        gzipped = raw.read(2) == b"\x1f\x8b"
-    if gzipped:  # (opened by name: closing the text closes the file)
-        return gzip.open(path, "rt", encoding="utf-8-sig", newline=newline)
-    return open(path, encoding="utf-8-sig", newline=newline)
+    raw = open(path, "rb")  # noqa: SIM115 - closed by the wrapper
+    # (Peeked, not read: a pipe's first bytes stay in its buffer.)
+    if raw.peek(2)[:2] == b"\x1f\x8b":
+        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8-sig",
+                                newline=newline)
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", newline=newline)
 
 
 def _csv_rows(path: str | os.PathLike[str], delimiter: str) -> Iterator[Mapping[str, Any]]:
@@ -446,6 +449,15 @@ def _csv_value_columns(path: str | os.PathLike[str], delimiter: str, wanted: Seq
     are) are turned into columns at once in C and the wanted ones taken, rather than each
     row's values picked (a tenth of the read) and turned into columns after.
     """
+    if not os.path.isfile(path):
+        # A pipe or a device can be read once only; the records may need two openings (see
+        # _csv_record_lists): its bytes are copied to a temporary file first.
+        with tempfile.TemporaryDirectory(prefix="servicewf-read-") as tmp:
+            copy = os.path.join(tmp, "log")
+            with open(path, "rb") as source, open(copy, "wb") as target:
+                shutil.copyfileobj(source, target)
+            yield from _csv_value_columns(copy, delimiter, wanted)
+        return
     header: list[str | None] | None = None
     for records in _csv_record_lists(partial(_open_text, path), delimiter):
         batch = cast("list[list[str | None]]", records)
